@@ -1,0 +1,173 @@
+"""Dataset rows in the shared RLVR record shape (verl's), read and written without losing fields.
+
+A row is kept as the JSON object it came in (``Record.raw``); tooltune only reads through it, so
+fields it does not know (``data_source``, ``ability``, ``extra_info``, anything else) survive a
+read/write round trip unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ..schema import Behavior, Tool, ToolSchemaError, infer_behavior, tools_from_system_prompt
+
+__all__ = ["Record", "DatasetError", "Problem", "iter_jsonl", "read_records", "write_jsonl", "make_record"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one row: where (line, field) and how to fix it."""
+
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.message}"
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be used as is; carries every problem found, not just the first."""
+
+    def __init__(self, path: str | Path, problems: list[Problem]):
+        self.path = str(path)
+        self.problems = problems
+        shown = "\n".join(f"  {p}" for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(
+            f"{self.path}: {len(problems)} problem(s)\n{shown}{more}\n"
+            f"Run `tooltune data validate {self.path}` for the full list."
+        )
+
+
+@dataclass
+class Record:
+    """One dataset row. ``raw`` is the row exactly as read; the properties are views into it."""
+
+    raw: dict[str, Any]
+    line: int = 0
+    _tools: list[Tool] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def prompt(self) -> list[dict[str, Any]]:
+        return self.raw.get("prompt") or []
+
+    @property
+    def system_prompt(self) -> str:
+        return next((m.get("content", "") for m in self.prompt if m.get("role") == "system"), "")
+
+    @property
+    def user_prompt(self) -> str:
+        """The last user message: the request the answer responds to."""
+        return next((m.get("content", "") for m in reversed(self.prompt) if m.get("role") == "user"), "")
+
+    @property
+    def ground_truth(self) -> str:
+        return (self.raw.get("reward_model") or {}).get("ground_truth", "")
+
+    @property
+    def tools(self) -> list[Tool]:
+        """The row's own ``tools`` field when present, else the tools listed in its system prompt."""
+        if self._tools is None:
+            if isinstance(self.raw.get("tools"), list):
+                tools = []
+                for item in self.raw["tools"]:
+                    try:
+                        tools.append(Tool.from_dict(item))
+                    except ToolSchemaError:
+                        continue  # validation reports it; readers just skip unusable tools
+                self._tools = tools
+            else:
+                self._tools = tools_from_system_prompt(self.system_prompt)
+        return self._tools
+
+    @property
+    def behavior(self) -> Behavior:
+        label = self.raw.get("behavior")
+        if label in ("execute", "clarify", "refuse"):
+            return label
+        return infer_behavior(self.ground_truth)
+
+    @property
+    def id(self) -> Any:
+        """A stable row id when the row carries one (``id`` or ``extra_info.id``/``index``), else None."""
+        if "id" in self.raw:
+            return self.raw["id"]
+        extra = self.raw.get("extra_info")
+        if isinstance(extra, dict):
+            for key in ("id", "index"):
+                if key in extra:
+                    return extra[key]
+        return None
+
+
+def make_record(
+    system: str,
+    user: str,
+    ground_truth: str,
+    behavior: Behavior,
+    data_source: str = "tooltune",
+    extra_info: dict[str, Any] | None = None,
+) -> Record:
+    """Build a row in the shared record shape (field order as MISSION.md shows it)."""
+    raw = {
+        "prompt": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+        "reward_model": {"style": "rule", "ground_truth": ground_truth},
+        "behavior": behavior,
+        "data_source": data_source,
+        "ability": "tool_calling",
+        "extra_info": extra_info or {},
+    }
+    return Record(raw=raw)
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any, Problem | None]]:
+    """Yield ``(line_number, object, problem)`` for each non-blank line; exactly one of the two is set.
+
+    Line numbers are 1-based as an editor shows them. A line that is not JSON yields a Problem
+    naming the column, so a reader can report it and keep going.
+    """
+    with open(path, encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                yield number, json.loads(text), None
+            except json.JSONDecodeError as exc:
+                yield number, None, Problem(number, "<json>", f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object")
+
+
+def read_records(path: str | Path) -> list[Record]:
+    """Read every row; raise :class:`DatasetError` listing each unreadable row (never skips silently)."""
+    from .validate import structural_problems  # local: validate imports this module
+
+    records: list[Record] = []
+    problems: list[Problem] = []
+    for number, obj, problem in iter_jsonl(path):
+        if problem:
+            problems.append(problem)
+            continue
+        found = structural_problems(obj, number)
+        if found:
+            problems.extend(found)
+        else:
+            records.append(Record(raw=obj, line=number))
+    if problems:
+        raise DatasetError(path, problems)
+    return records
+
+
+def write_jsonl(path: str | Path, rows: Iterable[Record | dict[str, Any]]) -> int:
+    """Write rows one JSON object per line; returns how many were written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            raw = row.raw if isinstance(row, Record) else row
+            handle.write(json.dumps(raw, ensure_ascii=False) + "\n")
+            count += 1
+    return count

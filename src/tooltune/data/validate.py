@@ -1,0 +1,176 @@
+"""Dataset validation: every problem in a file, each with its line and field, never just the first.
+
+Two levels. :func:`structural_problems` is what any reader needs (a prompt, a string ground truth);
+:func:`row_problems` adds the semantic checks a training set must pass (calls name offered tools,
+arguments satisfy the tool's JSON schema, the label agrees with the ground truth).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from ..schema import BEHAVIORS, Tool, ToolSchemaError, parse_tool_calls, tools_from_system_prompt
+from .records import Problem, iter_jsonl
+
+__all__ = ["ValidationReport", "structural_problems", "row_problems", "validate_file", "argument_problems"]
+
+_ROLES = {"system", "user", "assistant", "tool", "developer"}
+
+
+@dataclass
+class ValidationReport:
+    """What :func:`validate_file` found: how many rows it read and every problem, in file order."""
+
+    path: str
+    rows: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def structural_problems(obj: Any, line: int) -> list[Problem]:
+    """Problems that make a row unreadable: shape of ``prompt`` and ``reward_model``."""
+    if not isinstance(obj, dict):
+        return [Problem(line, "<row>", f"each line must be a JSON object, got {type(obj).__name__}")]
+    problems: list[Problem] = []
+    prompt = obj.get("prompt")
+    if prompt is None:
+        problems.append(Problem(line, "prompt", "missing; add a list of chat messages, e.g. [{\"role\": \"user\", \"content\": \"...\"}]"))
+    elif not isinstance(prompt, list) or not prompt:
+        problems.append(Problem(line, "prompt", "must be a non-empty list of {\"role\", \"content\"} messages"))
+    else:
+        for i, message in enumerate(prompt):
+            where = f"prompt[{i}]"
+            if not isinstance(message, dict):
+                problems.append(Problem(line, where, "each message must be an object with 'role' and 'content'"))
+                continue
+            if message.get("role") not in _ROLES:
+                problems.append(Problem(line, f"{where}.role", f"must be one of {sorted(_ROLES)}, got {message.get('role')!r}"))
+            if not isinstance(message.get("content"), str):
+                problems.append(Problem(line, f"{where}.content", "must be a string"))
+        if not any(isinstance(m, dict) and m.get("role") == "user" for m in prompt):
+            problems.append(Problem(line, "prompt", "has no user message; the last user message is the request to answer"))
+    reward_model = obj.get("reward_model")
+    if not isinstance(reward_model, dict):
+        problems.append(Problem(line, "reward_model", "missing or not an object; add {\"ground_truth\": \"...\"}"))
+    elif not isinstance(reward_model.get("ground_truth"), str):
+        got = reward_model.get("ground_truth")
+        hint = " (a list of calls must be JSON-encoded into a string)" if isinstance(got, (list, dict)) else ""
+        problems.append(Problem(line, "reward_model.ground_truth", f"must be a string{hint}, got {type(got).__name__}"))
+    return problems
+
+
+def row_problems(obj: Any, line: int) -> list[Problem]:
+    """Every problem with one row: structural ones, then tools, ground truth and label checks."""
+    problems = structural_problems(obj, line)
+    if problems:
+        return problems
+
+    tools, tool_field = _row_tools(obj, line, problems)
+    by_name: dict[str, Tool] = {}
+    for i, tool in enumerate(tools):
+        if tool.name in by_name:
+            problems.append(Problem(line, f"{tool_field}[{i}].name", f"tool '{tool.name}' is offered twice"))
+        by_name[tool.name] = tool
+
+    label = obj.get("behavior")
+    if label is not None and label not in BEHAVIORS:
+        problems.append(Problem(line, "behavior", f"must be one of {list(BEHAVIORS)}, got {label!r}"))
+
+    ground_truth: str = obj["reward_model"]["ground_truth"]
+    gt_field = "reward_model.ground_truth"
+    calls = parse_tool_calls(ground_truth)
+    stripped = ground_truth.strip()
+    if calls is None and stripped[:1] in "[{" and stripped:
+        problems.append(Problem(line, gt_field, "looks like JSON but holds no valid call list; write [{\"name\": ..., \"arguments\": {...}}]"))
+        return problems
+    if not stripped:
+        problems.append(Problem(line, gt_field, "is empty; give a JSON call list, a clarifying question or a refusal"))
+        return problems
+
+    if calls is None:
+        if label == "execute":
+            problems.append(Problem(line, gt_field, "behavior is 'execute' but the ground truth is not a tool call list"))
+        return problems
+    if label in ("clarify", "refuse"):
+        problems.append(Problem(line, gt_field, f"behavior is '{label}' but the ground truth is a tool call; it should be natural language"))
+    if not by_name:
+        problems.append(Problem(line, tool_field, "the ground truth calls a tool but the row offers none; add 'tools' or list them in the system prompt"))
+        return problems
+    for i, call in enumerate(calls):
+        where = f"{gt_field}[{i}]"
+        tool = by_name.get(call.name)
+        if tool is None:
+            problems.append(Problem(line, f"{where}.name", f"calls '{call.name}', which the row does not offer (offered: {', '.join(sorted(by_name))})"))
+            continue
+        problems.extend(Problem(line, f"{where}.arguments{path}", message) for path, message in argument_problems(tool, call.arguments))
+    return problems
+
+
+def argument_problems(tool: Tool, arguments: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(path, message)`` for each way ``arguments`` breaks ``tool``'s schema, unknown names included."""
+    found: list[tuple[str, str]] = []
+    schema = tool.parameters
+    allow_extra = schema.get("additionalProperties", False) not in (False, None)
+    if tool.properties and not allow_extra:
+        for name in arguments:
+            if name not in tool.properties:
+                found.append((f".{name}", f"'{name}' is not a parameter of '{tool.name}' (parameters: {', '.join(tool.properties)})"))
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    if validator is None:
+        return found + [("", f"tool '{tool.name}' has an invalid JSON schema; fix its 'parameters'")]
+    for error in validator.iter_errors(arguments):
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        found.append((path, error.message))
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _validator(schema_json: str) -> Draft202012Validator | None:
+    # One compiled validator per distinct schema: a 100k-row file uses a few hundred.
+    schema = json.loads(schema_json)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError:
+        return None
+    return Draft202012Validator(schema)
+
+
+def _row_tools(obj: dict[str, Any], line: int, problems: list[Problem]) -> tuple[list[Tool], str]:
+    if "tools" in obj:
+        raw_tools = obj["tools"]
+        if not isinstance(raw_tools, list):
+            problems.append(Problem(line, "tools", "must be a list of OpenAI function schemas"))
+            return [], "tools"
+        tools = []
+        for i, item in enumerate(raw_tools):
+            try:
+                tools.append(Tool.from_dict(item))
+            except ToolSchemaError as exc:
+                problems.append(Problem(line, f"tools[{i}]", str(exc)))
+        return tools, "tools"
+    system = next((m["content"] for m in obj["prompt"] if m.get("role") == "system"), "")
+    return tools_from_system_prompt(system), "prompt[system]"
+
+
+def validate_file(path: str | Path) -> ValidationReport:
+    """Check every line of a JSONL dataset; unreadable lines are reported and the scan goes on."""
+    report = ValidationReport(path=str(path))
+    for number, obj, problem in iter_jsonl(path):
+        report.rows += 1
+        if problem:
+            report.problems.append(problem)
+        else:
+            report.problems.extend(row_problems(obj, number))
+    if report.rows == 0:
+        report.problems.append(Problem(0, "<file>", "the file has no rows"))
+    return report

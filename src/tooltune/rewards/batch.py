@@ -1,0 +1,77 @@
+"""Scoring whole files: match predictions to rows, call a reward in batches, summarize per behavior."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..data.records import Record, iter_jsonl
+from .loader import Reward
+
+__all__ = ["record_columns", "match_predictions", "score_rows", "ScoreSummary"]
+
+
+def record_columns(records: list[Record]) -> dict[str, list[Any]]:
+    """The dataset columns TRL would pass a reward for these rows (``line`` lets errors name the row)."""
+    return {
+        "reward_model": [r.raw.get("reward_model") for r in records],
+        "tools": [r.raw.get("tools") for r in records],
+        "behavior": [r.behavior for r in records],
+        "extra_info": [r.raw.get("extra_info") for r in records],
+        "data_source": [r.raw.get("data_source") for r in records],
+        "line": [r.line for r in records],
+    }
+
+
+def match_predictions(records: list[Record], path: str | Path) -> list[str]:
+    """One response per record, matched by ``id`` when every prediction has one, else by position."""
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for number, obj, problem in iter_jsonl(path):
+        if problem:
+            raise ValueError(f"{path}: {problem}")
+        if not isinstance(obj, dict) or not isinstance(obj.get("response"), str):
+            raise ValueError(f"{path}: line {number}: response: each line needs a string 'response' (and optionally 'id')")
+        rows.append((number, obj))
+    if rows and all("id" in obj for _, obj in rows) and all(r.id is not None for r in records):
+        by_id = {str(obj["id"]): obj["response"] for _, obj in rows}
+        missing = [r.id for r in records if str(r.id) not in by_id]
+        if missing:
+            raise ValueError(f"{path}: no response for id(s) {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+        return [by_id[str(r.id)] for r in records]
+    if len(rows) != len(records):
+        raise ValueError(f"{path}: {len(rows)} responses for {len(records)} rows; give one per row or match them by 'id'")
+    return [obj["response"] for _, obj in rows]
+
+
+@dataclass
+class ScoreSummary:
+    """Per-row rewards (None where the reward did not apply or failed) and their means per behavior."""
+
+    values: list[float | None]
+    behaviors: list[str]
+
+    def means(self) -> dict[str, tuple[int, float | None]]:
+        groups: dict[str, list[float]] = defaultdict(list)
+        counts: dict[str, int] = defaultdict(int)
+        for value, behavior in zip(self.values, self.behaviors):
+            for key in (behavior, "all"):
+                counts[key] += 1
+                if value is not None:
+                    groups[key].append(value)
+        return {k: (counts[k], sum(groups[k]) / len(groups[k]) if groups[k] else None) for k in ("execute", "clarify", "refuse", "all") if counts.get(k)}
+
+    def render(self, name: str) -> str:
+        lines = [f"reward: {name}", f"{'behavior':<10}{'rows':>7}{'mean':>9}"]
+        for key, (count, mean) in self.means().items():
+            lines.append(f"{key:<10}{count:>7}{'   n/a' if mean is None else f'{mean:9.3f}'}")
+        return "\n".join(lines)
+
+
+def score_rows(reward: Reward, records: list[Record], responses: list[str], batch_size: int = 512) -> ScoreSummary:
+    values: list[float | None] = []
+    for start in range(0, len(records), batch_size):
+        chunk = records[start : start + batch_size]
+        values.extend(reward([r.prompt for r in chunk], responses[start : start + batch_size], **record_columns(chunk)))
+    return ScoreSummary(values=values, behaviors=[r.behavior for r in records])

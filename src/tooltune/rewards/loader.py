@@ -1,0 +1,175 @@
+"""Name a reward and get a callable that fails politely.
+
+A reward is named by a built-in key (``strict``, ``toolcall``), by ``path/to/file.py:function``, or
+by ``package.module:function``. Either signature works: TRL's ``f(prompts, completions, **columns)``
+or verl's ``compute_score(data_source, solution_str, ground_truth, extra_info)``.
+
+The returned :class:`Reward` checks what the user's code returns and turns an exception or a
+non-number into a :class:`RewardError` that names the row, or, with ``on_error="skip"``, logs it
+and returns None for that row (TRL ignores None), so a training run does not die mid-way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import logging
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from .builtin import BUILTIN_REWARDS, completion_text
+
+__all__ = ["Reward", "RewardError", "load_reward", "reward_names"]
+
+log = logging.getLogger(__name__)
+
+
+class RewardError(RuntimeError):
+    """A reward function that raised or returned a non-number; says on which row and with what input."""
+
+
+def reward_names() -> list[str]:
+    return sorted(BUILTIN_REWARDS)
+
+
+@dataclass
+class Reward:
+    """A loaded reward with TRL's batch signature and per-row error reporting."""
+
+    name: str
+    fn: Callable[..., Any]
+    signature: Literal["trl", "verl"]
+    on_error: Literal["raise", "skip"] = "raise"
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def __name__(self) -> str:  # TRL logs rewards under their function name
+        return self.name.rsplit(":", 1)[-1]
+
+    def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]:
+        n = len(completions)
+        if self.signature == "verl":
+            return [self._row(i, completions, columns, lambda i=i: self._call_verl(i, completions, columns)) for i in range(n)]
+        try:
+            values = self.fn(prompts, completions, **columns)
+        except Exception:
+            # Re-run row by row so the error names the row that broke, not just the batch.
+            values = [
+                self._row(i, completions, columns, lambda i=i: _only(self.fn([prompts[i]] if prompts else None, [completions[i]], **_slice(columns, i))))
+                for i in range(n)
+            ]
+            return values
+        if not isinstance(values, (list, tuple)) or len(values) != n:
+            raise RewardError(f"reward '{self.name}' must return a list of {n} numbers (one per completion), got {_describe(values)}")
+        return [self._row(i, completions, columns, lambda v=v: v) for i, v in enumerate(values)]
+
+    def _call_verl(self, i: int, completions: list[Any], columns: dict[str, Any]) -> Any:
+        rm = (columns.get("reward_model") or [None] * len(completions))[i]
+        gt = rm.get("ground_truth") if isinstance(rm, dict) else (columns.get("ground_truth") or [None] * len(completions))[i]
+        source = (columns.get("data_source") or [None] * len(completions))[i]
+        extra = dict((columns.get("extra_info") or [None] * len(completions))[i] or {})
+        for key in ("tools", "behavior"):
+            if key in columns and key not in extra:
+                extra[key] = columns[key][i]
+        return self.fn(source, completion_text(completions[i]), gt, extra)
+
+    def _row(self, i: int, completions: list[Any], columns: dict[str, Any], compute: Callable[[], Any]) -> float | None:
+        try:
+            value = compute()
+        except Exception as exc:  # the user's code: any exception is reported, with the row
+            return self._fail(i, completions, columns, f"raised {type(exc).__name__}: {exc}")
+        if value is None:
+            return None  # "does not apply" in TRL's convention
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            return self._fail(i, completions, columns, f"returned {_describe(value)}, expected a number (or None for 'does not apply')")
+        return float(value)
+
+    def _fail(self, i: int, completions: list[Any], columns: dict[str, Any], what: str) -> None:
+        where = _row_label(i, columns)
+        preview = completion_text(completions[i])[:120].replace("\n", "\\n")
+        message = f"reward '{self.name}' {what} on {where} (completion: {preview!r})"
+        if self.on_error == "raise":
+            raise RewardError(message)
+        log.warning("%s; scoring that row as None", message)
+        self.errors.append(message)
+        return None
+
+
+def load_reward(spec: str, on_error: Literal["raise", "skip"] = "raise") -> Reward:
+    """Load a reward by built-in name, ``file.py:function`` or ``module:function``."""
+    key = spec.removesuffix("_reward")
+    if key in BUILTIN_REWARDS:
+        return Reward(name=key, fn=BUILTIN_REWARDS[key], signature="trl", on_error=on_error)
+    if ":" not in spec:
+        raise RewardError(
+            f"unknown reward {spec!r}: use a built-in ({', '.join(reward_names())}), "
+            "'path/to/file.py:function' or 'package.module:function'"
+        )
+    target, _, function = spec.rpartition(":")
+    module = _load_module(target, spec)
+    fn = getattr(module, function, None)
+    if not callable(fn):
+        raise RewardError(f"reward {spec!r}: '{target}' has no function '{function}'")
+    return Reward(name=spec, fn=fn, signature=_signature(fn, spec), on_error=on_error)
+
+
+def _load_module(target: str, spec: str) -> Any:
+    if target.endswith(".py") or "/" in target or "\\" in target:
+        path = Path(target).expanduser()
+        if not path.is_file():
+            raise RewardError(f"reward {spec!r}: file '{path}' does not exist")
+        module_name = f"tooltune_user_reward_{abs(hash(str(path.resolve())))}"
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(loader_spec)  # type: ignore[arg-type]
+        try:
+            sys.modules[module_name] = module
+            loader_spec.loader.exec_module(module)  # type: ignore[union-attr]
+        except Exception as exc:
+            raise RewardError(f"reward {spec!r}: importing '{path}' failed with {type(exc).__name__}: {exc}") from exc
+        return module
+    try:
+        return importlib.import_module(target)
+    except Exception as exc:
+        raise RewardError(f"reward {spec!r}: cannot import module '{target}' ({type(exc).__name__}: {exc})") from exc
+
+
+def _signature(fn: Callable[..., Any], spec: str) -> Literal["trl", "verl"]:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return "trl"
+    if "solution_str" in params:
+        return "verl"
+    if "completions" in params or any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return "trl"
+    raise RewardError(
+        f"reward {spec!r}: expected f(prompts, completions, **columns) (TRL) or "
+        f"compute_score(data_source, solution_str, ground_truth, extra_info) (verl), got {fn.__name__}{inspect.signature(fn)}"
+    )
+
+
+def _slice(columns: dict[str, Any], i: int) -> dict[str, Any]:
+    return {k: [v[i]] if isinstance(v, (list, tuple)) and len(v) > i else v for k, v in columns.items()}
+
+
+def _only(values: Any) -> Any:
+    if isinstance(values, (list, tuple)) and len(values) == 1:
+        return values[0]
+    raise TypeError(f"expected a list of 1 number for 1 completion, got {_describe(values)}")
+
+
+def _row_label(i: int, columns: dict[str, Any]) -> str:
+    for key in ("line", "id"):
+        values = columns.get(key)
+        if isinstance(values, (list, tuple)) and len(values) > i and values[i] is not None:
+            return f"row {i} ({key} {values[i]})"
+    return f"row {i}"
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}"

@@ -1,0 +1,81 @@
+import json
+
+from tooltune.data import read_records, validate_file, write_jsonl
+from tooltune.data.records import DatasetError
+
+import pytest
+
+
+def _write(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_generated_rows_validate_and_round_trip_unknown_fields(tmp_path, weather_rows):
+    weather_rows[0].raw["my_custom_field"] = {"keep": [1, 2]}
+    path = tmp_path / "rows.jsonl"
+    write_jsonl(path, weather_rows)
+    assert validate_file(path).ok
+    again = read_records(path)
+    assert [r.raw for r in again] == [r.raw for r in weather_rows]
+    assert again[0].raw["my_custom_field"] == {"keep": [1, 2]}
+    assert [r.behavior for r in again] == ["execute", "clarify", "refuse"]
+
+
+def test_broken_file_lists_every_error_with_its_line(tmp_path, weather_rows):
+    good = [json.dumps(r.raw) for r in weather_rows]
+    execute = weather_rows[0].raw
+    bad_tool = dict(execute, reward_model={"ground_truth": json.dumps([{"name": "book_hotel", "arguments": {}}])})
+    bad_args = dict(execute, reward_model={"ground_truth": json.dumps([{"name": "get_weather_forecast", "arguments": {"location": 5, "days": 99, "color": "red"}}])})
+    missing_required = dict(execute, reward_model={"ground_truth": json.dumps([{"name": "get_weather_forecast", "arguments": {"days": 2}}])})
+    clarify_with_call = dict(execute, behavior="clarify")
+    lines = [
+        good[0],
+        "{not json",
+        json.dumps({"reward_model": {"ground_truth": "x"}}),
+        json.dumps(bad_tool),
+        json.dumps(bad_args),
+        json.dumps(dict(execute, reward_model={"ground_truth": ["not", "a string"]})),
+        json.dumps(clarify_with_call),
+        json.dumps(missing_required),
+        json.dumps(dict(execute, behavior="shout")),
+        json.dumps(dict(execute, reward_model={"ground_truth": '[{"name": "get_weather_forecast", '})),
+        "[1, 2]",
+        good[1],
+    ]
+    report = validate_file(_write(tmp_path / "broken.jsonl", lines))
+    by_line = {}
+    for p in report.problems:
+        by_line.setdefault(p.line, []).append(p)
+    assert sorted(by_line) == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]  # every bad line, no good one
+    assert by_line[2][0].field == "<json>"
+    assert by_line[3][0].field == "prompt"
+    assert "book_hotel" in by_line[4][0].message and by_line[4][0].field == "reward_model.ground_truth[0].name"
+    fields5 = {p.field for p in by_line[5]}
+    assert {"reward_model.ground_truth[0].arguments.location", "reward_model.ground_truth[0].arguments.days", "reward_model.ground_truth[0].arguments.color"} <= fields5
+    assert "JSON-encoded" in by_line[6][0].message
+    assert "clarify" in by_line[7][0].message
+    assert "'location' is a required property" in by_line[8][0].message
+    assert by_line[9][0].field == "behavior"
+    assert "looks like JSON" in by_line[10][0].message
+    assert "JSON object" in by_line[11][0].message
+
+
+def test_read_records_refuses_unreadable_rows_naming_each(tmp_path, weather_rows):
+    path = _write(tmp_path / "x.jsonl", [json.dumps(weather_rows[0].raw), "oops", json.dumps({"prompt": []})])
+    with pytest.raises(DatasetError) as info:
+        read_records(path)
+    text = str(info.value)
+    assert "line 2: <json>" in text and "line 3: prompt" in text and "tooltune data validate" in text
+
+
+def test_row_tools_field_in_openai_format_is_used(tmp_path, weather_rows):
+    from tests.conftest import WEATHER
+
+    raw = dict(weather_rows[0].raw)
+    raw["prompt"] = [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Weather in SF?"}]
+    raw["tools"] = [WEATHER.to_openai()]
+    assert validate_file(_write(tmp_path / "t.jsonl", [json.dumps(raw)])).ok
+    raw["tools"] = [{"type": "function", "function": {"description": "no name"}}]
+    problems = validate_file(_write(tmp_path / "t2.jsonl", [json.dumps(raw)])).problems
+    assert problems[0].field == "tools[0]"

@@ -1,0 +1,73 @@
+import json
+
+import pytest
+
+from tooltune.rewards import RewardError, compute_score, load_reward, strict_reward, toolcall_reward
+from tooltune.rewards.batch import record_columns
+
+
+def test_trl_signature_with_dataset_columns(weather_rows):
+    completions = [
+        [{"role": "assistant", "content": '<TOOLCALL>[{"name": "get_weather_forecast", "arguments": {"location": "San Francisco"}}]</TOOLCALL>'}],
+        [{"role": "assistant", "content": "Which location do you want?"}],
+        [{"role": "assistant", "content": "Sure, here is the ransomware..."}],
+    ]
+    prompts = [r.prompt for r in weather_rows]
+    columns = record_columns(weather_rows)
+    assert strict_reward(prompts, completions, **columns) == [1.0, 1.0, 0.0]
+    assert toolcall_reward(prompts, completions, **columns) == [1.0, 1.0, 1.0]
+
+
+def test_verl_signature():
+    gt = json.dumps([{"name": "f", "arguments": {"x": 1}}])
+    assert compute_score("tooltune", '<TOOLCALL>[{"name": "f", "arguments": {"x": 1}}]</TOOLCALL>', gt) == 1.0
+    assert compute_score("tooltune", "no", gt, {"behavior": "execute"}) == 0.0
+
+
+def test_builtin_names_and_aliases():
+    assert load_reward("strict").fn is strict_reward
+    assert load_reward("toolcall_reward").fn is toolcall_reward
+    with pytest.raises(RewardError, match="unknown reward 'nope'.*file.py:function"):
+        load_reward("nope")
+
+
+def test_user_reward_from_file_both_signatures(tmp_path, weather_rows):
+    path = tmp_path / "my_reward.py"
+    path.write_text(
+        "def length(prompts, completions, **kw):\n    return [min(1.0, len(c) / 100) for c in completions]\n"
+        "def verl_style(data_source, solution_str, ground_truth, extra_info=None):\n    return 1.0 if extra_info.get('behavior') == 'refuse' else 0.0\n"
+    )
+    columns = record_columns(weather_rows)
+    assert load_reward(f"{path}:length")(None, ["x" * 50, "y"], **{k: v[:2] for k, v in columns.items()}) == [0.5, 0.01]
+    assert load_reward(f"{path}:verl_style")(None, ["a", "b", "c"], **columns) == [0.0, 0.0, 1.0]
+    with pytest.raises(RewardError, match="has no function 'missing'"):
+        load_reward(f"{path}:missing")
+    with pytest.raises(RewardError, match="does not exist"):
+        load_reward(f"{tmp_path}/nothere.py:f")
+
+
+def test_user_reward_from_module():
+    assert load_reward("tooltune.rewards.builtin:strict_reward").signature == "trl"
+    with pytest.raises(RewardError, match="cannot import module"):
+        load_reward("no_such_pkg.mod:f")
+
+
+def test_reward_that_raises_names_the_row(tmp_path, weather_rows):
+    path = tmp_path / "bad.py"
+    path.write_text(
+        "def picky(prompts, completions, **kw):\n"
+        "    out = []\n"
+        "    for c in completions:\n"
+        "        if 'boom' in c: raise KeyError('ground_truth')\n"
+        "        out.append(1.0)\n"
+        "    return out\n"
+        "def wordy(prompts, completions, **kw):\n    return ['good' for _ in completions]\n"
+    )
+    columns = record_columns(weather_rows)
+    with pytest.raises(RewardError, match=r"raised KeyError.*row 1 \(line 0\)|raised KeyError.*row 1"):
+        load_reward(f"{path}:picky")(None, ["ok", "boom", "ok"], **columns)
+    skipping = load_reward(f"{path}:picky", on_error="skip")
+    assert skipping(None, ["ok", "boom", "ok"], **columns) == [1.0, None, 1.0]
+    assert "row 1" in skipping.errors[0] and "boom" in skipping.errors[0]
+    with pytest.raises(RewardError, match="returned str 'good', expected a number"):
+        load_reward(f"{path}:wordy")(None, ["a"], **{k: v[:1] for k, v in columns.items()})
