@@ -61,6 +61,63 @@ def data_stats(file: str, as_json: bool) -> None:
     click.echo(json.dumps(stats.to_dict(), indent=2) if as_json else stats.render())
 
 
+@data.command("generate")
+@click.option("--n", "n", default=1500, show_default=True, help="Training rows (train.jsonl).")
+@click.option("--eval-n", default=300, show_default=True, help="Held-out rows over unseen tools (eval.jsonl); 0 skips it.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory to write train.jsonl and eval.jsonl into.")
+@click.option("--seed", default=0, show_default=True, help="Same seed, same files.")
+@click.option("--mix", default="0.6,0.25,0.15", show_default=True, help="Fractions of execute,clarify,refuse rows (exact counts).")
+@click.option("--max-distractors", default=3, show_default=True, help="Each row offers its tool plus 0..N other tools.")
+@click.option("--tools", "tools_file", type=click.Path(exists=True, dir_okay=False), help="Your own tools (JSON list of OpenAI function schemas) instead of the bundled catalogs.")
+@click.option("--eval-tools", help="With --tools: comma-separated names held out for eval.jsonl (default: a fifth of them).")
+@click.option("--teacher", help="Base URL of an OpenAI-compatible endpoint that rewords requests (e.g. http://localhost:8000/v1).")
+@click.option("--teacher-model", help="Model name to ask at --teacher.")
+def data_generate(n, eval_n, out, seed, mix, max_distractors, tools_file, eval_tools, teacher, teacher_model) -> None:
+    """Write synthetic execute / clarify / refuse rows: train.jsonl and held-out eval.jsonl.
+
+    Training rows use the training catalog (50+ tools); eval rows use tools, phrasings and kinds
+    of harmful request that training never shows. Fully offline unless --teacher is given.
+    """
+    from ..data.generate import GenerateConfig, generate
+
+    if bool(teacher) != bool(teacher_model):
+        raise click.UsageError("--teacher and --teacher-model go together")
+    try:
+        fractions = tuple(float(x) for x in mix.split(","))
+        config = GenerateConfig(
+            n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors,  # type: ignore[arg-type]
+            tools_file=tools_file, eval_tools=[t.strip() for t in eval_tools.split(",") if t.strip()] if eval_tools else None,
+        )
+        paths = generate(config, out)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if teacher:
+        from ..data import read_records, write_jsonl
+        from ..data.teacher import rewrite_with_teacher
+
+        for split, path in paths.items():
+            records = read_records(path)
+            summary = rewrite_with_teacher(records, teacher, teacher_model)
+            write_jsonl(path, records)
+            click.echo(f"teacher on {split}: {summary.rewritten} reworded, {summary.kept_original} kept (rewrite changed a value), {summary.failed_calls} endpoint errors")
+    for split, path in paths.items():
+        click.echo(f"wrote {path}")
+
+
+@cli.command("quickstart")
+@click.option("--out", default="runs/quickstart", show_default=True, type=click.Path(file_okay=False), help="Where to write the data and the summary.")
+@click.option("--n", "n", default=600, show_default=True, help="Training rows to generate.")
+@click.option("--eval-n", default=300, show_default=True, help="Held-out rows to generate and score.")
+@click.option("--seed", default=0, show_default=True)
+def quickstart(out: str, n: int, eval_n: int, seed: int) -> None:
+    """Run the pipeline end to end: generate data, validate it, show stats, score policies with both rewards."""
+    from ..quickstart import run_quickstart
+
+    result = run_quickstart(out, n=n, eval_n=eval_n, seed=seed, echo=click.echo)
+    if result.problems:
+        raise click.ClickException(f"the generated data has {result.problems} validation problem(s)")
+
+
 # -------------------------------------------------------------------------------------- reward
 @cli.group()
 def reward() -> None:

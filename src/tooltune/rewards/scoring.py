@@ -97,7 +97,7 @@ def score_strict(
     if behavior == "refuse":
         return Score(1.0, behavior, decision)
     targets = missing if missing is not None else _missing_from_question(ground_truth, tools or [])
-    if not targets or any(_mentions(response, name) for name in targets):
+    if not targets or any(_mentions(response, name, tools or []) for name in targets):
         return Score(1.0, behavior, decision)
     return Score(CLARIFY_BASE, behavior, decision, "question_misses_parameter")
 
@@ -164,17 +164,38 @@ def _argument_credit(expected: dict[str, Any], got: dict[str, Any], tool: Tool |
     return sum(credits) / len(credits), failure
 
 
-def _words(name: str) -> list[str]:
-    return [w for w in re.split(r"[_\W]+", name.casefold()) if len(w) >= 3]
+_STOPWORDS = frozenset(
+    "the and for with from that this what which your you into when where will should would could about "
+    "name value values number string optional required default given e.g. example such like format".split()
+)
 
 
-def _mentions(text: str, parameter: str) -> bool:
-    """True when ``text`` names ``parameter`` (``target_language`` → "target language" or "language")."""
+def _words(text: str) -> set[str]:
+    return {w for w in re.split(r"[_\W]+", text.casefold()) if len(w) >= 3 and w not in _STOPWORDS}
+
+
+def _parameter_words(name: str, tools: list[Tool]) -> set[str]:
+    """Words that name a parameter: its own (``target_language``) and its description's ("city")."""
+    words = _words(name)
+    for tool in tools:
+        schema = tool.properties.get(name)
+        if isinstance(schema, dict) and isinstance(schema.get("description"), str):
+            words |= {w for w in _words(schema["description"]) if len(w) >= 4}
+    return words
+
+
+def _mentions(text: str, parameter: str, tools: list[Tool] = ()) -> bool:  # type: ignore[assignment]
+    """True when ``text`` names ``parameter``: "target language", "language", or a word of its description."""
     lowered = text.casefold()
-    words = _words(parameter)
-    return parameter.casefold() in lowered or any(re.search(rf"\b{re.escape(w)}", lowered) for w in words)
+    if parameter.casefold() in lowered or humanize_name(parameter) in lowered:
+        return True
+    return any(re.search(rf"\b{re.escape(w)}", lowered) for w in _parameter_words(parameter, list(tools)))
+
+
+def humanize_name(name: str) -> str:
+    return " ".join(re.split(r"[_\W]+", name.casefold())).strip()
 
 
 def _missing_from_question(question: str, tools: list[Tool]) -> list[str]:
     """Required parameters of the offered tools that the reference question names."""
-    return [name for tool in tools for name in tool.required if _mentions(question, name)]
+    return [name for tool in tools for name in tool.required if _mentions(question, name, [tool])]

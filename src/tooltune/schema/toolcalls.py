@@ -197,18 +197,19 @@ def _load_lenient(body: str) -> Any:
 
 
 def _repair(body: str) -> Any:
-    """Unambiguous repairs only: JSON5 syntax, then Python literal syntax."""
-    if len(body) > _MAX_REPAIR_CHARS:
+    """Unambiguous repairs only: Python literal syntax (fast, C parser), then JSON5 (slow, pure Python)."""
+    # Every call object has a "name" key: text without one cannot hold a call, so skip the work.
+    if len(body) > _MAX_REPAIR_CHARS or "name" not in body:
         return None
-    try:
-        return json5.loads(body)
-    except Exception:  # json5 raises assorted errors on garbage; any of them means "not JSON5"
-        pass
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # literal_eval warns on odd literals like "1_a"
             return ast.literal_eval(body)
     except Exception:  # SyntaxError, ValueError, RecursionError, MemoryError...
+        pass
+    try:
+        return json5.loads(body)
+    except Exception:  # json5 raises assorted errors on garbage; any of them means "not JSON5"
         return None
 
 

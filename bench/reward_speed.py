@@ -1,0 +1,60 @@
+"""How fast parsing, scoring, validation and stats run, so scoring is never the bottleneck.
+
+    .venv/bin/python bench/reward_speed.py [--rows 100000]
+
+Generates held-out rows, answers them with scripted policies (gold calls, near misses, questions,
+refusals), then times: the parser alone, each built-in reward through its TRL signature, and
+`data validate` / `data stats` on a file of --rows rows. Prints rows/s; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from tooltune.data import read_records, validate_file, write_jsonl
+from tooltune.data.generate import GenerateConfig, generate
+from tooltune.data.stats import compute_stats
+from tooltune.quickstart import POLICIES
+from tooltune.rewards import load_reward
+from tooltune.rewards.batch import score_rows
+from tooltune.schema import parse_tool_calls
+
+
+def timed(label: str, count: int, fn) -> float:
+    start = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - start
+    print(f"{label:<42} {count:>8} rows  {seconds:7.2f} s  {count / seconds:>10,.0f} rows/s")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000, help="rows in the file that validate/stats read")
+    args = parser.parse_args()
+    print(f"python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu'}")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = generate(GenerateConfig(n=2000, eval_n=2000, seed=1), tmp)
+        records = read_records(paths["eval"])
+        responses = [policy(r) for policy in POLICIES.values() for r in records]
+        rows = records * len(POLICIES)
+        timed("parse_tool_calls", len(responses), lambda: [parse_tool_calls(t) for t in responses])
+        for name in ("toolcall", "strict"):
+            reward = load_reward(name)
+            timed(f"reward '{name}' (TRL signature, batches of 512)", len(rows), lambda reward=reward: score_rows(reward, rows, responses))
+        big = Path(tmp) / "big.jsonl"
+        source = read_records(paths["train"])
+        write_jsonl(big, (r.raw for r in itertools.islice(itertools.cycle(source), args.rows)))
+        size_mb = big.stat().st_size / 1e6
+        print(f"file for validate/stats: {args.rows} rows, {size_mb:.0f} MB")
+        timed("data validate", args.rows, lambda: validate_file(big))
+        timed("data stats", args.rows, lambda: compute_stats(big))
+
+
+if __name__ == "__main__":
+    main()

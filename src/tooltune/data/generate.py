@@ -1,0 +1,355 @@
+"""Synthetic execute / clarify / refuse data that teaches the decision, not just the call format.
+
+    tooltune data generate --n 1500 --out data/ [--seed 0] [--mix 0.6,0.25,0.15]
+
+writes ``train.jsonl`` (training catalog, training phrasings, training kinds of harm) and
+``eval.jsonl`` (held-out catalog, held-out phrasings and kinds of harm). Each row offers its target
+tool among 0-3 distractors in the default system prompt, so choosing the tool is part of the task.
+Clarify rows are built like execute rows with one required value left out, so the only difference
+the model can learn from is whether the value is there.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..schema import Tool, render_system_prompt
+from .catalog import CatalogTool, humanize, load_banks, load_catalog, load_refusals, load_user_tools
+from .phrasing import ASK_LEADS, CLOSERS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, OPENERS, REFUSE_WRAPS
+from .records import Record, make_record, write_jsonl
+from .validate import argument_problems
+
+__all__ = ["GenerateConfig", "generate", "generate_split", "exact_counts"]
+
+STYLES = ("formal", "casual", "terse")
+# Which string parameters draw from which value bank, by a word in the parameter's name.
+_NAME_BANKS = [
+    ("email", "email"), ("date", "date"), ("time", "time"), ("city", "city"), ("location", "city"), ("airport", "airport"),
+    ("language", "language"), ("currency", "currency"), ("ticker", "ticker"), ("symbol", "ticker"), ("country", "country"),
+    ("url", "url"), ("company", "company"), ("recipient", "email"), ("username", "username"), ("name", "person_name"),
+    ("address", "address"), ("timezone", "timezone"), ("query", "topic"), ("topic", "topic"), ("title", "topic"),
+    ("text", "phrase"), ("message", "phrase"),
+]
+_NICE_AMOUNTS = [5, 10, 12.5, 15, 20, 25, 40, 50, 75, 99.99, 100, 150, 200, 250, 300, 500, 750, 1000, 1200, 2500]
+
+
+@dataclass
+class GenerateConfig:
+    """What :func:`generate` writes."""
+
+    n: int = field(default=1500, metadata={"help": "Training rows to write to train.jsonl."})
+    eval_n: int = field(default=300, metadata={"help": "Held-out rows to write to eval.jsonl (0 skips it)."})
+    seed: int = field(default=0, metadata={"help": "Same seed, same files."})
+    mix: tuple[float, float, float] = field(default=(0.6, 0.25, 0.15), metadata={"help": "Fractions of execute, clarify, refuse rows; sums to 1."})
+    max_distractors: int = field(default=3, metadata={"help": "Each row offers its target tool plus 0..max_distractors others."})
+    tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
+    eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
+
+    def __post_init__(self) -> None:
+        if self.n < 0 or self.eval_n < 0:
+            raise ValueError("--n and --eval-n must be >= 0")
+        if len(self.mix) != 3 or any(m < 0 for m in self.mix) or abs(sum(self.mix) - 1) > 1e-6:
+            raise ValueError(f"--mix needs three non-negative fractions (execute,clarify,refuse) that sum to 1, got {','.join(map(str, self.mix))}")
+        if not 0 <= self.max_distractors <= 10:
+            raise ValueError("max_distractors must be between 0 and 10")
+
+    def catalogs(self) -> tuple[list[CatalogTool], list[CatalogTool]]:
+        """(training tools, held-out tools)."""
+        if not self.tools_file:
+            return list(load_catalog("train")), list(load_catalog("eval"))
+        tools = load_user_tools(self.tools_file)
+        names = {t.name for t in tools}
+        held = set(self.eval_tools or [])
+        unknown = held - names
+        if unknown:
+            raise ValueError(f"--eval-tools names unknown tools: {', '.join(sorted(unknown))} (known: {', '.join(sorted(names))})")
+        if not held and len(tools) > 1:
+            held = set(random.Random(self.seed).sample(sorted(names), max(1, len(tools) // 5)))
+        train = [t for t in tools if t.name not in held]
+        if not train:
+            raise ValueError("every tool is held out for eval; leave at least one for training")
+        return train, [t for t in tools if t.name in held] or train
+
+
+def exact_counts(n: int, mix: tuple[float, float, float]) -> dict[str, int]:
+    """Split n rows by mix exactly: floors first, then the largest remainders get the leftovers."""
+    raw = [n * m for m in mix]
+    counts = [int(r) for r in raw]
+    for i in sorted(range(3), key=lambda i: raw[i] - counts[i], reverse=True)[: n - sum(counts)]:
+        counts[i] += 1
+    return dict(zip(("execute", "clarify", "refuse"), counts))
+
+
+def generate(config: GenerateConfig, out_dir: str | Path) -> dict[str, Path]:
+    """Write train.jsonl (and eval.jsonl) under ``out_dir``; returns their paths."""
+    train_tools, eval_tools = config.catalogs()
+    out = Path(out_dir)
+    seen: set[str] = set()
+    paths = {"train": out / "train.jsonl"}
+    write_jsonl(paths["train"], generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen))
+    if config.eval_n:
+        paths["eval"] = out / "eval.jsonl"
+        write_jsonl(paths["eval"], generate_split(eval_tools, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen))
+    return paths
+
+
+def generate_split(
+    tools: list[CatalogTool],
+    n: int,
+    mix: tuple[float, float, float],
+    split: str,
+    seed: int,
+    max_distractors: int = 3,
+    seen: set[str] | None = None,
+) -> list[Record]:
+    """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated."""
+    maker = _RowMaker(tools, split, random.Random(seed), max_distractors)
+    behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
+    maker.rng.shuffle(behaviors)
+    seen = set() if seen is None else seen
+    rows: list[Record] = []
+    for index, behavior in enumerate(behaviors):
+        for _attempt in range(200):
+            record = getattr(maker, behavior)()
+            key = " ".join(record.user_prompt.casefold().split())
+            if key not in seen:
+                break
+        else:
+            raise RuntimeError(f"could not write a new unique {behavior} prompt after 200 tries; ask for fewer rows or add tools")
+        seen.add(key)
+        record.raw["extra_info"].update({"split": split, "index": index})
+        rows.append(record)
+    return rows
+
+
+class _RowMaker:
+    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int):
+        if not tools:
+            raise ValueError("no tools to generate rows for")
+        self.tools, self.split, self.rng, self.max_distractors = tools, split, rng, max_distractors
+        self.banks = load_banks()
+        refusals = load_refusals()
+        self.harmful: dict[str, list[str]] = refusals["harmful"][split]
+        self.refusal_texts: list[str] = refusals["refusal_templates"][split]
+        self.oos_texts: list[str] = refusals["out_of_scope_refusal_templates"][split]
+        self.oos_intents: list[str] = refusals["out_of_scope"][split]
+        self.askable = [t for t in tools if t.tool.required]
+        self._cycles: dict[int, list[CatalogTool]] = {}
+
+    # -- the three behaviors -------------------------------------------------------------
+    def execute(self) -> Record:
+        ct = self._next_tool(self.tools)
+        style = self.rng.choice(STYLES)
+        templates = [t for t in ct.templates if set(ct.tool.required) <= set(_placeholders(t))]
+        if templates and self.rng.random() < 0.35:
+            template = self.rng.choice(templates)
+            args = {p: self._value(ct, p) for p in _ordered(ct, _placeholders(template))}
+            text = _fill_template(template, {p: self._render(v) for p, v in args.items()})
+            frame = "template"
+        else:
+            args = self._arguments(ct)
+            text, frame = self._phrase(ct, args, style)
+        self._check(ct, args)
+        truth = json.dumps([{"name": ct.name, "arguments": args}], ensure_ascii=False)
+        return self._record(ct, text, truth, "execute", {"tool": ct.name, "style": style, "frame": frame})
+
+    def clarify(self) -> Record:
+        ct = self._next_tool(self.askable or self.tools)
+        if not ct.tool.required:  # only user catalogs without any required parameter get here
+            return self.execute()
+        missing = self.rng.choice(ct.tool.required)
+        args = {k: v for k, v in self._arguments(ct).items() if k != missing}
+        style = self.rng.choice(STYLES)
+        text, frame = self._phrase(ct, args, style)
+        return self._record(ct, text, self._ask(ct, missing), "clarify", {"tool": ct.name, "style": style, "frame": frame, "missing": [missing]})
+
+    def refuse(self) -> Record:
+        roll = self.rng.random()
+        style = self.rng.choice(STYLES)
+        offered = self.rng.sample(self.tools, k=min(len(self.tools), self.rng.randint(1, 1 + self.max_distractors)))
+        if roll < 0.55:
+            category = self.rng.choice(sorted(self.harmful))
+            wrap = self.rng.choice(REFUSE_WRAPS[self.split][style])
+            text = wrap.replace("{text}", self.rng.choice(self.harmful[category]))
+            truth = self.rng.choice(self.refusal_texts)
+            return self._record_for(offered, text, truth, {"kind": "harmful", "category": category, "style": style})
+        if roll < 0.8 or len(self.tools) < 3:
+            intent = self.rng.choice(self.oos_intents)
+            text, frame = self._frame(intent, [], style)
+            return self._record_for(offered, text, self.rng.choice(self.oos_texts).replace("{intent}", intent), {"kind": "out_of_scope", "style": style, "frame": frame})
+        # A real request for a tool the row does not offer: the model must read the tool list.
+        target = self.rng.choice(self.tools)
+        others = [t for t in self.tools if t.name != target.name and t.domain != target.domain] or [t for t in self.tools if t.name != target.name]
+        offered = self.rng.sample(others, k=min(len(others), self.rng.randint(1, 1 + self.max_distractors)))
+        intent = self.rng.choice(target.intents)
+        args = self._arguments(target)
+        text, frame = self._frame(intent, self._slot_phrases(target, args), style)
+        truth = self.rng.choice(self.oos_texts).replace("{intent}", intent)
+        return self._record_for(offered, text, truth, {"kind": "tool_not_offered", "tool": target.name, "style": style, "frame": frame})
+
+    # -- pieces ----------------------------------------------------------------------------
+    def _next_tool(self, pool: list[CatalogTool]) -> CatalogTool:
+        """Round-robin over a shuffled pool, so every tool gets its share of rows."""
+        cycle = self._cycles.setdefault(id(pool), [])
+        if not cycle:
+            cycle.extend(pool)
+            self.rng.shuffle(cycle)
+        return cycle.pop()
+
+    def _record(self, ct: CatalogTool, text: str, truth: str, behavior: str, extra: dict[str, Any]) -> Record:
+        others = [t for t in self.tools if t.name != ct.name]
+        k = min(len(others), self.rng.randint(0, self.max_distractors))
+        same_domain = [t for t in others if t.domain == ct.domain]
+        distractors = self.rng.sample(others, k)
+        if same_domain and distractors and self.rng.random() < 0.5 and not any(t.domain == ct.domain for t in distractors):
+            distractors[0] = self.rng.choice(same_domain)  # a near neighbour makes tool choice a real decision
+        offered = distractors + [ct]
+        self.rng.shuffle(offered)
+        return self._build(offered, text, truth, behavior, extra)
+
+    def _record_for(self, offered: list[CatalogTool], text: str, truth: str, extra: dict[str, Any]) -> Record:
+        return self._build(offered, text, truth, "refuse", extra)
+
+    def _build(self, offered: list[CatalogTool], text: str, truth: str, behavior: str, extra: dict[str, Any]) -> Record:
+        tools: list[Tool] = [t.tool for t in offered]
+        record = make_record(render_system_prompt(tools), text, truth, behavior, data_source="tooltune/synthetic", extra_info=extra)  # type: ignore[arg-type]
+        record.raw["tools"] = [t.to_openai() for t in tools]
+        return record
+
+    def _arguments(self, ct: CatalogTool) -> dict[str, Any]:
+        chosen = [p for p in ct.tool.properties if p in ct.tool.required or self.rng.random() < 0.3]
+        return {p: self._value(ct, p) for p in chosen}
+
+    def _phrase(self, ct: CatalogTool, args: dict[str, Any], style: str) -> tuple[str, str]:
+        return self._frame(self.rng.choice(ct.intents), self._slot_phrases(ct, args), style)
+
+    def _frame(self, intent: str, slots: list[str], style: str) -> tuple[str, str]:
+        frames = FRAMES[self.split][style]
+        index = self.rng.randrange(len(frames))
+        joiner = ", " if style == "terse" and self.rng.random() < 0.5 else " "
+        body = frames[index].replace("{Intent}", intent[:1].upper() + intent[1:]).replace("{intent}", intent).replace("{slots}", joiner.join(slots))
+        opener = self.rng.choice(OPENERS[self.split][style])
+        closer = self.rng.choice(CLOSERS[self.split][style])
+        text = " ".join(part for part in (opener, _tidy(body), closer) if part)
+        return text, f"{self.split}.{style}.{index}"
+
+    def _slot_phrases(self, ct: CatalogTool, args: dict[str, Any]) -> list[str]:
+        phrases = []
+        for name, value in args.items():
+            spec = ct.slots.get(name)
+            if isinstance(spec, dict):
+                options = spec.get("true" if value else "false") or [f"with {humanize(name)} {'on' if value else 'off'}"]
+                phrases.append(self.rng.choice(options))
+            elif isinstance(spec, list) and spec:
+                phrases.append(self.rng.choice(spec).replace("{}", self._render(value)))
+            else:
+                phrases.append(self.rng.choice(GENERIC_SLOTS).format(name=humanize(name), value=self._render(value)))
+        # Required values first in natural order most of the time; shuffled sometimes for variety.
+        if self.rng.random() < 0.3:
+            self.rng.shuffle(phrases)
+        return phrases
+
+    def _ask(self, ct: CatalogTool, missing: str) -> str:
+        lead = self.rng.choice(ASK_LEADS[self.split])
+        own = ct.ask.get(missing)
+        if own and self.rng.random() < 0.75:
+            return lead + own
+        return lead + self.rng.choice(GENERIC_ASKS[self.split]).format(name=humanize(missing))
+
+    def _value(self, ct: CatalogTool, name: str) -> Any:
+        spec = ct.values.get(name)
+        if isinstance(spec, str) and spec.startswith("@") and self.banks.get(spec[1:]):
+            return copy.deepcopy(self.rng.choice(self.banks[spec[1:]]))
+        if isinstance(spec, list) and spec:
+            return copy.deepcopy(self.rng.choice(spec))
+        return self._from_schema(name, ct.tool.properties.get(name) or {})
+
+    def _from_schema(self, name: str, schema: dict[str, Any]) -> Any:
+        rng = self.rng
+        if schema.get("enum"):
+            return rng.choice(schema["enum"])
+        kind = schema.get("type", "string")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "string")
+        if kind == "boolean":
+            return rng.random() < 0.5
+        if kind == "integer":
+            low = int(schema.get("minimum", 1))
+            high = int(schema.get("maximum", max(low + 9, 10)))
+            return rng.randint(low, min(high, low + 50))
+        if kind == "number":
+            if "minimum" in schema or "maximum" in schema:
+                low = float(schema.get("minimum", 0))
+                high = float(schema.get("maximum", low + 100))
+                value = round(rng.uniform(low, high), 1 if high - low < 20 else 0)
+                return int(value) if float(value).is_integer() else value
+            return rng.choice(_NICE_AMOUNTS)
+        if kind == "array":
+            items = schema.get("items") or {"type": "string"}
+            count = rng.randint(max(int(schema.get("minItems", 2)), 1), max(int(schema.get("maxItems", 5)), 2))
+            if items.get("type") in ("number", "integer") and "minimum" not in items:
+                return rng.sample(range(1, 200), k=count) if items.get("type") == "integer" or rng.random() < 0.7 else [round(rng.uniform(1, 100), 1) for _ in range(count)]
+            values: list[Any] = []
+            for _ in range(count * 3):
+                value = self._from_schema(name, items)
+                if value not in values:
+                    values.append(value)
+                if len(values) == count:
+                    break
+            return values
+        if kind == "object":
+            props = schema.get("properties") or {}
+            required = set(schema.get("required") or [])
+            return {k: self._from_schema(k, s) for k, s in props.items() if k in required or rng.random() < 0.5}
+        if schema.get("format") == "date":
+            return rng.choice(self.banks["date"])
+        lowered = name.lower()
+        for word, bank in _NAME_BANKS:
+            if word in lowered and self.banks.get(bank):
+                return rng.choice(self.banks[bank])
+        return rng.choice(self.banks.get("topic") or ["example"])
+
+    @staticmethod
+    def _render(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float):
+            return str(int(value)) if value.is_integer() else repr(value)
+        if isinstance(value, list):
+            return ", ".join(_RowMaker._render(v) for v in value)
+        if isinstance(value, dict):
+            return ", ".join(f"{humanize(k)} {_RowMaker._render(v)}" for k, v in value.items())
+        return str(value)
+
+    @staticmethod
+    def _check(ct: CatalogTool, args: dict[str, Any]) -> None:
+        problems = argument_problems(ct.tool, args)
+        if problems:
+            raise ValueError(f"catalog tool '{ct.name}' produced invalid arguments {args}: {problems[0][1]}; fix its hints")
+
+
+def _placeholders(template: str) -> list[str]:
+    return re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template)
+
+
+def _ordered(ct: CatalogTool, names: list[str]) -> list[str]:
+    """Arguments in schema order, so ground truths are canonical whatever the sentence order."""
+    return [p for p in ct.tool.properties if p in names]
+
+
+def _fill_template(template: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def _tidy(text: str) -> str:
+    """Clean the seams an empty slot list leaves: double spaces, space before punctuation."""
+    text = re.sub(r"\s+", " ", text)
+    text = re.sub(r"\s+([?.!,])", r"\1", text)
+    text = re.sub(r",([?.!])", r"\1", text)
+    return text.strip()

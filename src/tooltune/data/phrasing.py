@@ -1,0 +1,121 @@
+"""How synthetic requests are worded: sentence frames by register, openers, closers, questions.
+
+Every list is split in two: ``train`` phrasings for the training file and ``eval`` phrasings that
+only the held-out file uses, so evaluation measures generalization to new wording as well as to
+new tools. A frame holds ``{intent}`` (a verb phrase such as "search for flights") and ``{slots}``
+(the argument phrases, "from SFO to JFK on 2026-12-05"); ``{Intent}`` is the capitalized form.
+"""
+
+from __future__ import annotations
+
+FRAMES: dict[str, dict[str, list[str]]] = {
+    "train": {
+        "formal": [
+            "Could you please {intent} {slots}?",
+            "I would like you to {intent} {slots}.",
+            "Would you kindly {intent} {slots}?",
+            "Please {intent} {slots}.",
+            "I need to {intent} {slots}. Could you help me with that?",
+            "May I ask you to {intent} {slots}?",
+            "I would appreciate it if you could {intent} {slots}.",
+            "Would it be possible for you to {intent} {slots}?",
+            "On my behalf, please {intent} {slots}.",
+            "I am writing to ask you to {intent} {slots}.",
+        ],
+        "casual": [
+            "hey, can you {intent} {slots}?",
+            "can u {intent} {slots}",
+            "i wanna {intent} {slots}",
+            "quick one: {intent} {slots}?",
+            "yo, {intent} {slots} pls",
+            "could you {intent} {slots} for me?",
+            "need you to {intent} {slots}",
+            "so I need to {intent} {slots}, can you do that?",
+            "can you help me {intent} {slots}? thx",
+            "ok so {intent} {slots}",
+        ],
+        "terse": [
+            "{Intent} {slots}.",
+            "{intent} {slots}",
+            "{Intent} {slots}",
+            "{Intent}, {slots}.",
+            "{Intent} {slots} now.",
+            "Task: {intent} {slots}.",
+        ],
+    },
+    "eval": {
+        "formal": [
+            "I'm hoping you can {intent} {slots}.",
+            "Is it possible to {intent} {slots}?",
+            "Kindly {intent} {slots}.",
+            "Might you be able to {intent} {slots}?",
+            "I'd be grateful if you would {intent} {slots}.",
+        ],
+        "casual": [
+            "help me {intent} {slots}?",
+            "got a sec? {intent} {slots}",
+            "any chance you could {intent} {slots}?",
+            "lemme {intent} {slots} real quick",
+            "hmm, {intent} {slots} maybe?",
+        ],
+        "terse": [
+            "{Intent} {slots}, thanks.",
+            "Request: {intent} {slots}",
+            "{Intent} -- {slots}",
+        ],
+    },
+}
+
+# Optional context before the request and courtesy after it; they multiply sentence shapes.
+OPENERS: dict[str, dict[str, list[str]]] = {
+    "train": {
+        "formal": ["", "", "", "Good morning.", "Hello.", "For a report I am preparing:", "I have a request."],
+        "casual": ["", "", "", "hi!", "ok", "so,", "hey there,"],
+        "terse": ["", "", "", ""],
+    },
+    "eval": {
+        "formal": ["", "", "Greetings.", "If you don't mind:"],
+        "casual": ["", "", "sup,", "alright,"],
+        "terse": ["", "", ""],
+    },
+}
+CLOSERS: dict[str, dict[str, list[str]]] = {
+    "train": {
+        "formal": ["", "", "", "Thank you.", "Many thanks in advance.", "I appreciate your help."],
+        "casual": ["", "", "", "thanks!", "ty", "cheers"],
+        "terse": ["", "", "", ""],
+    },
+    "eval": {
+        "formal": ["", "", "Much obliged."],
+        "casual": ["", "", "appreciate it!"],
+        "terse": ["", ""],
+    },
+}
+
+# Slot phrasing for parameters that carry no hints (a user's own tools).
+GENERIC_SLOTS = ["with {name} {value}", "{name}: {value}", "where {name} is {value}", "using {value} as the {name}", "for {name} {value}"]
+
+# Clarifying questions for parameters without a hand-written one.
+GENERIC_ASKS: dict[str, list[str]] = {
+    "train": [
+        "Could you tell me the {name}?",
+        "What {name} should I use?",
+        "Which {name} would you like?",
+        "I need the {name} to do that. What is it?",
+        "Sure, what is the {name}?",
+        "Happy to help. Could you provide the {name}?",
+    ],
+    "eval": [
+        "Can you let me know the {name}?",
+        "What's the {name} you have in mind?",
+        "Before I do that, which {name} do you want?",
+    ],
+}
+# Lead-ins that sometimes precede a catalog's own clarifying question.
+ASK_LEADS = {"train": ["", "", "", "Sure! ", "I can help with that. ", "Happy to help. "], "eval": ["", "", "Of course. ", "Glad to. "]}
+
+# How a refusal-worthy request is dressed in each register.
+REFUSE_WRAPS = {
+    "train": {"formal": ["{text}", "Please assist: {text}", "{text} Thank you."], "casual": ["{text}", "hey, {text}", "{text} lol"], "terse": ["{text}"]},
+    "eval": {"formal": ["{text}", "I'd like your help. {text}"], "casual": ["{text}", "ok so {text}"], "terse": ["{text}"]},
+}

@@ -1,0 +1,85 @@
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from tooltune.cli.main import cli
+from tooltune.data import write_jsonl
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_help_lists_every_group_and_is_fast_to_import():
+    result = run("--help")
+    assert result.exit_code == 0
+    for word in ("data", "reward", "quickstart"):
+        assert word in result.output
+    # --help must not drag in heavy modules
+    code = "import sys, tooltune.cli.main; print(any(m in sys.modules for m in ('torch', 'openai', 'jsonschema')))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_validate_ok_and_broken(tmp_path, weather_rows):
+    good = tmp_path / "good.jsonl"
+    write_jsonl(good, weather_rows)
+    result = run("data", "validate", str(good))
+    assert result.exit_code == 0 and "3 rows, no problems" in result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(weather_rows[0].raw) + "\n{oops\n" + json.dumps({"prompt": "x", "reward_model": {}}) + "\n")
+    result = CliRunner().invoke(cli, ["data", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:line 2: <json>" in result.output
+    assert f"{bad}:line 3: prompt" in result.output and f"{bad}:line 3: reward_model.ground_truth" in result.output
+
+
+def test_stats_text_and_json(tmp_path, weather_rows):
+    path = tmp_path / "d.jsonl"
+    write_jsonl(path, weather_rows)
+    assert "behavior mix" in run("data", "stats", str(path)).output
+    stats = json.loads(run("data", "stats", str(path), "--json").output)
+    assert stats["behaviors"] == {"execute": 1, "clarify": 1, "refuse": 1}
+
+
+def test_reward_score_by_line_and_by_id(tmp_path, weather_rows):
+    data = tmp_path / "d.jsonl"
+    write_jsonl(data, weather_rows)
+    preds = tmp_path / "p.jsonl"
+    responses = ['<TOOLCALL>[{"name": "get_weather_forecast", "arguments": {"location": "San Francisco"}}]</TOOLCALL>', "Which city?", "Sure!"]
+    preds.write_text("".join(json.dumps({"response": r}) + "\n" for r in responses))
+    result = run("reward", "score", "--data", str(data), "--responses", str(preds), "--out", str(tmp_path / "s.jsonl"))
+    assert result.exit_code == 0, result.output
+    lines = {l.split()[0]: l.split() for l in result.output.splitlines()[2:]}
+    assert lines["execute"][2] == "1.000" and lines["clarify"][2] == "1.000" and lines["refuse"][2] == "0.000"
+    assert lines["all"][2] == "0.667"
+    ref = run("reward", "score", "--data", str(data), "--responses", str(preds), "--reward", "toolcall")
+    assert "1.000" in ref.output.splitlines()[-1]  # the reference reward credits "Sure!" on a refuse row
+    for i, r in enumerate(weather_rows):
+        r.raw["id"] = f"r{i}"
+    write_jsonl(data, weather_rows)
+    preds.write_text("".join(json.dumps({"id": f"r{i}", "response": r}) + "\n" for i, r in reversed(list(enumerate(responses)))))
+    assert "0.667" in run("reward", "score", "--data", str(data), "--responses", str(preds)).output
+
+
+def test_reward_score_reports_a_failing_user_reward_with_its_row(tmp_path, weather_rows):
+    data = tmp_path / "d.jsonl"
+    write_jsonl(data, weather_rows)
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("".join(json.dumps({"response": r}) + "\n" for r in ["a", "boom", "c"]))
+    user = tmp_path / "r.py"
+    user.write_text("def f(prompts, completions, **kw):\n    return [1/0 if c == 'boom' else 0.5 for c in completions]\n")
+    result = CliRunner().invoke(cli, ["reward", "score", "--data", str(data), "--responses", str(preds), "--reward", f"{user}:f"])
+    assert result.exit_code == 1
+    assert "ZeroDivisionError" in result.output and "line 2" in result.output and "Traceback" not in result.output
+    assert "0.500" in result.output  # the other rows were still scored
+
+
+def test_reward_score_mismatched_predictions_is_a_clear_error(tmp_path, weather_rows):
+    data = tmp_path / "d.jsonl"
+    write_jsonl(data, weather_rows)
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"response": "x"}) + "\n")
+    result = CliRunner().invoke(cli, ["reward", "score", "--data", str(data), "--responses", str(preds)])
+    assert result.exit_code == 1 and "1 responses for 3 rows" in result.output

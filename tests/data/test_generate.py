@@ -1,0 +1,189 @@
+import json
+import re
+
+import pytest
+
+from tooltune.data import read_records, validate_file
+from tooltune.data.catalog import humanize, load_banks, load_catalog, load_refusals
+from tooltune.data.generate import GenerateConfig, exact_counts, generate
+from tooltune.data.stats import compute_stats
+from tooltune.data.validate import argument_problems
+from tooltune.schema import SYSTEM_PROMPT_RULES, parse_tool_calls, render_system_prompt
+
+REFERENCE_TRAIN = {"get_weather_forecast", "search_flights", "translate_text", "currency_convert", "get_statistics"}
+REFERENCE_EVAL = {"search_restaurants", "get_stock_price", "calculate_standard_deviation"}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen")
+    paths = generate(GenerateConfig(n=1500, eval_n=300, seed=0), out)
+    return paths, read_records(paths["train"]), read_records(paths["eval"])
+
+
+# ---------------------------------------------------------------- catalogs
+def test_catalog_sizes_and_reference_tools():
+    train = {t.name for t in load_catalog("train")}
+    held = {t.name for t in load_catalog("eval")}
+    assert REFERENCE_TRAIN <= train and len(train) >= 45
+    assert REFERENCE_EVAL <= held and len(held) >= 10
+
+
+def _tokens(text):
+    return {w for w in re.split(r"[_\W]+", text.lower()) if len(w) > 3}
+
+
+def test_no_eval_tool_or_near_duplicate_in_training():
+    train, held = load_catalog("train"), load_catalog("eval")
+    for e in held:
+        for t in train:
+            assert e.name != t.name
+            name_overlap = len(_tokens(e.name) & _tokens(t.name)) / max(1, len(_tokens(e.name) | _tokens(t.name)))
+            desc_overlap = len(_tokens(e.tool.description) & _tokens(t.tool.description)) / max(1, len(_tokens(e.tool.description) | _tokens(t.tool.description)))
+            same_params = set(e.tool.properties) == set(t.tool.properties)
+            assert name_overlap < 0.5, (e.name, t.name)
+            assert desc_overlap < 0.5, (e.name, t.name, desc_overlap)
+            assert not (same_params and desc_overlap > 0.3), (e.name, t.name)
+
+
+def test_catalog_covers_every_parameter_type():
+    types = set()
+
+    def walk(schema):
+        kind = schema.get("type")
+        types.add("enum" if "enum" in schema else kind)
+        for sub in (schema.get("properties") or {}).values():
+            walk(sub)
+        if isinstance(schema.get("items"), dict):
+            walk(schema["items"])
+
+    for ct in load_catalog("train"):
+        for sub in ct.tool.properties.values():
+            walk(sub)
+    assert {"string", "number", "integer", "boolean", "enum", "array", "object"} <= types
+
+
+@pytest.mark.parametrize("split", ["train", "eval"])
+def test_catalog_hints_are_consistent(split):
+    banks = load_banks()
+    for ct in load_catalog(split):
+        props = ct.tool.properties
+        assert ct.intents, ct.name
+        for template in ct.templates:
+            names = set(re.findall(r"\{(\w+)\}", template))
+            assert names <= set(props), (ct.name, template)
+            assert set(ct.tool.required) <= names, (ct.name, template)
+        for name in ct.tool.required:
+            assert name in ct.ask, (ct.name, name)
+        for name, spec in ct.values.items():
+            assert name in props, (ct.name, name)
+            options = banks[spec[1:]] if isinstance(spec, str) else spec
+            assert options, (ct.name, name)
+            for value in options:
+                assert not argument_problems(ct.tool.__class__(ct.name, "", {"type": "object", "properties": {name: props[name]}}), {name: value}), (ct.name, name, value)
+
+
+def test_refusal_kinds_are_disjoint_between_splits():
+    refusals = load_refusals()
+    assert not set(refusals["harmful"]["train"]) & set(refusals["harmful"]["eval"])
+    assert len(refusals["harmful"]["train"]) >= 8
+    assert not set(refusals["out_of_scope"]["train"]) & set(refusals["out_of_scope"]["eval"])
+
+
+# ---------------------------------------------------------------- generator
+def test_exact_counts():
+    assert exact_counts(1500, (0.6, 0.25, 0.15)) == {"execute": 900, "clarify": 375, "refuse": 225}
+    assert sum(exact_counts(7, (0.6, 0.25, 0.15)).values()) == 7
+
+
+def test_mix_is_exact_and_prompts_unique(generated):
+    _, train, held = generated
+    assert len(train) == 1500 and len(held) == 300
+    assert [sum(r.behavior == b for r in train) for b in ("execute", "clarify", "refuse")] == [900, 375, 225]
+    assert [sum(r.behavior == b for r in held) for b in ("execute", "clarify", "refuse")] == [180, 75, 45]
+    prompts = [" ".join(r.user_prompt.lower().split()) for r in train + held]
+    assert len(prompts) == len(set(prompts))
+
+
+def test_held_out_guarantees(generated):
+    _, train, held = generated
+    eval_names = {t.name for t in load_catalog("eval")}
+    for record in train:
+        assert not {t.name for t in record.tools} & eval_names
+        assert not any(name in record.system_prompt for name in eval_names)
+    assert {r.raw["extra_info"]["tool"] for r in held if r.behavior == "execute"} <= eval_names
+    train_frames = {r.raw["extra_info"].get("frame") for r in train} - {"template", None}
+    eval_frames = {r.raw["extra_info"].get("frame") for r in held} - {"template", None}
+    assert not train_frames & eval_frames
+    train_kinds = {r.raw["extra_info"].get("category") for r in train} - {None}
+    eval_kinds = {r.raw["extra_info"].get("category") for r in held} - {None}
+    assert train_kinds and eval_kinds and not train_kinds & eval_kinds
+
+
+def test_every_row_is_schema_valid_and_well_formed(generated):
+    paths, train, held = generated
+    assert validate_file(paths["train"]).ok
+    assert validate_file(paths["eval"]).ok
+    for record in train + held:
+        assert record.system_prompt == render_system_prompt(record.tools)
+        assert record.system_prompt.endswith(SYSTEM_PROMPT_RULES)
+        assert 1 <= len(record.tools) <= 4
+        if record.behavior == "execute":
+            calls = parse_tool_calls(record.ground_truth)
+            assert len(calls) == 1 and calls[0].name in {t.name for t in record.tools}
+            tool = next(t for t in record.tools if t.name == calls[0].name)
+            assert not argument_problems(tool, calls[0].arguments)
+        else:
+            assert parse_tool_calls(record.ground_truth) is None
+
+
+def test_clarify_rows_really_omit_a_required_argument(generated):
+    _, train, held = generated
+    for record in (r for r in train + held if r.behavior == "clarify"):
+        extra = record.raw["extra_info"]
+        tool = next(t for t in record.tools if t.name == extra["tool"])
+        assert extra["missing"][0] in tool.required
+        assert record.ground_truth.strip()
+
+
+def test_deterministic_for_a_seed(tmp_path):
+    a = generate(GenerateConfig(n=60, eval_n=20, seed=3), tmp_path / "a")
+    b = generate(GenerateConfig(n=60, eval_n=20, seed=3), tmp_path / "b")
+    c = generate(GenerateConfig(n=60, eval_n=20, seed=4), tmp_path / "c")
+    assert a["train"].read_text() == b["train"].read_text() and a["eval"].read_text() == b["eval"].read_text()
+    assert a["train"].read_text() != c["train"].read_text()
+
+
+def test_phrasing_variety(generated):
+    paths, train, _ = generated
+    stats = compute_stats(paths["train"])
+    assert len(stats.shapes) > 600  # far more sentence shapes than a handful of templates
+    assert {r.raw["extra_info"]["style"] for r in train} == {"formal", "casual", "terse"}
+    assert len(stats.tools_called) >= 45
+
+
+def test_bad_mix_says_how_to_fix():
+    with pytest.raises(ValueError, match="sum to 1"):
+        GenerateConfig(mix=(0.5, 0.5, 0.5))
+
+
+def test_user_tools_with_eval_split(tmp_path):
+    tools = [
+        {"type": "function", "function": {"name": "create_ticket", "description": "Create a support ticket.", "parameters": {"type": "object", "properties": {"title": {"type": "string"}, "priority": {"type": "string", "enum": ["low", "high"]}}, "required": ["title", "priority"]}}},
+        {"name": "lookup_order", "description": "Look up an order by its number.", "parameters": {"type": "object", "properties": {"order_number": {"type": "integer", "minimum": 1000, "maximum": 9999}}, "required": ["order_number"]}},
+        {"name": "refund_order", "description": "Refund an order.", "parameters": {"type": "object", "properties": {"order_number": {"type": "integer"}, "reason": {"type": "string"}}, "required": ["order_number"]}},
+    ]
+    path = tmp_path / "tools.json"
+    path.write_text(json.dumps(tools))
+    paths = generate(GenerateConfig(n=40, eval_n=20, tools_file=str(path), eval_tools=["refund_order"]), tmp_path / "out")
+    assert validate_file(paths["train"]).ok and validate_file(paths["eval"]).ok
+    train, held = read_records(paths["train"]), read_records(paths["eval"])
+    assert all("refund_order" not in r.system_prompt for r in train)
+    assert {parse_tool_calls(r.ground_truth)[0].name for r in held if r.behavior == "execute"} == {"refund_order"}
+    with pytest.raises(ValueError, match="unknown tools: nope"):
+        GenerateConfig(tools_file=str(path), eval_tools=["nope"]).catalogs()
+
+
+def test_humanize():
+    assert humanize("target_language") == "target language"
+    assert humanize("maxResults") == "max results"
