@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator
 
 from ..schema import Behavior, Tool, ToolSchemaError, infer_behavior, tools_from_system_prompt
 
-__all__ = ["Record", "DatasetError", "Problem", "iter_jsonl", "read_records", "write_jsonl", "make_record"]
+__all__ = ["row_tools", "Record", "DatasetError", "Problem", "iter_jsonl", "read_records", "write_jsonl", "make_record"]
 
 
 @dataclass(frozen=True)
@@ -72,16 +72,7 @@ class Record:
     def tools(self) -> list[Tool]:
         """The row's own ``tools`` field when present, else the tools listed in its system prompt."""
         if self._tools is None:
-            if isinstance(self.raw.get("tools"), list):
-                tools = []
-                for item in self.raw["tools"]:
-                    try:
-                        tools.append(Tool.from_dict(item))
-                    except ToolSchemaError:
-                        continue  # validation reports it; readers just skip unusable tools
-                self._tools = tools
-            else:
-                self._tools = tools_from_system_prompt(self.system_prompt)
+            self._tools = row_tools(self.raw.get("tools"), self.prompt)
         return self._tools
 
     @property
@@ -102,6 +93,23 @@ class Record:
                 if key in extra:
                     return extra[key]
         return None
+
+
+def row_tools(raw_tools: Any, prompt: Any) -> list[Tool]:
+    """A row's tools: its ``tools`` list (unusable entries skipped; validation reports them), else
+    the tools its system prompt lists. ``prompt`` is a message list or a plain system-prompt string."""
+    if isinstance(raw_tools, list):
+        tools = []
+        for item in raw_tools:
+            try:
+                tools.append(Tool.from_dict(item))
+            except ToolSchemaError:
+                continue
+        return tools
+    if isinstance(prompt, list):
+        system = next((m.get("content", "") for m in prompt if isinstance(m, dict) and m.get("role") == "system"), "")
+        return tools_from_system_prompt(system)
+    return tools_from_system_prompt(prompt) if isinstance(prompt, str) else []
 
 
 def make_record(

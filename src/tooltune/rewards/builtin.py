@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..data.records import Record
-from ..schema import Behavior, Tool, ToolSchemaError, tools_from_system_prompt
+from ..data.records import Record, row_tools
+from ..schema import Behavior
 from .scoring import Score, score_reference, score_strict
 
 __all__ = [
@@ -62,7 +62,7 @@ def strict_reward(prompts: list[Any], completions: list[Any], **columns: Any) ->
 def compute_score(data_source: Any, solution_str: str, ground_truth: str, extra_info: dict[str, Any] | None = None) -> float:
     """verl entry point for the strict reward; ``extra_info`` may carry ``tools``, ``behavior``, ``missing``."""
     extra = extra_info if isinstance(extra_info, dict) else {}
-    return score_strict(solution_str, ground_truth, _tools(extra.get("tools"), None), _behavior(extra.get("behavior")), _missing(extra)).value
+    return score_strict(solution_str, ground_truth, row_tools(extra.get("tools"), None), _behavior(extra.get("behavior")), _missing(extra)).value
 
 
 def compute_score_reference(data_source: Any, solution_str: str, ground_truth: str, extra_info: dict[str, Any] | None = None) -> float:
@@ -87,24 +87,7 @@ def _rows(prompts: list[Any], completions: list[Any], columns: dict[str, Any]):
         gt = rm.get("ground_truth") if isinstance(rm, dict) else ground_truths[i]
         if not isinstance(gt, str):
             raise ValueError(f"row {i}: no ground truth; the dataset needs a 'reward_model.ground_truth' (or 'ground_truth') column")
-        yield completion_text(completions[i]), gt, _tools(tools_col[i], prompts[i]), _behavior(behaviors[i]), _missing(extras[i])
-
-
-def _tools(raw_tools: Any, prompt: Any) -> list[Tool]:
-    if isinstance(raw_tools, list):
-        tools = []
-        for item in raw_tools:
-            try:
-                tools.append(Tool.from_dict(item))
-            except ToolSchemaError:
-                continue
-        return tools
-    if isinstance(prompt, list):
-        system = next((m.get("content", "") for m in prompt if isinstance(m, dict) and m.get("role") == "system"), "")
-        return tools_from_system_prompt(system)
-    if isinstance(prompt, str):
-        return tools_from_system_prompt(prompt)
-    return []
+        yield completion_text(completions[i]), gt, row_tools(tools_col[i], prompts[i]), _behavior(behaviors[i]), _missing(extras[i])
 
 
 def _behavior(label: Any) -> Behavior | None:
