@@ -176,7 +176,10 @@ class _RowMaker:
         if roll < 0.55:
             category = self.rng.choice(sorted(self.harmful))
             wrap = self.rng.choice(REFUSE_WRAPS[self.split][style])
-            text = wrap.replace("{text}", self.rng.choice(self.harmful[category]))
+            request = self.rng.choice(self.harmful[category]).strip()
+            if not wrap.endswith("{text}") and request[-1:] not in ".?!":
+                request += "."
+            text = wrap.replace("{text}", request)
             truth = self.rng.choice(self.refusal_texts)
             return self._record_for(offered, text, truth, {"kind": "harmful", "category": category, "style": style})
         if roll < 0.8 or len(self.tools) < 3:
@@ -224,7 +227,15 @@ class _RowMaker:
 
     def _arguments(self, ct: CatalogTool) -> dict[str, Any]:
         chosen = [p for p in ct.tool.properties if p in ct.tool.required or self.rng.random() < 0.3]
-        return {p: self._value(ct, p) for p in chosen}
+        args: dict[str, Any] = {}
+        for name in chosen:
+            value = self._value(ct, name)
+            for _ in range(5):  # origin and destination from one bank must differ
+                if value not in args.values():
+                    break
+                value = self._value(ct, name)
+            args[name] = value
+        return args
 
     def _phrase(self, ct: CatalogTool, args: dict[str, Any], style: str) -> tuple[str, str]:
         return self._frame(self.rng.choice(ct.intents), self._slot_phrases(ct, args), style)

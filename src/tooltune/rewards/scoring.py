@@ -14,7 +14,8 @@ Two scorers share the :class:`Score` result:
   sum over calls divided by max(expected, produced). A call when the answer should ask or refuse
   is 0.
   clarify rows: 0.7 for a question that calls no tool and does not refuse, +0.3 when it names the
-  missing parameter (full 1.0 when the row does not say which parameter is missing).
+  missing value: a word of the parameter's name or description, or a content word of the
+  reference question (full 1.0 when the row does not say which parameter is missing).
   refuse rows: 1.0 for a refusal that calls no tool, else 0.
 """
 
@@ -97,7 +98,9 @@ def score_strict(
     if behavior == "refuse":
         return Score(1.0, behavior, decision)
     targets = missing if missing is not None else _missing_from_question(ground_truth, tools or [])
-    if not targets or any(_mentions(response, name, tools or []) for name in targets):
+    if not targets or any(_mentions(response, name, tools or []) for name in targets) or _words(response) & _words(ground_truth):
+        # Naming the value: by its parameter's words, or by a content word of the reference question
+        # ("Where are you headed?" asks for `dropoff` without saying so).
         return Score(1.0, behavior, decision)
     return Score(CLARIFY_BASE, behavior, decision, "question_misses_parameter")
 
@@ -166,7 +169,9 @@ def _argument_credit(expected: dict[str, Any], got: dict[str, Any], tool: Tool |
 
 _STOPWORDS = frozenset(
     "the and for with from that this what which your you into when where will should would could about "
-    "name value values number string optional required default given e.g. example such like format".split()
+    "name value values number string optional required default given e.g. example such like format "
+    "want please tell help happy sure provide need know more details detail information specify give "
+    "can let have does make just then there them they it's what's i'd i'll".split()
 )
 
 
