@@ -8,7 +8,8 @@ from tooltune.data.catalog import humanize, load_banks, load_catalog, load_refus
 from tooltune.data.generate import GenerateConfig, exact_counts, generate
 from tooltune.data.stats import compute_stats
 from tooltune.data.validate import argument_problems
-from tooltune.schema import SYSTEM_PROMPT_RULES, parse_tool_calls, render_system_prompt
+from tooltune.schema import parse_tool_calls, render_system_prompt
+from tooltune.schema.tools import SYSTEM_PROMPT_RULES
 
 REFERENCE_TRAIN = {"get_weather_forecast", "search_flights", "translate_text", "currency_convert", "get_statistics"}
 REFERENCE_EVAL = {"search_restaurants", "get_stock_price", "calculate_standard_deviation"}
@@ -187,3 +188,27 @@ def test_user_tools_with_eval_split(tmp_path):
 def test_humanize():
     assert humanize("target_language") == "target language"
     assert humanize("maxResults") == "max results"
+
+
+def test_gold_answers_earn_the_strict_reward(generated):
+    """The generator and the scorer agree: every ground truth is what the reward pays for."""
+    from tooltune.quickstart import _gold
+    from tooltune.rewards import score_record
+
+    _, train, held = generated
+    scores = [score_record(r, _gold(r)) for r in train + held]
+    assert all(s.decision_correct for s in scores)
+    assert all(s.value == 1.0 for s in scores if s.behavior != "clarify")
+    clarify = [s.value for s in scores if s.behavior == "clarify"]
+    assert min(clarify) >= 0.7 and sum(v == 1.0 for v in clarify) / len(clarify) > 0.97
+
+
+def test_every_refusal_text_reads_as_a_refusal():
+    from tooltune.schema import classify_response
+
+    refusals = load_refusals()
+    for split in ("train", "eval"):
+        for text in refusals["refusal_templates"][split]:
+            assert classify_response(text) == "refuse", text
+        for text in refusals["out_of_scope_refusal_templates"][split]:
+            assert classify_response(text.replace("{intent}", "order a pizza")) == "refuse", text
