@@ -83,3 +83,24 @@ def test_reward_score_mismatched_predictions_is_a_clear_error(tmp_path, weather_
     preds.write_text(json.dumps({"response": "x"}) + "\n")
     result = CliRunner().invoke(cli, ["reward", "score", "--data", str(data), "--responses", str(preds)])
     assert result.exit_code == 1 and "1 responses for 3 rows" in result.output
+
+
+def test_generate_then_validate_and_stats(tmp_path):
+    out = tmp_path / "data"
+    result = run("data", "generate", "--n", "100", "--eval-n", "40", "--out", str(out), "--seed", "1")
+    assert result.exit_code == 0, result.output
+    assert run("data", "validate", str(out / "train.jsonl")).exit_code == 0
+    stats = json.loads(run("data", "stats", str(out / "eval.jsonl"), "--json").output)
+    assert stats["behaviors"] == {"execute": 24, "clarify": 10, "refuse": 6}
+    bad = CliRunner().invoke(cli, ["data", "generate", "--out", str(out), "--mix", "0.5,0.5,0.5"])
+    assert bad.exit_code == 1 and "sum to 1" in bad.output
+
+
+def test_quickstart_runs_the_pipeline(tmp_path):
+    result = run("quickstart", "--out", str(tmp_path / "qs"), "--n", "60", "--eval-n", "60")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "qs" / "quickstart.json").read_text())
+    assert summary["problems"] == 0
+    never = summary["rewards"]["never calls a tool"]
+    # the reference reward pays a never-calling policy for every clarify/refuse row; strict does not
+    assert never["toolcall"]["all"] == 0.4 and never["strict"]["all"] < 0.2
