@@ -9,12 +9,12 @@ teacher gets wrong leaves the original request in place, counted in the returned
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..schema import parse_tool_calls
 from .records import Record
 
 __all__ = ["TeacherSummary", "rewrite_with_teacher", "TEACHER_INSTRUCTIONS"]
@@ -65,8 +65,8 @@ def _acceptable(record: Record, original: str, candidate: str) -> bool:
         return False
     lowered = candidate.casefold()
     if record.behavior == "execute":
-        calls = json.loads(record.ground_truth)
-        return all(value.casefold() in lowered for call in calls for value in _leaf_texts(call.get("arguments", {})) if value.casefold() in original.casefold())
+        calls = parse_tool_calls(record.ground_truth) or []
+        return all(value.casefold() in lowered for call in calls for value in _leaf_texts(call.arguments) if value.casefold() in original.casefold())
     # Clarify and refuse rows: no new numbers may appear (a new number is a new value).
     return set(re.findall(r"\d+", candidate)) <= set(re.findall(r"\d+", original))
 
