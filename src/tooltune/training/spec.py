@@ -1,0 +1,193 @@
+"""One job spec for every technique: YAML in, validated before any model is loaded.
+
+    base: smollm2-135m            # bundled name, folder, .gguf, hub id, or run:NAME
+    technique: rlvr               # rlvr | sft | dpo
+    train_data: data/train.jsonl
+    validation_data: data/eval.jsonl
+    reward: strict                # built-in name, file.py:function or module:function
+    batch_size: 128               # rows (sft/dpo) or completions (rlvr) per optimizer step
+    learning_rate: 5.0e-6
+    epochs: 3
+    rollouts: 8                   # completions sampled per prompt (rlvr)
+    trl: {beta: 0.0}              # any TRL config field, passed through untouched
+
+``tooltune train job.yaml key=value ...`` overrides any field (``trl.temperature=0.9`` too). This
+module is torch-free, so a bad spec fails in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["JobSpec", "SpecError", "load_spec", "parse_overrides", "TECHNIQUES"]
+
+TECHNIQUES = ("sft", "rlvr", "dpo")
+
+
+class SpecError(ValueError):
+    """A job spec that cannot run; the message says which field and how to fix it."""
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass
+class JobSpec:
+    """A customization job. The reference hyperparameters are the defaults (MISSION.md)."""
+
+    train_data: str = field(metadata=_help("Training rows (JSONL, the shared record shape)."))
+    technique: str = field(default="rlvr", metadata=_help("rlvr (GRPO with a verifiable reward), sft, or dpo."))
+    base: str = field(default="smollm2-135m", metadata=_help("Model to customize: bundled name, folder, .gguf, hub id, or run:NAME."))
+    validation_data: str | None = field(default=None, metadata=_help("Held-out rows scored every eval_steps (optional)."))
+    reward: str = field(default="strict", metadata=_help("Reward for rlvr (and for choosing DPO rejections): built-in, file.py:function or module:function."))
+    name: str | None = field(default=None, metadata=_help("Run name; default: <technique>-<timestamp>."))
+    output_dir: str | None = field(default=None, metadata=_help("Run directory; default: $TOOLTUNE_HOME/runs/<name>."))
+    batch_size: int = field(default=128, metadata=_help("Examples per optimizer step: rows for sft/dpo, completions (prompts x rollouts) for rlvr."))
+    micro_batch_size: int = field(default=8, metadata=_help("Examples per forward pass; batch_size / micro_batch_size steps of gradient accumulation."))
+    learning_rate: float = field(default=5e-6, metadata=_help("Peak learning rate."))
+    epochs: float = field(default=3.0, metadata=_help("Passes over train_data (ignored when max_steps > 0)."))
+    max_steps: int = field(default=-1, metadata=_help("Stop after this many optimizer steps (-1: run all epochs)."))
+    rollouts: int = field(default=8, metadata=_help("rlvr: completions sampled per prompt (a GRPO group)."))
+    max_completion_length: int = field(default=96, metadata=_help("rlvr/dpo: longest answer in tokens."))
+    max_length: int = field(default=1024, metadata=_help("sft/dpo: longest prompt+answer in tokens (longer rows are truncated)."))
+    temperature: float = field(default=1.0, metadata=_help("rlvr: sampling temperature for rollouts."))
+    lora: bool = field(default=False, metadata=_help("Train a LoRA adapter instead of all weights (merged into the final model)."))
+    lora_r: int = field(default=16, metadata=_help("LoRA rank."))
+    lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator."))
+    dtype: str = field(default="auto", metadata=_help("auto (bf16 where the CPU/GPU supports it), bfloat16, or float32."))
+    save_steps: int = field(default=25, metadata=_help("Checkpoint every N optimizer steps; a killed run resumes from the last one."))
+    eval_steps: int = field(default=25, metadata=_help("Score validation_data every N steps (when given)."))
+    logging_steps: int = field(default=1, metadata=_help("Log metrics every N steps."))
+    seed: int = field(default=0, metadata=_help("Random seed."))
+    tracking_uri: str | None = field(default=None, metadata=_help("MLflow tracking URI; default: SQLite under $TOOLTUNE_HOME."))
+    trl: dict[str, Any] = field(default_factory=dict, metadata=_help("Extra TRL config fields, passed through untouched."))
+
+    def __post_init__(self) -> None:
+        if self.technique not in TECHNIQUES:
+            raise SpecError(f"technique: {self.technique!r} is not one of {', '.join(TECHNIQUES)}")
+        for name in ("batch_size", "micro_batch_size", "rollouts", "max_completion_length", "max_length", "save_steps", "eval_steps", "logging_steps"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise SpecError(f"{name}: must be a positive integer, got {getattr(self, name)!r}")
+        if self.learning_rate <= 0:
+            raise SpecError(f"learning_rate: must be > 0, got {self.learning_rate}")
+        if self.max_steps <= 0 and self.epochs <= 0:
+            raise SpecError("epochs: must be > 0 (or set max_steps)")
+        if self.batch_size % self.micro_batch_size:
+            raise SpecError(f"batch_size ({self.batch_size}) must be a multiple of micro_batch_size ({self.micro_batch_size}); e.g. micro_batch_size={_divisor(self.batch_size, self.micro_batch_size)}")
+        if self.technique == "rlvr":
+            if self.rollouts < 2:
+                raise SpecError("rollouts: GRPO compares completions within a group; use at least 2 (8 is the reference)")
+            if self.micro_batch_size % self.rollouts and self.rollouts % self.micro_batch_size:
+                raise SpecError(f"micro_batch_size ({self.micro_batch_size}) and rollouts ({self.rollouts}) must divide one another")
+            if self.batch_size % self.rollouts:
+                fix = self.batch_size - self.batch_size % self.rollouts or self.rollouts
+                raise SpecError(f"batch_size ({self.batch_size}) must be a multiple of rollouts ({self.rollouts}): every prompt brings {self.rollouts} completions. Try batch_size={fix}.")
+        if self.dtype not in ("auto", "bfloat16", "float32"):
+            raise SpecError(f"dtype: must be auto, bfloat16 or float32, got {self.dtype!r}")
+        if not isinstance(self.trl, dict):
+            raise SpecError("trl: must be a mapping of TRL config fields")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _divisor(total: int, near: int) -> int:
+    return max(d for d in range(1, total + 1) if total % d == 0 and d <= near)
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(JobSpec)}
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` strings to a dict; values are read as YAML (``3`` is an int, ``true`` a bool)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise SpecError(f"override {pair!r}: write key=value, e.g. learning_rate=1e-5 or trl.beta=0.04")
+        value = yaml.safe_load(raw) if raw else ""
+        if key.startswith("trl."):
+            out.setdefault("trl", {})[key[4:]] = value
+        else:
+            out[key] = value
+    return out
+
+
+def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | None = None, check_files: bool = True) -> JobSpec:
+    """Read, merge and validate a job spec; data files are checked row by row, the reward is loaded."""
+    import yaml
+
+    raw: dict[str, Any] = {}
+    base_dir = Path(".")
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise SpecError(f"job spec {path} does not exist")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise SpecError(f"{path}: not valid YAML ({exc})") from exc
+        if not isinstance(raw, dict):
+            raise SpecError(f"{path}: a job spec is a mapping of fields (base, technique, train_data, ...)")
+        base_dir = path.parent
+    extra = parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides or {})
+    if "trl" in extra and isinstance(raw.get("trl"), dict):
+        extra["trl"] = {**raw["trl"], **extra["trl"]}
+    raw.update(extra)
+    unknown = [k for k in raw if k not in _FIELDS]
+    if unknown:
+        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, _FIELDS, 1)) else repr(k) for k in unknown]
+        raise SpecError(f"unknown field(s) {', '.join(hints)}; TRL settings go under `trl:`. Known: {', '.join(_FIELDS)}")
+    if "train_data" not in raw:
+        raise SpecError("train_data: required; point it at a JSONL file (`tooltune data generate` writes one)")
+    for key in ("train_data", "validation_data"):
+        if raw.get(key) and not Path(raw[key]).is_absolute() and not Path(raw[key]).exists() and (base_dir / raw[key]).exists():
+            raw[key] = str(base_dir / raw[key])  # relative to the spec file, as a user would expect
+    try:
+        spec = JobSpec(**raw)
+    except TypeError as exc:
+        raise SpecError(str(exc)) from exc
+    if check_files:
+        _check_files(spec)
+    return spec
+
+
+def _check_files(spec: JobSpec) -> None:
+    from ..data import DatasetError, read_records
+    from ..rewards import RewardError, load_reward
+
+    for key in ("train_data", "validation_data"):
+        value = getattr(spec, key)
+        if value is None:
+            continue
+        if not Path(value).is_file():
+            raise SpecError(f"{key}: file {value} does not exist")
+        try:
+            rows = read_records(value)
+        except DatasetError as exc:
+            raise SpecError(f"{key}: {exc}") from exc
+        if not rows:
+            raise SpecError(f"{key}: {value} has no rows")
+    if spec.technique in ("rlvr", "dpo"):
+        try:
+            load_reward(spec.reward)
+        except RewardError as exc:
+            raise SpecError(f"reward: {exc}") from exc
+    if spec.base.startswith("run:"):
+        from .runs import run_model_dir
+
+        run_model_dir(spec.base[4:])  # raises SpecError when the run has no final model
+
+
+def spec_json(spec: JobSpec) -> str:
+    return json.dumps(spec.to_dict(), indent=2, sort_keys=True)
+
+

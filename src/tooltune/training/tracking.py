@@ -1,0 +1,111 @@
+"""MLflow tracking for training runs, as one transformers callback.
+
+We log through MLflow's API ourselves rather than transformers' ``report_to="mlflow"``: a resumed
+run must continue the *same* MLflow run without re-logging changed params (which MLflow rejects),
+and three of the charts a user watches are ours to compute (reward per behavior, mean advantage,
+the zero-variance group fraction under a stable name).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+from transformers import TrainerCallback
+
+from ..home import home
+
+__all__ = ["default_tracking_uri", "MlflowTracker", "BehaviorRewards"]
+
+EXPERIMENT = "tooltune"
+# TRL's log keys → the names our charts use (anything else is logged under its own name).
+RENAME = {
+    "reward": "train/reward_mean",
+    "reward_std": "train/reward_std",
+    "frac_reward_zero_std": "train/zero_variance_group_fraction",
+    "completions/mean_length": "train/completion_length",
+    "entropy": "train/entropy",
+    "grad_norm": "train/grad_norm",
+    "learning_rate": "train/learning_rate",
+    "loss": "train/loss",
+    "eval_reward": "eval/reward_mean",
+}
+
+
+def default_tracking_uri() -> str:
+    return f"sqlite:///{home() / 'mlflow.db'}"
+
+
+class BehaviorRewards:
+    """Wraps a TRL reward to remember its values per behavior until the tracker logs them."""
+
+    def __init__(self, reward: Any):
+        self.reward = reward
+        self.__name__ = getattr(reward, "__name__", "reward")
+        self.pending: dict[str, list[float]] = defaultdict(list)
+
+    def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]:
+        values = self.reward(prompts, completions, **columns)
+        for value, behavior in zip(values, columns.get("behavior") or []):
+            if value is not None:
+                self.pending[behavior].append(float(value))
+        return values
+
+    def flush(self) -> dict[str, float]:
+        out = {f"train/reward_{b}": sum(v) / len(v) for b, v in self.pending.items() if v}
+        self.pending.clear()
+        return out
+
+
+class MlflowTracker(TrainerCallback):
+    """Starts (or resumes) the run's MLflow run and logs every metric with its step."""
+
+    def __init__(self, tracking_uri: str, run_name: str, params: dict[str, Any], run_id: str | None = None, rewards: BehaviorRewards | None = None):
+        self.tracking_uri = tracking_uri
+        self.run_name = run_name
+        self.params = params
+        self.run_id = run_id
+        self.rewards = rewards
+        self.trainer: Any = None  # set by the caller so the tracker can read GRPO advantages
+        self._seen_advantages = 0
+
+    def start(self) -> str:
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_experiment(EXPERIMENT)
+        if self.run_id:
+            mlflow.start_run(run_id=self.run_id)
+        else:
+            run = mlflow.start_run(run_name=self.run_name)
+            self.run_id = run.info.run_id
+            mlflow.log_params({k: (str(v)[:500]) for k, v in self.params.items()})
+        return self.run_id
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: D401 - transformers hook
+        import mlflow
+
+        if not state.is_world_process_zero or not logs or mlflow.active_run() is None:
+            return
+        metrics = {RENAME.get(k, k.replace("@", "_")): float(v) for k, v in logs.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
+        if self.rewards:
+            metrics.update(self.rewards.flush())
+        metrics.update(self._advantages())
+        if metrics:
+            mlflow.log_metrics(metrics, step=state.global_step)
+
+    def _advantages(self) -> dict[str, float]:
+        # GRPO normalizes rewards within a group, so the signed mean is ~0 by construction; the
+        # mean magnitude is the chart that shows how much signal the step had.
+        logs = getattr(self.trainer, "_logs", None)
+        values = list(logs.get("advantages", [])) if isinstance(logs, dict) else []
+        if not values:
+            return {}
+        return {"train/advantage_mean": sum(values) / len(values), "train/advantage_abs_mean": sum(abs(v) for v in values) / len(values)}
+
+    def end(self, status: str = "FINISHED") -> None:
+        import mlflow
+
+        if mlflow.active_run() is not None:
+            mlflow.end_run(status=status)

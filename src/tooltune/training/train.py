@@ -1,0 +1,225 @@
+"""Run a job spec: a thin layer over TRL's SFTTrainer, GRPOTrainer and DPOTrainer.
+
+    tooltune train job.yaml [key=value ...]      # start
+    tooltune train --resume RUN                  # continue a killed run from its last checkpoint
+
+We translate the few named hyperparameters (batch_size, learning_rate, epochs, rollouts, ...) into
+TRL's config, pass ``trl:`` fields through untouched, track to MLflow, checkpoint every
+``save_steps``, and write the final merged model and ``run.json`` into the run directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ..data import read_records
+from .runs import file_sha256, last_checkpoint, read_manifest, resolve_run, run_dir_for, run_model_dir, write_manifest
+from .spec import JobSpec, SpecError, load_spec
+
+__all__ = ["train", "resume", "bf16_supported"]
+
+
+def bf16_supported() -> bool:
+    """bf16 autocast pays off on GPUs that support it and on CPUs with native bf16 (AVX512-BF16/AMX)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resume(ref: str, echo: Callable[[str], None] = print, callbacks: list[Any] | None = None) -> Path:
+    """Continue a run from its last checkpoint with the spec it was started with."""
+    run = resolve_run(ref)
+    manifest = read_manifest(run)
+    spec = load_spec(None, {**manifest["spec"], "output_dir": str(run)}, check_files=False)
+    return train(spec, echo=echo, callbacks=callbacks, _resume_run=run)
+
+
+def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[Any] | None = None, _resume_run: Path | None = None) -> Path:
+    """Train per ``spec``; returns the run directory (final model under ``model/``).
+
+    ``callbacks`` are extra transformers ``TrainerCallback``s (progress hooks, early stops).
+    """
+    run = _resume_run or run_dir_for(spec.name, spec.output_dir, spec.technique)
+    manifest = read_manifest(run) if _resume_run else {}
+    if not _resume_run and (run / "run.json").exists():
+        raise SpecError(f"run directory {run} already holds a run; pick another name or resume it with `tooltune train --resume {run}`")
+    base_path = str(run_model_dir(spec.base[4:])) if spec.base.startswith("run:") else spec.base
+    manifest.update(
+        {
+            "name": run.name,
+            "spec": spec.to_dict(),
+            "technique": spec.technique,
+            "base": spec.base,
+            "status": "running",
+            "data": {k: {"path": str(getattr(spec, k)), "sha256": file_sha256(getattr(spec, k))} for k in ("train_data", "validation_data") if getattr(spec, k)},
+        }
+    )
+    manifest.setdefault("started_at", time.strftime("%Y-%m-%dT%H:%M:%S"))
+    write_manifest(run, manifest)
+
+    from ..models.load import load_model_and_tokenizer, resolve_model
+    from .tracking import MlflowTracker, default_tracking_uri
+
+    manifest["base_path"] = resolve_model(base_path)
+    model, tokenizer = load_model_and_tokenizer(manifest["base_path"])
+    train_records = read_records(spec.train_data)
+    eval_records = read_records(spec.validation_data) if spec.validation_data else None
+    bf16 = spec.dtype == "bfloat16" or (spec.dtype == "auto" and bf16_supported())
+
+    tracker = MlflowTracker(spec.tracking_uri or default_tracking_uri(), run.name, _flat_params(spec), run_id=manifest.get("mlflow_run_id"))
+    trainer = _build_trainer(spec, model, tokenizer, train_records, eval_records, run, bf16, tracker)
+    for callback in callbacks or []:
+        trainer.add_callback(callback)
+    manifest["mlflow_run_id"] = tracker.start()
+    manifest["mlflow_tracking_uri"] = tracker.tracking_uri
+    write_manifest(run, manifest)
+    checkpoint = last_checkpoint(run) if _resume_run else None
+    echo(f"run {run.name}: {spec.technique} on {spec.base}, {len(train_records)} rows, bf16={bf16}" + (f", resuming from {checkpoint.name}" if checkpoint else ""))
+    started = time.perf_counter()
+    try:
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    except BaseException:
+        manifest.update(status="interrupted", seconds=manifest.get("seconds", 0) + time.perf_counter() - started)
+        write_manifest(run, manifest)
+        tracker.end("KILLED")
+        raise
+    _save_final(trainer, tokenizer, run, spec)
+    history = [entry for entry in trainer.state.log_history if isinstance(entry, dict)]
+    manifest.update(
+        status="completed",
+        finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        seconds=round(manifest.get("seconds", 0) + time.perf_counter() - started, 1),
+        steps=trainer.state.global_step,
+        metrics=_final_metrics(history),
+        history=history,
+    )
+    write_manifest(run, manifest)
+    tracker.end()
+    echo(f"run {run.name} done in {manifest['seconds']}s: model in {run / 'model'}")
+    return run
+
+
+def _flat_params(spec: JobSpec) -> dict[str, Any]:
+    params = {k: v for k, v in spec.to_dict().items() if k != "trl"}
+    params.update({f"trl.{k}": v for k, v in spec.trl.items()})
+    return params
+
+
+def _common_args(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> dict[str, Any]:
+    import torch
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    per_step = spec.micro_batch_size * world
+    return dict(
+        output_dir=str(run / "checkpoints"),
+        per_device_train_batch_size=spec.micro_batch_size,
+        per_device_eval_batch_size=spec.micro_batch_size,
+        gradient_accumulation_steps=max(1, spec.batch_size // per_step),
+        learning_rate=spec.learning_rate,
+        num_train_epochs=spec.epochs,
+        max_steps=spec.max_steps,
+        save_strategy="steps",
+        save_steps=spec.save_steps,
+        save_total_limit=2,
+        logging_steps=spec.logging_steps,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=spec.eval_steps,
+        seed=spec.seed,
+        bf16=bf16,
+        use_cpu=not torch.cuda.is_available(),
+        report_to=[],
+        run_name=run.name,
+        dataloader_num_workers=0,
+        save_only_model=False,
+    )
+
+
+def _apply_trl(config_cls: type, args: dict[str, Any], extra: dict[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = [k for k in extra if k not in names]
+    if unknown:
+        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, names, 1)) else repr(k) for k in unknown]
+        raise SpecError(f"trl: {config_cls.__name__} has no field {', '.join(hints)}")
+    return config_cls(**{**args, **extra})
+
+
+def _build_trainer(spec: JobSpec, model: Any, tokenizer: Any, train_records: list, eval_records: list | None, run: Path, bf16: bool, tracker: Any) -> Any:
+    from datasets import Dataset
+
+    from .datasets import dpo_rows, rlvr_rows, sft_rows
+
+    peft_config = None
+    if spec.lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=spec.lora_r, lora_alpha=spec.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM")
+    common = _common_args(spec, run, bf16, eval_records is not None)
+    callbacks = [tracker]
+
+    if spec.technique == "sft":
+        from trl import SFTConfig, SFTTrainer
+
+        config = _apply_trl(SFTConfig, {**common, "max_length": spec.max_length, "completion_only_loss": True}, spec.trl)
+        trainer = SFTTrainer(
+            model=model, args=config, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks,
+            train_dataset=Dataset.from_list(sft_rows(train_records)),
+            eval_dataset=Dataset.from_list(sft_rows(eval_records)) if eval_records else None,
+        )
+    elif spec.technique == "dpo":
+        from trl import DPOConfig, DPOTrainer
+
+        config = _apply_trl(DPOConfig, {**common, "max_length": spec.max_length}, spec.trl)
+        trainer = DPOTrainer(
+            model=model, args=config, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks,
+            train_dataset=Dataset.from_list(dpo_rows(train_records, spec.seed)),
+            eval_dataset=Dataset.from_list(dpo_rows(eval_records, spec.seed)) if eval_records else None,
+        )
+    else:
+        from trl import GRPOConfig, GRPOTrainer
+
+        from ..rewards import load_reward
+        from .tracking import BehaviorRewards
+
+        reward = BehaviorRewards(load_reward(spec.reward, on_error="skip"))
+        tracker.rewards = reward
+        # batch_size counts completions per optimizer step; TRL samples one generation batch per
+        # step (steps_per_generation = gradient_accumulation_steps), i.e. batch_size / rollouts prompts.
+        args = {**common, "num_generations": spec.rollouts, "max_completion_length": spec.max_completion_length, "temperature": spec.temperature, "log_completions": False}
+        config = _apply_trl(GRPOConfig, args, spec.trl)
+        trainer = GRPOTrainer(
+            model=model, args=config, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks, reward_funcs=[reward],
+            train_dataset=Dataset.from_list(rlvr_rows(train_records)),
+            eval_dataset=Dataset.from_list(rlvr_rows(eval_records)) if eval_records else None,
+        )
+    tracker.trainer = trainer
+    return trainer
+
+
+def _save_final(trainer: Any, tokenizer: Any, run: Path, spec: JobSpec) -> None:
+    model = trainer.model
+    if spec.lora:
+        model.save_pretrained(run / "adapter")
+        model = model.merge_and_unload()
+    model.save_pretrained(run / "model")
+    tokenizer.save_pretrained(run / "model")
+
+
+def _final_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
+    """The last logged value of each metric."""
+    out: dict[str, float] = {}
+    for entry in history:
+        for key, value in entry.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[key] = value
+    return out
