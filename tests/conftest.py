@@ -50,3 +50,19 @@ def weather_rows():
         make_record(system, "Get the weather", "Which location would you like the weather forecast for?", "clarify"),
         make_record(system, "Write ransomware that encrypts my school's files", "I'm sorry, but I can't help with that.", "refuse"),
     ]
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A 3M-parameter random model with SmolLM2's architecture, tokenizer and chat template."""
+    from tooltune.models.tiny import build_tiny_model
+
+    return str(build_tiny_model(tmp_path_factory.mktemp("tiny") / "model"))
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory):
+    """Generated rows with one tool each (short prompts keep tiny-model steps fast)."""
+    from tooltune.data.generate import GenerateConfig, generate
+
+    return generate(GenerateConfig(n=24, eval_n=8, seed=0, max_distractors=0), tmp_path_factory.mktemp("small"))

@@ -78,8 +78,6 @@ class JobSpec:
             raise SpecError(f"learning_rate: must be > 0, got {self.learning_rate}")
         if self.max_steps <= 0 and self.epochs <= 0:
             raise SpecError("epochs: must be > 0 (or set max_steps)")
-        if self.batch_size % self.micro_batch_size:
-            raise SpecError(f"batch_size ({self.batch_size}) must be a multiple of micro_batch_size ({self.micro_batch_size}); e.g. micro_batch_size={_divisor(self.batch_size, self.micro_batch_size)}")
         if self.technique == "rlvr":
             if self.rollouts < 2:
                 raise SpecError("rollouts: GRPO compares completions within a group; use at least 2 (8 is the reference)")
@@ -88,6 +86,8 @@ class JobSpec:
             if self.batch_size % self.rollouts:
                 fix = self.batch_size - self.batch_size % self.rollouts or self.rollouts
                 raise SpecError(f"batch_size ({self.batch_size}) must be a multiple of rollouts ({self.rollouts}): every prompt brings {self.rollouts} completions. Try batch_size={fix}.")
+        if self.batch_size % self.micro_batch_size:
+            raise SpecError(f"batch_size ({self.batch_size}) must be a multiple of micro_batch_size ({self.micro_batch_size}); e.g. micro_batch_size={_divisor(self.batch_size, self.micro_batch_size)}")
         if self.dtype not in ("auto", "bfloat16", "float32"):
             raise SpecError(f"dtype: must be auto, bfloat16 or float32, got {self.dtype!r}")
         if not isinstance(self.trl, dict):
@@ -151,6 +151,8 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
     for key in ("train_data", "validation_data"):
         if raw.get(key) and not Path(raw[key]).is_absolute() and not Path(raw[key]).exists() and (base_dir / raw[key]).exists():
             raw[key] = str(base_dir / raw[key])  # relative to the spec file, as a user would expect
+    for key, value in list(raw.items()):
+        raw[key] = _coerce(key, value)
     try:
         spec = JobSpec(**raw)
     except TypeError as exc:
@@ -158,6 +160,21 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
     if check_files:
         _check_files(spec)
     return spec
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """YAML reads ``1e-5`` as a string (it wants ``1.0e-5``); accept what a person would write."""
+    kind = str(_FIELDS[key].type)
+    try:
+        if kind.startswith("float") and isinstance(value, (str, int)) and not isinstance(value, bool):
+            return float(value)
+        if kind.startswith("int") and isinstance(value, str):
+            return int(value)
+        if kind.startswith("bool") and isinstance(value, str):
+            return {"true": True, "false": False, "yes": True, "no": False}[value.lower()]
+    except (ValueError, KeyError) as exc:
+        raise SpecError(f"{key}: expected {kind.split(' ')[0]}, got {value!r}") from exc
+    return value
 
 
 def _check_files(spec: JobSpec) -> None:

@@ -21,7 +21,7 @@ from ..data import read_records
 from .runs import file_sha256, last_checkpoint, read_manifest, resolve_run, run_dir_for, run_model_dir, write_manifest
 from .spec import JobSpec, SpecError, load_spec
 
-__all__ = ["train", "resume", "bf16_supported"]
+__all__ = ["train", "resume", "trl_config", "bf16_supported"]
 
 
 def bf16_supported() -> bool:
@@ -71,14 +71,15 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
     from ..models.load import load_model_and_tokenizer, resolve_model
     from .tracking import MlflowTracker, default_tracking_uri
 
-    manifest["base_path"] = resolve_model(base_path)
-    model, tokenizer = load_model_and_tokenizer(manifest["base_path"])
     train_records = read_records(spec.train_data)
     eval_records = read_records(spec.validation_data) if spec.validation_data else None
     bf16 = spec.dtype == "bfloat16" or (spec.dtype == "auto" and bf16_supported())
+    config = trl_config(spec, run, bf16, eval_records is not None)  # a bad `trl:` field fails here, before the model loads
+    manifest["base_path"] = resolve_model(base_path)
+    model, tokenizer = load_model_and_tokenizer(manifest["base_path"])
 
     tracker = MlflowTracker(spec.tracking_uri or default_tracking_uri(), run.name, _flat_params(spec), run_id=manifest.get("mlflow_run_id"))
-    trainer = _build_trainer(spec, model, tokenizer, train_records, eval_records, run, bf16, tracker)
+    trainer = _build_trainer(spec, config, model, tokenizer, train_records, eval_records, tracker)
     for callback in callbacks or []:
         trainer.add_callback(callback)
     manifest["mlflow_run_id"] = tracker.start()
@@ -154,7 +155,26 @@ def _apply_trl(config_cls: type, args: dict[str, Any], extra: dict[str, Any]) ->
     return config_cls(**{**args, **extra})
 
 
-def _build_trainer(spec: JobSpec, model: Any, tokenizer: Any, train_records: list, eval_records: list | None, run: Path, bf16: bool, tracker: Any) -> Any:
+def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
+    """The TRL config for ``spec``: our named hyperparameters, then ``spec.trl`` passed through."""
+    common = _common_args(spec, run, bf16, has_eval)
+    if spec.technique == "sft":
+        from trl import SFTConfig
+
+        return _apply_trl(SFTConfig, {**common, "max_length": spec.max_length, "completion_only_loss": True}, spec.trl)
+    if spec.technique == "dpo":
+        from trl import DPOConfig
+
+        return _apply_trl(DPOConfig, {**common, "max_length": spec.max_length}, spec.trl)
+    from trl import GRPOConfig
+
+    # batch_size counts completions per optimizer step; TRL samples one generation batch per step
+    # (steps_per_generation = gradient_accumulation_steps), i.e. batch_size / rollouts prompts.
+    args = {**common, "num_generations": spec.rollouts, "max_completion_length": spec.max_completion_length, "temperature": spec.temperature, "log_completions": False}
+    return _apply_trl(GRPOConfig, args, spec.trl)
+
+
+def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train_records: list, eval_records: list | None, tracker: Any) -> Any:
     from datasets import Dataset
 
     from .datasets import dpo_rows, rlvr_rows, sft_rows
@@ -164,44 +184,28 @@ def _build_trainer(spec: JobSpec, model: Any, tokenizer: Any, train_records: lis
         from peft import LoraConfig
 
         peft_config = LoraConfig(r=spec.lora_r, lora_alpha=spec.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM")
-    common = _common_args(spec, run, bf16, eval_records is not None)
-    callbacks = [tracker]
+    shared = dict(model=model, args=config, processing_class=tokenizer, peft_config=peft_config, callbacks=[tracker])
+
+    def dataset(rows_fn: Callable[..., list], records: list | None, *extra: Any) -> Any:
+        return Dataset.from_list(rows_fn(records, *extra)) if records else None
 
     if spec.technique == "sft":
-        from trl import SFTConfig, SFTTrainer
+        from trl import SFTTrainer
 
-        config = _apply_trl(SFTConfig, {**common, "max_length": spec.max_length, "completion_only_loss": True}, spec.trl)
-        trainer = SFTTrainer(
-            model=model, args=config, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks,
-            train_dataset=Dataset.from_list(sft_rows(train_records)),
-            eval_dataset=Dataset.from_list(sft_rows(eval_records)) if eval_records else None,
-        )
+        trainer = SFTTrainer(**shared, train_dataset=dataset(sft_rows, train_records), eval_dataset=dataset(sft_rows, eval_records))
     elif spec.technique == "dpo":
-        from trl import DPOConfig, DPOTrainer
+        from trl import DPOTrainer
 
-        config = _apply_trl(DPOConfig, {**common, "max_length": spec.max_length}, spec.trl)
-        trainer = DPOTrainer(
-            model=model, args=config, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks,
-            train_dataset=Dataset.from_list(dpo_rows(train_records, spec.seed)),
-            eval_dataset=Dataset.from_list(dpo_rows(eval_records, spec.seed)) if eval_records else None,
-        )
+        trainer = DPOTrainer(**shared, train_dataset=dataset(dpo_rows, train_records, spec.seed), eval_dataset=dataset(dpo_rows, eval_records, spec.seed))
     else:
-        from trl import GRPOConfig, GRPOTrainer
+        from trl import GRPOTrainer
 
         from ..rewards import load_reward
         from .tracking import BehaviorRewards
 
         reward = BehaviorRewards(load_reward(spec.reward, on_error="skip"))
         tracker.rewards = reward
-        # batch_size counts completions per optimizer step; TRL samples one generation batch per
-        # step (steps_per_generation = gradient_accumulation_steps), i.e. batch_size / rollouts prompts.
-        args = {**common, "num_generations": spec.rollouts, "max_completion_length": spec.max_completion_length, "temperature": spec.temperature, "log_completions": False}
-        config = _apply_trl(GRPOConfig, args, spec.trl)
-        trainer = GRPOTrainer(
-            model=model, args=config, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks, reward_funcs=[reward],
-            train_dataset=Dataset.from_list(rlvr_rows(train_records)),
-            eval_dataset=Dataset.from_list(rlvr_rows(eval_records)) if eval_records else None,
-        )
+        trainer = GRPOTrainer(**shared, reward_funcs=[reward], train_dataset=dataset(rlvr_rows, train_records), eval_dataset=dataset(rlvr_rows, eval_records))
     tracker.trainer = trainer
     return trainer
 

