@@ -37,4 +37,5 @@ def test_bundled_model_converts_to_a_plain_transformers_folder(tooltune_home):
     path = resolve_model("smollm2-135m")
     model = AutoModelForCausalLM.from_pretrained(path)
     assert sum(p.numel() for p in model.parameters()) == 134_515_008
+    assert getattr(model.config, "quantization_config", None) is None  # trainable, not "quantized"
     assert resolve_model("smollm2-135m") == path  # cached

@@ -57,7 +57,10 @@ def convert_gguf(gguf_path: str | os.PathLike[str], out_dir: str | os.PathLike[s
     out_dir = Path(out_dir)
     loaded = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
-    model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+    # The loaded config still says "quantized GGUF"; transformers would then refuse to fine-tune it.
+    clean = {k: v for k, v in loaded.config.to_dict().items() if k not in ("quantization_config", "_name_or_path", "_model_name_or_path")}
+    config = type(loaded.config).from_dict(clean)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(loaded.state_dict())
     model.generation_config = loaded.generation_config
     prepare_tokenizer(tokenizer)

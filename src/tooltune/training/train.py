@@ -190,9 +190,9 @@ def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train
         return Dataset.from_list(rows_fn(records, *extra)) if records else None
 
     if spec.technique == "sft":
-        from trl import SFTTrainer
+        from .sft_loss import AnswerOnlySFTTrainer
 
-        trainer = SFTTrainer(**shared, train_dataset=dataset(sft_rows, train_records), eval_dataset=dataset(sft_rows, eval_records))
+        trainer = AnswerOnlySFTTrainer(**shared, train_dataset=dataset(sft_rows, train_records), eval_dataset=dataset(sft_rows, eval_records))
     elif spec.technique == "dpo":
         from trl import DPOTrainer
 

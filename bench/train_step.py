@@ -1,0 +1,68 @@
+"""Seconds per optimizer step and peak memory for each technique on the bundled model.
+
+    .venv/bin/python bench/train_step.py [--technique sft rlvr dpo] [--steps 3] [--dtype auto]
+
+Generates a small training set, runs `--steps` optimizer steps per technique through the same
+`tooltune.training.train` path users run, and prints the mean step time (the first step, which
+pays for warm-up, is reported apart) and the process's peak RSS. Settings per technique:
+sft/dpo batch 8 rows; rlvr 1 prompt x 8 rollouts x 64 tokens (the figures in the training issue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from tooltune.data.generate import GenerateConfig, generate
+from tooltune.training import load_spec
+from tooltune.training.train import train
+
+SETTINGS = {
+    "sft": {"batch_size": 8, "micro_batch_size": 8, "max_length": 1024},
+    "dpo": {"batch_size": 8, "micro_batch_size": 4, "max_length": 1024, "max_completion_length": 96},
+    "rlvr": {"batch_size": 8, "micro_batch_size": 8, "rollouts": 8, "max_completion_length": 64},
+}
+
+
+class StepTimer(TrainerCallback):
+    def __init__(self):
+        self.times: list[float] = []
+        self._start = 0.0
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.times.append(time.perf_counter() - self._start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--technique", nargs="+", default=["sft", "rlvr"], choices=sorted(SETTINGS))
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--base", default="smollm2-135m")
+    args = parser.parse_args()
+    os.environ.setdefault("TOOLTUNE_HOME", tempfile.mkdtemp(prefix="tooltune-bench-"))
+    data = generate(GenerateConfig(n=64, eval_n=0, seed=0), Path(os.environ["TOOLTUNE_HOME"]) / "data")
+    print(f"cores: {os.cpu_count()}, torch threads: {__import__('torch').get_num_threads()}, base: {args.base}")
+    for technique in args.technique:
+        timer = StepTimer()
+        spec = load_spec(None, {"base": args.base, "technique": technique, "train_data": str(data["train"]), "max_steps": args.steps,
+                                "save_steps": 10_000, "dtype": args.dtype, "learning_rate": 1e-5, "name": f"bench-{technique}", **SETTINGS[technique]})
+        run = train(spec, echo=lambda s: None, callbacks=[timer])
+        steady = timer.times[1:] or timer.times
+        peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+        print(json.dumps({"technique": technique, **SETTINGS[technique], "dtype": args.dtype, "first_step_s": round(timer.times[0], 1),
+                          "steady_step_s": round(sum(steady) / len(steady), 1), "peak_rss_gb_so_far": round(peak_gb, 2), "run": str(run)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+import pytest
+import torch
+from datasets import Dataset
+from trl import SFTConfig, SFTTrainer
+
+from tooltune.data import read_records
+from tooltune.models.load import load_model_and_tokenizer
+from tooltune.training.datasets import sft_rows
+from tooltune.training.sft_loss import AnswerOnlySFTTrainer
+
+
+def test_answer_only_loss_and_gradients_match_trl(tiny_model, small_data, tmp_path):
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    config = SFTConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, max_length=320, completion_only_loss=True, report_to=[], use_cpu=True)
+    dataset = Dataset.from_list(sft_rows(read_records(small_data["train"])[:4]))
+    ours = AnswerOnlySFTTrainer(model=model, args=config, processing_class=tokenizer, train_dataset=dataset)
+    stock = SFTTrainer(model=model, args=config, processing_class=tokenizer, train_dataset=dataset)
+    batch = next(iter(ours.get_train_dataloader()))
+    assert (batch["labels"] != -100).sum() < batch["labels"].numel() / 3  # the answer is a small part of each row
+
+    def loss_and_grad(trainer):
+        model.zero_grad()
+        loss = trainer.compute_loss(model, dict(batch))
+        loss.backward()
+        return loss.detach(), model.get_input_embeddings().weight.grad.clone()
+
+    loss_ours, grad_ours = loss_and_grad(ours)
+    loss_stock, grad_stock = loss_and_grad(stock)
+    assert loss_ours.item() == pytest.approx(loss_stock.item(), rel=1e-5)
+    assert torch.allclose(grad_ours, grad_stock, atol=1e-6, rtol=1e-4)
