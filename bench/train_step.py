@@ -56,7 +56,7 @@ def main() -> None:
     for technique in args.technique:
         timer = StepTimer()
         spec = load_spec(None, {"base": args.base, "technique": technique, "train_data": str(data["train"]), "max_steps": args.steps,
-                                "save_steps": 10_000, "dtype": args.dtype, "learning_rate": 1e-5, "name": f"bench-{technique}", **SETTINGS[technique]})
+                                "save_steps": 10_000, "dtype": args.dtype, "learning_rate": 1e-5, "name": f"bench-{technique}-{int(time.time())}", **SETTINGS[technique]})
         run = train(spec, echo=lambda s: None, callbacks=[timer])
         steady = timer.times[1:] or timer.times
         peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6

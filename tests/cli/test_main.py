@@ -104,3 +104,18 @@ def test_quickstart_runs_the_pipeline(tmp_path):
     never = summary["rewards"]["never calls a tool"]
     # the reference reward pays a never-calling policy for every clarify/refuse row; strict does not
     assert never["toolcall"]["all"] == 0.4 and never["strict"]["all"] < 0.2
+
+
+def test_train_command_runs_a_spec_and_rejects_bad_ones(tmp_path, tiny_model, small_data):
+    spec = tmp_path / "job.yaml"
+    spec.write_text(
+        f"base: {tiny_model}\ntechnique: sft\ntrain_data: {small_data['train']}\n"
+        "batch_size: 4\nmicro_batch_size: 4\nmax_length: 320\ndtype: float32\nname: cli-run\n"
+    )
+    result = CliRunner().invoke(cli, ["train", str(spec), "max_steps=1"])
+    assert result.exit_code == 0, result.output
+    assert "run cli-run done" in result.output
+    bad = CliRunner().invoke(cli, ["train", str(spec), "batch_sise=8"])
+    assert bad.exit_code == 1 and "did you mean 'batch_size'" in bad.output
+    again = CliRunner().invoke(cli, ["train", str(spec), "max_steps=1"])
+    assert again.exit_code == 1 and "already holds a run" in again.output

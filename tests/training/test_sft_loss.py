@@ -11,7 +11,7 @@ from tooltune.training.sft_loss import AnswerOnlySFTTrainer
 
 def test_answer_only_loss_and_gradients_match_trl(tiny_model, small_data, tmp_path):
     model, tokenizer = load_model_and_tokenizer(tiny_model)
-    config = SFTConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, max_length=320, completion_only_loss=True, report_to=[], use_cpu=True)
+    config = SFTConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, max_length=320, completion_only_loss=True, report_to=[], use_cpu=True, bf16=False)
     dataset = Dataset.from_list(sft_rows(read_records(small_data["train"])[:4]))
     ours = AnswerOnlySFTTrainer(model=model, args=config, processing_class=tokenizer, train_dataset=dataset)
     stock = SFTTrainer(model=model, args=config, processing_class=tokenizer, train_dataset=dataset)

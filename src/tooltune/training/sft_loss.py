@@ -35,8 +35,11 @@ class AnswerOnlySFTTrainer(SFTTrainer):
             return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
         labels = inputs["labels"][:, 1:]
         keep = labels != -100
-        hidden = model.get_decoder()(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), use_cache=False).last_hidden_state
-        logits = model.get_output_embeddings()(hidden[:, :-1][keep])
+        # accelerate applies bf16 autocast by wrapping model.forward; we call the decoder and the
+        # output layer directly, so enter the same autocast ourselves (else bf16=True runs in fp32).
+        with self.accelerator.autocast():
+            hidden = model.get_decoder()(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), use_cache=False).last_hidden_state
+            logits = model.get_output_embeddings()(hidden[:, :-1][keep])
         count = keep.sum() if num_items_in_batch is None else num_items_in_batch
         loss = F.cross_entropy(logits.float(), labels[keep], reduction="sum") / torch.as_tensor(count, device=logits.device).clamp(min=1)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
