@@ -21,7 +21,7 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
     spec = load_spec(path, ["learning_rate=1e-4", "trl.weight_decay=0.01", "lora=true"])
     assert spec.learning_rate == 1e-4 and spec.lora is True
     assert spec.trl == {"warmup_ratio": 0.1, "weight_decay": 0.01}
-    assert spec.train_data == str(tmp_path / "train.jsonl")
+    assert spec.train_data == str((tmp_path / "train.jsonl").resolve())
     assert parse_overrides(["max_steps=10"]) == {"max_steps": 10}
 
 

@@ -149,8 +149,11 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
     if "train_data" not in raw:
         raise SpecError("train_data: required; point it at a JSONL file (`tooltune data generate` writes one)")
     for key in ("train_data", "validation_data"):
-        if raw.get(key) and not Path(raw[key]).is_absolute() and not Path(raw[key]).exists() and (base_dir / raw[key]).exists():
-            raw[key] = str(base_dir / raw[key])  # relative to the spec file, as a user would expect
+        if raw.get(key) and not Path(raw[key]).is_absolute():
+            # Relative to the working directory, else to the spec file; stored absolute so that
+            # `train --resume` works from anywhere.
+            relative = Path(raw[key]) if Path(raw[key]).exists() or not (base_dir / raw[key]).exists() else base_dir / raw[key]
+            raw[key] = str(relative.resolve())
     for key, value in list(raw.items()):
         raw[key] = _coerce(key, value)
     try:
