@@ -75,7 +75,7 @@ def data_stats(file: str, as_json: bool) -> None:
 def data_generate(n, eval_n, out, seed, mix, max_distractors, tools_file, eval_tools, teacher, teacher_model) -> None:
     """Write synthetic execute / clarify / refuse rows: train.jsonl and held-out eval.jsonl.
 
-    Training rows use the training catalog (50+ tools); eval rows use tools, phrasings and kinds
+    Training rows use the bundled training catalog; eval rows use tools, phrasings and kinds
     of harmful request that training never shows. Fully offline unless --teacher is given.
     """
     from ..data.generate import GenerateConfig, generate

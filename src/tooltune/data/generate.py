@@ -181,11 +181,11 @@ class _RowMaker:
                 request += "."
             text = wrap.replace("{text}", request)
             truth = self.rng.choice(self.refusal_texts)
-            return self._record_for(offered, text, truth, {"kind": "harmful", "category": category, "style": style})
+            return self._build(offered, text, truth, "refuse", {"kind": "harmful", "category": category, "style": style})
         if roll < 0.8 or len(self.tools) < 3:
             intent = self.rng.choice(self.oos_intents)
             text, frame = self._frame(intent, [], style)
-            return self._record_for(offered, text, self.rng.choice(self.oos_texts).replace("{intent}", intent), {"kind": "out_of_scope", "style": style, "frame": frame})
+            return self._build(offered, text, self.rng.choice(self.oos_texts).replace("{intent}", intent), "refuse", {"kind": "out_of_scope", "style": style, "frame": frame})
         # A real request for a tool the row does not offer: the model must read the tool list.
         target = self.rng.choice(self.tools)
         others = [t for t in self.tools if t.name != target.name and t.domain != target.domain] or [t for t in self.tools if t.name != target.name]
@@ -194,7 +194,7 @@ class _RowMaker:
         args = self._arguments(target)
         text, frame = self._frame(intent, self._slot_phrases(target, args), style)
         truth = self.rng.choice(self.oos_texts).replace("{intent}", intent)
-        return self._record_for(offered, text, truth, {"kind": "tool_not_offered", "tool": target.name, "style": style, "frame": frame})
+        return self._build(offered, text, truth, "refuse", {"kind": "tool_not_offered", "tool": target.name, "style": style, "frame": frame})
 
     # -- pieces ----------------------------------------------------------------------------
     def _next_tool(self, pool: list[CatalogTool]) -> CatalogTool:
@@ -215,9 +215,6 @@ class _RowMaker:
         offered = distractors + [ct]
         self.rng.shuffle(offered)
         return self._build(offered, text, truth, behavior, extra)
-
-    def _record_for(self, offered: list[CatalogTool], text: str, truth: str, extra: dict[str, Any]) -> Record:
-        return self._build(offered, text, truth, "refuse", extra)
 
     def _build(self, offered: list[CatalogTool], text: str, truth: str, behavior: str, extra: dict[str, Any]) -> Record:
         tools: list[Tool] = [t.tool for t in offered]

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from typing import Any
 
@@ -111,7 +110,3 @@ def _invented(schema: dict[str, Any]) -> Any:
     if schema.get("enum"):
         return schema["enum"][0]
     return {"integer": 1, "number": 1.0, "boolean": True, "array": [], "object": {}}.get(kind, "example")
-
-
-def to_json(rows: list[dict[str, Any]]) -> str:
-    return "\n".join(json.dumps(r) for r in rows)

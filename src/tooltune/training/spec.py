@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +103,11 @@ def _divisor(total: int, near: int) -> int:
 _FIELDS = {f.name: f for f in dataclasses.fields(JobSpec)}
 
 
+def name_hints(unknown: list[str], known: Any) -> str:
+    """``'rolouts' (did you mean 'rollouts'?)`` for each unknown name: the error says how to fix it."""
+    return ", ".join(f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, known, 1)) else repr(k) for k in unknown)
+
+
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     """``key=value`` strings to a dict; values are read as YAML (``3`` is an int, ``true`` a bool)."""
     import yaml
@@ -144,8 +148,7 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
     raw.update(extra)
     unknown = [k for k in raw if k not in _FIELDS]
     if unknown:
-        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, _FIELDS, 1)) else repr(k) for k in unknown]
-        raise SpecError(f"unknown field(s) {', '.join(hints)}; TRL settings go under `trl:`. Known: {', '.join(_FIELDS)}")
+        raise SpecError(f"unknown field(s) {name_hints(unknown, _FIELDS)}; TRL settings go under `trl:`. Known: {', '.join(_FIELDS)}")
     if "train_data" not in raw:
         raise SpecError("train_data: required; point it at a JSONL file (`tooltune data generate` writes one)")
     for key in ("train_data", "validation_data"):
@@ -205,9 +208,5 @@ def _check_files(spec: JobSpec) -> None:
         from .runs import run_model_dir
 
         run_model_dir(spec.base[4:])  # raises SpecError when the run has no final model
-
-
-def spec_json(spec: JobSpec) -> str:
-    return json.dumps(spec.to_dict(), indent=2, sort_keys=True)
 
 

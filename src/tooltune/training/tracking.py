@@ -68,7 +68,6 @@ class MlflowTracker(TrainerCallback):
         self.run_id = run_id
         self.rewards = rewards
         self.trainer: Any = None  # set by the caller so the tracker can read GRPO advantages
-        self._seen_advantages = 0
 
     def start(self) -> str:
         import mlflow

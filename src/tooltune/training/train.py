@@ -11,7 +11,6 @@ TRL's config, pass ``trl:`` fields through untouched, track to MLflow, checkpoin
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any, Callable
 
 from ..data import read_records
 from .runs import file_sha256, last_checkpoint, read_manifest, resolve_run, run_dir_for, run_model_dir, write_manifest
-from .spec import JobSpec, SpecError, load_spec
+from .spec import JobSpec, SpecError, load_spec, name_hints
 
 __all__ = ["train", "resume", "trl_config", "bf16_supported"]
 
@@ -150,8 +149,7 @@ def _apply_trl(config_cls: type, args: dict[str, Any], extra: dict[str, Any]) ->
     names = {f.name for f in dataclasses.fields(config_cls)}
     unknown = [k for k in extra if k not in names]
     if unknown:
-        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, names, 1)) else repr(k) for k in unknown]
-        raise SpecError(f"trl: {config_cls.__name__} has no field {', '.join(hints)}")
+        raise SpecError(f"trl: {config_cls.__name__} has no field {name_hints(unknown, names)}")
     return config_cls(**{**args, **extra})
 
 
