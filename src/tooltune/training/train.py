@@ -49,9 +49,14 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
 
     ``callbacks`` are extra transformers ``TrainerCallback``s (progress hooks, early stops).
     """
+    # Under `accelerate launch` every process runs this function; rank 0 alone writes the run
+    # directory and the MLflow run, the others train and wait.
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not (_resume_run or spec.name or spec.output_dir):
+        raise SpecError("name: required under several processes, so that every process finds the same run directory; add name=MY_RUN")
     run = _resume_run or run_dir_for(spec.name, spec.output_dir, spec.technique)
     manifest = read_manifest(run) if _resume_run else {}
-    if not _resume_run and (run / "run.json").exists():
+    if not _resume_run and main_process and (run / "run.json").exists():
         raise SpecError(f"run directory {run} already holds a run; pick another name or resume it with `tooltune train --resume {run}`")
     base_path = str(run_model_dir(spec.base[4:])) if spec.base.startswith("run:") else spec.base
     manifest.update(
@@ -61,11 +66,13 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
             "technique": spec.technique,
             "base": spec.base,
             "status": "running",
+            "processes": int(os.environ.get("WORLD_SIZE", "1")),
             "data": {k: {"path": str(getattr(spec, k)), "sha256": file_sha256(getattr(spec, k))} for k in ("train_data", "validation_data") if getattr(spec, k)},
         }
     )
     manifest.setdefault("started_at", time.strftime("%Y-%m-%dT%H:%M:%S"))
-    write_manifest(run, manifest)
+    save = (lambda: write_manifest(run, manifest)) if main_process else (lambda: None)
+    save()
 
     from ..models.load import load_model_and_tokenizer, resolve_model
     from .tracking import MlflowTracker, default_tracking_uri
@@ -81,9 +88,10 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
     trainer = _build_trainer(spec, config, model, tokenizer, train_records, eval_records, tracker)
     for callback in callbacks or []:
         trainer.add_callback(callback)
-    manifest["mlflow_run_id"] = tracker.start()
-    manifest["mlflow_tracking_uri"] = tracker.tracking_uri
-    write_manifest(run, manifest)
+    if main_process:
+        manifest["mlflow_run_id"] = tracker.start()
+        manifest["mlflow_tracking_uri"] = tracker.tracking_uri
+    save()
     checkpoint = last_checkpoint(run) if _resume_run else None
     echo(f"run {run.name}: {spec.technique} on {spec.base}, {len(train_records)} rows, bf16={bf16}" + (f", resuming from {checkpoint.name}" if checkpoint else ""))
     started = time.perf_counter()
@@ -91,9 +99,12 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except BaseException:
         manifest.update(status="interrupted", seconds=manifest.get("seconds", 0) + time.perf_counter() - started)
-        write_manifest(run, manifest)
+        save()
         tracker.end("KILLED")
         raise
+    trainer.accelerator.wait_for_everyone()
+    if not main_process:
+        return run
     _save_final(trainer, tokenizer, run, spec)
     history = [entry for entry in trainer.state.log_history if isinstance(entry, dict)]
     manifest.update(
@@ -196,14 +207,13 @@ def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train
 
         trainer = DPOTrainer(**shared, train_dataset=dataset(dpo_rows, train_records, spec.seed), eval_dataset=dataset(dpo_rows, eval_records, spec.seed))
     else:
-        from trl import GRPOTrainer
-
         from ..rewards import load_reward
+        from .grpo_logps import KeptLogitsGRPOTrainer
         from .tracking import BehaviorRewards
 
         reward = BehaviorRewards(load_reward(spec.reward, on_error="skip"))
         tracker.rewards = reward
-        trainer = GRPOTrainer(**shared, reward_funcs=[reward], train_dataset=dataset(rlvr_rows, train_records), eval_dataset=dataset(rlvr_rows, eval_records))
+        trainer = KeptLogitsGRPOTrainer(**shared, reward_funcs=[reward], train_dataset=dataset(rlvr_rows, train_records), eval_dataset=dataset(rlvr_rows, eval_records))
     tracker.trainer = trainer
     return trainer
 
