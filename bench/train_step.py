@@ -22,6 +22,7 @@ from transformers import TrainerCallback
 
 from tooltune.data.generate import GenerateConfig, generate
 from tooltune.training import load_spec
+from tooltune.training.spec import parse_overrides
 from tooltune.training.train import train
 
 SETTINGS = {
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--base", default="smollm2-135m")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="job spec overrides, e.g. trl.gradient_checkpointing=false")
     args = parser.parse_args()
     os.environ.setdefault("TOOLTUNE_HOME", tempfile.mkdtemp(prefix="tooltune-bench-"))
     data = generate(GenerateConfig(n=64, eval_n=0, seed=0), Path(os.environ["TOOLTUNE_HOME"]) / "data")
@@ -56,11 +58,11 @@ def main() -> None:
     for technique in args.technique:
         timer = StepTimer()
         spec = load_spec(None, {"base": args.base, "technique": technique, "train_data": str(data["train"]), "max_steps": args.steps,
-                                "save_steps": 10_000, "dtype": args.dtype, "learning_rate": 1e-5, "name": f"bench-{technique}-{int(time.time())}", **SETTINGS[technique]})
+                                "save_steps": 10_000, "dtype": args.dtype, "learning_rate": 1e-5, "name": f"bench-{technique}-{int(time.time())}", **SETTINGS[technique], **parse_overrides(args.set)})
         run = train(spec, echo=lambda s: None, callbacks=[timer])
         steady = timer.times[1:] or timer.times
         peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-        print(json.dumps({"technique": technique, **SETTINGS[technique], "dtype": args.dtype, "first_step_s": round(timer.times[0], 1),
+        print(json.dumps({"technique": technique, **SETTINGS[technique], "set": args.set, "dtype": args.dtype, "first_step_s": round(timer.times[0], 1),
                           "steady_step_s": round(sum(steady) / len(steady), 1), "peak_rss_gb_so_far": round(peak_gb, 2), "run": str(run)}))
 
 

@@ -96,14 +96,9 @@ def test_generate_then_validate_and_stats(tmp_path):
     assert bad.exit_code == 1 and "sum to 1" in bad.output
 
 
-def test_quickstart_runs_the_pipeline(tmp_path):
-    result = run("quickstart", "--out", str(tmp_path / "qs"), "--n", "60", "--eval-n", "60")
-    assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "qs" / "quickstart.json").read_text())
-    assert summary["problems"] == 0
-    never = summary["rewards"]["never calls a tool"]
-    # the reference reward pays a never-calling policy for every clarify/refuse row; strict does not
-    assert never["toolcall"]["all"] == 0.4 and never["strict"]["all"] < 0.2
+def test_quickstart_offers_the_presets():
+    result = run("quickstart", "--help")
+    assert "quick" in result.output and "full" in result.output
 
 
 def test_train_command_runs_a_spec_and_rejects_bad_ones(tmp_path, tiny_model, small_data):

@@ -47,12 +47,16 @@ def test_rlvr_logs_the_charts_a_user_watches(tiny_model, small_data):
                 "train/advantage_mean", "train/zero_variance_group_fraction", "train/learning_rate", "eval/reward_mean"):
         assert key in metrics, key
     assert any(k.startswith("train/reward_") and k.split("_")[-1] in ("execute", "clarify", "refuse") for k in metrics)
+    assert any(k.startswith("eval/reward_") and k.split("_")[-1] in ("execute", "clarify", "refuse") for k in metrics)
     # a random tiny model never makes a parseable call: every group ties, which the metric shows
     assert metrics["train/zero_variance_group_fraction"] == 1.0
 
 
 def test_dpo_with_lora_saves_adapter_and_merged_model(tiny_model, small_data):
-    run = train(_spec(tiny_model, small_data, technique="dpo", name="dpo", max_steps=1, lora=True, lora_r=4, lora_alpha=8), echo=lambda s: None)
+    said = []
+    run = train(_spec(tiny_model, small_data, technique="dpo", name="dpo", max_steps=1, lora=True, lora_r=4, lora_alpha=8, max_completion_length=8), echo=said.append)
+    # a random model never answers right, so every rejection is its own sample
+    assert any(line.startswith("dpo rejections:") and " 0 near misses" in line for line in said), said
     assert (run / "adapter" / "adapter_config.json").exists()
     merged = AutoModelForCausalLM.from_pretrained(run / "model")
     assert not any("lora" in name for name, _ in merged.named_parameters())

@@ -105,17 +105,20 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, tools_file, eval_t
 
 
 @cli.command("quickstart")
-@click.option("--out", default="runs/quickstart", show_default=True, type=click.Path(file_okay=False), help="Where to write the data and the summary.")
-@click.option("--n", "n", default=600, show_default=True, help="Training rows to generate.")
-@click.option("--eval-n", default=300, show_default=True, help="Held-out rows to generate and score.")
+@click.option("--preset", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
+              help="quick: 24 SFT + 12 GRPO steps (~15 min on 2 cores); full: 40 SFT + 40 GRPO steps of 2 prompts.")
+@click.option("--out", default="runs/quickstart", show_default=True, type=click.Path(file_okay=False), help="Where to write data, runs and the summary.")
+@click.option("--base", default="smollm2-135m", show_default=True, help="Model to customize.")
 @click.option("--seed", default=0, show_default=True)
-def quickstart(out: str, n: int, eval_n: int, seed: int) -> None:
-    """Run the pipeline end to end: generate data, validate it, show stats, score policies with both rewards."""
+def quickstart(preset: str, out: str, base: str, seed: int) -> None:
+    """The main job: generate data, SFT warm start, RLVR; prints the train reward curve.
+
+    Rerun the same command after an interruption: finished stages are reused and the running one
+    resumes from its last checkpoint.
+    """
     from ..quickstart import run_quickstart
 
-    result = run_quickstart(out, n=n, eval_n=eval_n, seed=seed, echo=click.echo)
-    if result.problems:
-        raise click.ClickException(f"the generated data has {result.problems} validation problem(s)")
+    run_quickstart(Path(out) / preset, preset=preset, seed=seed, base=base, echo=click.echo)
 
 
 # -------------------------------------------------------------------------------------- reward

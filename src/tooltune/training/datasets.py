@@ -3,8 +3,9 @@
 - sft:  ``prompt`` (messages) + ``completion`` (the assistant answer): TRL puts the loss on the
         answer only for prompt-completion data.
 - rlvr: ``prompt`` + the columns our rewards read (``reward_model``, ``behavior``, ``extra_info``).
-- dpo:  ``prompt`` + ``chosen`` (the ground truth) + ``rejected`` (a near miss of the right kind:
-        a call where it should ask, a dropped or mistyped argument, compliance where it should refuse).
+- dpo:  ``prompt`` + ``chosen`` (the ground truth) + ``rejected`` (the model's own worst-scored
+        sample, or a near miss of the right kind: a call where it should ask, a dropped or mistyped
+        argument, compliance where it should refuse).
 """
 
 from __future__ import annotations
@@ -59,15 +60,18 @@ def rlvr_rows(records: list[Record]) -> list[dict[str, Any]]:
     ]
 
 
-def dpo_rows(records: list[Record], seed: int = 0) -> list[dict[str, Any]]:
+def dpo_rows(records: list[Record], seed: int = 0, rejected: list[str | None] | None = None) -> list[dict[str, Any]]:
+    """``rejected`` holds answers sampled from the model (see ``rejections.py``); a row without
+    one gets a synthesized near miss."""
     rng = random.Random(seed)
+    rejected = rejected or [None] * len(records)
     return [
         {
             "prompt": training_messages(r),
             "chosen": [{"role": "assistant", "content": target_text(r)}],
-            "rejected": [{"role": "assistant", "content": near_miss(r, rng)}],
+            "rejected": [{"role": "assistant", "content": sampled if sampled is not None else near_miss(r, rng)}],
         }
-        for r in records
+        for r, sampled in zip(records, rejected)
     ]
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JobSpec", "SpecError", "load_spec", "parse_overrides", "TECHNIQUES"]
+__all__ = ["JobSpec", "SpecError", "load_spec", "parse_overrides", "recipe_names", "recipe_path", "TECHNIQUES"]
 
 TECHNIQUES = ("sft", "rlvr", "dpo")
 
@@ -55,7 +55,9 @@ class JobSpec:
     rollouts: int = field(default=8, metadata=_help("rlvr: completions sampled per prompt (a GRPO group)."))
     max_completion_length: int = field(default=96, metadata=_help("rlvr/dpo: longest answer in tokens."))
     max_length: int = field(default=1024, metadata=_help("sft/dpo: longest prompt+answer in tokens (longer rows are truncated)."))
-    temperature: float = field(default=1.0, metadata=_help("rlvr: sampling temperature for rollouts."))
+    temperature: float = field(default=1.0, metadata=_help("rlvr: sampling temperature for rollouts (and dpo: for sampled rejections)."))
+    rejections: str = field(default="sampled", metadata=_help("dpo: 'sampled' (the model's own worst-scored answer; near miss where all are right) or 'near_miss' (synthesized, no sampling)."))
+    rejection_samples: int = field(default=4, metadata=_help("dpo: answers sampled per row when rejections='sampled'."))
     lora: bool = field(default=False, metadata=_help("Train a LoRA adapter instead of all weights (merged into the final model)."))
     lora_r: int = field(default=16, metadata=_help("LoRA rank."))
     lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator."))
@@ -87,6 +89,10 @@ class JobSpec:
                 raise SpecError(f"batch_size ({self.batch_size}) must be a multiple of rollouts ({self.rollouts}): every prompt brings {self.rollouts} completions. Try batch_size={fix}.")
         if self.batch_size % self.micro_batch_size:
             raise SpecError(f"batch_size ({self.batch_size}) must be a multiple of micro_batch_size ({self.micro_batch_size}); e.g. micro_batch_size={_divisor(self.batch_size, self.micro_batch_size)}")
+        if self.rejections not in ("sampled", "near_miss"):
+            raise SpecError(f"rejections: must be 'sampled' or 'near_miss', got {self.rejections!r}")
+        if not isinstance(self.rejection_samples, int) or self.rejection_samples < 1:
+            raise SpecError(f"rejection_samples: must be a positive integer, got {self.rejection_samples!r}")
         if self.dtype not in ("auto", "bfloat16", "float32"):
             raise SpecError(f"dtype: must be auto, bfloat16 or float32, got {self.dtype!r}")
         if not isinstance(self.trl, dict):
@@ -125,6 +131,21 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+
+
+def recipe_names() -> list[str]:
+    return sorted(p.stem for p in RECIPES.glob("*.yaml"))
+
+
+def recipe_path(name: str) -> Path:
+    """A bundled recipe (``recipe:warmstart-sft``); its ``train_data`` is read relative to the working directory."""
+    path = RECIPES / f"{name}.yaml"
+    if not path.is_file():
+        raise SpecError(f"no recipe {name!r}; bundled recipes: {', '.join(recipe_names())}")
+    return path
+
+
 def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | None = None, check_files: bool = True) -> JobSpec:
     """Read, merge and validate a job spec; data files are checked row by row, the reward is loaded."""
     import yaml
@@ -132,7 +153,7 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
     raw: dict[str, Any] = {}
     base_dir = Path(".")
     if path is not None:
-        path = Path(path)
+        path = recipe_path(str(path)[7:]) if str(path).startswith("recipe:") else Path(path)
         if not path.is_file():
             raise SpecError(f"job spec {path} does not exist")
         try:

@@ -38,22 +38,28 @@ def default_tracking_uri() -> str:
 
 
 class BehaviorRewards:
-    """Wraps a TRL reward to remember its values per behavior until the tracker logs them."""
+    """Wraps a TRL reward to remember its values per behavior until the tracker logs them.
+
+    TRL calls the same reward for training rollouts and for validation generations; the model's
+    train/eval mode tells them apart, so validation rows land under ``eval/reward_{behavior}``.
+    """
 
     def __init__(self, reward: Any):
         self.reward = reward
         self.__name__ = getattr(reward, "__name__", "reward")
-        self.pending: dict[str, list[float]] = defaultdict(list)
+        self.model: Any = None  # set by the caller once the trainer exists
+        self.pending: dict[tuple[str, str], list[float]] = defaultdict(list)
 
     def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]:
         values = self.reward(prompts, completions, **columns)
+        split = "eval" if self.model is not None and not self.model.training else "train"
         for value, behavior in zip(values, columns.get("behavior") or []):
             if value is not None:
-                self.pending[behavior].append(float(value))
+                self.pending[split, behavior].append(float(value))
         return values
 
     def flush(self) -> dict[str, float]:
-        out = {f"train/reward_{b}": sum(v) / len(v) for b, v in self.pending.items() if v}
+        out = {f"{split}/reward_{b}": sum(v) / len(v) for (split, b), v in self.pending.items() if v}
         self.pending.clear()
         return out
 

@@ -85,7 +85,7 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
     model, tokenizer = load_model_and_tokenizer(manifest["base_path"])
 
     tracker = MlflowTracker(spec.tracking_uri or default_tracking_uri(), run.name, _flat_params(spec), run_id=manifest.get("mlflow_run_id"))
-    trainer = _build_trainer(spec, config, model, tokenizer, train_records, eval_records, tracker)
+    trainer = _build_trainer(spec, config, model, tokenizer, train_records, eval_records, tracker, echo)
     for callback in callbacks or []:
         trainer.add_callback(callback)
     if main_process:
@@ -183,7 +183,24 @@ def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
     return _apply_trl(GRPOConfig, args, spec.trl)
 
 
-def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train_records: list, eval_records: list | None, tracker: Any) -> Any:
+def _sampled_rejections(spec: JobSpec, model: Any, tokenizer: Any, records: list, echo: Callable[[str], None]) -> list[str | None]:
+    """Sample the base model's own answers and keep its worst-scored one per row as the rejection."""
+    import torch
+
+    from ..inference import Sampling, progress_bar
+    from ..rewards import load_reward
+    from .rejections import sampled_rejections
+
+    sampling = Sampling(max_new_tokens=spec.max_completion_length, temperature=spec.temperature, samples=spec.rejection_samples, batch_size=8, seed=spec.seed)
+    with progress_bar(len(records), "sampling rejections") as advance:
+        with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16_supported()):
+            rejected = sampled_rejections(model, tokenizer, records, load_reward(spec.reward, on_error="skip"), sampling, progress=advance)
+    sampled = sum(r is not None for r in rejected)
+    echo(f"dpo rejections: {sampled}/{len(records)} sampled from the model, {len(records) - sampled} near misses where every sample was right")
+    return rejected
+
+
+def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train_records: list, eval_records: list | None, tracker: Any, echo: Callable[[str], None] = print) -> Any:
     from datasets import Dataset
 
     from .datasets import dpo_rows, rlvr_rows, sft_rows
@@ -205,7 +222,8 @@ def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train
     elif spec.technique == "dpo":
         from trl import DPOTrainer
 
-        trainer = DPOTrainer(**shared, train_dataset=dataset(dpo_rows, train_records, spec.seed), eval_dataset=dataset(dpo_rows, eval_records, spec.seed))
+        rejected = _sampled_rejections(spec, model, tokenizer, train_records, echo) if spec.rejections == "sampled" else None
+        trainer = DPOTrainer(**shared, train_dataset=dataset(dpo_rows, train_records, spec.seed, rejected), eval_dataset=dataset(dpo_rows, eval_records, spec.seed))
     else:
         from ..rewards import load_reward
         from .grpo_logps import KeptLogitsGRPOTrainer
@@ -214,6 +232,7 @@ def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train
         reward = BehaviorRewards(load_reward(spec.reward, on_error="skip"))
         tracker.rewards = reward
         trainer = KeptLogitsGRPOTrainer(**shared, reward_funcs=[reward], train_dataset=dataset(rlvr_rows, train_records), eval_dataset=dataset(rlvr_rows, eval_records))
+        reward.model = trainer.model
     tracker.trainer = trainer
     return trainer
 

@@ -1,0 +1,104 @@
+"""Batched answer generation: the one path that evaluation, DPO rejection sampling and serving use.
+
+Conversations are rendered with the model's own chat template (tools already live in the system
+prompt, see :func:`tooltune.training.datasets.training_messages`), sorted by length so a batch
+pads little, generated with left padding, and returned in the caller's order.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+__all__ = ["Sampling", "generate_answers", "stop_token_ids", "progress_bar"]
+
+
+@dataclass
+class Sampling:
+    """How to decode. ``temperature == 0`` means greedy (the evaluation default)."""
+
+    max_new_tokens: int = 96  # a tool call with its arguments fits in ~60 SmolLM2 tokens
+    temperature: float = 0.0  # 0: greedy; > 0: sample
+    top_p: float = 1.0  # nucleus sampling cut-off (only when sampling)
+    samples: int = 1  # answers per conversation (> 1 needs temperature > 0 to differ)
+    batch_size: int = 16  # conversations per generate() call; more is faster until memory runs out
+    seed: int = 0  # sampling seed, so a rerun draws the same answers
+
+
+def stop_token_ids(tokenizer: Any) -> list[int]:
+    """End of turn and end of text: SmolLM2's template ends an answer with ``<|im_end|>``."""
+    ids = {tokenizer.eos_token_id}
+    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in tokenizer.get_vocab() else None
+    ids.add(im_end)
+    return sorted(i for i in ids if i is not None)
+
+
+def generate_answers(
+    model: Any,
+    tokenizer: Any,
+    conversations: list[list[dict[str, str]]],
+    sampling: Sampling | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[list[str]]:
+    """``sampling.samples`` answers for each conversation, in input order.
+
+    ``progress(conversations_done, new_tokens)`` is called after each batch, so a caller can show
+    a bar with tokens/s.
+    """
+    import torch
+
+    sampling = sampling or Sampling()
+    texts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out: list[list[str]] = [[] for _ in texts]
+    stops = stop_token_ids(tokenizer)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
+    previous_side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    sample = sampling.temperature > 0
+    generator_seed = torch.random.initial_seed()
+    torch.manual_seed(sampling.seed)
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(order), sampling.batch_size):
+            batch = order[start : start + sampling.batch_size]
+            enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+            kwargs: dict[str, Any] = {"do_sample": sample, "max_new_tokens": sampling.max_new_tokens, "num_return_sequences": sampling.samples,
+                                      "eos_token_id": stops, "pad_token_id": pad}
+            if sample:
+                kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
+            else:
+                # The bundled generation config carries sampling defaults; greedy must not warn about them.
+                kwargs.update(temperature=None, top_p=None, top_k=None)
+            with torch.inference_mode():
+                generated = model.generate(**enc, **kwargs)
+            new = generated[:, enc["input_ids"].shape[1] :]
+            answers = tokenizer.batch_decode(new, skip_special_tokens=True)
+            for k, index in enumerate(batch):
+                out[index] = [a.strip() for a in answers[k * sampling.samples : (k + 1) * sampling.samples]]
+            if progress:
+                progress(len(batch), int((new != pad).sum()))
+    finally:
+        tokenizer.padding_side = previous_side
+        model.train(was_training)
+        torch.manual_seed(generator_seed)
+    return out
+
+
+@contextmanager
+def progress_bar(total: int, description: str) -> Iterator[Callable[[int, int], None]]:
+    """A terminal bar over conversations that also shows generated tokens per second."""
+    from tqdm.auto import tqdm
+
+    started, tokens = time.perf_counter(), 0
+    with tqdm(total=total, desc=description, unit="row") as bar:
+
+        def advance(rows: int, new_tokens: int) -> None:
+            nonlocal tokens
+            tokens += new_tokens
+            bar.set_postfix_str(f"{tokens / max(time.perf_counter() - started, 1e-9):.0f} tok/s")
+            bar.update(rows)
+
+        yield advance

@@ -1,0 +1,29 @@
+from tooltune.inference import Sampling, generate_answers
+from tooltune.models.load import load_model_and_tokenizer
+
+CONVERSATIONS = [
+    [{"role": "user", "content": "hi"}],
+    [{"role": "system", "content": "You are a long-winded assistant with many words."}, {"role": "user", "content": "what is the weather like today?"}],
+    [{"role": "user", "content": "ok"}],
+]
+
+
+def test_greedy_is_deterministic_and_keeps_input_order(tiny_model):
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    batched = generate_answers(model, tokenizer, CONVERSATIONS, Sampling(max_new_tokens=6, batch_size=2))
+    one_by_one = [generate_answers(model, tokenizer, [c], Sampling(max_new_tokens=6))[0] for c in CONVERSATIONS]
+    assert [len(a) for a in batched] == [1, 1, 1]
+    # left padding and length-sorting must not change what each conversation gets
+    assert batched == one_by_one
+    assert tokenizer.padding_side == "left" and not model.training
+
+
+def test_sampling_gives_several_answers_and_reports_progress(tiny_model):
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    seen = []
+    answers = generate_answers(model, tokenizer, CONVERSATIONS, Sampling(max_new_tokens=8, temperature=1.0, samples=3, batch_size=2), progress=lambda rows, toks: seen.append((rows, toks)))
+    assert [len(a) for a in answers] == [3, 3, 3]
+    assert len({a for group in answers for a in group}) > 1  # a random model sampled at T=1 varies
+    assert sum(rows for rows, _ in seen) == 3 and all(toks > 0 for _, toks in seen)
+    again = generate_answers(model, tokenizer, CONVERSATIONS, Sampling(max_new_tokens=8, temperature=1.0, samples=3, batch_size=2))
+    assert again == answers  # the seed makes sampling repeatable

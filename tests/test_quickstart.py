@@ -1,0 +1,25 @@
+import json
+
+from tooltune.quickstart import Preset, reward_curve, run_quickstart
+
+TINY = Preset(train_rows=40, sft_steps=2, rlvr_steps=2, rlvr_prompts=1, eval_rows=20)
+
+
+def test_runs_warm_start_then_rlvr_and_reuses_finished_stages(tmp_path, tiny_model):
+    said = []
+    summary = run_quickstart(tmp_path / "qs", preset=TINY, base=tiny_model, echo=said.append)
+    assert summary["warmstart"]["steps"] == 2 and summary["rlvr"]["steps"] == 2
+    assert len(summary["rlvr"]["reward_curve"]) == 2
+    assert json.loads((tmp_path / "qs" / "quickstart.json").read_text()) == summary
+    rlvr = json.loads((tmp_path / "qs" / "runs" / "rlvr" / "run.json").read_text())
+    assert rlvr["base"].startswith("run:") and rlvr["base"].endswith("warmstart")  # RLVR continued from the warm start
+    assert (tmp_path / "qs" / "runs" / "rlvr" / "model" / "config.json").exists()
+
+    said.clear()
+    run_quickstart(tmp_path / "qs", preset=TINY, base=tiny_model, echo=said.append)  # a rerun trains nothing
+    assert sum("already completed" in line for line in said) == 2
+
+
+def test_reward_curve_averages_blocks_of_steps():
+    history = [{"step": s, "reward": r} for s, r in enumerate([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], start=1)] + [{"step": 6, "loss": 0.1}]
+    assert reward_curve(history, blocks=3) == [(1, 2, 0.1), (3, 4, 0.5), (5, 6, 0.9)]
