@@ -114,3 +114,16 @@ def test_train_command_runs_a_spec_and_rejects_bad_ones(tmp_path, tiny_model, sm
     assert bad.exit_code == 1 and "did you mean 'batch_size'" in bad.output
     again = CliRunner().invoke(cli, ["train", str(spec), "max_steps=1"])
     assert again.exit_code == 1 and "already holds a run" in again.output
+
+
+def test_eval_scores_predictions_and_explains_a_missing_model(tmp_path):
+    from tests.evaluation.test_evaluate import _files
+
+    data, preds = _files(tmp_path)
+    result = run("eval", "--data", str(data), "--predictions", str(preds), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0 and "tool-call reward" in result.output
+    assert json.loads((tmp_path / "out" / "eval.json").read_text())["results"]["model"]["rows"]["all"] == 4
+    bad = CliRunner().invoke(cli, ["eval", "--data", str(data), "--out", str(tmp_path / "out2")])
+    assert bad.exit_code == 1 and "--model" in bad.output
+    missing = CliRunner().invoke(cli, ["eval", "--model", str(tmp_path / "nowhere"), "--data", str(data), "--out", str(tmp_path / "out3")])
+    assert missing.exit_code == 1 and "not found" in missing.output

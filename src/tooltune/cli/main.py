@@ -215,6 +215,37 @@ def train_cmd(spec_file: str | None, overrides: tuple[str, ...], resume_ref: str
         raise click.ClickException(str(exc)) from exc
 
 
+# ---------------------------------------------------------------------------------------- eval
+@cli.command("eval")
+@click.option("--model", help="Model to evaluate: a run (name, directory, run:NAME), transformers folder, .gguf file or bundled name.")
+@click.option("--base", help="Model to compare against, usually what --model was trained from (same forms as --model).")
+@click.option("--data", "data_file", required=True, type=click.Path(exists=True, dir_okay=False), help="Held-out rows (JSONL records).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory for predictions.jsonl, eval.json, report.md, chart.png.")
+@click.option("--predictions", type=click.Path(exists=True, dir_okay=False), help='Score these answers ({"id"?, "response"} per line) instead of generating with --model.')
+@click.option("--base-predictions", type=click.Path(exists=True, dir_okay=False), help="The same for --base.")
+@click.option("--temperature", default=0.0, show_default=True, help="0 is greedy; above 0 samples.")
+@click.option("--max-new-tokens", default=96, show_default=True)
+@click.option("--batch-size", default=16, show_default=True, help="Rows per generation batch.")
+@click.option("--limit", type=int, help="Evaluate only the first N rows.")
+@click.option("--dtype", type=click.Choice(["auto", "bfloat16", "float32"]), default="auto", show_default=True)
+def eval_cmd(model, base, data_file, out, predictions, base_predictions, temperature, max_new_tokens, batch_size, limit, dtype) -> None:
+    """Answer every row of --data with --model (and --base), score both with every metric, report.
+
+    Example: tooltune eval --model run:rlvr --base smollm2-135m --data data/eval.jsonl --out eval/
+    """
+    from ..data import DatasetError
+    from ..evaluation.evaluate import EvalConfig, evaluate
+    from ..models import ModelNotFound
+    from ..training import SpecError
+
+    config = EvalConfig(data=data_file, out=out, model=model, base=base, predictions=predictions, base_predictions=base_predictions,
+                        temperature=temperature, max_new_tokens=max_new_tokens, batch_size=batch_size, limit=limit, dtype=dtype)
+    try:
+        evaluate(config, echo=click.echo)
+    except (DatasetError, ModelNotFound, SpecError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def main() -> None:  # pragma: no cover - console entry point alias
     cli()
 

@@ -20,7 +20,7 @@ from typing import Any
 from ..home import home
 from .spec import SpecError
 
-__all__ = ["runs_dir", "run_dir_for", "run_model_dir", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint"]
+__all__ = ["runs_dir", "run_dir_for", "run_model_dir", "model_path", "resolve_run", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint"]
 
 
 def runs_dir() -> Path:
@@ -52,6 +52,24 @@ def run_model_dir(ref: str) -> Path:
     if not (model / "config.json").exists():
         raise SpecError(f"run {ref!r} has no final model yet (status: {read_manifest(run).get('status')}); resume it with `tooltune train --resume {ref}`")
     return model
+
+
+def model_path(ref: str) -> tuple[str, Path | None]:
+    """Where to load a model from, and its run directory when ``ref`` names a run.
+
+    ``ref`` is a run (name, directory, or ``run:NAME``), a transformers folder, a ``.gguf`` file, a
+    bundled name or a hub id.
+    """
+    from ..models.load import resolve_model
+
+    name = ref[4:] if ref.startswith("run:") else ref
+    try:
+        run = resolve_run(name)
+    except SpecError:
+        if ref.startswith("run:"):
+            raise
+        return resolve_model(ref), None
+    return str(run_model_dir(str(run))), run
 
 
 def read_manifest(run: Path) -> dict[str, Any]:

@@ -1,0 +1,57 @@
+import json
+import shutil
+
+from mlflow.tracking import MlflowClient
+
+from tests.evaluation.test_metrics import ANSWERS, ROWS
+from tooltune.evaluation.evaluate import EvalConfig, evaluate
+from tooltune.evaluation.report import change
+from tooltune.training.runs import write_manifest
+from tooltune.training.tracking import default_tracking_uri
+
+
+def _files(tmp_path):
+    data = tmp_path / "eval.jsonl"
+    data.write_text("".join(json.dumps(r.raw) + "\n" for r in ROWS))
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"response": a}) + "\n" for a in ANSWERS))
+    return data, preds
+
+
+def test_fixed_predictions_against_a_generating_base(tmp_path, tiny_model):
+    data, preds = _files(tmp_path)
+    said = []
+    result = evaluate(EvalConfig(data=str(data), out=str(tmp_path / "out"), base=tiny_model, predictions=str(preds), max_new_tokens=8), echo=said.append)
+    out = tmp_path / "out"
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and all("base" in r and "model" in r for r in rows)
+    assert rows[1]["model"]["answer"] == ANSWERS[1] and rows[1]["model"]["failure"] == "wrong_argument_type"
+    saved = json.loads((out / "eval.json").read_text())
+    assert saved["results"]["model"]["metrics"]["all"]["toolcall_reward"] == 0.875
+    assert saved["generation"]["base"]["new_tokens"] > 0 and saved["generation"]["base"]["tokens_per_s"] > 0
+    report = (out / "report.md").read_text()
+    assert "| metric | base | model | change |" in report and "| tool-call reward |" in report
+    assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metrics = MlflowClient(default_tracking_uri()).get_run(result["mlflow_run_id"]).data.metrics
+    assert metrics["heldout/all/toolcall_reward"] == 0.875 and "heldout_base/refuse/decision_accuracy" in metrics
+
+
+def test_a_run_is_evaluated_into_its_own_mlflow_run(tmp_path, tiny_model, tooltune_home):
+    import mlflow
+
+    mlflow.set_tracking_uri(default_tracking_uri())
+    mlflow.set_experiment("a-training-experiment")  # training's own experiment; evaluation must not switch it
+    with mlflow.start_run() as training:
+        pass
+    run = tooltune_home / "runs" / "my-run"
+    shutil.copytree(tiny_model, run / "model")
+    write_manifest(run, {"status": "completed", "mlflow_run_id": training.info.run_id, "mlflow_tracking_uri": default_tracking_uri()})
+    data, preds = _files(tmp_path)
+    result = evaluate(EvalConfig(data=str(data), out=str(tmp_path / "out"), model="run:my-run", predictions=str(preds)), echo=lambda s: None)
+    assert result["mlflow_run_id"] == training.info.run_id
+    assert "heldout/execute/exact_call" in MlflowClient(default_tracking_uri()).get_run(training.info.run_id).data.metrics
+
+
+def test_change_reads_like_the_reference():
+    assert change(0.35, 0.55) == "+0.200 (+57%)"
+    assert change(0.0, 0.5) == "+0.500"  # no relative change from zero
