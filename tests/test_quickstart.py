@@ -14,6 +14,7 @@ def test_runs_warm_start_then_rlvr_and_reuses_finished_stages(tmp_path, tiny_mod
     rlvr = json.loads((tmp_path / "qs" / "runs" / "rlvr" / "run.json").read_text())
     assert rlvr["base"].startswith("run:") and rlvr["base"].endswith("warmstart")  # RLVR continued from the warm start
     assert (tmp_path / "qs" / "runs" / "rlvr" / "model" / "config.json").exists()
+    assert rlvr["registered"] == {"name": "model-tooltune", "version": 2}  # warm start is version 1 of the same model
 
     said.clear()
     run_quickstart(tmp_path / "qs", preset=TINY, base=tiny_model, echo=said.append)  # a rerun trains nothing

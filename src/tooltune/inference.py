@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-__all__ = ["Sampling", "generate_answers", "stop_token_ids", "progress_bar"]
+__all__ = ["Sampling", "Completion", "generate_answers", "complete", "stop_token_ids", "progress_bar"]
 
 
 @dataclass
@@ -35,6 +35,59 @@ def stop_token_ids(tokenizer: Any) -> list[int]:
     return sorted(i for i in ids if i is not None)
 
 
+@dataclass
+class Completion:
+    """One answer with what serving reports about it."""
+
+    text: str
+    tokens: int  # generated tokens, the end-of-turn token included
+    finish_reason: str  # "stop" (end of turn or a stop string) or "length" (hit the token limit)
+
+
+def _sampling_kwargs(sampling: Sampling, tokenizer: Any) -> dict[str, Any]:
+    stops = stop_token_ids(tokenizer)
+    kwargs: dict[str, Any] = {"do_sample": sampling.temperature > 0, "max_new_tokens": sampling.max_new_tokens, "num_return_sequences": sampling.samples,
+                              "eos_token_id": stops, "pad_token_id": tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]}
+    if sampling.temperature > 0:
+        kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
+    else:
+        # The bundled generation config carries sampling defaults; greedy must not warn about them.
+        kwargs.update(temperature=None, top_p=None, top_k=None)
+    return kwargs
+
+
+def complete(model: Any, tokenizer: Any, conversation: list[dict[str, str]], sampling: Sampling, stop: list[str] | None = None, streamer: Any = None) -> tuple[int, list[Completion]]:
+    """``sampling.samples`` completions of one conversation, cut at the first ``stop`` string.
+
+    Returns the prompt's token count and the completions. ``streamer`` (a transformers streamer)
+    receives tokens as they are generated; it needs ``sampling.samples == 1``.
+    """
+    import torch
+
+    text = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+    enc = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
+    kwargs = _sampling_kwargs(sampling, tokenizer)
+    copies = 1
+    if sampling.temperature <= 0 and sampling.samples > 1:
+        kwargs["num_return_sequences"], copies = 1, sampling.samples  # greedy answers are all the same: decode once
+    if stop:
+        kwargs.update(stop_strings=stop, tokenizer=tokenizer)
+    torch.manual_seed(sampling.seed)
+    with torch.inference_mode():
+        generated = model.generate(**enc, **kwargs, streamer=streamer)
+    prompt_tokens = enc["input_ids"].shape[1]
+    ends = set(stop_token_ids(tokenizer))
+    out = []
+    for row in generated[:, prompt_tokens:].tolist():
+        ended = next((i for i, t in enumerate(row) if t in ends), None)
+        kept = row[: ended + 1] if ended is not None else row
+        answer = tokenizer.decode(kept, skip_special_tokens=True)
+        cut = min((answer.find(s) for s in stop or [] if s in answer), default=-1)
+        finish = "stop" if ended is not None or cut >= 0 else "length"
+        out.append(Completion(answer[:cut] if cut >= 0 else answer, len(kept), finish))
+    return prompt_tokens, out * copies
+
+
 def generate_answers(
     model: Any,
     tokenizer: Any,
@@ -53,10 +106,9 @@ def generate_answers(
     texts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[list[str]] = [[] for _ in texts]
-    stops = stop_token_ids(tokenizer)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
+    kwargs = _sampling_kwargs(sampling, tokenizer)
+    pad = kwargs["pad_token_id"]
     previous_side, tokenizer.padding_side = tokenizer.padding_side, "left"
-    sample = sampling.temperature > 0
     generator_seed = torch.random.initial_seed()
     torch.manual_seed(sampling.seed)
     was_training = model.training
@@ -65,13 +117,6 @@ def generate_answers(
         for start in range(0, len(order), sampling.batch_size):
             batch = order[start : start + sampling.batch_size]
             enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-            kwargs: dict[str, Any] = {"do_sample": sample, "max_new_tokens": sampling.max_new_tokens, "num_return_sequences": sampling.samples,
-                                      "eos_token_id": stops, "pad_token_id": pad}
-            if sample:
-                kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
-            else:
-                # The bundled generation config carries sampling defaults; greedy must not warn about them.
-                kwargs.update(temperature=None, top_p=None, top_k=None)
             with torch.inference_mode():
                 generated = model.generate(**enc, **kwargs)
             new = generated[:, enc["input_ids"].shape[1] :]

@@ -62,6 +62,7 @@ def reward_curve(history: list[dict[str, Any]], blocks: int = 5) -> list[tuple[i
 
 
 def _stage(spec_path: str, overrides: dict[str, Any], run: Path, echo: Callable[[str], None], callbacks: list[Any] | None) -> dict[str, Any]:
+    from .registry import register_finished_run
     from .training import load_spec
     from .training.runs import read_manifest
     from .training.train import resume, train
@@ -74,6 +75,9 @@ def _stage(spec_path: str, overrides: dict[str, Any], run: Path, echo: Callable[
         resume(str(run), echo=echo, callbacks=callbacks)
     else:
         train(load_spec(spec_path, {**overrides, "output_dir": str(run), "name": run.name}), echo=echo, callbacks=callbacks)
+    version = register_finished_run(run)
+    if version:
+        echo(f"registered {version.name}@{version.version}")
     return read_manifest(run)
 
 

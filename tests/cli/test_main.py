@@ -110,10 +110,30 @@ def test_train_command_runs_a_spec_and_rejects_bad_ones(tmp_path, tiny_model, sm
     result = CliRunner().invoke(cli, ["train", str(spec), "max_steps=1"])
     assert result.exit_code == 0, result.output
     assert "run cli-run done" in result.output
+    assert "registered model-tooltune@1" in result.output  # the tiny fixture's folder is called "model"
     bad = CliRunner().invoke(cli, ["train", str(spec), "batch_sise=8"])
     assert bad.exit_code == 1 and "did you mean 'batch_size'" in bad.output
     again = CliRunner().invoke(cli, ["train", str(spec), "max_steps=1"])
     assert again.exit_code == 1 and "already holds a run" in again.output
+    # a second run continuing from the first is the same model's next version
+    second = CliRunner().invoke(cli, ["train", str(spec), "max_steps=1", "name=cli-run-2", "base=run:cli-run"])
+    assert second.exit_code == 0 and "registered model-tooltune@2" in second.output, second.output
+    listed = run("models", "list")
+    assert "model-tooltune@1" in listed.output and "model-tooltune@2" in listed.output and "smollm2-135m" in listed.output
+
+
+def test_models_show_alias_delete(tooltune_home, tiny_model):
+    from tests.test_registry import _run
+
+    _run(tooltune_home, tiny_model, "r1")
+    assert run("models", "register", "r1", "--name", "bot").output.strip() == "registered bot@1"
+    assert run("models", "alias", "bot", "prod", "1").exit_code == 0
+    shown = json.loads(run("models", "show", "bot@prod").output)
+    assert shown["version"] == 1 and shown["aliases"] == ["prod"] and shown["technique"] == "sft"
+    missing = CliRunner().invoke(cli, ["models", "show", "bot@7"])
+    assert missing.exit_code == 1 and "it has: 1, @prod" in missing.output
+    assert run("models", "delete", "bot", "1", "--yes").exit_code == 0
+    assert CliRunner().invoke(cli, ["models", "show", "bot@1"]).exit_code == 1
 
 
 def test_eval_scores_predictions_and_explains_a_missing_model(tmp_path):

@@ -89,3 +89,23 @@ def test_summary_per_behavior_confusion_and_failures():
     assert summary.confusion["refuse"] == {"call": 0, "ask": 0, "refuse": 0, "answer": 1}
     assert summary.confusion["execute"]["call"] == 2
     assert dict(summary.failures) == {"wrong_argument_type": 1, "complied_instead_of_refusing": 1}
+
+
+def test_a_benchmark_row_with_openai_tools_and_its_own_system_prompt():
+    from tooltune.data.records import Record
+    from tooltune.training.datasets import training_messages
+
+    raw = {
+        "prompt": [{"role": "system", "content": "You are the assistant of a small bank."}, {"role": "user", "content": "What's the stock price of AMZN?"}],
+        "tools": [{"type": "function", "function": {"name": "get_stock_price", "description": "Latest price of a stock.",
+                   "parameters": {"type": "object", "properties": {"ticker": {"type": "string"}}, "required": ["ticker"]}}}],
+        "reward_model": {"ground_truth": json.dumps([{"name": "get_stock_price", "arguments": {"ticker": "AMZN"}}])},
+    }
+    record = Record(raw, line=1)
+    # the model is shown the tools in its system prompt, followed by the benchmark's own words
+    system = training_messages(record)[0]["content"]
+    assert "get_stock_price" in system and system.endswith("You are the assistant of a small bank.")
+    right = score_answer(record, '<tool_call>{"name": "get_stock_price", "arguments": "{\\"ticker\\": \\"AMZN\\"}"}</tool_call>')
+    assert right.behavior == "execute" and right.metrics["strict_reward"] == 1.0 and right.metrics["exact_match"] == 1.0
+    typo = score_answer(record, '<TOOLCALL>[{"name": "get_stock_price", "arguments": {"symbol": "AMZN"}}]</TOOLCALL>')
+    assert typo.failure == "missing_argument" and typo.metrics["exact_call"] == 0.0

@@ -6,6 +6,7 @@ Commands import their heavy modules inside the function body, so ``tooltune --he
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -172,16 +173,95 @@ def reward_score(data_file: str, responses: str, reward_name: str, out: str | No
 # -------------------------------------------------------------------------------------- models
 @cli.group()
 def models() -> None:
-    """Base models you can customize."""
+    """Base models you can customize, and My Models: your registered versions."""
 
 
 @models.command("list")
 def models_list() -> None:
-    """List the bundled base models (any transformers folder, .gguf file or hub id works too)."""
+    """List the bundled base models and every registered model with its versions and aliases."""
     from ..models import list_base_models
+    from ..registry import Registry
 
+    click.echo("base models (any transformers folder, .gguf file or hub id works too):")
     for row in list_base_models():
-        click.echo(f"{row['name']:<16} {row['description']}\n{'':<16} weights: {row['weights']}")
+        click.echo(f"  {row['name']:<24} {row['description']}\n  {'':<24} weights: {row['weights']}")
+    registry = Registry()
+    names = registry.names()
+    click.echo("my models:" if names else "my models: none yet (training registers its result; or: tooltune models register RUN --name NAME)")
+    for name in names:
+        for v in registry.versions(name):
+            tags = v.to_dict()
+            aliases = " ".join(f"@{a}" for a in v.aliases)
+            click.echo(f"  {name}@{v.version:<4} {tags.get('technique', ''):<5} base {tags.get('base', '')}  {aliases}")
+
+
+@models.command("show")
+@click.argument("ref")
+def models_show(ref: str) -> None:
+    """Details of NAME[@VERSION|@ALIAS] (latest version without a selector): lineage, metrics, evaluations."""
+    from ..registry import Registry, RegistryError, parse_ref
+
+    name, selector = parse_ref(ref)
+    try:
+        version = Registry().get(name, selector)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(version.to_dict(), indent=2, default=str))
+
+
+@models.command("register")
+@click.argument("run")
+@click.option("--name", required=True, help="Registered model name; a new version is added when it exists.")
+@click.option("--description", help="Free text stored with the version.")
+def models_register(run: str, name: str, description: str | None) -> None:
+    """Register a finished RUN (name or directory) as a new version of NAME."""
+    from ..registry import Registry, RegistryError
+    from ..training import SpecError
+
+    try:
+        version = Registry().register(run, name, description)
+    except (RegistryError, SpecError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"registered {version.name}@{version.version}")
+
+
+@models.command("alias")
+@click.argument("name")
+@click.argument("alias")
+@click.argument("version", required=False)
+@click.option("--delete", is_flag=True, help="Remove the alias instead of setting it.")
+def models_alias(name: str, alias: str, version: str | None, delete: bool) -> None:
+    """Point NAME@ALIAS at VERSION (sets or moves it), or --delete it."""
+    from ..registry import Registry, RegistryError
+
+    try:
+        if delete:
+            Registry().delete_alias(name, alias)
+            click.echo(f"removed {name}@{alias}")
+            return
+        if not version:
+            raise click.UsageError("give the VERSION the alias should point at (or --delete)")
+        Registry().set_alias(name, alias, version)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{name}@{alias} -> version {version}")
+
+
+@models.command("delete")
+@click.argument("name")
+@click.argument("version")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def models_delete(name: str, version: str, yes: bool) -> None:
+    """Delete VERSION of NAME from the registry (the run directory and its files stay)."""
+    from ..registry import Registry, RegistryError
+
+    if not yes:
+        click.confirm(f"delete {name}@{version}?", abort=True)
+    try:
+        Registry().delete_version(name, version)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"deleted {name}@{version}")
 
 
 # --------------------------------------------------------------------------------------- train
@@ -203,21 +283,32 @@ def train_cmd(spec_file: str | None, overrides: tuple[str, ...], resume_ref: str
                 raise click.UsageError("--resume takes no spec file or overrides: the run keeps its own spec")
             from ..training.train import resume
 
-            resume(resume_ref, echo=click.echo)
-            return
-        if not spec_file:
-            raise click.UsageError("give a job spec file (or --resume RUN)")
-        spec = load_spec(spec_file, list(overrides))
-        from ..training.train import train
+            run = resume(resume_ref, echo=click.echo)
+        else:
+            if not spec_file:
+                raise click.UsageError("give a job spec file (or --resume RUN)")
+            spec = load_spec(spec_file, list(overrides))
+            from ..training.train import train
 
-        train(spec, echo=click.echo)
+            run = train(spec, echo=click.echo)
     except SpecError as exc:
         raise click.ClickException(str(exc)) from exc
+    _register(run)
+
+
+def _register(run: Path) -> None:
+    from ..registry import register_finished_run
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # under `accelerate launch`, rank 0 registers once
+    version = register_finished_run(run)
+    if version:
+        click.echo(f"registered {version.name}@{version.version} (tooltune models show {version.name}@{version.version})")
 
 
 # ---------------------------------------------------------------------------------------- eval
 @cli.command("eval")
-@click.option("--model", help="Model to evaluate: a run (name, directory, run:NAME), transformers folder, .gguf file or bundled name.")
+@click.option("--model", help="Model to evaluate: NAME@VERSION or NAME@alias, a run (name, directory, run:NAME), transformers folder, .gguf file or bundled name.")
 @click.option("--base", help="Model to compare against, usually what --model was trained from (same forms as --model).")
 @click.option("--data", "data_file", required=True, type=click.Path(exists=True, dir_okay=False), help="Held-out rows (JSONL records).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory for predictions.jsonl, eval.json, report.md, chart.png.")
@@ -238,12 +329,45 @@ def eval_cmd(model, base, data_file, out, predictions, base_predictions, tempera
     from ..models import ModelNotFound
     from ..training import SpecError
 
+    from ..registry import RegistryError, resolve_model_ref
+
+    try:
+        model, base = (resolve_model_ref(m) if m else None for m in (model, base))
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
     config = EvalConfig(data=data_file, out=out, model=model, base=base, predictions=predictions, base_predictions=base_predictions,
                         temperature=temperature, max_new_tokens=max_new_tokens, batch_size=batch_size, limit=limit, dtype=dtype)
     try:
         evaluate(config, echo=click.echo)
     except (DatasetError, ModelNotFound, SpecError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+# --------------------------------------------------------------------------------------- serve
+@cli.command("serve")
+@click.argument("model")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, show_default=True)
+@click.option("--api-key", envvar="TOOLTUNE_API_KEY", help="Require `Authorization: Bearer KEY` (or set TOOLTUNE_API_KEY).")
+@click.option("--name", "served_name", help="The model name clients send; default: MODEL as given.")
+@click.option("--max-tokens", default=256, show_default=True, help="Answer length when a request does not set max_tokens.")
+def serve_cmd(model: str, host: str, port: int, api_key: str | None, served_name: str | None, max_tokens: int) -> None:
+    """Serve MODEL (NAME@V, NAME@alias, a run, a folder or a .gguf file) as an OpenAI-compatible endpoint."""
+    import uvicorn
+
+    from ..registry import RegistryError, resolve_model_ref
+    from ..serving.app import Engine, ServeConfig, create_app
+    from ..training.runs import model_path
+
+    try:
+        path, _ = model_path(resolve_model_ref(model))
+    except (RegistryError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    config = ServeConfig(model=path, served_name=served_name or model, api_key=api_key, max_tokens=max_tokens)
+    click.echo(f"loading {path} ...")
+    app = create_app(config, Engine.load(path))
+    click.echo(f"serving {config.served_name!r} at http://{host}:{port}/v1 (OpenAI-compatible){' with an API key' if api_key else ''}")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -66,6 +66,8 @@ class JobSpec:
     eval_steps: int = field(default=25, metadata=_help("Score validation_data every N steps (when given)."))
     logging_steps: int = field(default=1, metadata=_help("Log metrics every N steps."))
     seed: int = field(default=0, metadata=_help("Random seed."))
+    register: bool = field(default=True, metadata=_help("Register the final model in My Models as a new version of model_name (false: just the run directory)."))
+    model_name: str | None = field(default=None, metadata=_help("Registered model name; default: the base run's name when base is run:NAME (SFT -> RLVR stay one model), else <base>-tooltune."))
     tracking_uri: str | None = field(default=None, metadata=_help("MLflow tracking URI; default: SQLite under $TOOLTUNE_HOME."))
     trl: dict[str, Any] = field(default_factory=dict, metadata=_help("Extra TRL config fields, passed through untouched."))
 

@@ -1,0 +1,1 @@
+"""Serving: an OpenAI-compatible endpoint over the shared parser and generation path."""

@@ -1,0 +1,178 @@
+"""``tooltune serve``: an OpenAI-compatible endpoint (FastAPI + uvicorn) for one customized model.
+
+    GET  /health                 liveness and the served model
+    GET  /v1/models              the served model, under its name
+    POST /v1/chat/completions    tools in, message.tool_calls out; SSE streaming for content
+
+One model, one generation at a time: requests wait their turn on a lock (a CPU has no spare
+cores to interleave on; concurrent requests queue instead of corrupting shared state). Every
+error is OpenAI's JSON shape with a 4xx status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any, AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..inference import Completion, Sampling, complete
+from .protocol import ChatRequest, answer_message, conversation, created, new_id
+
+__all__ = ["ServeConfig", "Engine", "create_app"]
+
+
+@dataclass
+class ServeConfig:
+    """How the endpoint runs."""
+
+    model: str  # what to load: a folder, run, NAME@V (resolved by the caller), .gguf or bundled name
+    served_name: str  # the name clients put in `model` (and /v1/models lists)
+    api_key: str | None = None  # when set, every /v1 request needs `Authorization: Bearer <key>`
+    max_tokens: int = 256  # answer length when a request does not say
+    max_request_bytes: int = 1_000_000  # bigger bodies get 413: a chat request is kilobytes
+    dtype: str = "auto"  # auto: bf16 weights where supported
+
+
+class Engine:
+    """The loaded model behind a lock: one generation at a time, in a worker thread."""
+
+    def __init__(self, model: Any, tokenizer: Any):
+        self.model, self.tokenizer = model, tokenizer
+        self.lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: str, dtype: str = "auto") -> "Engine":
+        from ..models.load import load_model_and_tokenizer
+        from ..training.train import bf16_supported
+
+        chosen = dtype if dtype != "auto" else ("bfloat16" if bf16_supported() else "float32")
+        model, tokenizer = load_model_and_tokenizer(path, dtype=chosen)
+        model.eval()
+        return cls(model, tokenizer)
+
+    def run(self, messages: list[dict[str, str]], sampling: Sampling, stop: list[str] | None, streamer: Any = None) -> tuple[int, list[Completion]]:
+        with self.lock:
+            return complete(self.model, self.tokenizer, messages, sampling, stop=stop, streamer=streamer)
+
+
+def _error(status: int, message: str, kind: str = "invalid_request_error", param: str | None = None, code: str | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"message": message, "type": kind, "param": param, "code": code}})
+
+
+def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
+    app = FastAPI(title="tooltune", docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):  # noqa: ANN001 - starlette's signature
+        if request.url.path.startswith("/v1"):
+            if config.api_key and request.headers.get("authorization") != f"Bearer {config.api_key}":
+                return _error(401, "missing or wrong API key: send `Authorization: Bearer <key>`", "authentication_error", code="invalid_api_key")
+            length = request.headers.get("content-length")
+            if length and length.isdigit() and int(length) > config.max_request_bytes:
+                return _error(413, f"request body of {length} bytes is over the limit of {config.max_request_bytes}", code="request_too_large")
+        try:
+            return await call_next(request)
+        except Exception as exc:  # noqa: BLE001 - the contract: a JSON error, never a traceback
+            return _error(500, f"internal error: {type(exc).__name__}: {exc}", "server_error")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return _error(400, f"{where or 'body'}: {first.get('msg', 'invalid request')}", param=where or None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), "invalid_request_error" if exc.status_code < 500 else "server_error")
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "model": config.served_name}
+
+    @app.get("/v1/models")
+    async def list_models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": config.served_name, "object": "model", "created": 0, "owned_by": "tooltune"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: ChatRequest):  # noqa: ANN201 - JSON or an SSE stream
+        if request.model != config.served_name:
+            return _error(404, f"model {request.model!r} is not served here; this endpoint serves {config.served_name!r}", param="model", code="model_not_found")
+        messages = conversation(request)
+        sampling = Sampling(max_new_tokens=request.token_limit(config.max_tokens), temperature=request.temperature, top_p=request.top_p, samples=request.n,
+                            seed=int(getattr(request, "seed", None) or 0))
+        if request.stream:
+            if request.n != 1:
+                return _error(400, "streaming supports n=1", param="n")
+            return StreamingResponse(_stream(engine, config, request, messages, sampling), media_type="text/event-stream")
+        prompt_tokens, completions = await asyncio.to_thread(engine.run, messages, sampling, request.stop)
+        choices = []
+        for index, completion in enumerate(completions):
+            message, finish = answer_message(completion.text, request.tools)
+            choices.append({"index": index, "message": message, "finish_reason": finish if finish == "tool_calls" else completion.finish_reason})
+        used = sum(c.tokens for c in completions)
+        return {"id": new_id(), "object": "chat.completion", "created": created(), "model": config.served_name, "choices": choices,
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": used, "total_tokens": prompt_tokens + used}}
+
+    return app
+
+
+async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, messages: list[dict[str, str]], sampling: Sampling) -> AsyncIterator[str]:
+    """SSE chunks. Content streams token by token; an answer that turns out to be a tool call is
+    held back and sent whole as ``delta.tool_calls``, since a half call is of no use to a client."""
+    from transformers import TextIteratorStreamer
+
+    streamer = TextIteratorStreamer(engine.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
+    ident, stamp = new_id(), created()
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None) -> str:
+        body: dict[str, Any] = {"id": ident, "object": "chat.completion.chunk", "created": stamp, "model": config.served_name,
+                                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        if usage:
+            body["usage"] = usage
+        return f"data: {json.dumps(body)}\n\n"
+
+    task = asyncio.create_task(asyncio.to_thread(engine.run, messages, sampling, request.stop, streamer))
+    yield chunk({"role": "assistant", "content": ""})
+    held, sent, streaming = "", 0, None
+    iterator = iter(streamer)
+    while True:
+        piece = await asyncio.to_thread(next, iterator, None)
+        if piece is None:
+            break
+        held += piece
+        if streaming is None and held.strip():
+            # Decide once the answer has begun: call markup or JSON means a tool call.
+            streaming = not (request.tools and held.lstrip()[:1] in ("<", "[", "{", "`"))
+        if streaming:
+            text = _before_stop(held, request.stop)
+            if len(text) > sent:
+                yield chunk({"content": text[sent:]})
+                sent = len(text)
+    prompt_tokens, completions = await task
+    completion = completions[0]
+    message, finish = answer_message(completion.text, request.tools)
+    if finish == "tool_calls":
+        calls = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+        yield chunk({"tool_calls": calls})
+    elif sent < len(completion.text):
+        yield chunk({"content": completion.text[sent:]})
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion.tokens, "total_tokens": prompt_tokens + completion.tokens}
+    yield chunk({}, finish if finish == "tool_calls" else completion.finish_reason, usage)
+    yield "data: [DONE]\n\n"
+
+
+def _before_stop(text: str, stop: list[str] | None) -> str:
+    """Text safe to send: up to a stop string, and not the tail that might begin one."""
+    for s in stop or []:
+        at = text.find(s)
+        if at >= 0:
+            return text[:at]
+    hold = max((len(s) - 1 for s in stop or []), default=0)
+    return text[: len(text) - hold] if hold else text

@@ -1,0 +1,137 @@
+"""The OpenAI chat-completions wire format, as pydantic models, and the mapping to our prompts.
+
+A request's ``tools`` are rendered into the system prompt exactly as training rendered them
+(:func:`tooltune.schema.render_system_prompt`); earlier assistant tool calls are written back in
+the ``<TOOLCALL>`` form the model was trained to produce; an answer is parsed by the same
+:func:`tooltune.schema.parse_tool_calls` that rewards and evaluation use.
+
+Torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..schema import Tool, ToolCall, format_tool_calls, parse_tool_calls, render_system_prompt, split_reasoning, tools_from_system_prompt
+
+__all__ = ["ChatRequest", "Message", "ToolSpec", "conversation", "answer_message", "new_id"]
+
+
+class FunctionSpec(BaseModel):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+class ToolSpec(BaseModel):
+    type: Literal["function"] = "function"
+    function: FunctionSpec
+
+
+class FunctionCall(BaseModel):
+    name: str
+    arguments: str  # a JSON string, as OpenAI sends it
+
+
+class ToolCallSpec(BaseModel):
+    id: str | None = None
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+    tool_calls: list[ToolCallSpec] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):  # content parts: keep the text ones
+            return "".join(part.get("text", "") for part in self.content if isinstance(part, dict) and part.get("type") == "text")
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # unknown OpenAI fields (seed, user, ...) are accepted and ignored
+
+    model: str
+    messages: list[Message] = Field(min_length=1)
+    tools: list[ToolSpec] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    temperature: float = Field(default=1.0, ge=0.0, le=2.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    n: int = Field(default=1, ge=1, le=8)
+    stop: str | list[str] | None = None
+    stream: bool = False
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_list(cls, value: str | list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        stops = [value] if isinstance(value, str) else value
+        if len(stops) > 4:
+            raise ValueError("at most 4 stop sequences")
+        return [s for s in stops if s]
+
+    def token_limit(self, default: int) -> int:
+        return self.max_completion_tokens or self.max_tokens or default
+
+
+def conversation(request: ChatRequest) -> list[dict[str, str]]:
+    """The chat-template messages the model sees: tools in the system prompt, calls as <TOOLCALL>."""
+    messages: list[dict[str, str]] = []
+    for message in request.messages:
+        role = "system" if message.role == "developer" else message.role
+        content = message.text()
+        if message.role == "assistant" and message.tool_calls:
+            calls = [ToolCall(c.function.name, _arguments(c.function.arguments)) for c in message.tool_calls]
+            content = (content + "\n" if content else "") + format_tool_calls(calls)
+        messages.append({"role": role, "content": content})
+    if request.tools and request.tool_choice != "none":
+        tools = [Tool(name=t.function.name, description=t.function.description or "", parameters=t.function.parameters) for t in request.tools]
+        if messages[0]["role"] == "system":
+            if not tools_from_system_prompt(messages[0]["content"]):
+                messages[0]["content"] = render_system_prompt(tools) + "\n\n" + messages[0]["content"]
+        else:
+            messages.insert(0, {"role": "system", "content": render_system_prompt(tools)})
+    return messages
+
+
+def _arguments(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def answer_message(text: str, offered: list[ToolSpec] | None) -> tuple[dict[str, Any], str]:
+    """An assistant message for ``text`` and its finish reason: parsed tool calls, or content."""
+    _, answer = split_reasoning(text)
+    calls = parse_tool_calls(answer) if offered else None
+    if calls:
+        tool_calls = [
+            {"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+            for c in calls
+        ]
+        return {"role": "assistant", "content": None, "tool_calls": tool_calls}, "tool_calls"
+    return {"role": "assistant", "content": text}, "stop"
+
+
+def new_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex[:24]}"
+
+
+def created() -> int:
+    return int(time.time())

@@ -1,0 +1,145 @@
+"""The endpoint on loopback, driven by the official `openai` client."""
+
+import json
+import socket
+import threading
+import time
+
+import requests
+import openai
+import pytest
+import uvicorn
+
+from tooltune.inference import Completion
+from tooltune.serving.app import Engine, ServeConfig, create_app
+
+STOCK_TOOL = {"type": "function", "function": {"name": "get_stock_price", "description": "Latest price of a stock.",
+              "parameters": {"type": "object", "properties": {"ticker": {"type": "string"}}, "required": ["ticker"]}}}
+CALL = '<TOOLCALL>[{"name": "get_stock_price", "arguments": {"ticker": "AMZN"}}]</TOOLCALL>'
+
+
+class ScriptedEngine(Engine):
+    """Answers with a fixed text and records what the model would have been shown."""
+
+    def __init__(self, tokenizer, answer):
+        super().__init__(model=None, tokenizer=tokenizer)
+        self.answer, self.seen = answer, []
+
+    def run(self, messages, sampling, stop, streamer=None):
+        with self.lock:
+            self.seen.append(messages)
+            if streamer is not None:
+                streamer.put(__import__("torch").tensor([self.tokenizer.encode(self.answer, add_special_tokens=False)]))
+                streamer.end()
+            return 12, [Completion(self.answer, 7, "stop") for _ in range(sampling.samples)]
+
+
+def _serve(app):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    return server, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def endpoint(tiny_model):
+    from tooltune.models.load import load_model_and_tokenizer
+
+    servers = []
+
+    def start(answer=None, api_key=None):
+        engine = Engine.load(tiny_model, dtype="float32") if answer is None else ScriptedEngine(load_model_and_tokenizer(tiny_model)[1], answer)
+        server, url = _serve(create_app(ServeConfig(model=tiny_model, served_name="bot@2", api_key=api_key), engine))
+        servers.append(server)
+        return engine, url
+
+    yield start
+    for server in servers:
+        server.should_exit = True
+
+
+def test_a_tool_call_round_trip(endpoint):
+    engine, url = endpoint(answer=CALL)
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused")
+    reply = client.chat.completions.create(model="bot@2", messages=[{"role": "user", "content": "What's the stock price of AMZN?"}], tools=[STOCK_TOOL])
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    call = choice.message.tool_calls[0]
+    assert call.id.startswith("call_") and call.function.name == "get_stock_price" and json.loads(call.function.arguments) == {"ticker": "AMZN"}
+    assert reply.usage.prompt_tokens == 12 and reply.usage.completion_tokens == 7 and reply.usage.total_tokens == 19
+    # the tools reached the model the way training showed them: in the system prompt
+    system = engine.seen[0][0]
+    assert system["role"] == "system" and '"name":"get_stock_price"' in system["content"].replace(" ", "")
+
+    # the call and its result go back in the next turn: the call in <TOOLCALL> form
+    history = [{"role": "user", "content": "What's the stock price of AMZN?"}, choice.message.model_dump(exclude_none=True),
+               {"role": "tool", "tool_call_id": call.id, "content": "184.2"}]
+    client.chat.completions.create(model="bot@2", messages=history, tools=[STOCK_TOOL])
+    assert engine.seen[1][2] == {"role": "assistant", "content": CALL} and engine.seen[1][3]["role"] == "tool"
+
+
+def test_streams_content_and_a_tool_call(endpoint):
+    _, url = endpoint(answer="Which ticker do you mean?")
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused")
+    chunks = list(client.chat.completions.create(model="bot@2", messages=[{"role": "user", "content": "price?"}], tools=[STOCK_TOOL], stream=True))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Which ticker do you mean?" and chunks[-1].choices[0].finish_reason == "stop"
+    assert chunks[-1].usage.completion_tokens == 7
+
+    _, url = endpoint(answer=CALL)
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused")
+    chunks = list(client.chat.completions.create(model="bot@2", messages=[{"role": "user", "content": "AMZN?"}], tools=[STOCK_TOOL], stream=True))
+    calls = [tc for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+    assert len(calls) == 1 and calls[0].function.name == "get_stock_price"
+    assert not "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)  # the call was not streamed as text
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+def test_a_real_model_answers_streams_and_honours_limits(endpoint):
+    _, url = endpoint()
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused")
+    reply = client.chat.completions.create(model="bot@2", messages=[{"role": "user", "content": "hi"}], max_tokens=5, temperature=0, n=2)
+    assert len(reply.choices) == 2 and reply.usage.completion_tokens <= 10
+    assert reply.choices[0].message.content == reply.choices[1].message.content  # greedy
+    streamed = list(client.chat.completions.create(model="bot@2", messages=[{"role": "user", "content": "hi"}], max_tokens=5, temperature=0, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == reply.choices[0].message.content
+    models = client.models.list()
+    assert [m.id for m in models.data] == ["bot@2"]
+
+
+def test_errors_are_openai_shaped(endpoint):
+    _, url = endpoint(answer="ok", api_key="secret")
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="secret")
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{url}/v1", api_key="wrong").chat.completions.create(model="bot@2", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(openai.NotFoundError, match="not served here"):
+        client.chat.completions.create(model="other", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(openai.BadRequestError, match="messages"):
+        client.chat.completions.create(model="bot@2", messages=[{"role": "wizard", "content": "hi"}])
+    with pytest.raises(openai.BadRequestError, match="name"):
+        client.chat.completions.create(model="bot@2", messages=[{"role": "user", "content": "hi"}], tools=[{"type": "function", "function": {"description": "no name"}}])
+    headers = {"Authorization": "Bearer secret"}
+    big = requests.post(f"{url}/v1/chat/completions", data=b"x" * 2_000_000, headers={**headers, "content-type": "application/json"})
+    assert big.status_code == 413 and big.json()["error"]["code"] == "request_too_large"
+    broken = requests.post(f"{url}/v1/chat/completions", data=b"{not json", headers={**headers, "content-type": "application/json"})
+    assert broken.status_code == 400 and "error" in broken.json()
+    assert requests.get(f"{url}/health").json()["status"] == "ok"  # health needs no key
+
+
+def test_concurrent_requests_queue_on_one_model(endpoint):
+    engine, url = endpoint(answer="ok")
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused")
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(client.chat.completions.create(model="bot@2", messages=[{"role": "user", "content": "hi"}]))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 6 and all(r.choices[0].message.content == "ok" for r in results) and len(engine.seen) == 6

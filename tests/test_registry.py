@@ -1,0 +1,69 @@
+import json
+import shutil
+
+import pytest
+
+from tooltune.registry import Registry, RegistryError, parse_ref, resolve_model_ref
+from tooltune.training.runs import write_manifest
+from tooltune.training.tracking import default_tracking_uri
+
+
+def _run(home, tiny_model, name, **extra):
+    """A finished run directory as `tooltune train` leaves it (model copied from the tiny fixture)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(default_tracking_uri())
+    mlflow.set_experiment("tooltune")
+    with mlflow.start_run() as tracked:
+        pass
+    run = home / "runs" / name
+    shutil.copytree(tiny_model, run / "model")
+    manifest = {"status": "completed", "technique": "sft", "base": "smollm2-135m", "mlflow_run_id": tracked.info.run_id,
+                "spec": {"base": "smollm2-135m", "technique": "sft", "learning_rate": 5e-5, "train_data": "/x/train.jsonl"},
+                "data": {"train_data": {"path": "/x/train.jsonl", "sha256": "abc"}}, "metrics": {"train_loss": 0.12}, "seconds": 60.0, **extra}
+    write_manifest(run, manifest)
+    return run
+
+
+def test_register_versions_aliases_and_delete(tooltune_home, tiny_model):
+    registry = Registry()
+    first = registry.register(str(_run(tooltune_home, tiny_model, "a")), "weather-bot")
+    _run(tooltune_home, tiny_model, "b")
+    second = registry.register("b", "weather-bot")  # by run name
+    assert (first.version, second.version) == (1, 2)
+    shown = registry.get("weather-bot", "1").to_dict()
+    assert shown["base"] == "smollm2-135m" and shown["technique"] == "sft"
+    assert shown["hyperparameters"]["learning_rate"] == 5e-5 and shown["data"] == {"train_data": "abc"} and shown["metrics"] == {"train_loss": 0.12}
+
+    registry.set_alias("weather-bot", "prod", 1)
+    assert registry.get("weather-bot", "prod").version == 1
+    registry.set_alias("weather-bot", "prod", 2)  # moved
+    assert registry.get("weather-bot", "prod").version == 2 and registry.get("weather-bot", "1").aliases == []
+    assert resolve_model_ref("weather-bot@prod") == str((tooltune_home / "runs" / "b").resolve())  # its run: evals log there
+    assert resolve_model_ref("runs/x") == "runs/x"  # not a registry reference: passed through
+    assert registry.get("weather-bot").version == 2  # no selector: the latest
+
+    registry.delete_version("weather-bot", 1)
+    assert [v.version for v in registry.versions("weather-bot")] == [2]
+    with pytest.raises(RegistryError, match="has no version or alias '1'; it has: 2, @prod"):
+        registry.get("weather-bot", "1")
+    with pytest.raises(RegistryError, match="no registered model 'nope'"):
+        resolve_model_ref("nope@1")
+
+
+def test_unfinished_runs_are_not_registered(tooltune_home, tiny_model):
+    run = _run(tooltune_home, tiny_model, "half", status="interrupted")
+    with pytest.raises(RegistryError, match="resume"):
+        Registry().register(str(run), "x")
+
+
+def test_evaluations_of_the_run_travel_with_the_version(tooltune_home, tiny_model):
+    run = _run(tooltune_home, tiny_model, "evaluated")
+    (run / "eval").mkdir()
+    (run / "eval" / "eval.json").write_text(json.dumps({"results": {"model": {"metrics": {"all": {"toolcall_reward": 0.8}}}}}))
+    version = Registry().register(str(run), "m")
+    assert version.to_dict()["evaluations"] == {"eval": {"toolcall_reward": 0.8}}
+
+
+def test_parse_ref():
+    assert parse_ref("bot@3") == ("bot", "3") and parse_ref("bot@prod") == ("bot", "prod") and parse_ref("runs/x") == ("runs/x", None)
