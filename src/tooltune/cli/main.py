@@ -370,6 +370,26 @@ def serve_cmd(model: str, host: str, port: int, api_key: str | None, served_name
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
+# -------------------------------------------------------------------------------------- export
+@cli.command("export")
+@click.argument("model")
+@click.option("--format", "fmt", type=click.Choice(["hf", "gguf"]), required=True, help="hf: merged transformers folder; gguf: llama.cpp/Ollama file + Modelfile.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory to write into.")
+@click.option("--dtype", type=click.Choice(["f16", "f32"]), default="f16", show_default=True, help="GGUF weight precision.")
+def export_cmd(model: str, fmt: str, out: str, dtype: str) -> None:
+    """Export MODEL (NAME@V, NAME@alias, a run, a folder or a .gguf file) for self-managed serving."""
+    from ..export import export_gguf, export_hf
+    from ..registry import RegistryError, resolve_model_ref
+    from ..training.runs import model_path
+
+    try:
+        path, _ = model_path(resolve_model_ref(model))
+        written = export_hf(path, out) if fmt == "hf" else export_gguf(path, out, dtype=dtype, name=model)
+    except (RegistryError, ValueError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {written}" + (f" and {Path(out) / 'Modelfile'} (ollama create NAME -f {Path(out) / 'Modelfile'})" if fmt == "gguf" else ""))
+
+
 def main() -> None:  # pragma: no cover - console entry point alias
     cli()
 
