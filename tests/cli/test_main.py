@@ -118,6 +118,9 @@ def test_train_command_runs_a_spec_and_rejects_bad_ones(tmp_path, tiny_model, sm
     # a second run continuing from the first is the same model's next version
     second = CliRunner().invoke(cli, ["train", str(spec), "max_steps=1", "name=cli-run-2", "base=run:cli-run"])
     assert second.exit_code == 0 and "registered model-tooltune@2" in second.output, second.output
+    # and a registered version is a base like any other: model-tooltune@2 continues from cli-run-2
+    third = CliRunner().invoke(cli, ["train", str(spec), "max_steps=1", "name=cli-run-3", "base=model-tooltune@2"])
+    assert third.exit_code == 0 and "registered model-tooltune@3" in third.output, third.output
     listed = run("models", "list")
     assert "model-tooltune@1" in listed.output and "model-tooltune@2" in listed.output and "smollm2-135m" in listed.output
 

@@ -288,12 +288,26 @@ def train_cmd(spec_file: str | None, overrides: tuple[str, ...], resume_ref: str
             if not spec_file:
                 raise click.UsageError("give a job spec file (or --resume RUN)")
             spec = load_spec(spec_file, list(overrides))
+            spec.base = _registered_base(spec.base)
             from ..training.train import train
 
             run = train(spec, echo=click.echo)
     except SpecError as exc:
         raise click.ClickException(str(exc)) from exc
     _register(run)
+
+
+def _registered_base(base: str) -> str:
+    """``base: NAME@V`` → that version's run (``run:DIR``) or model folder; anything else unchanged."""
+    from ..registry import RegistryError, parse_ref, resolve_model_ref
+
+    if parse_ref(base)[1] is None or Path(base).exists():
+        return base
+    try:
+        resolved = resolve_model_ref(base)
+    except RegistryError as exc:
+        raise click.ClickException(f"base: {exc}") from exc
+    return f"run:{resolved}" if (Path(resolved) / "run.json").exists() else resolved
 
 
 def _register(run: Path) -> None:
