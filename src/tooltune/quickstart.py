@@ -81,6 +81,18 @@ def _stage(spec_path: str, overrides: dict[str, Any], run: Path, echo: Callable[
     return read_manifest(run)
 
 
+def _release_memory() -> None:
+    """Hand the finished stage's model and optimizer back to the OS before the next stage loads its own."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:  # not glibc: the memory is still reused, just not returned
+        pass
+
+
 def run_quickstart(
     out: str | Path,
     preset: str | Preset = "quick",
@@ -111,6 +123,7 @@ def run_quickstart(
     runs = out / "runs"
     data = {"train_data": str(paths["train"]), "base": base, "seed": seed}
     sft = _stage("recipe:warmstart-sft", {**data, "max_steps": chosen.sft_steps}, runs / "warmstart", echo, callbacks)
+    _release_memory()
     rollouts = 8
     rlvr = _stage(
         "recipe:rlvr",

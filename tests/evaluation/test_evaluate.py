@@ -54,4 +54,4 @@ def test_a_run_is_evaluated_into_its_own_mlflow_run(tmp_path, tiny_model, tooltu
 
 def test_change_reads_like_the_reference():
     assert change(0.35, 0.55) == "+0.200 (+57%)"
-    assert change(0.0, 0.5) == "+0.500"  # no relative change from zero
+    assert change(0.0, 0.5) == "+0.500" and change(0.003, 0.5) == "+0.497"  # no relative change from (almost) zero

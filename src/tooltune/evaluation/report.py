@@ -32,11 +32,12 @@ ORDER = (*METRICS[:9], "bleu_corpus", *METRICS[9:])
 
 
 def change(base: float | None, value: float | None) -> str:
-    """``+0.200 (+57%)``: absolute and relative change; relative is blank when the base is 0."""
+    """``+0.200 (+57%)``: absolute and relative change. The relative part is left out when the base
+    is under 0.05: "+20000%" from a base of 0.003 says nothing the absolute change does not."""
     if base is None or value is None:
         return ""
     delta = value - base
-    relative = f" ({delta / base:+.0%})" if base else ""
+    relative = f" ({delta / base:+.0%})" if base >= 0.05 else ""
     return f"{delta:+.3f}{relative}"
 
 
