@@ -1,6 +1,6 @@
 """The main job: generate data, warm-start with SFT, then RLVR, and show the reward rising.
 
-    tooltune quickstart [--preset quick|full] [--out runs/quickstart]
+    tooltune quickstart [--preset full|quick] [--out runs/quickstart]
 
 Stages run the bundled recipes (``recipe:warmstart-sft`` then ``recipe:rlvr``) through the same
 ``tooltune.training.train`` a user calls, with the preset's step counts. Rerunning after an
@@ -37,8 +37,10 @@ class Preset:
 
 
 PRESETS = {
+    # ~15 min: a warm start that calls tools, and a first taste of RLVR (one prompt per step is noisy).
     "quick": Preset(train_rows=1500, sft_steps=24, rlvr_steps=12, rlvr_prompts=1),
-    "full": Preset(train_rows=1500, sft_steps=40, rlvr_steps=40, rlvr_prompts=2),
+    # the main recipe (~45 min): 40 x 8 SFT rows, then 32 GRPO steps of 2 prompts x 8 rollouts.
+    "full": Preset(train_rows=1500, sft_steps=40, rlvr_steps=32, rlvr_prompts=2),
 }
 
 
@@ -95,7 +97,7 @@ def _release_memory() -> None:
 
 def run_quickstart(
     out: str | Path,
-    preset: str | Preset = "quick",
+    preset: str | Preset = "full",
     seed: int = 0,
     base: str = "smollm2-135m",
     echo: Callable[[str], None] = print,
