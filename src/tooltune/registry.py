@@ -172,6 +172,9 @@ def register_finished_run(run: str | Path, tracking_uri: str | None = None) -> V
     spec = manifest.get("spec", {})
     if not spec.get("register", True):
         return None
+    if manifest.get("registered"):  # registered already (a rerun of the same command): no second version
+        done = manifest["registered"]
+        return Registry(tracking_uri or manifest.get("mlflow_tracking_uri")).get(done["name"], str(done["version"]))
     name = spec.get("model_name") or default_model_name(spec.get("base", "model"))
     version = Registry(tracking_uri or manifest.get("mlflow_tracking_uri")).register(str(run), name)
     manifest["registered"] = {"name": version.name, "version": version.version}

@@ -315,7 +315,11 @@ def _register(run: Path) -> None:
 
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under `accelerate launch`, rank 0 registers once
-    version = register_finished_run(run)
+    try:
+        version = register_finished_run(run)
+    except Exception as exc:  # noqa: BLE001 - the trained model is safe in the run directory either way
+        click.echo(f"warning: the run finished but registering it failed ({exc}); register it with `tooltune models register {run} --name NAME`", err=True)
+        return
     if version:
         click.echo(f"registered {version.name}@{version.version} (tooltune models show {version.name}@{version.version})")
 

@@ -138,7 +138,14 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
             body["usage"] = usage
         return f"data: {json.dumps(body)}\n\n"
 
-    task = asyncio.create_task(asyncio.to_thread(engine.run, messages, sampling, request.stop, streamer))
+    def produce() -> tuple[int, list[Completion]]:
+        try:
+            return engine.run(messages, sampling, request.stop, streamer)
+        except BaseException:
+            streamer.end()  # unblock the reader below; the error surfaces when the task is awaited
+            raise
+
+    task = asyncio.create_task(asyncio.to_thread(produce))
     yield chunk({"role": "assistant", "content": ""})
     held, sent, streaming = "", 0, None
     iterator = iter(streamer)

@@ -49,7 +49,7 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
 
     ``callbacks`` are extra transformers ``TrainerCallback``s (progress hooks, early stops).
     """
-    # Under `accelerate launch` every process runs this function; rank 0 alone writes the run
+    # Under a multi-process launcher every process runs this function; rank 0 alone writes the run
     # directory and the MLflow run, the others train and wait.
     main_process = int(os.environ.get("RANK", "0")) == 0
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not (_resume_run or spec.name or spec.output_dir):
