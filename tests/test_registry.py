@@ -5,15 +5,14 @@ import pytest
 
 from tooltune.registry import Registry, RegistryError, parse_ref, resolve_model_ref
 from tooltune.training.runs import write_manifest
-from tooltune.training.tracking import default_tracking_uri
+from tooltune.training.tracking import default_tracking_uri, use_experiment
 
 
 def _run(home, tiny_model, name, **extra):
     """A finished run directory as `tooltune train` leaves it (model copied from the tiny fixture)."""
     import mlflow
 
-    mlflow.set_tracking_uri(default_tracking_uri())
-    mlflow.set_experiment("tooltune")
+    use_experiment(default_tracking_uri())
     with mlflow.start_run() as tracked:
         pass
     run = home / "runs" / name

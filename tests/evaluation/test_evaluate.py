@@ -18,7 +18,7 @@ def _files(tmp_path):
     return data, preds
 
 
-def test_fixed_predictions_against_a_generating_base(tmp_path, tiny_model):
+def test_fixed_predictions_against_a_generating_base(tmp_path, tiny_model, tooltune_home):
     data, preds = _files(tmp_path)
     said = []
     result = evaluate(EvalConfig(data=str(data), out=str(tmp_path / "out"), base=tiny_model, predictions=str(preds), max_new_tokens=8), echo=said.append)
@@ -32,7 +32,10 @@ def test_fixed_predictions_against_a_generating_base(tmp_path, tiny_model):
     report = (out / "report.md").read_text()
     assert "| metric | base | model | change |" in report and "| tool-call reward |" in report
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    metrics = MlflowClient(default_tracking_uri()).get_run(result["mlflow_run_id"]).data.metrics
+    logged = MlflowClient(default_tracking_uri()).get_run(result["mlflow_run_id"])
+    metrics = logged.data.metrics
+    # artifacts live beside the MLflow database, not in ./mlruns of wherever the command ran
+    assert logged.info.artifact_uri.startswith(tooltune_home.resolve().as_uri())
     assert metrics["heldout/all/toolcall_reward"] == 0.875 and "heldout_base/refuse/decision_accuracy" in metrics
 
 
@@ -40,7 +43,9 @@ def test_a_run_is_evaluated_into_its_own_mlflow_run(tmp_path, tiny_model, tooltu
     import mlflow
 
     mlflow.set_tracking_uri(default_tracking_uri())
-    mlflow.set_experiment("a-training-experiment")  # training's own experiment; evaluation must not switch it
+    # training's own experiment, somewhere else; evaluation must not switch it
+    mlflow.create_experiment("a-training-experiment", artifact_location=(tmp_path / "artifacts").as_uri())
+    mlflow.set_experiment("a-training-experiment")
     with mlflow.start_run() as training:
         pass
     run = tooltune_home / "runs" / "my-run"

@@ -131,7 +131,7 @@ def _log_mlflow(config: EvalConfig, sides: dict[str, dict[str, Any]], out: Path)
     """Log into the training run's MLflow run when the model is a run; else a run of its own."""
     import mlflow
 
-    from ..training.tracking import EXPERIMENT, default_tracking_uri
+    from ..training.tracking import default_tracking_uri, use_experiment
 
     run_id, uri = None, config.tracking_uri
     if config.model:
@@ -142,9 +142,10 @@ def _log_mlflow(config: EvalConfig, sides: dict[str, dict[str, Any]], out: Path)
         if run_dir is not None:
             manifest = read_manifest(run_dir)
             run_id, uri = manifest.get("mlflow_run_id"), uri or manifest.get("mlflow_tracking_uri")
-    mlflow.set_tracking_uri(uri or default_tracking_uri())
     if run_id is None:
-        mlflow.set_experiment(EXPERIMENT)  # a run's own MLflow run already has its experiment
+        use_experiment(uri or default_tracking_uri())
+    else:
+        mlflow.set_tracking_uri(uri or default_tracking_uri())  # a run's own MLflow run already has its experiment
     metrics = {}
     for label, side in sides.items():
         prefix = "heldout" if label == "model" else "heldout_base"

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
 from ..home import home
 
-__all__ = ["default_tracking_uri", "MlflowTracker", "BehaviorRewards"]
+__all__ = ["default_tracking_uri", "use_experiment", "MlflowTracker", "BehaviorRewards"]
 
 EXPERIMENT = "tooltune"
 # TRL's log keys → the names our charts use (anything else is logged under its own name).
@@ -35,6 +36,23 @@ RENAME = {
 
 def default_tracking_uri() -> str:
     return f"sqlite:///{home() / 'mlflow.db'}"
+
+
+def use_experiment(tracking_uri: str) -> None:
+    """Point MLflow at ``tracking_uri`` and the tooltune experiment, creating it on first use.
+
+    With a SQLite store MLflow's default artifact root is ``./mlruns`` of whatever directory the
+    command runs in; we put artifacts beside the database instead, so they stay in one place.
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        location = None
+        if tracking_uri.startswith("sqlite:///"):
+            location = (Path(tracking_uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
+        mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+    mlflow.set_experiment(EXPERIMENT)
 
 
 class BehaviorRewards:
@@ -78,8 +96,7 @@ class MlflowTracker(TrainerCallback):
     def start(self) -> str:
         import mlflow
 
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_experiment(EXPERIMENT)
+        use_experiment(self.tracking_uri)
         if self.run_id:
             mlflow.start_run(run_id=self.run_id)
         else:
