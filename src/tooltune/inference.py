@@ -76,7 +76,7 @@ def complete(model: Any, tokenizer: Any, conversation: list[dict[str, str]], sam
     with torch.inference_mode():
         generated = model.generate(**enc, **kwargs, streamer=streamer)
     prompt_tokens = enc["input_ids"].shape[1]
-    ends = set(stop_token_ids(tokenizer))
+    ends = set(kwargs["eos_token_id"])
     out = []
     for row in generated[:, prompt_tokens:].tolist():
         ended = next((i for i, t in enumerate(row) if t in ends), None)

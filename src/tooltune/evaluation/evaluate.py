@@ -92,11 +92,10 @@ def _answers(records: list[Record], ref: str | None, predictions: str | None, co
     import torch
 
     from ..inference import Sampling, generate_answers, progress_bar
-    from ..models.load import load_model_and_tokenizer
-    from ..training.train import bf16_supported
+    from ..models.load import load_model_and_tokenizer, resolve_dtype
 
     path, _ = model_path(str(ref))
-    dtype = config.dtype if config.dtype != "auto" else ("bfloat16" if bf16_supported() else "float32")
+    dtype = resolve_dtype(config.dtype)
     loaded = time.perf_counter()
     model, tokenizer = load_model_and_tokenizer(path, dtype=dtype)
     if torch.cuda.is_available():

@@ -18,7 +18,7 @@ from typing import Any
 from ..home import models_cache
 from .catalog import BUNDLED, ModelNotFound, bundled_gguf_path
 
-__all__ = ["resolve_model", "convert_gguf", "load_model_and_tokenizer", "prepare_tokenizer", "PAD_TOKEN"]
+__all__ = ["resolve_model", "convert_gguf", "load_model_and_tokenizer", "prepare_tokenizer", "bf16_supported", "resolve_dtype", "PAD_TOKEN"]
 
 PAD_TOKEN = "<|im_end|>"  # SmolLM2's end-of-turn token; padding is masked, so reusing it is safe
 
@@ -86,13 +86,31 @@ def prepare_tokenizer(tokenizer: Any) -> Any:
     return tokenizer
 
 
+def bf16_supported() -> bool:
+    """bf16 autocast pays off on GPUs that support it and on CPUs with native bf16 (AVX512-BF16/AMX)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_dtype(dtype: str) -> str:
+    """``auto`` → ``bfloat16`` where the hardware has native bf16, else ``float32``; others as given."""
+    return dtype if dtype != "auto" else ("bfloat16" if bf16_supported() else "float32")
+
+
 def load_model_and_tokenizer(spec: str, dtype: str = "float32") -> tuple[Any, Any]:
     """Load a causal LM and its prepared tokenizer from any spec :func:`resolve_model` accepts."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = resolve_model(spec)
-    torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[resolve_dtype(dtype)]
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
     tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(path))
     return model, tokenizer

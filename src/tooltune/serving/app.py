@@ -50,10 +50,8 @@ class Engine:
     @classmethod
     def load(cls, path: str, dtype: str = "auto") -> "Engine":
         from ..models.load import load_model_and_tokenizer
-        from ..training.train import bf16_supported
 
-        chosen = dtype if dtype != "auto" else ("bfloat16" if bf16_supported() else "float32")
-        model, tokenizer = load_model_and_tokenizer(path, dtype=chosen)
+        model, tokenizer = load_model_and_tokenizer(path, dtype=dtype)
         model.eval()
         return cls(model, tokenizer)
 

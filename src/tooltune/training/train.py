@@ -17,23 +17,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..data import read_records
+from ..models.load import bf16_supported
 from .runs import file_sha256, last_checkpoint, read_manifest, resolve_run, run_dir_for, run_model_dir, write_manifest
 from .spec import JobSpec, SpecError, load_spec, name_hints
 
 __all__ = ["train", "resume", "trl_config", "bf16_supported"]
-
-
-def bf16_supported() -> bool:
-    """bf16 autocast pays off on GPUs that support it and on CPUs with native bf16 (AVX512-BF16/AMX)."""
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def resume(ref: str, echo: Callable[[str], None] = print, callbacks: list[Any] | None = None) -> Path:
