@@ -37,10 +37,10 @@ class Preset:
 
 
 PRESETS = {
-    # ~15 min: a warm start that calls tools, and a first taste of RLVR (one prompt per step is noisy).
-    "quick": Preset(train_rows=1500, sft_steps=24, rlvr_steps=12, rlvr_prompts=1),
-    # the main recipe (~45 min): 40 x 8 SFT rows, then 32 GRPO steps of 2 prompts x 8 rollouts.
-    "full": Preset(train_rows=1500, sft_steps=40, rlvr_steps=32, rlvr_prompts=2),
+    # ~15 min: a warm start that calls, asks and refuses, and a first taste of RLVR (one prompt per step).
+    "quick": Preset(train_rows=1500, sft_steps=28, rlvr_steps=6, rlvr_prompts=1),
+    # the main recipe (~45 min): 64 x 8 SFT rows with the <think> check, then 20 GRPO steps of 2 prompts x 8 rollouts.
+    "full": Preset(train_rows=1500, sft_steps=64, rlvr_steps=20, rlvr_prompts=2),
 }
 
 

@@ -143,3 +143,18 @@ def test_concurrent_requests_queue_on_one_model(endpoint):
     for t in threads:
         t.join()
     assert len(results) == 6 and all(r.choices[0].message.content == "ok" for r in results) and len(engine.seen) == 6
+
+
+def test_a_think_segment_goes_to_reasoning_content(endpoint):
+    _, url = endpoint(answer="<think>Tool: get_stock_price. Required: ticker = missing.</think>Which ticker do you mean?")
+    for stream in (False, True):
+        reply = requests.post(f"{url}/v1/chat/completions", json={"model": "bot@2", "messages": [{"role": "user", "content": "price?"}], "tools": [STOCK_TOOL], "stream": stream})
+        if stream:
+            deltas = [json.loads(line[6:])["choices"][0]["delta"] for line in reply.text.splitlines() if line.startswith("data: {")]
+            content = "".join(d.get("content") or "" for d in deltas)
+            reasoning = "".join(d.get("reasoning_content") or "" for d in deltas)
+        else:
+            message = reply.json()["choices"][0]["message"]
+            content, reasoning = message["content"], message["reasoning_content"]
+        assert content == "Which ticker do you mean?" and reasoning == "Tool: get_stock_price. Required: ticker = missing."
+

@@ -37,6 +37,7 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
         ("train_data: {train}\ntechnique: sft\nbatch_size: 8\nmicro_batch_size: 3\n", "multiple of micro_batch_size"),
         ("train_data: {train}\nbatch_size: 8\nmicro_batch_size: 3\nrollouts: 4\n", "divide one another"),
         ("train_data: {train}\nbase: run:never-ran\n", "run 'never-ran' not found"),
+        ("train_data: {train}\nreasoning: true\n", "reasoning: applies to sft"),
     ],
 )
 def test_bad_specs_fail_before_any_model_loads(tmp_path, small_data, text, message):

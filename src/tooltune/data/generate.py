@@ -167,7 +167,7 @@ class _RowMaker:
         args = {k: v for k, v in self._arguments(ct).items() if k != missing}
         style = self.rng.choice(STYLES)
         text, frame = self._phrase(ct, args, style)
-        return self._record(ct, text, self._ask(ct, missing), "clarify", {"tool": ct.name, "style": style, "frame": frame, "missing": [missing]})
+        return self._record(ct, text, self._ask(ct, missing), "clarify", {"tool": ct.name, "style": style, "frame": frame, "missing": [missing], "arguments": args})
 
     def refuse(self) -> Record:
         roll = self.rng.random()

@@ -36,7 +36,7 @@ class EvalConfig:
     base: str | None = None  # the model to compare against (usually what `model` was trained from)
     predictions: str | None = None  # JSONL of {"id"?, "response"} for `model`, instead of generating
     base_predictions: str | None = None  # the same for `base`
-    max_new_tokens: int = 96  # longest answer; a call with its arguments fits in ~60 tokens
+    max_new_tokens: int = 160  # longest answer: a <think> check plus a call with its arguments reaches ~175 tokens at the tail
     temperature: float = 0.0  # 0: greedy (the default, so a rerun gives the same answers)
     batch_size: int = 16  # rows per generate() call
     limit: int | None = None  # evaluate only the first N rows (a quick look)

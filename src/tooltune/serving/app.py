@@ -153,8 +153,9 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
             break
         held += piece
         if streaming is None and held.strip():
-            # Decide once the answer has begun: call markup or JSON means a tool call.
-            streaming = not (request.tools and held.lstrip()[:1] in ("<", "[", "{", "`"))
+            # Decide once the answer has begun: call markup or JSON may be a tool call, and "<" may
+            # open a <think> segment; those are held back and sent whole at the end.
+            streaming = held.lstrip()[:1] not in (("<", "[", "{", "`") if request.tools else ("<",))
         if streaming:
             text = _before_stop(held, request.stop)
             if len(text) > sent:
@@ -166,8 +167,11 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
     if finish == "tool_calls":
         calls = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
         yield chunk({"tool_calls": calls})
-    elif sent < len(completion.text):
-        yield chunk({"content": completion.text[sent:]})
+    elif streaming:
+        if sent < len(completion.text):
+            yield chunk({"content": completion.text[sent:]})
+    else:  # held back (it began like markup: a <think> segment, say) and turned out not to be a call
+        yield chunk({k: v for k, v in message.items() if k in ("content", "reasoning_content")})
     usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion.tokens, "total_tokens": prompt_tokens + completion.tokens}
     yield chunk({}, finish if finish == "tool_calls" else completion.finish_reason, usage)
     yield "data: [DONE]\n\n"

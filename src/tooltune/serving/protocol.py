@@ -117,16 +117,21 @@ def _arguments(raw: str) -> dict[str, Any]:
 
 
 def answer_message(text: str, offered: list[ToolSpec] | None) -> tuple[dict[str, Any], str]:
-    """An assistant message for ``text`` and its finish reason: parsed tool calls, or content."""
-    _, answer = split_reasoning(text)
+    """An assistant message for ``text`` and its finish reason: parsed tool calls, or content.
+
+    A leading ``<think>`` segment goes to ``reasoning_content`` (the field vLLM and DeepSeek's API
+    use), so clients see the answer alone in ``content``.
+    """
+    reasoning, answer = split_reasoning(text)
     calls = parse_tool_calls(answer) if offered else None
+    thought = {"reasoning_content": reasoning} if reasoning else {}
     if calls:
         tool_calls = [
             {"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
             for c in calls
         ]
-        return {"role": "assistant", "content": None, "tool_calls": tool_calls}, "tool_calls"
-    return {"role": "assistant", "content": text}, "stop"
+        return {"role": "assistant", "content": None, **thought, "tool_calls": tool_calls}, "tool_calls"
+    return {"role": "assistant", "content": answer if reasoning is not None else text, **thought}, "stop"
 
 
 def new_id() -> str:

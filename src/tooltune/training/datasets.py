@@ -14,6 +14,7 @@ import random
 from typing import Any
 
 from ..data.records import Record
+from .reasoning import reasoning_trace
 from ..schema import ToolCall, format_tool_calls, parse_tool_calls, render_system_prompt, tools_from_system_prompt
 
 __all__ = ["training_messages", "target_text", "sft_rows", "rlvr_rows", "dpo_rows", "near_miss"]
@@ -32,10 +33,13 @@ def training_messages(record: Record) -> list[dict[str, str]]:
     return messages
 
 
-def target_text(record: Record) -> str:
-    """The answer to learn: the canonical ``<TOOLCALL>`` form for calls, the text otherwise."""
+def target_text(record: Record, reasoning: bool = False) -> str:
+    """The answer to learn: the canonical ``<TOOLCALL>`` form for calls, the text otherwise;
+    with ``reasoning``, after the row's ``<think>`` check where it has one."""
     calls = parse_tool_calls(record.ground_truth)
-    return format_tool_calls(calls) if calls else record.ground_truth
+    answer = format_tool_calls(calls) if calls else record.ground_truth
+    trace = reasoning_trace(record) if reasoning else None
+    return trace + answer if trace else answer
 
 
 def _extra(record: Record) -> dict[str, Any]:
@@ -44,8 +48,8 @@ def _extra(record: Record) -> dict[str, Any]:
     return {"missing": [missing] if isinstance(missing, str) else list(missing or [])}
 
 
-def sft_rows(records: list[Record]) -> list[dict[str, Any]]:
-    return [{"prompt": training_messages(r), "completion": [{"role": "assistant", "content": target_text(r)}]} for r in records]
+def sft_rows(records: list[Record], reasoning: bool = False) -> list[dict[str, Any]]:
+    return [{"prompt": training_messages(r), "completion": [{"role": "assistant", "content": target_text(r, reasoning)}]} for r in records]
 
 
 def rlvr_rows(records: list[Record]) -> list[dict[str, Any]]:

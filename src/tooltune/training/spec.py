@@ -58,6 +58,7 @@ class JobSpec:
     temperature: float = field(default=1.0, metadata=_help("rlvr: sampling temperature for rollouts (and dpo: for sampled rejections)."))
     rejections: str = field(default="sampled", metadata=_help("dpo: 'sampled' (the model's own worst-scored answer; near miss where all are right) or 'near_miss' (synthesized, no sampling)."))
     rejection_samples: int = field(default=4, metadata=_help("dpo: answers sampled per row when rejections='sampled'."))
+    reasoning: bool = field(default=False, metadata=_help("sft: teach a short <think> check before each answer (the tool, then each required value or 'missing'); see training/reasoning.py."))
     lora: bool = field(default=False, metadata=_help("Train a LoRA adapter instead of all weights (merged into the final model)."))
     lora_r: int = field(default=16, metadata=_help("LoRA rank."))
     lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator."))
@@ -95,6 +96,8 @@ class JobSpec:
             raise SpecError(f"rejections: must be 'sampled' or 'near_miss', got {self.rejections!r}")
         if not isinstance(self.rejection_samples, int) or self.rejection_samples < 1:
             raise SpecError(f"rejection_samples: must be a positive integer, got {self.rejection_samples!r}")
+        if self.reasoning and self.technique != "sft":
+            raise SpecError(f"reasoning: applies to sft (the warm start teaches the <think> check; rlvr then samples it), not {self.technique}; remove it or use technique: sft")
         if self.dtype not in ("auto", "bfloat16", "float32"):
             raise SpecError(f"dtype: must be auto, bfloat16 or float32, got {self.dtype!r}")
         if not isinstance(self.trl, dict):

@@ -158,7 +158,10 @@ def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
     if spec.technique == "sft":
         from trl import SFTConfig
 
-        return _apply_trl(SFTConfig, {**common, "max_length": spec.max_length, "completion_only_loss": True}, spec.trl)
+        # Rows differ a lot in length (1-4 tool schemas: 190-1060 tokens); random batches of 8 were
+        # 54% padding on the generator's data. Batching rows of similar length cuts that to ~2%.
+        sft = {**common, "max_length": spec.max_length, "completion_only_loss": True, "train_sampling_strategy": "group_by_length"}
+        return _apply_trl(SFTConfig, sft, spec.trl)
     if spec.technique == "dpo":
         from trl import DPOConfig
 
@@ -206,7 +209,7 @@ def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train
     if spec.technique == "sft":
         from .sft_loss import AnswerOnlySFTTrainer
 
-        trainer = AnswerOnlySFTTrainer(**shared, train_dataset=dataset(sft_rows, train_records), eval_dataset=dataset(sft_rows, eval_records))
+        trainer = AnswerOnlySFTTrainer(**shared, train_dataset=dataset(sft_rows, train_records, spec.reasoning), eval_dataset=dataset(sft_rows, eval_records, spec.reasoning))
     elif spec.technique == "dpo":
         from trl import DPOTrainer
 

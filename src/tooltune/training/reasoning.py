@@ -1,0 +1,74 @@
+"""A short ``<think>`` check before each answer: which tool, and is every required value given?
+
+A small model that must answer "call or ask?" in its first token learns the base rate of calling,
+not the rule (issue 6: after SFT the 135M model called on 79% of clarify rows and 83% of execute
+rows). Writing the check out turns one global decision into local steps a small model does well:
+name the tool, then for each required parameter copy its value from the request or write
+``missing``; the answer then follows from the model's own words. ToolRL and Tool-N1 train a
+reasoning segment before the call for the same reason.
+
+The trace is built from the row itself (the ground-truth call, the ``missing`` parameter and the
+refusal ``kind`` the generator records in ``extra_info``), so no teacher model is needed. The
+shared parser strips a leading ``<think>`` everywhere (rewards, evaluation, serving), so the
+trace never changes how an answer is scored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..data.records import Record
+from ..schema import parse_tool_calls
+
+__all__ = ["reasoning_trace", "MISSING"]
+
+MISSING = "missing"
+
+
+def reasoning_trace(record: Record) -> str | None:
+    """The ``<think>…</think>`` for ``record``'s answer, or None when the row does not say enough
+    (a clarify row of a user's dataset that does not name its missing parameter, say)."""
+    tools = {t.name: t for t in record.tools}
+    extra = record.raw.get("extra_info") if isinstance(record.raw.get("extra_info"), dict) else {}
+    calls = parse_tool_calls(record.ground_truth)
+    if calls:
+        parts = []
+        for call in calls:
+            tool = tools.get(call.name)
+            required = tool.required if tool else list(call.arguments)
+            parts.append(_check(call.name, {name: call.arguments.get(name, MISSING) for name in required}))
+        return _think(" ".join(parts))
+    if record.behavior == "clarify":
+        missing = extra.get("missing")
+        missing = [missing] if isinstance(missing, str) else list(missing or [])
+        tool = tools.get(extra.get("tool")) or next((t for t in tools.values() if set(missing) & set(t.required)), None)
+        if tool is None or not missing:
+            return None
+        # The generator records the values the request does give; a user's row may not, and then
+        # "given" stands in for them.
+        given = extra.get("arguments") if isinstance(extra.get("arguments"), dict) else {}
+        return _think(_check(tool.name, {name: MISSING if name in missing else given.get(name, "given") for name in tool.required}))
+    if record.behavior == "refuse":
+        kind = extra.get("kind")
+        if kind == "harmful":
+            return _think("The request is harmful.")
+        if kind in ("out_of_scope", "tool_not_offered"):
+            return _think("No listed tool does this.")
+        return None
+    return None
+
+
+def _check(name: str, values: dict[str, Any]) -> str:
+    shown = ", ".join(f"{param} = {_show(value)}" for param, value in values.items())
+    return f"Tool: {name}. Required: {shown or 'none'}."
+
+
+def _show(value: Any) -> str:
+    if value in (MISSING, "given"):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _think(text: str) -> str:
+    return f"<think>{text}</think>"

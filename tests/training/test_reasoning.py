@@ -1,0 +1,50 @@
+import json
+
+from tooltune.data.records import Record
+from tooltune.schema import Tool, parse_tool_calls, render_system_prompt, split_reasoning
+from tooltune.training.datasets import sft_rows, target_text
+from tooltune.training.reasoning import reasoning_trace
+
+CAB = Tool("book_cab", "Book a cab.", {"type": "object", "properties": {"pickup": {"type": "string"}, "dropoff": {"type": "string"}, "seats": {"type": "integer"}}, "required": ["pickup", "dropoff"]})
+OTHER = Tool("get_weather", "Weather for a city.", {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
+
+
+def _row(user, truth, behavior, extra=None):
+    return Record({"prompt": [{"role": "system", "content": render_system_prompt([OTHER, CAB])}, {"role": "user", "content": user}],
+                   "reward_model": {"ground_truth": truth}, "behavior": behavior, "extra_info": extra or {}})
+
+
+def test_execute_trace_copies_every_required_value_and_leaves_the_call_scoreable():
+    truth = json.dumps([{"name": "book_cab", "arguments": {"pickup": "Gare du Nord", "dropoff": "Orly", "seats": 2}}])
+    row = _row("cab from Gare du Nord to Orly for 2", truth, "execute")
+    assert reasoning_trace(row) == '<think>Tool: book_cab. Required: pickup = "Gare du Nord", dropoff = "Orly".</think>'
+    text = target_text(row, reasoning=True)
+    thought, answer = split_reasoning(text)
+    assert thought.startswith("Tool: book_cab") and parse_tool_calls(answer) == parse_tool_calls(truth)
+    assert target_text(row) == answer  # off by default
+
+
+def test_clarify_trace_names_the_missing_value_in_the_same_shape_as_execute():
+    row = _row("cab from Gare du Nord please", "Where are you headed?", "clarify",
+               {"tool": "book_cab", "missing": ["dropoff"], "arguments": {"pickup": "Gare du Nord"}})
+    # Same words as an execute trace up to the value: the decision is made per parameter, not in the first token.
+    assert reasoning_trace(row) == '<think>Tool: book_cab. Required: pickup = "Gare du Nord", dropoff = missing.</think>'
+    assert target_text(row, reasoning=True).endswith("</think>Where are you headed?")
+    # a user's row that does not record the given values still gets a trace
+    bare = _row("cab please", "Where are you headed?", "clarify", {"missing": "dropoff"})
+    assert reasoning_trace(bare) == "<think>Tool: book_cab. Required: pickup = given, dropoff = missing.</think>"
+
+
+def test_refusals_and_untraceable_rows():
+    assert reasoning_trace(_row("hurt someone", "I can't help with that.", "refuse", {"kind": "harmful"})) == "<think>The request is harmful.</think>"
+    assert reasoning_trace(_row("paint my house", "No tool for that.", "refuse", {"kind": "out_of_scope"})) == "<think>No listed tool does this.</think>"
+    untraced = _row("cab please", "Where to?", "clarify")  # no missing parameter recorded
+    assert reasoning_trace(untraced) is None and target_text(untraced, reasoning=True) == "Where to?"
+
+
+def test_generated_rows_are_all_traced(small_data):
+    from tooltune.data.records import read_records
+
+    rows = sft_rows(read_records(small_data["train"]), reasoning=True)
+    assert all(r["completion"][0]["content"].startswith("<think>Tool: ") or "harmful" in r["completion"][0]["content"]
+               or "No listed tool" in r["completion"][0]["content"] for r in rows)
