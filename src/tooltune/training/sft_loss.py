@@ -18,10 +18,47 @@ import torch
 import torch.nn.functional as F
 from trl import SFTTrainer
 
-__all__ = ["AnswerOnlySFTTrainer"]
+__all__ = ["AnswerOnlySFTTrainer", "LengthBatches"]
+
+
+class LengthBatches(torch.utils.data.Sampler):
+    """Batches of rows of similar length, the batches in random order.
+
+    transformers' LengthGroupedSampler sorts mega-batches of 50 batches longest first, so a run
+    shorter than 50 steps trains on the longest rows only (the quick preset's 28 steps ran at
+    ~28 s/step instead of ~19). Sorting groups of ``group`` batches and then shuffling the batches
+    keeps padding low (5% on the generator's data, 54% for random batches) and every stretch of steps representative.
+    Randomness comes from torch's global generator, which the Trainer seeds, as in transformers.
+    """
+
+    def __init__(self, lengths: list[int], batch_size: int, group: int = 16):
+        self.lengths, self.batch_size, self.group = lengths, batch_size, group
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.lengths)).tolist()
+        span = self.batch_size * self.group
+        batches = []
+        for start in range(0, len(order), span):
+            chunk = sorted(order[start : start + span], key=self.lengths.__getitem__, reverse=True)
+            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        # The data loader cuts the flat order into batches again: a short batch (there is at most
+        # one, the tail) must stay last or every batch after it would straddle two groups.
+        tail = [batches.pop()] if batches and len(batches[-1]) < self.batch_size else []
+        ordered = [batches[b] for b in torch.randperm(len(batches)).tolist()] + tail
+        return iter([i for batch in ordered for i in batch])
 
 
 class AnswerOnlySFTTrainer(SFTTrainer):
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        dataset = self.train_dataset if train_dataset is None else train_dataset
+        if self.args.train_sampling_strategy != "group_by_length" or self.accelerator.num_processes > 1 or "input_ids" not in getattr(dataset, "column_names", ()):
+            return super()._get_train_sampler(train_dataset)
+        lengths = [len(ids) for ids in dataset["input_ids"]]
+        return LengthBatches(lengths, self.args.train_batch_size * self.args.gradient_accumulation_steps)
+
     def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None):
         if (
             return_outputs
