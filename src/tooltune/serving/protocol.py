@@ -131,7 +131,7 @@ def answer_message(text: str, offered: list[ToolSpec] | None) -> tuple[dict[str,
             for c in calls
         ]
         return {"role": "assistant", "content": None, **thought, "tool_calls": tool_calls}, "tool_calls"
-    return {"role": "assistant", "content": answer if reasoning is not None else text, **thought}, "stop"
+    return {"role": "assistant", "content": answer, **thought}, "stop"
 
 
 def new_id() -> str:

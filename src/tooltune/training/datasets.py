@@ -14,8 +14,8 @@ import random
 from typing import Any
 
 from ..data.records import Record
-from .reasoning import reasoning_trace
 from ..schema import ToolCall, format_tool_calls, parse_tool_calls, render_system_prompt, tools_from_system_prompt
+from .reasoning import asked_tool, missing_parameters, reasoning_trace
 
 __all__ = ["training_messages", "target_text", "sft_rows", "rlvr_rows", "dpo_rows", "near_miss"]
 
@@ -43,9 +43,7 @@ def target_text(record: Record, reasoning: bool = False) -> str:
 
 
 def _extra(record: Record) -> dict[str, Any]:
-    extra = record.raw.get("extra_info")
-    missing = extra.get("missing") if isinstance(extra, dict) else None
-    return {"missing": [missing] if isinstance(missing, str) else list(missing or [])}
+    return {"missing": missing_parameters(record)}
 
 
 def sft_rows(records: list[Record], reasoning: bool = False) -> list[dict[str, Any]]:
@@ -102,9 +100,7 @@ def near_miss(record: Record, rng: random.Random) -> str:
         return rng.choice(options)()
     behavior = record.behavior
     if behavior == "clarify" and tools:
-        missing = _extra(record)["missing"]
-        extra = record.raw.get("extra_info") if isinstance(record.raw.get("extra_info"), dict) else {}
-        tool = tools.get(extra.get("tool")) or next((t for t in tools.values() if set(missing) & set(t.required)), next(iter(tools.values())))
+        tool = asked_tool(record) or next(iter(tools.values()))
         invented = {name: _invented(tool.properties.get(name, {})) for name in tool.required}
         return format_tool_calls([ToolCall(tool.name, invented)])  # calls anyway, inventing the missing value
     if tools and rng.random() < 0.5:

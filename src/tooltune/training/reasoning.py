@@ -21,18 +21,37 @@ from typing import Any
 from ..data.records import Record
 from ..schema import parse_tool_calls
 
-__all__ = ["reasoning_trace", "MISSING"]
+__all__ = ["reasoning_trace", "missing_parameters", "asked_tool", "MISSING"]
 
 MISSING = "missing"
+
+
+def _extra_info(record: Record) -> dict[str, Any]:
+    extra = record.raw.get("extra_info")
+    return extra if isinstance(extra, dict) else {}
+
+
+def missing_parameters(record: Record) -> list[str]:
+    """The required parameters a clarify row leaves out (``extra_info.missing``: a name or a list)."""
+    missing = _extra_info(record).get("missing")
+    return [missing] if isinstance(missing, str) else list(missing or [])
+
+
+def asked_tool(record: Record) -> Any:
+    """The tool a clarify row's question is about: ``extra_info.tool``, else the offered tool that
+    requires a missing parameter; None when neither says."""
+    tools = {t.name: t for t in record.tools}
+    missing = set(missing_parameters(record))
+    return tools.get(_extra_info(record).get("tool")) or next((t for t in tools.values() if missing & set(t.required)), None)
 
 
 def reasoning_trace(record: Record) -> str | None:
     """The ``<think>…</think>`` for ``record``'s answer, or None when the row does not say enough
     (a clarify row of a user's dataset that does not name its missing parameter, say)."""
-    tools = {t.name: t for t in record.tools}
-    extra = record.raw.get("extra_info") if isinstance(record.raw.get("extra_info"), dict) else {}
+    extra = _extra_info(record)
     calls = parse_tool_calls(record.ground_truth)
     if calls:
+        tools = {t.name: t for t in record.tools}
         parts = []
         for call in calls:
             tool = tools.get(call.name)
@@ -40,9 +59,7 @@ def reasoning_trace(record: Record) -> str | None:
             parts.append(_check(call.name, {name: call.arguments.get(name, MISSING) for name in required}))
         return _think(" ".join(parts))
     if record.behavior == "clarify":
-        missing = extra.get("missing")
-        missing = [missing] if isinstance(missing, str) else list(missing or [])
-        tool = tools.get(extra.get("tool")) or next((t for t in tools.values() if set(missing) & set(t.required)), None)
+        missing, tool = missing_parameters(record), asked_tool(record)
         if tool is None or not missing:
             return None
         # The generator records the values the request does give; a user's row may not, and then
