@@ -23,9 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JobSpec", "SpecError", "load_spec", "parse_overrides", "recipe_names", "recipe_path", "TECHNIQUES"]
+__all__ = ["JobSpec", "SpecError", "load_spec", "parse_overrides", "recipe_names", "recipe_path", "TECHNIQUES", "ENGINES", "native_blockers"]
 
 TECHNIQUES = ("sft", "rlvr", "dpo")
+ENGINES = ("auto", "native", "trl")
+
+
+def native_blockers(trl: dict[str, Any], processes: int = 1) -> list[str]:
+    """The settings under which the native GRPO engine cannot run (TRL's GRPOTrainer can)."""
+    found = [f"{processes} processes"] if processes > 1 else []
+    found += [f"trl.{key}" for key in ("use_vllm", "gradient_checkpointing", "activation_checkpointing", "cache_implementation", "use_transformers_continuous_batching", "use_transformers_paged") if trl.get(key)]
+    return found
 
 
 class SpecError(ValueError):
@@ -58,6 +66,7 @@ class JobSpec:
     temperature: float = field(default=1.0, metadata=_help("rlvr: sampling temperature for rollouts (and dpo: for sampled rejections)."))
     rejections: str = field(default="sampled", metadata=_help("dpo: 'sampled' (the model's own worst-scored answer; near miss where all are right) or 'near_miss' (synthesized, no sampling)."))
     rejection_samples: int = field(default=4, metadata=_help("dpo: answers sampled per row when rejections='sampled'."))
+    engine: str = field(default="auto", metadata=_help("rlvr: 'native' (tooltune's GRPO engine: one prompt prefill per group in generation and training, zero-advantage rows skip the backward; one process), 'trl' (TRL's GRPOTrainer: several processes, vLLM, DeepSpeed), or 'auto' (native on one CPU process, else trl)."))
     reasoning: bool = field(default=False, metadata=_help("sft: teach a short <think> check before each answer (the tool, then each required value or 'missing'); see training/reasoning.py."))
     lora: bool = field(default=False, metadata=_help("Train a LoRA adapter instead of all weights (merged into the final model)."))
     lora_r: int = field(default=16, metadata=_help("LoRA rank."))
@@ -98,6 +107,13 @@ class JobSpec:
             raise SpecError(f"rejection_samples: must be a positive integer, got {self.rejection_samples!r}")
         if self.reasoning and self.technique != "sft":
             raise SpecError(f"reasoning: applies to sft (the warm start teaches the <think> check; rlvr then samples it), not {self.technique}; remove it or use technique: sft")
+        if self.engine not in ENGINES:
+            raise SpecError(f"engine: must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.engine == "native":
+            if self.technique != "rlvr":
+                raise SpecError(f"engine: native is a GRPO engine for rlvr, not {self.technique}; remove engine or use technique: rlvr")
+            if blockers := native_blockers(self.trl):
+                raise SpecError(f"engine: native does not run with {' or '.join(blockers)}; use engine: trl, or drop those trl settings")
         if self.dtype not in ("auto", "bfloat16", "float32"):
             raise SpecError(f"dtype: must be auto, bfloat16 or float32, got {self.dtype!r}")
         if not isinstance(self.trl, dict):
