@@ -108,8 +108,13 @@ def test_with_a_kl_term_no_row_is_skipped(tiny_model, small_data, tmp_path):
     assert not with_kl._skip_zero_advantage  # the KL term has a gradient on every row
 
 
-def test_generation_matches_trl_greedy(tiny_model, small_data, tmp_path):
+def test_generation_matches_trl_greedy(tiny_model, small_data, tmp_path, monkeypatch):
     _, tokenizer, native, stock = _trainers(tiny_model, small_data, tmp_path)
+    import tooltune.training.prefix_attention as prefix_attention
+
+    calls = []
+    attend = prefix_attention.attend
+    monkeypatch.setattr(prefix_attention, "attend", lambda q, *a: calls.append(q.shape) or attend(q, *a))
     long, short = tokenizer("a prompt that is longer than the answer " * 3)["input_ids"], tokenizer("short prompt")["input_ids"]
     prompts = [long] * 3 + [short] * 3 + [long]  # groups need not be contiguous
     for trainer in (native, stock):
@@ -118,6 +123,9 @@ def test_generation_matches_trl_greedy(tiny_model, small_data, tmp_path):
     theirs, _ = stock._generate_single_turn(prompts, None, {}, 3)
     assert ours == theirs
     assert all(len(c) >= 1 for c in ours)
+    # Every decoding step ran over the shared prompt, one new token per row (2 layers per step).
+    assert calls and all(shape[0] == len(prompts) and shape[2] == 1 for shape in calls)
+    assert len(calls) == 2 * max(map(len, ours))
     # The entropy recorded while sampling is the one TRL computes in its training forward.
     width = max(map(len, prompts))
     ids = torch.tensor([[tokenizer.pad_token_id] * (width - len(p)) + p + c + [tokenizer.pad_token_id] * (8 - len(c)) for p, c in zip(prompts, ours)])

@@ -93,9 +93,26 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_model, small_data):
     assert seen == [2, 3]  # at most one checkpoint interval is redone
 
 
+def test_native_rlvr_with_lora_resumes_after_a_kill(tiny_model, small_data, tmp_path):
+    # A reward that differs between rollouts, so the native engine has rows to train on.
+    (tmp_path / "reward.py").write_text("def by_length(prompts, completions, **kw):\n    return [float(len(str(c)) % 3) for c in completions]\n")
+    spec = _spec(tiny_model, small_data, technique="rlvr", engine="native", lora=True, name="native-killed", max_steps=3, reward=f"{tmp_path / 'reward.py'}:by_length")
+    with pytest.raises(KeyboardInterrupt):
+        train(spec, echo=lambda s: None, callbacks=[_KillAt(2)])
+    run = resume("native-killed", echo=lambda s: None)
+    manifest = read_manifest(run)
+    assert manifest["status"] == "completed" and manifest["steps"] == 3
+    assert (run / "adapter" / "adapter_config.json").is_file()
+    history = [h for h in manifest["history"] if "skipped_rows" in h]
+    assert history and all(h["skipped_rows"] < 1 for h in history) and all(h["grad_norm"] > 0 for h in history)
+    metrics, _ = _metrics(run)
+    assert "train/entropy" in metrics and "train/zero_variance_group_fraction" in metrics
+
+
 def test_continue_from_a_finished_run(tiny_model, small_data):
     first = train(_spec(tiny_model, small_data, technique="sft", name="warm", max_steps=1), echo=lambda s: None)
-    second = train(_spec(tiny_model, small_data, technique="rlvr", name="then-rl", base="run:warm", max_steps=1), echo=lambda s: None)
+    # TRL's own GRPO engine here; the native engine is the default everywhere else in this file.
+    second = train(_spec(tiny_model, small_data, technique="rlvr", engine="trl", name="then-rl", base="run:warm", max_steps=1), echo=lambda s: None)
     manifest = read_manifest(second)
     assert manifest["base"] == "run:warm" and manifest["base_path"] == str(first / "model")
     assert manifest["status"] == "completed"
