@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -88,7 +89,16 @@ def main() -> None:
     if args.child:
         return child(args)
 
-    os.environ.setdefault("TOOLTUNE_HOME", tempfile.mkdtemp(prefix="tooltune-bench-"))
+    # Each run writes a model and a checkpoint (~1.5 GB); they go to a scratch home removed at the end.
+    scratch = tempfile.mkdtemp(prefix="tooltune-bench-")
+    os.environ["TOOLTUNE_HOME"] = scratch
+    try:
+        compare(args)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def compare(args: argparse.Namespace) -> None:
     from tooltune.data.generate import GenerateConfig, generate
 
     data = generate(GenerateConfig(n=64, eval_n=0, seed=0), Path(os.environ["TOOLTUNE_HOME"]) / "data")["train"]

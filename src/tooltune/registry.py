@@ -26,7 +26,7 @@ from typing import Any
 from .training.runs import read_manifest, resolve_run
 from .training.tracking import default_tracking_uri
 
-__all__ = ["Registry", "RegistryError", "resolve_model_ref", "parse_ref", "register_finished_run", "default_model_name"]
+__all__ = ["Registry", "RegistryError", "resolve_model_ref", "registered_base", "record_evaluations", "parse_ref", "register_finished_run", "default_model_name"]
 
 _REF = re.compile(r"^(?P<name>[A-Za-z0-9][\w.-]*)@(?P<selector>[\w.-]+)$")
 
@@ -196,13 +196,28 @@ def default_model_name(base: str) -> str:
     return re.sub(r"[^\w.-]+", "-", stem).strip("-.") + "-tooltune"
 
 
-def _lineage(run: Path, manifest: dict[str, Any]) -> dict[str, str]:
-    """What a version remembers about how it was made (tag values are strings; JSON where structured)."""
-    spec = manifest.get("spec", {})
+def _evaluations(run: Path) -> dict[str, Any]:
+    """Each eval*/eval.json of a run: its overall metrics for the customized model."""
     evals = {}
     for path in sorted(run.glob("eval*/eval.json")):
         result = json.loads(path.read_text())
         evals[path.parent.name] = result.get("results", {}).get("model", {}).get("metrics", {}).get("all", {})
+    return evals
+
+
+def record_evaluations(run: str | Path, tracking_uri: str | None = None) -> None:
+    """After an evaluation of a registered run, bring its version's ``evaluations`` tag up to date."""
+    run = resolve_run(str(run))
+    manifest = read_manifest(run)
+    done, evals = manifest.get("registered"), _evaluations(run)
+    if done and evals:
+        Registry(tracking_uri or manifest.get("mlflow_tracking_uri")).client.set_model_version_tag(done["name"], str(done["version"]), "evaluations", json.dumps(evals))
+
+
+def _lineage(run: Path, manifest: dict[str, Any]) -> dict[str, str]:
+    """What a version remembers about how it was made (tag values are strings; JSON where structured)."""
+    spec = manifest.get("spec", {})
+    evals = _evaluations(run)
     tags = {
         "run": str(run.resolve()),
         "base": spec.get("base", manifest.get("base", "")),
@@ -233,3 +248,14 @@ def resolve_model_ref(ref: str, tracking_uri: str | None = None) -> str:
     if run and (Path(run) / "run.json").exists() and Path(version.source) == Path(run) / "model":
         return run
     return registry.local_path(version)
+
+
+def registered_base(base: str, tracking_uri: str | None = None) -> str:
+    """A job spec's ``base: NAME@V`` -> that version's run (``run:DIR``) or model folder; others unchanged.
+
+    Raises RegistryError (listing what exists) for a version that is not there.
+    """
+    if parse_ref(base)[1] is None or Path(base).exists():
+        return base
+    resolved = resolve_model_ref(base, tracking_uri)
+    return f"run:{resolved}" if (Path(resolved) / "run.json").exists() else resolved

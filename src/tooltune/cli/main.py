@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -295,19 +296,30 @@ def train_cmd(spec_file: str | None, overrides: tuple[str, ...], resume_ref: str
     except SpecError as exc:
         raise click.ClickException(str(exc)) from exc
     _register(run)
+    _evaluate_run(run)
+
+
+def _evaluate_run(run: Path) -> None:
+    """A spec with ``eval_data``: score the finished run against its base (run/eval/)."""
+    from ..evaluation.evaluate import EvalConfig, evaluate
+    from ..registry import record_evaluations
+    from ..training.runs import read_manifest
+
+    spec = read_manifest(run).get("spec", {})
+    if not spec.get("eval_data") or int(os.environ.get("RANK", "0")) != 0:
+        return
+    click.echo(f"evaluating {run.name} against {spec['base']} on {spec['eval_data']}")
+    evaluate(EvalConfig(data=spec["eval_data"], out=str(run / "eval"), model=str(run), base=spec["base"]), echo=click.echo)
+    record_evaluations(run)
 
 
 def _registered_base(base: str) -> str:
-    """``base: NAME@V`` → that version's run (``run:DIR``) or model folder; anything else unchanged."""
-    from ..registry import RegistryError, parse_ref, resolve_model_ref
+    from ..registry import RegistryError, registered_base
 
-    if parse_ref(base)[1] is None or Path(base).exists():
-        return base
     try:
-        resolved = resolve_model_ref(base)
+        return registered_base(base)
     except RegistryError as exc:
         raise click.ClickException(f"base: {exc}") from exc
-    return f"run:{resolved}" if (Path(resolved) / "run.json").exists() else resolved
 
 
 def _register(run: Path) -> None:
@@ -322,6 +334,106 @@ def _register(run: Path) -> None:
         return
     if version:
         click.echo(f"registered {version.name}@{version.version} (tooltune models show {version.name}@{version.version})")
+
+
+# ---------------------------------------------------------------------------------------- jobs
+@cli.group()
+def jobs() -> None:
+    """Run customization and evaluation in the background (this machine, or a Ray cluster)."""
+
+
+def _job_line(job) -> str:
+    took = f"{(job.finished or time.time()) - job.started:6.0f}s" if job.started else "      -"
+    made = job.result.get("model") or ""
+    return f"{job.id:<24} {job.status:<9} {took} {job.backend:<5} {job.title}" + (f"  -> {made}" if made else "")
+
+
+@jobs.command("submit")
+@click.argument("spec_file", type=click.Path(dir_okay=False))
+@click.argument("overrides", nargs=-1)
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="local: a worker on this machine; ray: Ray's job submission API.")
+@click.option("--address", envvar="RAY_ADDRESS", help="With --backend ray: the Ray dashboard address, e.g. http://127.0.0.1:8265 (or set RAY_ADDRESS).")
+def jobs_submit(spec_file: str, overrides: tuple[str, ...], backend: str, address: str | None) -> None:
+    """Validate a training job spec (like `tooltune train`) and run it in the background.
+
+    Errors in the spec come back now; the training itself survives this terminal closing.
+    One job runs at a time here (TOOLTUNE_JOBS_MAX=N for more); the rest wait in order.
+    Example: tooltune jobs submit job.yaml max_steps=50 eval_data=data/eval.jsonl
+    """
+    from ..jobs import submit_train
+    from ..registry import RegistryError
+    from ..training import SpecError
+
+    try:
+        job = submit_train(spec_file, list(overrides), backend=backend, address=address)
+    except (SpecError, RegistryError, ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"submitted {job.id} ({job.title}); follow it with: tooltune jobs logs {job.id} --follow")
+
+
+@jobs.command("list")
+@click.option("--status", type=click.Choice(["queued", "running", "succeeded", "failed", "cancelled"]), help="Only jobs in this state.")
+@click.option("--limit", type=int, default=50, show_default=True)
+def jobs_list(status: str | None, limit: int) -> None:
+    """List jobs, newest first: id, state, seconds running, backend, what it does, what it made."""
+    from ..jobs import list_jobs
+
+    found = list_jobs(status, limit)
+    if not found:
+        click.echo("no jobs yet (tooltune jobs submit job.yaml)")
+    for job in found:
+        click.echo(_job_line(job))
+
+
+@jobs.command("status")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole record as JSON.")
+def jobs_status(job_id: str, as_json: bool) -> None:
+    """Show one job (an id, or a unique end of it)."""
+    from ..jobs import get_job
+
+    try:
+        job = get_job(job_id)
+    except KeyError as exc:
+        raise click.ClickException(exc.args[0]) from exc
+    if as_json:
+        click.echo(json.dumps(job.to_dict(), indent=2))
+        return
+    click.echo(_job_line(job))
+    for key in ("error", "result"):
+        if getattr(job, key):
+            click.echo(f"  {key}: {getattr(job, key)}")
+    click.echo(f"  log: {job.log_path if job.backend == 'local' else 'kept by Ray (tooltune jobs logs ' + job.id + ')'}")
+
+
+@jobs.command("logs")
+@click.argument("job_id")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing as the log grows, until the job ends.")
+def jobs_logs(job_id: str, follow: bool) -> None:
+    """Print a job's output (training progress, metrics, errors)."""
+    from ..jobs import follow_logs, job_logs
+
+    try:
+        if follow:
+            for chunk in follow_logs(job_id):
+                click.echo(chunk, nl=False)
+        else:
+            click.echo(job_logs(job_id)[0], nl=False)
+    except KeyError as exc:
+        raise click.ClickException(exc.args[0]) from exc
+
+
+@jobs.command("cancel")
+@click.argument("job_id")
+def jobs_cancel(job_id: str) -> None:
+    """Cancel a queued or running job (its run keeps its checkpoints: `tooltune train --resume RUN`)."""
+    from ..jobs import cancel_job
+
+    try:
+        job = cancel_job(job_id)
+    except KeyError as exc:
+        raise click.ClickException(exc.args[0]) from exc
+    click.echo(_job_line(job))
 
 
 # ---------------------------------------------------------------------------------------- eval

@@ -52,6 +52,7 @@ class JobSpec:
     technique: str = field(default="rlvr", metadata=_help("rlvr (GRPO with a verifiable reward), sft, or dpo."))
     base: str = field(default="smollm2-135m", metadata=_help("Model to customize: bundled name, folder, .gguf, hub id, or run:NAME."))
     validation_data: str | None = field(default=None, metadata=_help("Held-out rows scored every eval_steps (optional)."))
+    eval_data: str | None = field(default=None, metadata=_help("Held-out rows (JSONL): once trained and registered, the result is evaluated against its base on them (run directory's eval/; tooltune train and jobs)."))
     reward: str = field(default="strict", metadata=_help("Reward for rlvr (and for choosing DPO rejections): built-in, file.py:function or module:function."))
     name: str | None = field(default=None, metadata=_help("Run name; default: <technique>-<timestamp>."))
     output_dir: str | None = field(default=None, metadata=_help("Run directory; default: $TOOLTUNE_HOME/runs/<name>."))
@@ -193,7 +194,7 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
         raise SpecError(f"unknown field(s) {name_hints(unknown, _FIELDS)}; TRL settings go under `trl:`. Known: {', '.join(_FIELDS)}")
     if "train_data" not in raw:
         raise SpecError("train_data: required; point it at a JSONL file (`tooltune data generate` writes one)")
-    for key in ("train_data", "validation_data"):
+    for key in ("train_data", "validation_data", "eval_data"):
         if raw.get(key) and not Path(raw[key]).is_absolute():
             # Relative to the working directory, else to the spec file; stored absolute so that
             # `train --resume` works from anywhere.
@@ -229,7 +230,7 @@ def _check_files(spec: JobSpec) -> None:
     from ..data import DatasetError, read_records
     from ..rewards import RewardError, load_reward
 
-    for key in ("train_data", "validation_data"):
+    for key in ("train_data", "validation_data", "eval_data"):
         value = getattr(spec, key)
         if value is None:
             continue
