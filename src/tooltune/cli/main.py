@@ -500,6 +500,20 @@ def serve_cmd(model: str, host: str, port: int, api_key: str | None, served_name
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
+# -------------------------------------------------------------------------------------- studio
+@cli.command("studio")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: every interface; the studio has no login).")
+@click.option("--port", default=7860, show_default=True)
+def studio_cmd(host: str, port: int) -> None:
+    """Open the web studio: models, customize with a form, jobs, details with charts, evaluate, deploy."""
+    import uvicorn
+
+    from ..web.studio import create_studio
+
+    click.echo(f"tooltune studio at http://{host}:{port}/ (Ctrl+C stops it and the endpoints it started)")
+    uvicorn.run(create_studio(host="127.0.0.1" if host in ("127.0.0.1", "localhost") else host), host=host, port=port, log_level="warning")
+
+
 # -------------------------------------------------------------------------------------- export
 @cli.command("export")
 @click.argument("model")

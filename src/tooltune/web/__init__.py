@@ -1,0 +1,1 @@
+"""The studio: a web page over the same functions as the CLI (studio.py)."""
