@@ -22,8 +22,10 @@ ARTIFACTS = Path(os.environ.get("TOOLTUNE_TEST_ARTIFACTS", Path(__file__).resolv
 
 @pytest.fixture
 def studio():
+    from tooltune.registry import Registry
     from tooltune.web.studio import create_studio
 
+    Registry().names()  # create the MLflow store now: its first migration takes seconds, not a page load's budget
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -46,7 +48,7 @@ def page():
         # The flags keep Chromium off the network this machine does not have.
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(60_000)
         yield page
         browser.close()
 

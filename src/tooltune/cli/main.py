@@ -471,6 +471,11 @@ def eval_cmd(model, base, data_file, out, predictions, base_predictions, tempera
         evaluate(config, echo=click.echo)
     except (DatasetError, ModelNotFound, SpecError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    run = model[4:] if model and model.startswith("run:") else model
+    if run and (Path(run) / "run.json").exists():
+        from ..registry import record_evaluations
+
+        record_evaluations(run)  # a registered run's version lists this evaluation too
 
 
 # --------------------------------------------------------------------------------------- serve

@@ -17,7 +17,7 @@ from ..data.records import Record
 from ..schema import ToolCall, format_tool_calls, parse_tool_calls, render_system_prompt, tools_from_system_prompt
 from .reasoning import asked_tool, missing_parameters, reasoning_trace
 
-__all__ = ["training_messages", "target_text", "sft_rows", "rlvr_rows", "dpo_rows", "near_miss"]
+__all__ = ["training_messages", "target_text", "sft_rows", "rlvr_rows", "dpo_rows", "near_miss", "balance_behaviors"]
 
 
 def training_messages(record: Record) -> list[dict[str, str]]:
@@ -48,6 +48,27 @@ def _extra(record: Record) -> dict[str, Any]:
 
 def sft_rows(records: list[Record], reasoning: bool = False) -> list[dict[str, Any]]:
     return [{"prompt": training_messages(r), "completion": [{"role": "assistant", "content": target_text(r, reasoning)}]} for r in records]
+
+
+def balance_behaviors(records: list[Record], seed: int = 0) -> list[Record]:
+    """Every behavior as often as the most common one (the rarer rows repeated, in a seeded order).
+
+    On the 60/25/15 mix, GRPO prompts are mostly execute rows, where calling earns up to 1.0, so
+    RL pushes the policy toward calling and unlearns asking and refusing (docs/ablations.md).
+    Rows without a behavior label are kept once.
+    """
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        groups.setdefault(record.behavior or "", []).append(record)
+    labelled = {b: rows for b, rows in groups.items() if b}
+    target = max((len(rows) for rows in labelled.values()), default=0)
+    rng = random.Random(seed)
+    out = list(groups.get("", []))
+    for rows in labelled.values():
+        extra = [rows[i % len(rows)] for i in range(target - len(rows))]
+        out += rows + rng.sample(extra, len(extra))
+    rng.shuffle(out)
+    return out
 
 
 def rlvr_rows(records: list[Record]) -> list[dict[str, Any]]:

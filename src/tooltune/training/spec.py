@@ -67,6 +67,7 @@ class JobSpec:
     temperature: float = field(default=1.0, metadata=_help("rlvr: sampling temperature for rollouts (and dpo: for sampled rejections)."))
     rejections: str = field(default="sampled", metadata=_help("dpo: 'sampled' (the model's own worst-scored answer; near miss where all are right) or 'near_miss' (synthesized, no sampling)."))
     rejection_samples: int = field(default=4, metadata=_help("dpo: answers sampled per row when rejections='sampled'."))
+    balance_behaviors: bool = field(default=False, metadata=_help("rlvr: draw prompts equally from execute, clarify and refuse rows (the rarer ones repeated), so execute groups do not outvote asking and refusing."))
     engine: str = field(default="auto", metadata=_help("rlvr: 'native' (tooltune's GRPO engine: one prompt prefill per group in generation and training, zero-advantage rows skip the backward; one process), 'trl' (TRL's GRPOTrainer: several processes, vLLM, DeepSpeed), or 'auto' (native on one CPU process, else trl)."))
     reasoning: bool = field(default=False, metadata=_help("sft: teach a short <think> check before each answer (the tool, then each required value or 'missing'); see training/reasoning.py."))
     lora: bool = field(default=False, metadata=_help("Train a LoRA adapter instead of all weights (merged into the final model)."))
@@ -106,6 +107,8 @@ class JobSpec:
             raise SpecError(f"rejections: must be 'sampled' or 'near_miss', got {self.rejections!r}")
         if not isinstance(self.rejection_samples, int) or self.rejection_samples < 1:
             raise SpecError(f"rejection_samples: must be a positive integer, got {self.rejection_samples!r}")
+        if self.balance_behaviors and self.technique != "rlvr":
+            raise SpecError(f"balance_behaviors: applies to rlvr prompts, not {self.technique}; remove it or use technique: rlvr")
         if self.reasoning and self.technique != "sft":
             raise SpecError(f"reasoning: applies to sft (the warm start teaches the <think> check; rlvr then samples it), not {self.technique}; remove it or use technique: sft")
         if self.engine not in ENGINES:

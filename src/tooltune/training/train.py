@@ -216,7 +216,7 @@ def _sampled_rejections(spec: JobSpec, model: Any, tokenizer: Any, records: list
 def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train_records: list, eval_records: list | None, tracker: Any, echo: Callable[[str], None] = print) -> Any:
     from datasets import Dataset
 
-    from .datasets import dpo_rows, rlvr_rows, sft_rows
+    from .datasets import balance_behaviors, dpo_rows, rlvr_rows, sft_rows
 
     peft_config = None
     if spec.lora:
@@ -246,7 +246,8 @@ def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train
         reward = BehaviorRewards(load_reward(spec.reward, on_error="skip"))
         tracker.rewards = reward
         trainer_cls = NativeGRPOTrainer if rlvr_engine(spec) == "native" else KeptLogitsGRPOTrainer
-        trainer = trainer_cls(**shared, reward_funcs=[reward], train_dataset=dataset(rlvr_rows, train_records), eval_dataset=dataset(rlvr_rows, eval_records))
+        prompts = balance_behaviors(train_records, spec.seed) if spec.balance_behaviors else train_records
+        trainer = trainer_cls(**shared, reward_funcs=[reward], train_dataset=dataset(rlvr_rows, prompts), eval_dataset=dataset(rlvr_rows, eval_records))
         reward.model = trainer.model
     tracker.trainer = trainer
     return trainer
