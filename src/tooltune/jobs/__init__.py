@@ -102,7 +102,10 @@ def get_job(job_id: str, store: JobStore | None = None) -> Job:
     if job.backend == "ray" and job.status not in FINISHED:
         from .ray_backend import ray_status
 
-        status, error = ray_status(job)
+        try:
+            status, error = ray_status(job)
+        except Exception:  # noqa: BLE001 - an unreachable cluster must not break `jobs list`: show the last known state
+            return job
         if status != job.status:
             store.update(job.id, status=status, error=error, **({"finished": time.time()} if status in FINISHED else {}))
             job = store.get(job.id)
