@@ -5,9 +5,11 @@ the job's `python -m tooltune.cli.main train spec.yaml` finds tooltune as a clus
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,16 +27,20 @@ def _port():
 
 
 @pytest.fixture
-def ray_head(tmp_path):
+def ray_head():
     ray = str(Path(sys.executable).with_name("ray"))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "RAY_USAGE_STATS_ENABLED": "0"}
     dashboard = _port()
-    subprocess.run([ray, "start", "--head", "--port", str(_port()), "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard), "--num-cpus", "2",
-                    "--include-dashboard", "true", "--temp-dir", str(tmp_path / "ray")], env=env, check=True, capture_output=True, timeout=180)
+    # A short temp dir: Ray's unix sockets live under it and a socket path is capped at 107 bytes.
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    started = subprocess.run([ray, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(_port()), "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard),
+                              "--num-cpus", "2", "--include-dashboard", "true", "--temp-dir", temp], env=env, capture_output=True, text=True, timeout=180)
+    assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
     try:
         yield f"http://127.0.0.1:{dashboard}"
     finally:
         subprocess.run([ray, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_a_training_job_runs_on_a_ray_cluster(ray_head, tiny_model, small_data, tooltune_home):
