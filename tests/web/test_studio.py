@@ -85,3 +85,5 @@ def test_details_page_charts_and_downloads(client, tooltune_home, tiny_model):
     assert client.get("/models/weather-bot/9").status_code == 404
     archive = client.get("/models/weather-bot/1/download?format=hf")
     assert archive.status_code == 200 and "config.json" in zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+    gguf = client.get("/models/weather-bot/1/download?format=gguf")
+    assert gguf.status_code == 200 and gguf.content[:4] == b"GGUF"
