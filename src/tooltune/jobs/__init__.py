@@ -38,8 +38,7 @@ def _enqueue(store: JobStore, kind: str, title: str, args: list[str], backend: s
     job_dir.mkdir(parents=True, exist_ok=True)
     for name, text in write.items():
         (job_dir / name).write_text(text)
-    job = store.add(kind, title, _command(backend) + args, backend, job_dir=job_dir, address=address)
-    store.update(job.id, result=result)
+    job = store.add(kind, title, _command(backend) + args, backend, job_dir=job_dir, address=address, result=result)
     if backend == "local":
         from .local import start_worker
 

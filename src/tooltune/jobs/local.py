@@ -116,17 +116,13 @@ def _drain(store: JobStore) -> None:
 
 
 def _record_result(store: JobStore, job: Job) -> None:
-    """What a finished job made, read from the files it wrote (run.json; eval.json)."""
-    import json
+    """What a finished training job made: the version its run.json says it registered."""
+    from ..training.runs import read_manifest
 
-    result = dict(job.result)
-    run = Path(result.get("run", ""))
-    if (run / "run.json").exists():
-        manifest = json.loads((run / "run.json").read_text())
-        if manifest.get("registered"):
-            registered = manifest["registered"]
-            result["model"] = f"{registered['name']}@{registered['version']}"
-    store.update(job.id, result=result)
+    run = Path(job.result.get("run", ""))
+    registered = read_manifest(run).get("registered") if (run / "run.json").exists() else None
+    if registered:
+        store.update(job.id, result={**job.result, "model": f"{registered['name']}@{registered['version']}"})
 
 
 def main() -> None:

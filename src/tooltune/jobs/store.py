@@ -14,7 +14,7 @@ import uuid
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..home import home
 
@@ -101,23 +101,23 @@ class JobStore:
         db.execute("PRAGMA journal_mode=WAL")
         return db
 
-    def _rows(self, sql: str, *args: Any) -> Iterator[Job]:
+    def _rows(self, sql: str, *args: Any) -> list[Job]:
         with closing(self._connect()) as db:
-            return iter([Job.from_row(r) for r in db.execute(sql, args).fetchall()])
+            return [Job.from_row(r) for r in db.execute(sql, args).fetchall()]
 
-    def add(self, kind: str, title: str, argv: list[str], backend: str, job_dir: Path | None = None, address: str | None = None) -> Job:
+    def add(self, kind: str, title: str, argv: list[str], backend: str, job_dir: Path | None = None, address: str | None = None, result: dict[str, Any] | None = None) -> Job:
         job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         folder = job_dir or jobs_dir() / job_id
         folder.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db:
             db.execute(
-                "INSERT INTO jobs (id, kind, title, argv, backend, address, status, created, dir) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                (job_id, kind, title, json.dumps(argv), backend, address, time.time(), str(folder)),
+                "INSERT INTO jobs (id, kind, title, argv, backend, address, status, created, dir, result) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                (job_id, kind, title, json.dumps(argv), backend, address, time.time(), str(folder), json.dumps(result or {})),
             )
         return self.get(job_id)
 
     def get(self, job_id: str) -> Job:
-        found = list(self._rows("SELECT * FROM jobs WHERE id = ? OR id LIKE ? ORDER BY created", job_id, f"%{job_id}"))
+        found = self._rows("SELECT * FROM jobs WHERE id = ? OR id LIKE ? ORDER BY created", job_id, f"%{job_id}")
         exact = [j for j in found if j.id == job_id]
         if exact or len(found) == 1:
             return (exact or found)[0]
@@ -127,13 +127,13 @@ class JobStore:
 
     def list(self, status: str | None = None, limit: int | None = None) -> list[Job]:
         sql = "SELECT * FROM jobs" + (" WHERE status = ?" if status else "") + " ORDER BY created DESC" + (f" LIMIT {int(limit)}" if limit else "")
-        return list(self._rows(sql, *([status] if status else [])))
+        return self._rows(sql, *([status] if status else []))
 
     def queued(self) -> list[Job]:
-        return list(self._rows("SELECT * FROM jobs WHERE status = 'queued' AND backend = 'local' ORDER BY created"))
+        return self._rows("SELECT * FROM jobs WHERE status = 'queued' AND backend = 'local' ORDER BY created")
 
     def running(self) -> list[Job]:
-        return list(self._rows("SELECT * FROM jobs WHERE status = 'running' AND backend = 'local' ORDER BY created"))
+        return self._rows("SELECT * FROM jobs WHERE status = 'running' AND backend = 'local' ORDER BY created")
 
     def update(self, job_id: str, only_if: tuple[str, ...] | None = None, **values: Any) -> bool:
         """Set columns; with ``only_if``, only while the job is in one of those states (True when it was)."""

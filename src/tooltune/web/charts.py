@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-from typing import Any
-
 __all__ = ["CHARTS", "metric_history", "chart_png"]
 
 # chart id -> (title, MLflow keys drawn on it). SFT runs log loss instead of reward and advantage.
@@ -49,7 +47,3 @@ def chart_png(title: str, series: dict[str, list[tuple[int, float]]]) -> bytes:
     figure.savefig(buffer, format="png")
     plt.close(figure)
     return buffer.getvalue()
-
-
-def has_data(series: dict[str, Any]) -> bool:
-    return any(series.values())

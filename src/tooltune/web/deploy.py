@@ -10,9 +10,8 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..home import home
@@ -33,7 +32,6 @@ class Deployment:
     port: int
     process: subprocess.Popen
     log: Path
-    started: float = field(default_factory=time.time)
 
     @property
     def url(self) -> str:

@@ -38,14 +38,14 @@ PRESETS = {
 
 
 def _uploads() -> Path:
-    folder = home() / "uploads" / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    """This submission's folder for uploaded files (made when the first file arrives)."""
+    return home() / "uploads" / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
 
 
 async def _save(upload: UploadFile | None, folder: Path) -> Path | None:
     if upload is None or not upload.filename:
         return None
+    folder.mkdir(parents=True, exist_ok=True)
     target = folder / Path(upload.filename).name
     target.write_bytes(await upload.read())
     return target
@@ -55,6 +55,14 @@ def _version_view(version: Any) -> dict[str, Any]:
     info = version.to_dict()
     return {"ref": f"{version.name}@{version.version}", "name": version.name, "version": version.version, "aliases": version.aliases,
             "technique": info.get("technique", ""), "base": info.get("base", ""), "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(version.created / 1000))}
+
+
+def _run_of(version: Any) -> tuple[Path | None, dict[str, Any]]:
+    """The version's run directory (while it still exists) and its run.json manifest."""
+    from ..training.runs import read_manifest
+
+    run = Path(version.tags.get("run", ""))
+    return (run, read_manifest(run)) if (run / "run.json").exists() else (None, {})
 
 
 def _eval_tables(run: Path | None) -> list[dict[str, Any]]:
@@ -92,7 +100,6 @@ def create_studio(host: str = "127.0.0.1") -> FastAPI:
         deployments.stop_all()  # the endpoints the studio started end with it
 
     app = FastAPI(title="tooltune studio", lifespan=lifespan)
-    app.state.deployments = deployments
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, name, context, status_code=status)
@@ -118,11 +125,9 @@ def create_studio(host: str = "127.0.0.1") -> FastAPI:
 
         found = version_of(name, version)
         info = found.to_dict()
-        run = Path(info["run"]) if info.get("run") and Path(info["run"]).exists() else None
-        manifest = json.loads((run / "run.json").read_text()) if run and (run / "run.json").exists() else {}
-        ref = f"{found.name}@{found.version}"
-        deployment = deployments.running.get(ref)
-        return page(request, "model.html", v=_version_view(found), info=info, manifest=manifest, spec=manifest.get("spec", {}),
+        run, manifest = _run_of(found)
+        deployment = deployments.running.get(f"{found.name}@{found.version}")
+        return page(request, "model.html", v=_version_view(found), info=info, spec=manifest.get("spec", {}),
                     charts=[(key, title) for key, (title, _) in CHARTS.items() if key != "loss" or info.get("technique") != "rlvr"],
                     evals=_eval_tables(run), deployment=deployment)
 
@@ -132,22 +137,19 @@ def create_studio(host: str = "127.0.0.1") -> FastAPI:
 
         if chart not in CHARTS:
             raise HTTPException(404, f"no chart {chart!r}; charts: {', '.join(CHARTS)}")
-        found = version_of(name, version)
-        info = found.to_dict()
-        run = Path(info.get("run", ""))
-        manifest = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
-        title, keys = CHARTS[chart]
         from ..training.tracking import default_tracking_uri
 
+        _, manifest = _run_of(version_of(name, version))
+        title, keys = CHARTS[chart]
         uri = manifest.get("mlflow_tracking_uri") or default_tracking_uri()
         series = metric_history(uri, manifest["mlflow_run_id"], keys) if manifest.get("mlflow_run_id") else {}
         return Response(chart_png(title, series), media_type="image/png")
 
     @app.get("/models/{name}/{version}/eval/{folder}/chart.png")
     def eval_chart(name: str, version: str, folder: str) -> FileResponse:
-        run = Path(version_of(name, version).to_dict().get("run", ""))
-        path = run / Path(folder).name / "chart.png"
-        if not path.exists():
+        run, _ = _run_of(version_of(name, version))
+        path = run / Path(folder).name / "chart.png" if run else None
+        if path is None or not path.exists():
             raise HTTPException(404, "no chart for that evaluation")
         return FileResponse(path)
 
