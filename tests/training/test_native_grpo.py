@@ -141,3 +141,37 @@ def test_gradient_checkpointing_is_refused(tiny_model, small_data, tmp_path):
     dataset = Dataset.from_list(rlvr_rows(read_records(small_data["train"])[:4]))
     with pytest.raises(ValueError, match="gradient_checkpointing=false"):
         NativeGRPOTrainer(model=model, args=args, processing_class=tokenizer, reward_funcs=[load_reward("strict")], train_dataset=dataset)
+
+
+def test_inverse_cdf_sampling_draws_from_the_distribution_and_never_a_zero():
+    from tooltune.training.native_grpo import _inverse_cdf_multinomial
+
+    torch.manual_seed(0)
+    probs = torch.tensor([[0.0, 0.5, 0.0, 0.3, 0.2], [0.0, 0.0, 0.0, 0.0, 1.0]])
+    draws = torch.cat([_inverse_cdf_multinomial(probs, 1) for _ in range(20_000)], 1)
+    assert draws.shape == (2, 20_000)
+    counts = torch.stack([torch.bincount(row, minlength=5) for row in draws]).float() / 20_000
+    assert counts[0, [0, 2]].sum() == 0 and (draws[1] == 4).all()
+    assert torch.allclose(counts[0], probs[0], atol=0.015)
+    # Anything but one draw per row of a matrix goes to torch's own sampler.
+    assert _inverse_cdf_multinomial(probs[0], 3).shape == (3,)
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_bf16_sampling_decodes_every_row_with_trainable_or_frozen_weights(tiny_model, small_data, tmp_path, lora):
+    # bf16 decoding keeps the prompt's cache in bf16 when autocast can cache the weights' casts
+    # (trainable weights) and in fp32 when it cannot (LoRA's frozen base): both must decode.
+    from peft import LoraConfig
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=2 * ROLLOUTS, num_generations=ROLLOUTS, max_completion_length=8,
+                      report_to=[], use_cpu=True, bf16=True, gradient_checkpointing=False, beta=0.0)
+    dataset = Dataset.from_list(rlvr_rows(read_records(small_data["train"])[:4]))
+    native = NativeGRPOTrainer(model=model, args=args, processing_class=tokenizer, reward_funcs=[load_reward("strict")], train_dataset=dataset,
+                               peft_config=LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM") if lora else None)
+    long, short = tokenizer("a prompt that is longer than the answer " * 3)["input_ids"], tokenizer("short prompt")["input_ids"]
+    torch.manual_seed(0)
+    completions, _ = native._generate_single_turn([long] * ROLLOUTS + [short] * ROLLOUTS, None, {}, ROLLOUTS)
+    assert len(completions) == 2 * ROLLOUTS and all(1 <= len(c) <= 8 for c in completions)
+    assert all(p.dtype == torch.float32 for p in native.model.parameters())
+    assert native._generation_entropy is not None and native._generation_entropy >= 0

@@ -35,7 +35,8 @@ class SharedPrefixLayer(DynamicLayer):
 
     def __init__(self, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, groups: list[tuple[int, int, int]]):
         super().__init__()
-        self.prefix_keys, self.prefix_values, self.prefix_mask, self.groups = keys, values, mask.bool(), groups
+        # Kept in fp32: attend() computes in fp32, and casting once beats casting at every token.
+        self.prefix_keys, self.prefix_values, self.prefix_mask, self.groups = keys.float(), values.float(), mask.bool(), groups
         self.lazy_initialization(keys, values)
 
     def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,23 +54,44 @@ class SharedPrefixLayer(DynamicLayer):
 
 
 def attend(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, layer: SharedPrefixLayer, scaling: float) -> torch.Tensor:
-    """Attention of each row over its prompt's keys and its own; returns (rows, queries, heads, dim) like sdpa's."""
+    """Attention of each row over its prompt's keys and its own; returns (rows, queries, heads, dim) like sdpa's.
+
+    Runs in fp32 whatever the cache's dtype (softmax over ~1000 keys). Decoding calls this once per
+    layer per token with tiny tensors, so op count, not arithmetic, sets its speed: when every prompt
+    has the same number of rows (a GRPO batch) all groups go through one batched product per term.
+    """
     rows, heads, length, dim = query.shape
-    kv_heads = keys.shape[1]
-    own = keys.shape[-2]
-    prefix = layer.prefix_keys.shape[-2]
-    out = query.new_empty(rows, length, heads, dim)
+    kv_heads, own, prefix = keys.shape[1], keys.shape[-2], layer.prefix_keys.shape[-2]
+    per_kv = heads // kv_heads
     # A row's own token j is visible to its query i when j <= i + (own - length): causal within the answer.
     visible = torch.arange(own, device=query.device)[None, :] <= torch.arange(length, device=query.device)[:, None] + (own - length)
+    prefix_keys, prefix_values = layer.prefix_keys.float(), layer.prefix_values.float()
+    keys, values = keys.float(), values.float()
+    sizes = {end - start for _, start, end in layer.groups}
+    if len(sizes) == 1 and [g for g, _, _ in layer.groups] == list(range(len(layer.groups))):
+        n, prompts = sizes.pop(), len(layer.groups)
+        # Queries as (prompt, kv head, row * query head * position, dim): one product per prompt's keys.
+        q = query.float().reshape(prompts, n, kv_heads, per_kv * length, dim)
+        on_prompt = torch.matmul(q.transpose(1, 2).reshape(prompts, kv_heads, n * per_kv * length, dim), prefix_keys.transpose(-1, -2)) * scaling
+        on_prompt = on_prompt.masked_fill(~layer.prefix_mask[:, None, None, :], float("-inf"))
+        on_prompt = on_prompt.view(prompts, kv_heads, n, per_kv * length, prefix).transpose(1, 2).reshape(rows, kv_heads, per_kv * length, prefix)
+        on_own = torch.matmul(q.reshape(rows, kv_heads, per_kv * length, dim), keys.transpose(-1, -2)) * scaling
+        on_own = on_own.masked_fill(~visible.repeat(per_kv, 1), float("-inf"))
+        weights = torch.softmax(torch.cat([on_prompt, on_own], dim=-1), dim=-1)
+        from_prompt = weights[..., :prefix].reshape(prompts, n, kv_heads, per_kv * length, prefix).transpose(1, 2).reshape(prompts, kv_heads, n * per_kv * length, prefix)
+        from_prompt = torch.matmul(from_prompt, prefix_values).view(prompts, kv_heads, n, per_kv * length, dim).transpose(1, 2).reshape(rows, kv_heads, per_kv * length, dim)
+        mixed = from_prompt + torch.matmul(weights[..., prefix:], values)
+        return mixed.reshape(rows, heads, length, dim).transpose(1, 2).to(query.dtype)
+    out = query.new_empty(rows, length, heads, dim)
     for prompt, start, end in layer.groups:
-        q = query[start:end].float().view(end - start, kv_heads, heads // kv_heads, length, dim)
-        on_prompt = torch.einsum("nhrqd,hpd->nhrqp", q, layer.prefix_keys[prompt].float()) * scaling
+        q = query[start:end].float().reshape(end - start, kv_heads, per_kv, length, dim)
+        on_prompt = torch.einsum("nhrqd,hpd->nhrqp", q, prefix_keys[prompt]) * scaling
         on_prompt = on_prompt.masked_fill(~layer.prefix_mask[prompt], float("-inf"))
-        on_own = torch.einsum("nhrqd,nhsd->nhrqs", q, keys[start:end].float()) * scaling
+        on_own = torch.einsum("nhrqd,nhsd->nhrqs", q, keys[start:end]) * scaling
         on_own = on_own.masked_fill(~visible, float("-inf"))
         weights = torch.softmax(torch.cat([on_prompt, on_own], dim=-1), dim=-1)
-        mixed = torch.einsum("nhrqp,hpd->nhrqd", weights[..., :prefix], layer.prefix_values[prompt].float())
-        mixed = mixed + torch.einsum("nhrqs,nhsd->nhrqd", weights[..., prefix:], values[start:end].float())
+        mixed = torch.einsum("nhrqp,hpd->nhrqd", weights[..., :prefix], prefix_values[prompt])
+        mixed = mixed + torch.einsum("nhrqs,nhsd->nhrqd", weights[..., prefix:], values[start:end])
         out[start:end] = mixed.reshape(end - start, heads, length, dim).transpose(1, 2).to(out.dtype)
     return out
 
