@@ -15,7 +15,7 @@ from typing import Any
 
 from ..data.records import Record
 from ..schema import ToolCall, format_tool_calls, parse_tool_calls, render_system_prompt, tools_from_system_prompt
-from .reasoning import asked_tool, missing_parameters, reasoning_trace
+from .reasoning import asked_tool, call_trace, missing_parameters, reasoning_trace
 
 __all__ = ["training_messages", "target_text", "sft_rows", "rlvr_rows", "dpo_rows", "near_miss", "balance_behaviors"]
 
@@ -83,23 +83,35 @@ def rlvr_rows(records: list[Record]) -> list[dict[str, Any]]:
     ]
 
 
-def dpo_rows(records: list[Record], seed: int = 0, rejected: list[str | None] | None = None) -> list[dict[str, Any]]:
+def dpo_rows(records: list[Record], seed: int = 0, rejected: list[str | None] | None = None, reasoning: bool = False) -> list[dict[str, Any]]:
     """``rejected`` holds answers sampled from the model (see ``rejections.py``); a row without
-    one gets a synthesized near miss."""
+    one gets a synthesized near miss. With ``reasoning`` (a model warm-started with the ``<think>``
+    check) both sides carry a check, so the pair does not differ merely in having one."""
     rng = random.Random(seed)
     rejected = rejected or [None] * len(records)
     return [
         {
             "prompt": training_messages(r),
-            "chosen": [{"role": "assistant", "content": target_text(r)}],
-            "rejected": [{"role": "assistant", "content": sampled if sampled is not None else near_miss(r, rng)}],
+            "chosen": [{"role": "assistant", "content": target_text(r, reasoning)}],
+            "rejected": [{"role": "assistant", "content": sampled if sampled is not None else near_miss(r, rng, reasoning)}],
         }
         for r, sampled in zip(records, rejected)
     ]
 
 
-def near_miss(record: Record, rng: random.Random) -> str:
-    """A plausible wrong answer of the kind small models give for this row's behavior."""
+def near_miss(record: Record, rng: random.Random, reasoning: bool = False) -> str:
+    """A plausible wrong answer of the kind small models give for this row's behavior.
+
+    With ``reasoning`` it comes after a check: the wrong check a wrong call implies (an invented
+    value where the row's check says ``missing``), else the row's own check, which the answer then
+    contradicts (asking although the check found every value)."""
+    answer = _near_miss_answer(record, rng)
+    if not reasoning:
+        return answer
+    return (call_trace(record, answer) or reasoning_trace(record) or "") + answer
+
+
+def _near_miss_answer(record: Record, rng: random.Random) -> str:
     calls = parse_tool_calls(record.ground_truth)
     tools = {t.name: t for t in record.tools}
     if calls:

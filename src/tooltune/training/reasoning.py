@@ -21,7 +21,7 @@ from typing import Any
 from ..data.records import Record
 from ..schema import parse_tool_calls
 
-__all__ = ["reasoning_trace", "missing_parameters", "asked_tool", "MISSING"]
+__all__ = ["reasoning_trace", "call_trace", "missing_parameters", "asked_tool", "MISSING"]
 
 MISSING = "missing"
 
@@ -49,15 +49,9 @@ def reasoning_trace(record: Record) -> str | None:
     """The ``<think>…</think>`` for ``record``'s answer, or None when the row does not say enough
     (a clarify row of a user's dataset that does not name its missing parameter, say)."""
     extra = _extra_info(record)
-    calls = parse_tool_calls(record.ground_truth)
-    if calls:
-        tools = {t.name: t for t in record.tools}
-        parts = []
-        for call in calls:
-            tool = tools.get(call.name)
-            required = tool.required if tool else list(call.arguments)
-            parts.append(_check(call.name, {name: call.arguments.get(name, MISSING) for name in required}))
-        return _think(" ".join(parts))
+    trace = call_trace(record, record.ground_truth)
+    if trace:
+        return trace
     if record.behavior == "clarify":
         missing, tool = missing_parameters(record), asked_tool(record)
         if tool is None or not missing:
@@ -74,6 +68,24 @@ def reasoning_trace(record: Record) -> str | None:
             return _think("No listed tool does this.")
         return None
     return None
+
+
+def call_trace(record: Record, answer: str) -> str | None:
+    """The check that leads to the tool call(s) in ``answer`` with the row's tools: each required
+    value as the call gives it, ``missing`` where it leaves one out; None when ``answer`` calls nothing.
+
+    For a wrong call (a DPO near miss that invents a missing value) this is the wrong check that
+    goes with it, so chosen and rejected differ in the check as well as in the answer."""
+    calls = parse_tool_calls(answer)
+    if not calls:
+        return None
+    tools = {t.name: t for t in record.tools}
+    parts = []
+    for call in calls:
+        tool = tools.get(call.name)
+        required = tool.required if tool else list(call.arguments)
+        parts.append(_check(call.name, {name: call.arguments.get(name, MISSING) for name in required}))
+    return _think(" ".join(parts))
 
 
 def _check(name: str, values: dict[str, Any]) -> str:

@@ -69,7 +69,7 @@ class JobSpec:
     rejection_samples: int = field(default=4, metadata=_help("dpo: answers sampled per row when rejections='sampled'."))
     balance_behaviors: bool = field(default=False, metadata=_help("rlvr: draw prompts equally from execute, clarify and refuse rows (the rarer ones repeated), so execute groups do not outvote asking and refusing."))
     engine: str = field(default="auto", metadata=_help("rlvr: 'native' (tooltune's GRPO engine: one prompt prefill per group in generation and training, zero-advantage rows skip the backward; one process), 'trl' (TRL's GRPOTrainer: several processes, vLLM, DeepSpeed), or 'auto' (native on one CPU process, else trl)."))
-    reasoning: bool = field(default=False, metadata=_help("sft: teach a short <think> check before each answer (the tool, then each required value or 'missing'); see training/reasoning.py."))
+    reasoning: bool = field(default=False, metadata=_help("sft: teach a short <think> check before each answer (the tool, then each required value or 'missing'); dpo: both answers of a pair carry a check (for a model warm-started with it); see training/reasoning.py."))
     lora: bool = field(default=False, metadata=_help("Train a LoRA adapter instead of all weights (merged into the final model)."))
     lora_r: int = field(default=16, metadata=_help("LoRA rank."))
     lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator."))
@@ -109,8 +109,8 @@ class JobSpec:
             raise SpecError(f"rejection_samples: must be a positive integer, got {self.rejection_samples!r}")
         if self.balance_behaviors and self.technique != "rlvr":
             raise SpecError(f"balance_behaviors: applies to rlvr prompts, not {self.technique}; remove it or use technique: rlvr")
-        if self.reasoning and self.technique != "sft":
-            raise SpecError(f"reasoning: applies to sft (the warm start teaches the <think> check; rlvr then samples it), not {self.technique}; remove it or use technique: sft")
+        if self.reasoning and self.technique == "rlvr":
+            raise SpecError("reasoning: applies to sft and dpo (the warm start teaches the <think> check; rlvr then samples it by itself); remove it from an rlvr spec")
         if self.engine not in ENGINES:
             raise SpecError(f"engine: must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if self.engine == "native":

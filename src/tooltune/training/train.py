@@ -236,7 +236,7 @@ def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train
         from trl import DPOTrainer
 
         rejected = _sampled_rejections(spec, model, tokenizer, train_records, echo) if spec.rejections == "sampled" else None
-        trainer = DPOTrainer(**shared, train_dataset=dataset(dpo_rows, train_records, spec.seed, rejected), eval_dataset=dataset(dpo_rows, eval_records, spec.seed))
+        trainer = DPOTrainer(**shared, train_dataset=dataset(dpo_rows, train_records, spec.seed, rejected, spec.reasoning), eval_dataset=dataset(dpo_rows, eval_records, spec.seed, None, spec.reasoning))
     else:
         from ..rewards import load_reward
         from .grpo_logps import KeptLogitsGRPOTrainer
