@@ -10,6 +10,10 @@ def test_runs_warm_start_then_rlvr_and_reuses_finished_stages(tmp_path, tiny_mod
     summary = run_quickstart(tmp_path / "qs", preset=TINY, base=tiny_model, echo=said.append)
     assert summary["warmstart"]["steps"] == 2 and summary["rlvr"]["steps"] == 2
     assert len(summary["rlvr"]["reward_curve"]) == 2
+    # The per-behavior rewards reach the step history, so the curve shows each behavior's too.
+    first = summary["rlvr"]["reward_curve"][0]
+    assert {"execute", "clarify", "refuse"} <= first.keys() and any(first[b] is not None for b in ("execute", "clarify", "refuse"))
+    assert any("train/reward_" in key for entry in json.loads((tmp_path / "qs" / "runs" / "rlvr" / "run.json").read_text())["history"] for key in entry)
     assert json.loads((tmp_path / "qs" / "quickstart.json").read_text()) == summary
     rlvr = json.loads((tmp_path / "qs" / "runs" / "rlvr" / "run.json").read_text())
     assert rlvr["base"].startswith("run:") and rlvr["base"].endswith("warmstart")  # RLVR continued from the warm start
@@ -24,3 +28,9 @@ def test_runs_warm_start_then_rlvr_and_reuses_finished_stages(tmp_path, tiny_mod
 def test_reward_curve_averages_blocks_of_steps():
     history = [{"step": s, "reward": r} for s, r in enumerate([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], start=1)] + [{"step": 6, "loss": 0.1}]
     assert reward_curve(history, blocks=3) == [(1, 2, 0.1), (3, 4, 0.5), (5, 6, 0.9)]
+
+
+def test_a_behavior_curve_follows_the_overall_step_ranges_and_marks_empty_ones():
+    history = [{"step": 1, "reward": 0.2, "train/reward_execute": 0.3}, {"step": 2, "reward": 0.4}, {"step": 3, "reward": 0.6, "train/reward_execute": 0.9}, {"step": 4, "reward": 0.8}]
+    assert reward_curve(history, blocks=2, key="train/reward_execute") == [(1, 2, 0.3), (3, 4, 0.9)]
+    assert reward_curve(history, blocks=2, key="train/reward_refuse") == [(1, 2, None), (3, 4, None)]

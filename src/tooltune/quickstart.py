@@ -21,6 +21,7 @@ from .data.generate import GenerateConfig, generate
 from .rewards import load_reward
 from .rewards.batch import score_rows
 from .schema import format_tool_calls, parse_tool_calls
+from .schema.behavior import BEHAVIORS
 
 __all__ = ["Preset", "PRESETS", "run_quickstart", "reward_curve"]
 
@@ -53,14 +54,18 @@ def _never_call(record: Record) -> str:
     return "Could you tell me a bit more about what you need?"
 
 
-def reward_curve(history: list[dict[str, Any]], blocks: int = 5) -> list[tuple[int, int, float]]:
-    """Mean train reward over ``blocks`` consecutive step ranges: (first step, last step, mean)."""
-    points = [(int(h["step"]), float(h["reward"])) for h in history if "reward" in h and "step" in h]
-    if not points:
+def reward_curve(history: list[dict[str, Any]], blocks: int = 5, key: str = "reward") -> list[tuple[int, int, float | None]]:
+    """Mean of ``key`` over ``blocks`` consecutive step ranges of the train reward: (first step,
+    last step, mean), None for a range where no step logged ``key`` (a behavior no prompt had)."""
+    steps = [int(h["step"]) for h in history if "reward" in h and "step" in h]
+    if not steps:
         return []
-    size = max(1, -(-len(points) // blocks))
-    chunks = [points[i : i + size] for i in range(0, len(points), size)]
-    return [(c[0][0], c[-1][0], sum(r for _, r in c) / len(c)) for c in chunks]
+    size = max(1, -(-len(steps) // blocks))
+    curve = []
+    for first, last in ((steps[i], steps[min(i + size, len(steps)) - 1]) for i in range(0, len(steps), size)):
+        values = [float(h[key]) for h in history if key in h and "step" in h and first <= int(h["step"]) <= last]
+        curve.append((first, last, sum(values) / len(values) if values else None))
+    return curve
 
 
 def _stage(spec_path: str, overrides: dict[str, Any], run: Path, echo: Callable[[str], None], callbacks: list[Any] | None) -> dict[str, Any]:
@@ -151,11 +156,21 @@ def _summary(sft: dict[str, Any], rlvr: dict[str, Any], floor: dict[str, float],
         "rlvr": {
             "steps": rlvr.get("steps"),
             "seconds": rlvr.get("seconds"),
-            "reward_curve": [{"steps": f"{a}-{b}", "reward": round(r, 3)} for a, b, r in reward_curve(history)],
+            "reward_curve": _curve_rows(history),
             "zero_variance_group_fraction": round(sum(zero) / len(zero), 3) if zero else None,
         },
         "never_calls_baseline": round(floor["all"], 3),
     }
+
+
+def _curve_rows(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The train reward curve, overall and per behavior: a step's mean mixes whichever behaviors its
+    few prompts drew, so the overall curve can fall while each behavior's rises, or the reverse."""
+    per_behavior = {b: [v for _, _, v in reward_curve(history, key=f"train/reward_{b}")] for b in BEHAVIORS}
+    return [
+        {"steps": f"{first}-{last}", "reward": round(mean, 3), **{b: None if values[i] is None else round(values[i], 3) for b, values in per_behavior.items()}}
+        for i, (first, last, mean) in enumerate(reward_curve(history))
+    ]
 
 
 def render(summary: dict[str, Any]) -> str:
@@ -164,8 +179,9 @@ def render(summary: dict[str, Any]) -> str:
         f"warm start: {sft['steps']} SFT steps in {sft['seconds'] / 60:.1f} min ({sft['seconds'] / max(sft['steps'], 1):.1f} s/step), loss {sft['loss_first']:.2f} -> {sft['loss_last']:.2f}",
         f"rlvr: {rlvr['steps']} GRPO steps in {rlvr['seconds'] / 60:.1f} min ({rlvr['seconds'] / max(rlvr['steps'], 1):.1f} s/step), "
         f"groups with zero reward variance: {rlvr['zero_variance_group_fraction']:.0%}",
-        "train reward (strict) by steps:",
-        *(f"  steps {p['steps']:>7}: {p['reward']:.3f}" for p in rlvr["reward_curve"]),
+        "train reward (strict) by steps, all prompts and per behavior (- : no prompt of it drawn):",
+        f"  {'steps':<14}{'all':>7}  " + "  ".join(f"{b:>7}" for b in BEHAVIORS),
+        *(f"  steps {p['steps']:>7}:{p['reward']:>7.3f}  " + "  ".join(f"{'-':>7}" if p.get(b) is None else f"{p[b]:>7.3f}" for b in BEHAVIORS) for p in rlvr["reward_curve"]),
         f"(an answer that never calls a tool earns {summary['never_calls_baseline']:.3f})",
         f"total {summary['seconds'] / 60:.1f} min",
     ]

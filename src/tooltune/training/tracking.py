@@ -112,7 +112,12 @@ class MlflowTracker(TrainerCallback):
             return
         metrics = {RENAME.get(k, k.replace("@", "_")): float(v) for k, v in logs.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
         if self.rewards:
-            metrics.update(self.rewards.flush())
+            by_behavior = self.rewards.flush()
+            metrics.update(by_behavior)
+            # Into the step's history entry too (Trainer.log appended it just before calling us),
+            # so run.json and the quickstart's curve carry the per-behavior rewards.
+            if state.log_history:
+                state.log_history[-1].update(by_behavior)
         metrics.update(self._advantages())
         if metrics:
             mlflow.log_metrics(metrics, step=state.global_step)
