@@ -38,10 +38,11 @@ class Preset:
 
 
 PRESETS = {
-    # 11.3 min here: a third of the full warm start (its model still asks too often) and a taste of RLVR.
+    # 11.3 min here: 28 SFT steps (its model still asks too often) and a taste of RLVR.
     "quick": Preset(train_rows=1500, sft_steps=28, rlvr_steps=6, rlvr_prompts=1),
-    # the main recipe (33.8 min here with the first native GRPO engine, 22.5 + 10.7; its RLVR stage now takes 8.0 min; 43.7 with TRL's): 64 x 8 SFT rows with the <think> check, then 20 GRPO steps of 2 prompts x 8 rollouts.
-    "full": Preset(train_rows=1500, sft_steps=64, rlvr_steps=20, rlvr_prompts=2),
+    # the main recipe: 96 x 8 SFT rows with the <think> check (30.7 min here; 64 steps took 22.5 and scored lower held out,
+    # docs/ablations.md K vs F), then 20 GRPO steps of 2 prompts x 8 rollouts (8.0 min on the native engine).
+    "full": Preset(train_rows=1500, sft_steps=96, rlvr_steps=20, rlvr_prompts=2),
 }
 
 

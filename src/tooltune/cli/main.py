@@ -108,7 +108,7 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, tools_file, eval_t
 
 @cli.command("quickstart")
 @click.option("--preset", type=click.Choice(["full", "quick"]), default="full", show_default=True,
-              help="full: 64 SFT steps + 20 GRPO steps of 2 prompts x 8 (~31 min on 2 cores); quick: 28 SFT + 6 GRPO steps of 1 prompt (~11 min).")
+              help="full: 96 SFT steps + 20 GRPO steps of 2 prompts x 8 (~40 min on 2 cores); quick: 28 SFT + 6 GRPO steps of 1 prompt (~11 min).")
 @click.option("--out", default="runs/quickstart", show_default=True, type=click.Path(file_okay=False), help="Where to write data, runs and the summary.")
 @click.option("--base", default="smollm2-135m", show_default=True, help="Model to customize.")
 @click.option("--seed", default=0, show_default=True)
