@@ -156,14 +156,15 @@ class NativeGRPOTrainer(KeptLogitsGRPOTrainer):
                 if width > 1:
                     # Every prompt but its last token; generate() then feeds that token and samples on.
                     model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1], use_cache=True, logits_to_keep=1, **{kwarg: cache})
-                    dtype = torch.float32 if recast else None
                     if self._shared_prefix_decoding(model, cache):
-                        cache.layers = [SharedPrefixLayer(layer.keys.to(dtype), layer.values.to(dtype), mask[:, :-1], groups) for layer in cache.layers]
+                        # The shared layer keeps the prompt in fp32 itself; rows' own tokens arrive in the decoding dtype.
+                        cache.layers = [SharedPrefixLayer(layer.keys, layer.values, mask[:, :-1], groups) for layer in cache.layers]
                         shared = shared_prefix_attention(model)
                     else:
                         cache.batch_select_indices(index)
-                        for layer in cache.layers:
-                            layer.keys, layer.values = layer.keys.to(dtype), layer.values.to(dtype)
+                        if recast:  # the bf16 prefill's cache, read by fp32 decoding
+                            for layer in cache.layers:
+                                layer.keys, layer.values = layer.keys.float(), layer.values.float()
                 with shared, _fast_sampling(), (torch.autocast(device.type, enabled=False) if recast else contextlib.nullcontext()):
                     out = model.generate(input_ids=ids[index], attention_mask=mask[index], generation_config=self.generation_config, logits_processor=[entropy], **{kwarg: cache})
         unsort = torch.empty(len(order), dtype=torch.long)

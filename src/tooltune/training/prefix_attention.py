@@ -65,7 +65,7 @@ def attend(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, layer:
     per_kv = heads // kv_heads
     # A row's own token j is visible to its query i when j <= i + (own - length): causal within the answer.
     visible = torch.arange(own, device=query.device)[None, :] <= torch.arange(length, device=query.device)[:, None] + (own - length)
-    prefix_keys, prefix_values = layer.prefix_keys.float(), layer.prefix_values.float()
+    prefix_keys, prefix_values = layer.prefix_keys, layer.prefix_values  # fp32 already (SharedPrefixLayer)
     keys, values = keys.float(), values.float()
     sizes = {end - start for _, start, end in layer.groups}
     if len(sizes) == 1 and [g for g, _, _ in layer.groups] == list(range(len(layer.groups))):

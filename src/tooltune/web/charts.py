@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+
 __all__ = ["CHARTS", "metric_history", "chart_png"]
 
 # chart id -> (title, MLflow keys drawn on it). SFT runs log loss instead of reward and advantage.

@@ -31,7 +31,8 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 # Hyperparameter presets of the customize form: the reference values (MISSION.md) and CPU-sized ones.
 PRESETS = {
     "reference": {"batch_size": 128, "micro_batch_size": 8, "learning_rate": 5e-6, "epochs": 3, "max_steps": -1, "rollouts": 8, "extra": ""},
-    # the bundled recipe's two stages (src/tooltune/recipes/): ~22 min and ~11 min on 2 cores
+    # the bundled recipe's two stages (src/tooltune/recipes/) on 2 cores: cpu-quick its RLVR stage (~8 min),
+    # cpu-sft-warmstart its SFT warm start (~31 min)
     "cpu-quick": {"batch_size": 16, "micro_batch_size": 8, "learning_rate": 1e-5, "epochs": 1, "max_steps": 20, "rollouts": 8, "extra": "max_completion_length=128 save_steps=5 trl.beta=0"},
     "cpu-sft-warmstart": {"batch_size": 8, "micro_batch_size": 8, "learning_rate": 1e-4, "epochs": 1, "max_steps": 96, "rollouts": 8, "extra": "reasoning=true save_steps=16"},
 }
