@@ -41,6 +41,7 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
         ("train_data: {train}\nengine: fast\n", "engine: must be one of auto, native, trl"),
         ("train_data: {train}\ntechnique: sft\nengine: native\n", "engine: native is a GRPO engine for rlvr"),
         ("train_data: {train}\nengine: native\ntrl: {{use_vllm: true}}\n", "does not run with trl.use_vllm; use engine: trl"),
+        ("train_data: {train}\ntechnique: dpo\ntrl: {{beta: 0.0}}\n", "makes DPO's loss constant"),
     ],
 )
 def test_bad_specs_fail_before_any_model_loads(tmp_path, small_data, text, message):

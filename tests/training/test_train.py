@@ -57,6 +57,8 @@ def test_dpo_with_lora_saves_adapter_and_merged_model(tiny_model, small_data):
     run = train(_spec(tiny_model, small_data, technique="dpo", name="dpo", max_steps=1, lora=True, lora_r=4, lora_alpha=8, max_completion_length=8), echo=said.append)
     # a random model never answers right, so every rejection is its own sample
     assert any(line.startswith("dpo rejections:") and " 0 near misses" in line for line in said), said
+    # rejections are sampled only for the rows max_steps trains on (batch_size of them per step)
+    assert any(line.startswith("dpo rejections: 8/8 sampled") for line in said), said
     assert (run / "adapter" / "adapter_config.json").exists()
     merged = AutoModelForCausalLM.from_pretrained(run / "model")
     assert not any("lora" in name for name, _ in merged.named_parameters())

@@ -122,6 +122,9 @@ class JobSpec:
             raise SpecError(f"dtype: must be auto, bfloat16 or float32, got {self.dtype!r}")
         if not isinstance(self.trl, dict):
             raise SpecError("trl: must be a mapping of TRL config fields")
+        if self.technique == "dpo" and self.trl.get("beta", 0.1) == 0:
+            # trl.beta is GRPO's KL weight (0 is the usual choice) but DPO's temperature: at 0 DPO's loss is a constant
+            raise SpecError("trl.beta: 0 makes DPO's loss constant (no gradient); DPO's beta is its temperature, 0.1 is TRL's default. Remove trl.beta or set it > 0 (an rlvr spec's beta: 0 does not carry over)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

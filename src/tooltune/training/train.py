@@ -167,7 +167,9 @@ def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
     if spec.technique == "dpo":
         from trl import DPOConfig
 
-        return _apply_trl(DPOConfig, {**common, "max_length": spec.max_length}, spec.trl)
+        # Each pair's prompt runs once with a KV cache both answers extend (dpo_logps.py), which
+        # checkpointing would discard; the shared prompt leaves fewer activations to keep anyway.
+        return _apply_trl(DPOConfig, {**common, "max_length": spec.max_length, **_no_checkpointing(DPOConfig)}, spec.trl)
     from trl import GRPOConfig
 
     # batch_size counts completions per optimizer step; TRL samples one generation batch per step
@@ -176,9 +178,14 @@ def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
     if rlvr_engine(spec) == "native":
         # The native engine keeps each prompt's KV cache, which checkpointing discards; sharing the
         # prompt leaves ~4x fewer activations, so the memory checkpointing saved is mostly gone too.
-        names = {f.name for f in dataclasses.fields(GRPOConfig)}
-        args["activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"] = False
+        args.update(_no_checkpointing(GRPOConfig))
     return _apply_trl(GRPOConfig, args, spec.trl)
+
+
+def _no_checkpointing(config_cls: type) -> dict[str, bool]:
+    """Checkpointing off, under the name this TRL/transformers version reads (gradient_ was renamed activation_)."""
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": False}
 
 
 def rlvr_engine(spec: JobSpec) -> str:
@@ -194,6 +201,17 @@ def rlvr_engine(spec: JobSpec) -> str:
         return "native"
     # auto: native where it is measured (one CPU process); on a GPU TRL's path is the tested one.
     return "trl" if blockers or torch.cuda.is_available() else "native"
+
+
+def _rows_to_sample(records: list, spec: JobSpec) -> list:
+    """The rows a DPO run with ``max_steps`` trains on: a seeded random subset, so rejections are
+    sampled (a generation per row, ~1 s each on CPU) only for rows the run will use."""
+    needed = spec.max_steps * spec.batch_size
+    if spec.max_steps <= 0 or needed >= len(records):
+        return records
+    import random
+
+    return random.Random(spec.seed).sample(records, needed)
 
 
 def _sampled_rejections(spec: JobSpec, model: Any, tokenizer: Any, records: list, echo: Callable[[str], None]) -> list[str | None]:
@@ -233,10 +251,12 @@ def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train
 
         trainer = AnswerOnlySFTTrainer(**shared, train_dataset=dataset(sft_rows, train_records, spec.reasoning), eval_dataset=dataset(sft_rows, eval_records, spec.reasoning))
     elif spec.technique == "dpo":
-        from trl import DPOTrainer
+        from .dpo_logps import SharedPromptDPOTrainer
 
+        if spec.rejections == "sampled":
+            train_records = _rows_to_sample(train_records, spec)
         rejected = _sampled_rejections(spec, model, tokenizer, train_records, echo) if spec.rejections == "sampled" else None
-        trainer = DPOTrainer(**shared, train_dataset=dataset(dpo_rows, train_records, spec.seed, rejected, spec.reasoning), eval_dataset=dataset(dpo_rows, eval_records, spec.seed, None, spec.reasoning))
+        trainer = SharedPromptDPOTrainer(**shared, train_dataset=dataset(dpo_rows, train_records, spec.seed, rejected, spec.reasoning), eval_dataset=dataset(dpo_rows, eval_records, spec.seed, None, spec.reasoning))
     else:
         from ..rewards import load_reward
         from .grpo_logps import KeptLogitsGRPOTrainer
