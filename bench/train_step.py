@@ -29,7 +29,10 @@ SETTINGS = {
     # Random batches, so the figure stays comparable with the step-time table measured before
     # length grouping; a whole recipe run shows what grouping saves (README: 25.8 -> 17.6 s/step).
     "sft": {"batch_size": 8, "micro_batch_size": 8, "max_length": 1024, "trl": {"train_sampling_strategy": "random"}},
-    "dpo": {"batch_size": 8, "micro_batch_size": 4, "max_length": 1024, "max_completion_length": 96},
+    # Near misses, so the figure is the training step alone (sampled rejections add a generation
+    # pass before step 1). `--set trl.gradient_checkpointing=true` is TRL's DPO as shipped: with
+    # checkpointing on, tooltune's shared-prompt head steps aside (training/dpo_logps.py).
+    "dpo": {"batch_size": 8, "micro_batch_size": 8, "max_length": 1024, "rejections": "near_miss"},
     "rlvr": {"batch_size": 8, "micro_batch_size": 8, "rollouts": 8, "max_completion_length": 64},
 }
 

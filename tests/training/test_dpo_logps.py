@@ -10,10 +10,10 @@ from tooltune.training import dpo_logps
 from tooltune.training.dpo_logps import SharedPromptDPOTrainer, _pairs
 
 
-def _trainer(cls, tiny_model, rows, tmp_path, loss_type):
+def _trainer(cls, tiny_model, rows, tmp_path, loss_type, checkpointing=False):
     model, tokenizer = load_model_and_tokenizer(tiny_model)
     config = DPOConfig(output_dir=str(tmp_path / cls.__name__), per_device_train_batch_size=4, loss_type=[loss_type], report_to=[],
-                       use_cpu=True, bf16=False, gradient_checkpointing=False, max_length=1024)
+                       use_cpu=True, bf16=False, gradient_checkpointing=checkpointing, max_length=1024)
     return cls(model=model, args=config, processing_class=tokenizer, train_dataset=Dataset.from_list(rows))
 
 
@@ -38,17 +38,19 @@ def test_shared_prompt_loss_metrics_and_gradients_match_trl(tiny_model, small_da
         loss = trainer.compute_loss(trainer.model, dict(batch))
         loss.backward()
         metrics = {k: v[-1] for k, v in trainer._metrics["train"].items()}
-        return loss.detach(), metrics, trainer.model.get_input_embeddings().weight.grad.clone(), trainer.model.lm_head.weight.grad.clone()
+        return loss.detach(), metrics, {name: p.grad.clone() for name, p in trainer.model.named_parameters()}
 
-    (lo, mo, eo, ho), (ls, ms, es, hs) = run(ours), run(stock)
+    (lo, mo, go), (ls, ms, gs) = run(ours), run(stock)
     assert len(calls) == 2  # the policy and the reference took the shared-prompt path
     assert torch.allclose(lo, ls, atol=1e-5)
     assert mo.keys() == ms.keys()
     for key in ms:
         assert mo[key] == pytest.approx(ms[key], rel=1e-4, abs=1e-5), key
     assert ms["rewards/margins"] != 0  # the nudge made the comparison carry a gradient
-    for ours_grad, stock_grad in ((eo, es), (ho, hs)):
-        assert (ours_grad - stock_grad).abs().max() <= 1e-4 * stock_grad.abs().max()
+    assert go.keys() == gs.keys()
+    for name, stock_grad in gs.items():  # every layer: gradients through the shared prompt included
+        assert stock_grad.abs().max() > 0, name
+        assert (go[name] - stock_grad).abs().max() <= 1e-4 * stock_grad.abs().max(), name
 
 
 def test_batches_that_are_not_prompt_then_answer_pairs_take_trls_path():
@@ -61,3 +63,15 @@ def test_batches_that_are_not_prompt_then_answer_pairs_take_trls_path():
     assert _pairs(ids[:3], mask[:3], labels[:3]) is None  # odd rows: not [chosen; rejected]
     left_padded = torch.tensor([[0, 1, 1, 1], [1, 1, 1, 0], [1, 1, 1, 1], [1, 1, 1, 0]])
     assert _pairs(ids, left_padded, labels) is None
+
+
+def test_checkpointing_on_takes_trls_path_for_the_trained_model(tiny_model, small_data, tmp_path, monkeypatch):
+    calls = []
+    shared = dpo_logps._shared_prompt_logps
+    monkeypatch.setattr(dpo_logps, "_shared_prompt_logps", lambda model, *a: calls.append(model.training) or shared(model, *a))
+    trainer = _trainer(SharedPromptDPOTrainer, tiny_model, dpo_rows(read_records(small_data["train"])[:4]), tmp_path, "sigmoid", checkpointing=True)
+    trainer.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})  # what train() does
+    trainer.model.train()
+    batch = next(iter(trainer.get_train_dataloader()))
+    trainer.compute_loss(trainer.model, dict(batch)).backward()  # checkpointing would have dropped the shared cache
+    assert True not in calls  # the policy (training, checkpointed) took TRL's path; the reference may share its prompt

@@ -63,7 +63,7 @@ def shared_prompt_head(model: Any, autocast: Callable[[], Any] = contextlib.null
             and ids.device.type == "cpu"
             and set(kwargs) <= {"input_ids", "attention_mask", "use_cache"}
             # checkpointing drops the KV cache the answers extend (trl.gradient_checkpointing=true)
-            and not (self.training and getattr(self.get_decoder(), "gradient_checkpointing", False))
+            and not (self.training and any(getattr(m, "gradient_checkpointing", False) for m in self.get_decoder().modules()))
         )
         pairs = _pairs(ids, mask, labels) if applies else None
         if pairs is None:
