@@ -127,3 +127,12 @@ def test_unknown_trl_field_fails_before_the_model_loads(tiny_model, small_data, 
     monkeypatch.setattr(load, "load_model_and_tokenizer", lambda *a, **k: pytest.fail("model loaded"))
     with pytest.raises(SpecError, match="GRPOConfig has no field 'betaa' \\(did you mean 'beta'\\?\\)"):
         train(_spec(tiny_model, small_data, name="badtrl", trl={"betaa": 0.1}), echo=lambda s: None)
+
+
+def test_dpo_turns_checkpointing_off_unless_the_spec_asks_for_it(tiny_model, small_data, tmp_path):
+    from tooltune.training.train import trl_config
+
+    assert not trl_config(_spec(tiny_model, small_data, technique="dpo"), tmp_path, False, False).gradient_checkpointing
+    for name in ("gradient_checkpointing", "activation_checkpointing"):
+        config = trl_config(_spec(tiny_model, small_data, technique="dpo", trl={name: True}), tmp_path, False, False)
+        assert config.gradient_checkpointing, name  # the user's setting wins (and DPO takes TRL's head)

@@ -169,7 +169,7 @@ def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
 
         # Each pair's prompt runs once with a KV cache both answers extend (dpo_logps.py), which
         # checkpointing would discard; the shared prompt leaves fewer activations to keep anyway.
-        return _apply_trl(DPOConfig, {**common, "max_length": spec.max_length, **_no_checkpointing(DPOConfig)}, spec.trl)
+        return _apply_trl(DPOConfig, {**common, "max_length": spec.max_length, **_no_checkpointing(DPOConfig, spec.trl)}, spec.trl)
     from trl import GRPOConfig
 
     # batch_size counts completions per optimizer step; TRL samples one generation batch per step
@@ -178,12 +178,15 @@ def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
     if rlvr_engine(spec) == "native":
         # The native engine keeps each prompt's KV cache, which checkpointing discards; sharing the
         # prompt leaves ~4x fewer activations, so the memory checkpointing saved is mostly gone too.
-        args.update(_no_checkpointing(GRPOConfig))
+        args.update(_no_checkpointing(GRPOConfig, spec.trl))
     return _apply_trl(GRPOConfig, args, spec.trl)
 
 
-def _no_checkpointing(config_cls: type) -> dict[str, bool]:
-    """Checkpointing off, under the name this TRL/transformers version reads (gradient_ was renamed activation_)."""
+def _no_checkpointing(config_cls: type, trl: dict[str, Any]) -> dict[str, bool]:
+    """Checkpointing off, under the name this TRL/transformers version reads (gradient_ was renamed
+    activation_), unless the spec's ``trl:`` sets it under either name: the new name would win."""
+    if {"gradient_checkpointing", "activation_checkpointing"} & set(trl):
+        return {}
     names = {f.name for f in dataclasses.fields(config_cls)}
     return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": False}
 
