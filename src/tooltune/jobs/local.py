@@ -107,22 +107,24 @@ def _drain(store: JobStore) -> None:
             del children[job_id]
             status = "succeeded" if code == 0 else "failed"
             error = None if code == 0 else f"exited with code {code}; the last lines of `tooltune jobs logs {job_id}` say why"
-            store.update(job_id, only_if=("running",), status=status, finished=time.time(), returncode=code, error=error)
-            if code == 0:
-                _record_result(store, store.get(job_id))
+            # The result goes in with the status, in one write: a waiter that sees "succeeded"
+            # must also see the model the run registered, not a moment later.
+            result = _result(store.get(job_id)) if code == 0 else {}
+            store.update(job_id, only_if=("running",), status=status, finished=time.time(), returncode=code, error=error, **result)
         if not children and not store.queued():
             return
         time.sleep(POLL_S)
 
 
-def _record_result(store: JobStore, job: Job) -> None:
+def _result(job: Job) -> dict:
     """What a finished training job made: the version its run.json says it registered."""
     from ..training.runs import read_manifest
 
     run = Path(job.result.get("run", ""))
     registered = read_manifest(run).get("registered") if (run / "run.json").exists() else None
-    if registered:
-        store.update(job.id, result={**job.result, "model": f"{registered['name']}@{registered['version']}"})
+    if not registered:
+        return {}
+    return {"result": {**job.result, "model": f"{registered['name']}@{registered['version']}"}}
 
 
 def main() -> None:
