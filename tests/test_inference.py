@@ -27,3 +27,16 @@ def test_sampling_gives_several_answers_and_reports_progress(tiny_model):
     assert sum(rows for rows, _ in seen) == 3 and all(toks > 0 for _, toks in seen)
     again = generate_answers(model, tokenizer, CONVERSATIONS, Sampling(max_new_tokens=8, temperature=1.0, samples=3, batch_size=2))
     assert again == answers  # the seed makes sampling repeatable
+
+
+def test_seeded_generation_leaves_the_callers_random_stream_where_it_was(tiny_model):
+    import torch
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    torch.manual_seed(123)
+    torch.rand(3)
+    expected = torch.rand(4)
+    torch.manual_seed(123)
+    torch.rand(3)
+    generate_answers(model, tokenizer, CONVERSATIONS, Sampling(max_new_tokens=4, temperature=1.0))  # a check in the middle of a run
+    assert torch.rand(4).equal(expected)

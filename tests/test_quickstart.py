@@ -2,7 +2,7 @@ import json
 
 from tooltune.quickstart import Preset, reward_curve, run_quickstart
 
-TINY = Preset(train_rows=40, sft_steps=2, rlvr_steps=2, rlvr_prompts=1, eval_rows=20)
+TINY = Preset(train_rows=40, sft_steps=2, rlvr_steps=2, rlvr_prompts=1, eval_rows=20, validation_rows=4)
 
 
 def test_runs_warm_start_then_rlvr_and_reuses_finished_stages(tmp_path, tiny_model):
@@ -14,6 +14,11 @@ def test_runs_warm_start_then_rlvr_and_reuses_finished_stages(tmp_path, tiny_mod
     first = summary["rlvr"]["reward_curve"][0]
     assert {"execute", "clarify", "refuse"} <= first.keys() and any(first[b] is not None for b in ("execute", "clarify", "refuse"))
     assert any("train/reward_" in key for entry in json.loads((tmp_path / "qs" / "runs" / "rlvr" / "run.json").read_text())["history"] for key in entry)
+    # One validation curve over both stages: the same held-out rows at each stage's start, middle and end
+    curve = summary["validation"]["curve"]
+    assert summary["validation"]["rows"] == 4
+    assert [(c["stage"], c["step"]) for c in curve] == [("warm start", 0), ("warm start", 1), ("warm start", 2), ("rlvr", 0), ("rlvr", 1), ("rlvr", 2)]
+    assert "\nvalidation reward (strict, greedy) on the same 4 held-out rows" in "\n".join(said)
     assert json.loads((tmp_path / "qs" / "quickstart.json").read_text()) == summary
     rlvr = json.loads((tmp_path / "qs" / "runs" / "rlvr" / "run.json").read_text())
     assert rlvr["base"].startswith("run:") and rlvr["base"].endswith("warmstart")  # RLVR continued from the warm start

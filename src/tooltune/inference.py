@@ -109,26 +109,27 @@ def generate_answers(
     kwargs = _sampling_kwargs(sampling, tokenizer)
     pad = kwargs["pad_token_id"]
     previous_side, tokenizer.padding_side = tokenizer.padding_side, "left"
-    generator_seed = torch.random.initial_seed()
-    torch.manual_seed(sampling.seed)
+    # Seeded for this call only: the caller's random stream (a training run's rollouts and
+    # shuffles, when a validation check runs mid-run) continues afterwards where it was.
     was_training = model.training
     model.eval()
     try:
-        for start in range(0, len(order), sampling.batch_size):
-            batch = order[start : start + sampling.batch_size]
-            enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-            with torch.inference_mode():
-                generated = model.generate(**enc, **kwargs)
-            new = generated[:, enc["input_ids"].shape[1] :]
-            answers = tokenizer.batch_decode(new, skip_special_tokens=True)
-            for k, index in enumerate(batch):
-                out[index] = [a.strip() for a in answers[k * sampling.samples : (k + 1) * sampling.samples]]
-            if progress:
-                progress(len(batch), int((new != pad).sum()))
+        with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
+            torch.manual_seed(sampling.seed)
+            for start in range(0, len(order), sampling.batch_size):
+                batch = order[start : start + sampling.batch_size]
+                enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+                with torch.inference_mode():
+                    generated = model.generate(**enc, **kwargs)
+                new = generated[:, enc["input_ids"].shape[1] :]
+                answers = tokenizer.batch_decode(new, skip_special_tokens=True)
+                for k, index in enumerate(batch):
+                    out[index] = [a.strip() for a in answers[k * sampling.samples : (k + 1) * sampling.samples]]
+                if progress:
+                    progress(len(batch), int((new != pad).sum()))
     finally:
         tokenizer.padding_side = previous_side
         model.train(was_training)
-        torch.manual_seed(generator_seed)
     return out
 
 

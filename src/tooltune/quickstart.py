@@ -23,7 +23,7 @@ from .rewards.batch import score_rows
 from .schema import format_tool_calls, parse_tool_calls
 from .schema.behavior import BEHAVIORS
 
-__all__ = ["Preset", "PRESETS", "run_quickstart", "reward_curve"]
+__all__ = ["Preset", "PRESETS", "run_quickstart", "reward_curve", "validation_curve"]
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,14 @@ class Preset:
     rlvr_steps: int  # GRPO steps
     rlvr_prompts: int  # prompts per GRPO step (x 8 rollouts): more prompts, a steadier reward signal
     eval_rows: int = 300
+    # Held-out rows each stage answers greedily at its start, middle and end (the validation
+    # reward curve, training/validation.py); each costs ~1 s per check here.
+    validation_rows: int = 48
 
 
 PRESETS = {
     # 11.3 min here: 28 SFT steps (its model still asks too often) and a taste of RLVR.
-    "quick": Preset(train_rows=1500, sft_steps=28, rlvr_steps=6, rlvr_prompts=1),
+    "quick": Preset(train_rows=1500, sft_steps=28, rlvr_steps=6, rlvr_prompts=1, validation_rows=16),
     # the main recipe: 96 x 8 SFT rows with the <think> check (30.7 min here; 64 steps took 22.5 and scored lower held out,
     # docs/ablations.md K vs F), then 20 GRPO steps of 2 prompts x 8 rollouts (8.0 min on the native engine).
     "full": Preset(train_rows=1500, sft_steps=96, rlvr_steps=20, rlvr_prompts=2),
@@ -129,13 +132,16 @@ def run_quickstart(
     echo(f"strict reward on the training rows: gold answers {ceiling['all']:.2f}, an answer that never calls a tool {floor['all']:.2f}")
 
     runs = out / "runs"
-    data = {"train_data": str(paths["train"]), "base": base, "seed": seed}
-    sft = _stage("recipe:warmstart-sft", {**data, "max_steps": chosen.sft_steps}, runs / "warmstart", echo, callbacks)
+    # The same held-out rows (tools training never saw) are checked in both stages, so the two
+    # validation curves read as one, from the base model to the final one.
+    data = {"train_data": str(paths["train"]), "base": base, "seed": seed, "validation_data": str(paths["eval"]), "validation_rows": chosen.validation_rows}
+    sft = _stage("recipe:warmstart-sft", {**data, "max_steps": chosen.sft_steps, "eval_steps": _halfway(chosen.sft_steps)}, runs / "warmstart", echo, callbacks)
     _release_memory()
     rollouts = 8
     rlvr = _stage(
         "recipe:rlvr",
-        {**data, "base": f"run:{runs / 'warmstart'}", "max_steps": chosen.rlvr_steps, "batch_size": chosen.rlvr_prompts * rollouts, "rollouts": rollouts},
+        {**data, "base": f"run:{runs / 'warmstart'}", "max_steps": chosen.rlvr_steps, "batch_size": chosen.rlvr_prompts * rollouts, "rollouts": rollouts,
+         "eval_steps": _halfway(chosen.rlvr_steps)},
         runs / "rlvr",
         echo,
         callbacks,
@@ -145,6 +151,22 @@ def run_quickstart(
     echo(render(summary))
     echo(f"summary in {out / 'quickstart.json'}; final model in {runs / 'rlvr' / 'model'}")
     return summary
+
+
+def _halfway(steps: int) -> int:
+    """eval_steps for checks at a stage's start, middle and end."""
+    return max(1, -(-steps // 2))
+
+
+def validation_curve(stages: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every validation check of the stages' histories, in order: stage, step, reward, per behavior."""
+    rows = []
+    for stage, manifest in stages.items():
+        for entry in manifest.get("history", []):
+            if "validation/reward" in entry:
+                rows.append({"stage": stage, "step": int(entry["step"]), "reward": round(entry["validation/reward"], 3),
+                             **{b: None if f"validation/reward_{b}" not in entry else round(entry[f"validation/reward_{b}"], 3) for b in BEHAVIORS}})
+    return rows
 
 
 def _summary(sft: dict[str, Any], rlvr: dict[str, Any], floor: dict[str, float], seconds: float) -> dict[str, Any]:
@@ -161,7 +183,12 @@ def _summary(sft: dict[str, Any], rlvr: dict[str, Any], floor: dict[str, float],
             "zero_variance_group_fraction": round(sum(zero) / len(zero), 3) if zero else None,
         },
         "never_calls_baseline": round(floor["all"], 3),
+        "validation": {"rows": _validation_rows(sft), "curve": validation_curve({"warm start": sft, "rlvr": rlvr})},
     }
+
+
+def _validation_rows(manifest: dict[str, Any]) -> int | None:
+    return (manifest.get("spec") or {}).get("validation_rows")
 
 
 def _curve_rows(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -184,6 +211,13 @@ def render(summary: dict[str, Any]) -> str:
         f"  {'steps':<14}{'all':>7}  " + "  ".join(f"{b:>7}" for b in BEHAVIORS),
         *(f"  steps {p['steps']:>7}:{p['reward']:>7.3f}  " + "  ".join(f"{'-':>7}" if p.get(b) is None else f"{p[b]:>7.3f}" for b in BEHAVIORS) for p in rlvr["reward_curve"]),
         f"(an answer that never calls a tool earns {summary['never_calls_baseline']:.3f})",
-        f"total {summary['seconds'] / 60:.1f} min",
     ]
+    checks = summary.get("validation", {}).get("curve") or []
+    if checks:
+        lines += [
+            f"validation reward (strict, greedy) on the same {summary['validation']['rows']} held-out rows over tools training never saw:",
+            f"  {'stage':<11}{'step':>5}{'all':>8}  " + "  ".join(f"{b:>7}" for b in BEHAVIORS),
+            *(f"  {c['stage']:<11}{c['step']:>5}{c['reward']:>8.3f}  " + "  ".join(f"{'-':>7}" if c.get(b) is None else f"{c[b]:>7.3f}" for b in BEHAVIORS) for c in checks),
+        ]
+    lines.append(f"total {summary['seconds'] / 60:.1f} min")
     return "\n".join(lines)

@@ -44,10 +44,10 @@ def test_rlvr_logs_the_charts_a_user_watches(tiny_model, small_data):
     )
     metrics, _ = _metrics(run)
     for key in ("train/reward_mean", "train/reward_std", "train/completion_length", "train/entropy", "train/grad_norm",
-                "train/advantage_mean", "train/zero_variance_group_fraction", "train/learning_rate", "eval/reward_mean"):
+                "train/advantage_mean", "train/zero_variance_group_fraction", "train/learning_rate", "validation/reward"):
         assert key in metrics, key
     assert any(k.startswith("train/reward_") and k.split("_")[-1] in ("execute", "clarify", "refuse") for k in metrics)
-    assert any(k.startswith("eval/reward_") and k.split("_")[-1] in ("execute", "clarify", "refuse") for k in metrics)
+    assert any(k.startswith("validation/reward_") and k.split("_")[-1] in ("execute", "clarify", "refuse") for k in metrics)
     # a random tiny model never makes a parseable call: every group ties, which the metric shows
     assert metrics["train/zero_variance_group_fraction"] == 1.0
 

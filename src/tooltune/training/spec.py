@@ -51,7 +51,8 @@ class JobSpec:
     train_data: str = field(metadata=_help("Training rows (JSONL, the shared record shape)."))
     technique: str = field(default="rlvr", metadata=_help("rlvr (GRPO with a verifiable reward), sft, or dpo."))
     base: str = field(default="smollm2-135m", metadata=_help("Model to customize: bundled name, folder, .gguf, hub id, or run:NAME."))
-    validation_data: str | None = field(default=None, metadata=_help("Held-out rows scored every eval_steps (optional)."))
+    validation_data: str | None = field(default=None, metadata=_help("Held-out rows answered greedily and scored by `reward` at step 0, every eval_steps and at the end: the validation reward curve (optional)."))
+    validation_rows: int | None = field(default=None, metadata=_help("Score only this many validation_data rows (a seeded sample, the same at every check); a greedy answer costs ~1 s per row on a 2-core CPU."))
     eval_data: str | None = field(default=None, metadata=_help("Held-out rows (JSONL): once trained and registered, the result is evaluated against its base on them (run directory's eval/; tooltune train and jobs)."))
     reward: str = field(default="strict", metadata=_help("Reward for rlvr (and for choosing DPO rejections): built-in, file.py:function or module:function."))
     name: str | None = field(default=None, metadata=_help("Run name; default: <technique>-<timestamp>."))
@@ -75,7 +76,7 @@ class JobSpec:
     lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator."))
     dtype: str = field(default="auto", metadata=_help("auto (bf16 where the CPU/GPU supports it), bfloat16, or float32."))
     save_steps: int = field(default=25, metadata=_help("Checkpoint every N optimizer steps; a killed run resumes from the last one."))
-    eval_steps: int = field(default=25, metadata=_help("Score validation_data every N steps (when given)."))
+    eval_steps: int = field(default=25, metadata=_help("Score validation_data every N optimizer steps (when given)."))
     logging_steps: int = field(default=1, metadata=_help("Log metrics every N steps."))
     seed: int = field(default=0, metadata=_help("Random seed."))
     register: bool = field(default=True, metadata=_help("Register the final model in My Models as a new version of model_name (false: just the run directory)."))
@@ -89,6 +90,8 @@ class JobSpec:
         for name in ("batch_size", "micro_batch_size", "rollouts", "max_completion_length", "max_length", "save_steps", "eval_steps", "logging_steps"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise SpecError(f"{name}: must be a positive integer, got {getattr(self, name)!r}")
+        if self.validation_rows is not None and (not isinstance(self.validation_rows, int) or self.validation_rows < 1):
+            raise SpecError(f"validation_rows: must be a positive integer (or left out for every row), got {self.validation_rows!r}")
         if self.learning_rate <= 0:
             raise SpecError(f"learning_rate: must be > 0, got {self.learning_rate}")
         if self.max_steps <= 0 and self.epochs <= 0:

@@ -122,6 +122,13 @@ class MlflowTracker(TrainerCallback):
         if metrics:
             mlflow.log_metrics(metrics, step=state.global_step)
 
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        """Metrics computed outside TRL's logging (the validation reward), under the same run."""
+        import mlflow
+
+        if metrics and mlflow.active_run() is not None:
+            mlflow.log_metrics(metrics, step=step)
+
     def _advantages(self) -> dict[str, float]:
         # GRPO normalizes rewards within a group, so the signed mean is ~0 by construction; the
         # mean magnitude is the chart that shows how much signal the step had.

@@ -64,16 +64,25 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
 
     from ..models.load import load_model_and_tokenizer, resolve_model
     from .tracking import MlflowTracker, default_tracking_uri
+    from .validation import ValidationReward, pick_rows
 
     train_records = read_records(spec.train_data)
-    eval_records = read_records(spec.validation_data) if spec.validation_data else None
+    eval_records = pick_rows(read_records(spec.validation_data), spec.validation_rows, spec.seed) if spec.validation_data else None
     bf16 = spec.dtype == "bfloat16" or (spec.dtype == "auto" and bf16_supported())
-    config = trl_config(spec, run, bf16, eval_records is not None)  # a bad `trl:` field fails here, before the model loads
+    # TRL's own evaluation adds the eval loss for SFT and DPO; for GRPO it would sample every
+    # validation prompt `rollouts` times, which the greedy validation reward already covers.
+    trl_eval = eval_records is not None and spec.technique != "rlvr"
+    config = trl_config(spec, run, bf16, trl_eval)  # a bad `trl:` field fails here, before the model loads
     manifest["base_path"] = resolve_model(base_path)
     model, tokenizer = load_model_and_tokenizer(manifest["base_path"])
 
     tracker = MlflowTracker(spec.tracking_uri or default_tracking_uri(), run.name, _flat_params(spec), run_id=manifest.get("mlflow_run_id"))
-    trainer = _build_trainer(spec, config, model, tokenizer, train_records, eval_records, tracker, echo)
+    trainer = _build_trainer(spec, config, model, tokenizer, train_records, eval_records if trl_eval else None, tracker, echo)
+    if eval_records:
+        from ..rewards import load_reward
+
+        reward = load_reward(spec.reward, on_error="skip")
+        trainer.add_callback(ValidationReward(eval_records, reward, spec.eval_steps, spec.max_completion_length, bf16, tokenizer, tracker.log_metrics, echo))
     for callback in callbacks or []:
         trainer.add_callback(callback)
     if main_process:
