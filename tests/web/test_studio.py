@@ -76,7 +76,7 @@ def test_details_page_charts_and_downloads(client, tooltune_home, tiny_model):
             mlflow.log_metric("train/reward_mean", value, step=step)
     Registry().register(str(run), "weather-bot")
     page = client.get("/models/weather-bot/1").text
-    for chart in ("reward", "length", "entropy", "grad_norm", "advantage"):
+    for chart in ("reward", "length", "entropy", "grad_norm", "advantage", "validation"):
         assert f"/models/weather-bot/1/chart/{chart}.png" in page
     assert "Continue customization" in page and "/customize?base=weather-bot%401" in page
     png = client.get("/models/weather-bot/1/chart/reward.png")

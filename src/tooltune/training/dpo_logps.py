@@ -27,12 +27,11 @@ import types
 from typing import Any, Callable
 
 import torch
-from transformers import DynamicCache
 from trl import DPOTrainer
 from trl.trainer.utils import FusedCausalLMOutput
 
 from .grpo_logps import _LOGIT_SCALING
-from .native_grpo import _cache_kwarg
+from .shared_prompt import shared_prompt_hidden
 
 __all__ = ["SharedPromptDPOTrainer", "shared_prompt_head"]
 
@@ -103,22 +102,14 @@ def _pairs(ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> list[
 
 
 def _shared_prompt_logps(model: Any, ids: torch.Tensor, labels: torch.Tensor, pairs: list[tuple[list[int], list[list[int]]]]) -> FusedCausalLMOutput:
-    decoder, head = model.get_decoder(), model.get_output_embeddings()
-    kwarg = _cache_kwarg(decoder)
+    head = model.get_output_embeddings()
     device, rows = ids.device, ids.size(0)
     per_row: dict[int, dict[str, torch.Tensor]] = {}
     for i, (prompt, answers) in enumerate(pairs):
         longest = max(len(a) for a in answers)
         # The prompt's last token predicts the first answer token; answer token t predicts t+1.
         suffix = torch.tensor([[prompt[-1]] + a + [a[-1]] * (longest - len(a)) for a in answers], device=device)
-        # One embedding lookup for prompt and answers: each lookup's backward writes a dense
-        # gradient of the whole 49k-row table.
-        embeds = decoder.get_input_embeddings()(torch.cat([torch.tensor(prompt[:-1], device=device), suffix.flatten()]))
-        cache = DynamicCache(config=model.config)
-        if len(prompt) > 1:
-            decoder(inputs_embeds=embeds[None, : len(prompt) - 1], **{kwarg: cache}, use_cache=True)
-            cache.batch_select_indices(torch.zeros(2, dtype=torch.long, device=device))
-        hidden = decoder(inputs_embeds=embeds[len(prompt) - 1 :].view(*suffix.shape, -1), **{kwarg: cache}, use_cache=True).last_hidden_state
+        hidden = shared_prompt_hidden(model, torch.tensor(prompt, device=device), suffix)
         for side, answer in enumerate(answers):
             logits = head(hidden[side, : len(answer)]).float()
             logps = torch.log_softmax(logits, dim=-1)

@@ -27,7 +27,6 @@ prefix shares; the shared prefix leaves far less activation memory to save).
 from __future__ import annotations
 
 import contextlib
-import inspect
 import itertools
 from typing import Any
 
@@ -39,6 +38,7 @@ from transformers.cache_utils import DynamicLayer
 
 from .grpo_logps import KeptLogitsGRPOTrainer
 from .prefix_attention import SharedPrefixLayer, shared_prefix_attention
+from .shared_prompt import cache_kwarg, shared_prompt_hidden
 
 __all__ = ["NativeGRPOTrainer", "SKIP_SCALE"]
 
@@ -46,11 +46,6 @@ __all__ = ["NativeGRPOTrainer", "SKIP_SCALE"]
 # kept rows into TRL's loss over all rows: "rows" (mean over sequences), "tokens" (mean over the
 # micro-batch's tokens), or "global" (a constant over the generation batch: nothing to rescale).
 SKIP_SCALE = {"grpo": "rows", "sapo": "rows", "luspo": "rows", "dr_grpo": "rows", "bnpo": "tokens", "dapo": "global", "cispo": "global", "vespo": "global"}
-
-
-def _cache_kwarg(module: torch.nn.Module) -> str:
-    """transformers 5.2x renamed ``past_key_values`` to ``cache`` (the old name warns until 5.40)."""
-    return "cache" if "cache" in inspect.signature(module.forward).parameters else "past_key_values"
 
 
 def _prompt_groups(prompts: list[tuple[int, ...]]) -> tuple[list[tuple[int, ...]], list[int]]:
@@ -143,7 +138,7 @@ class NativeGRPOTrainer(KeptLogitsGRPOTrainer):
             unwrap_model_for_generation(self.model_wrapped, self.accelerator, generation_kwargs=self.generation_kwargs, gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs) as model,
             torch.no_grad(),
         ):
-            cache, kwarg = DynamicCache(config=model.config), _cache_kwarg(model)
+            cache, kwarg = DynamicCache(config=model.config), cache_kwarg(model)
             entropy = _EntropyRecorder(self.temperature)
             # One autocast region over prefill and decoding: autocast casts each trainable weight to
             # bf16 once and keeps the copy until the region ends, so decoding reads half the bytes per
@@ -213,10 +208,7 @@ class NativeGRPOTrainer(KeptLogitsGRPOTrainer):
         prompt_ids, prompt_mask = input_ids[:, :-logits_to_keep], attention_mask[:, :-logits_to_keep]
         answers, answer_mask = input_ids[:, -logits_to_keep:], attention_mask[:, -logits_to_keep:].bool()
         distinct, rows = _prompt_groups([tuple(ids[m.bool()].tolist()) for ids, m in zip(prompt_ids, prompt_mask)])
-        from transformers import DynamicCache
-
-        decoder, head = model.get_decoder(), model.get_output_embeddings()
-        kwarg = _cache_kwarg(decoder)
+        head = model.get_output_embeddings()
         device = input_ids.device
         order, logps, entropies = [], [], []
         for group, prompt in enumerate(distinct):
@@ -232,14 +224,7 @@ class NativeGRPOTrainer(KeptLogitsGRPOTrainer):
             # The prompt's last token predicts the first answer token; answer token t predicts t+1.
             suffix = torch.cat([prompt_t[-1:].expand(len(members), 1), answers[members, :length]], dim=1)
             with self.accelerator.autocast():
-                # One embedding lookup for prompt and answers: each lookup's backward writes a dense
-                # gradient of the whole 49k-row table, ~0.2 s apiece on this CPU.
-                embeds = decoder.get_input_embeddings()(torch.cat([prompt_t[:-1], suffix.flatten()]))
-                cache = DynamicCache(config=model.config)
-                if len(prompt) > 1:
-                    decoder(inputs_embeds=embeds[None, : len(prompt) - 1], use_cache=True, **{kwarg: cache})
-                    cache.batch_select_indices(torch.zeros(len(members), dtype=torch.long, device=device))
-                hidden = decoder(inputs_embeds=embeds[len(prompt) - 1 :].view(*suffix.shape, -1), use_cache=True, **{kwarg: cache}).last_hidden_state
+                hidden = shared_prompt_hidden(model, prompt_t, suffix)
                 logits = head(hidden[:, :-1][keep])
             logps_all = torch.log_softmax(logits.float() / self.temperature, dim=-1)
             full = torch.zeros(len(members), logits_to_keep, dtype=torch.bool, device=device)

@@ -1,4 +1,4 @@
-"""The five training charts a user watches, drawn from the run's MLflow metric history."""
+"""The training charts a user watches, drawn from the run's MLflow metric history."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ CHARTS = {
     "grad_norm": ("Gradient norm", ["train/grad_norm"]),
     "advantage": ("Mean advantage", ["train/advantage_mean"]),
     "loss": ("Training loss", ["train/loss"]),
+    # fixed held-out rows answered greedily (training/validation.py): the curve that shows learning
+    "validation": ("Validation reward (fixed rows, greedy)", ["validation/reward", "validation/reward_execute", "validation/reward_clarify", "validation/reward_refuse"]),
 }
 
 
