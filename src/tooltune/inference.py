@@ -12,7 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-__all__ = ["Sampling", "Completion", "generate_answers", "complete", "stop_token_ids", "progress_bar"]
+__all__ = ["Sampling", "Completion", "generate_answers", "complete", "stop_token_ids", "progress_bar", "ANSWER_TOKENS"]
+
+# The token budget for scoring an answer (evaluation and the validation reward): a <think> check
+# plus a call with its arguments reaches ~175 tokens at the tail; a shorter budget cuts those
+# answers off and scores them as unparseable.
+ANSWER_TOKENS = 160
 
 
 @dataclass

@@ -4,7 +4,7 @@ import pytest
 from transformers import AutoModelForCausalLM
 
 from tooltune.data import read_records
-from tooltune.inference import generate_answers
+from tooltune.inference import ANSWER_TOKENS, generate_answers
 from tooltune.training import SpecError, load_spec
 from tooltune.training.datasets import training_messages
 from tooltune.training.runs import read_manifest
@@ -48,7 +48,8 @@ def test_sft_run_logs_the_validation_curve_of_the_model_it_trains(tiny_model, sm
     # the same seeded rows every time, greedy, answered by the base first and the final model last
     rows = pick_rows(read_records(small_data["eval"]), 3, spec.seed)
     assert all(conversations == [training_messages(r) for r in rows] for conversations, _, _ in seen)
-    assert all(s.temperature == 0 and s.max_new_tokens == 8 for _, _, s in seen)
+    # with the evaluation's answer budget, not the run's shorter max_completion_length (8)
+    assert all(s.temperature == 0 and s.max_new_tokens == ANSWER_TOKENS for _, _, s in seen)
     base, final = (AutoModelForCausalLM.from_pretrained(p).model.embed_tokens.weight for p in (tiny_model, run / "model"))
     assert seen[0][1].equal(base) and seen[-1][1].equal(final) and not base.equal(final)
     # SFT keeps TRL's eval loss beside it

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
+from ..inference import ANSWER_TOKENS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -445,7 +446,7 @@ def jobs_cancel(job_id: str) -> None:
 @click.option("--predictions", type=click.Path(exists=True, dir_okay=False), help='Score these answers ({"id"?, "response"} per line) instead of generating with --model.')
 @click.option("--base-predictions", type=click.Path(exists=True, dir_okay=False), help="The same for --base.")
 @click.option("--temperature", default=0.0, show_default=True, help="0 is greedy; above 0 samples.")
-@click.option("--max-new-tokens", default=160, show_default=True, help="Longest answer; a <think> check plus a call needs up to ~175 tokens.")
+@click.option("--max-new-tokens", default=ANSWER_TOKENS, show_default=True, help="Longest answer; a <think> check plus a call needs up to ~175 tokens.")
 @click.option("--batch-size", default=16, show_default=True, help="Rows per generation batch.")
 @click.option("--limit", type=int, help="Evaluate only the first N rows.")
 @click.option("--dtype", type=click.Choice(["auto", "bfloat16", "float32"]), default="auto", show_default=True)
