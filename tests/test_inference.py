@@ -40,3 +40,18 @@ def test_seeded_generation_leaves_the_callers_random_stream_where_it_was(tiny_mo
     torch.rand(3)
     generate_answers(model, tokenizer, CONVERSATIONS, Sampling(max_new_tokens=4, temperature=1.0))  # a check in the middle of a run
     assert torch.rand(4).equal(expected)
+
+
+def test_complete_is_seeded_without_moving_the_callers_random_stream(tiny_model):
+    import torch
+
+    from tooltune.inference import complete
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    sampling = Sampling(max_new_tokens=6, temperature=1.0, samples=2)
+    torch.manual_seed(7)
+    expected = torch.rand(4)
+    torch.manual_seed(7)
+    first = complete(model, tokenizer, CONVERSATIONS[1], sampling)
+    assert torch.rand(4).equal(expected)
+    assert complete(model, tokenizer, CONVERSATIONS[1], sampling) == first  # the seed still makes it repeatable

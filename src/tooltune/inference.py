@@ -61,6 +61,17 @@ def _sampling_kwargs(sampling: Sampling, tokenizer: Any) -> dict[str, Any]:
     return kwargs
 
 
+@contextmanager
+def _seeded(model: Any, seed: int) -> Iterator[None]:
+    """Seeded for one call only: the caller's random stream (a training run's rollouts and
+    shuffles, when a validation check runs mid-run) continues afterwards where it was."""
+    import torch
+
+    with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
 def complete(model: Any, tokenizer: Any, conversation: list[dict[str, str]], sampling: Sampling, stop: list[str] | None = None, streamer: Any = None) -> tuple[int, list[Completion]]:
     """``sampling.samples`` completions of one conversation, cut at the first ``stop`` string.
 
@@ -77,8 +88,7 @@ def complete(model: Any, tokenizer: Any, conversation: list[dict[str, str]], sam
         kwargs["num_return_sequences"], copies = 1, sampling.samples  # greedy answers are all the same: decode once
     if stop:
         kwargs.update(stop_strings=stop, tokenizer=tokenizer)
-    torch.manual_seed(sampling.seed)
-    with torch.inference_mode():
+    with _seeded(model, sampling.seed), torch.inference_mode():
         generated = model.generate(**enc, **kwargs, streamer=streamer)
     prompt_tokens = enc["input_ids"].shape[1]
     ends = set(kwargs["eos_token_id"])
@@ -114,13 +124,10 @@ def generate_answers(
     kwargs = _sampling_kwargs(sampling, tokenizer)
     pad = kwargs["pad_token_id"]
     previous_side, tokenizer.padding_side = tokenizer.padding_side, "left"
-    # Seeded for this call only: the caller's random stream (a training run's rollouts and
-    # shuffles, when a validation check runs mid-run) continues afterwards where it was.
     was_training = model.training
     model.eval()
     try:
-        with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
-            torch.manual_seed(sampling.seed)
+        with _seeded(model, sampling.seed):
             for start in range(0, len(order), sampling.batch_size):
                 batch = order[start : start + sampling.batch_size]
                 enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
