@@ -155,6 +155,32 @@ def test_deterministic_for_a_seed(tmp_path):
     assert a["train"].read_text() != c["train"].read_text()
 
 
+def test_pairs_give_each_clarify_row_its_execute_twin(tmp_path):
+    plain = generate(GenerateConfig(n=200, eval_n=40, seed=5), tmp_path / "plain")
+    paths = generate(GenerateConfig(n=200, eval_n=40, seed=5, pairs=1.0), tmp_path / "pairs")
+    train = read_records(paths["train"])
+    assert paths["eval"].read_text() == plain["eval"].read_text()  # the held-out set never changes
+    assert [sum(r.behavior == b for r in train) for b in ("execute", "clarify", "refuse")] == [120, 50, 30]
+    groups: dict[int, list] = {}
+    for record in train:
+        if "pair" in record.raw["extra_info"]:
+            groups.setdefault(record.raw["extra_info"]["pair"], []).append(record)
+    assert len(groups) >= 45 and all(len(g) == 2 for g in groups.values())
+    for ask, call in (sorted(g, key=lambda r: r.behavior) for g in groups.values()):
+        assert (ask.behavior, call.behavior) == ("clarify", "execute")
+        assert ask.system_prompt == call.system_prompt  # same tools, same order
+        missing = ask.raw["extra_info"]["missing"][0]
+        [called] = parse_tool_calls(call.ground_truth)
+        assert called.name == ask.raw["extra_info"]["tool"]
+        assert called.arguments == {**ask.raw["extra_info"]["arguments"], missing: called.arguments[missing]}
+        # The twin's sentence is the clarify sentence with the missing value's phrase added.
+        words, twin_words = ask.user_prompt.split(), call.user_prompt.split()
+        assert len(twin_words) > len(words) and set(words) - {w.rstrip(",.?!") for w in twin_words} <= {w for w in words if w[-1:] in ",.?!"}
+    assert validate_file(paths["train"]).ok
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        GenerateConfig(pairs=1.5)
+
+
 def test_phrasing_variety(generated):
     paths, train, _ = generated
     stats = compute_stats(paths["train"])

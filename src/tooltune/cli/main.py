@@ -71,11 +71,12 @@ def data_stats(file: str, as_json: bool) -> None:
 @click.option("--seed", default=0, show_default=True, help="Same seed, same files.")
 @click.option("--mix", default="0.6,0.25,0.15", show_default=True, help="Fractions of execute,clarify,refuse rows (exact counts).")
 @click.option("--max-distractors", default=3, show_default=True, help="Each row offers its tool plus 0..N other tools.")
+@click.option("--pairs", default=0.0, show_default=True, help="Fraction of training clarify rows that come with their execute twin (same sentence, the missing value given).")
 @click.option("--tools", "tools_file", type=click.Path(exists=True, dir_okay=False), help="Your own tools (JSON list of OpenAI function schemas) instead of the bundled catalogs.")
 @click.option("--eval-tools", help="With --tools: comma-separated names held out for eval.jsonl (default: a fifth of them).")
 @click.option("--teacher", help="Base URL of an OpenAI-compatible endpoint that rewords requests (e.g. http://localhost:8000/v1).")
 @click.option("--teacher-model", help="Model name to ask at --teacher.")
-def data_generate(n, eval_n, out, seed, mix, max_distractors, tools_file, eval_tools, teacher, teacher_model) -> None:
+def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, tools_file, eval_tools, teacher, teacher_model) -> None:
     """Write synthetic execute / clarify / refuse rows: train.jsonl and held-out eval.jsonl.
 
     Training rows use the bundled training catalog; eval rows use tools, phrasings and kinds
@@ -88,7 +89,7 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, tools_file, eval_t
     try:
         fractions = tuple(float(x) for x in mix.split(","))
         config = GenerateConfig(
-            n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors,  # type: ignore[arg-type]
+            n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors, pairs=pairs,  # type: ignore[arg-type]
             tools_file=tools_file, eval_tools=[t.strip() for t in eval_tools.split(",") if t.strip()] if eval_tools else None,
         )
         paths = generate(config, out)

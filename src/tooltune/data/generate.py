@@ -6,7 +6,9 @@ writes ``train.jsonl`` (training catalog, training phrasings, training kinds of 
 ``eval.jsonl`` (held-out catalog, held-out phrasings and kinds of harm). Each row offers its target
 tool among 0-3 distractors in the default system prompt, so choosing the tool is part of the task.
 Clarify rows are built like execute rows with one required value left out, so the only difference
-the model can learn from is whether the value is there.
+the model can learn from is whether the value is there. With ``--pairs`` a training clarify row
+comes with its execute twin: the same sentence, tools and system prompt with the value given
+(contrastive pairs, issue 6), so "copy a value" only pays where the request holds one.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class GenerateConfig:
     seed: int = field(default=0, metadata={"help": "Same seed, same files."})
     mix: tuple[float, float, float] = field(default=(0.6, 0.25, 0.15), metadata={"help": "Fractions of execute, clarify, refuse rows; sums to 1."})
     max_distractors: int = field(default=3, metadata={"help": "Each row offers its target tool plus 0..max_distractors others."})
+    pairs: float = field(default=0.0, metadata={"help": "Fraction of training clarify rows that come with their execute twin (same sentence and tools, the missing value given); it takes one of the execute rows, so the mix stays exact. eval.jsonl never has twins."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
     eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
 
@@ -58,6 +61,8 @@ class GenerateConfig:
             raise ValueError(f"--mix needs three non-negative fractions (execute,clarify,refuse) that sum to 1, got {','.join(map(str, self.mix))}")
         if not 0 <= self.max_distractors <= 10:
             raise ValueError("max_distractors must be between 0 and 10")
+        if not 0 <= self.pairs <= 1:
+            raise ValueError(f"--pairs is a fraction of clarify rows between 0 and 1, got {self.pairs}")
 
     def catalogs(self) -> tuple[list[CatalogTool], list[CatalogTool]]:
         """(training tools, held-out tools)."""
@@ -92,7 +97,7 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     seen: set[str] = set()
     paths = {"train": out / "train.jsonl"}
-    write_jsonl(paths["train"], generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen))
+    write_jsonl(paths["train"], generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs))
     if config.eval_n:
         paths["eval"] = out / "eval.jsonl"
         write_jsonl(paths["eval"], generate_split(eval_tools, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen))
@@ -107,24 +112,50 @@ def generate_split(
     seed: int,
     max_distractors: int = 3,
     seen: set[str] | None = None,
+    pairs: float = 0.0,
 ) -> list[Record]:
-    """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated."""
+    """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated.
+
+    ``pairs``: the fraction of clarify rows whose execute twin fills the next execute slot (the
+    behaviors are shuffled, so a twin lands a few rows later, and a twin that would repeat a
+    prompt is dropped for a fresh execute row)."""
     maker = _RowMaker(tools, split, random.Random(seed), max_distractors)
     behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
+    twins: list[Record] = []
     rows: list[Record] = []
+
+    def unseen(record: Record) -> str | None:
+        key = " ".join(record.user_prompt.casefold().split())
+        return None if key in seen else key
+
     for index, behavior in enumerate(behaviors):
+        record, key = None, None
+        while behavior == "execute" and twins and key is None:
+            record = twins.pop(0)
+            key = unseen(record)
         for _attempt in range(200):
-            record = getattr(maker, behavior)()
-            key = " ".join(record.user_prompt.casefold().split())
-            if key not in seen:
+            if key is not None:
                 break
+            twin = None
+            if behavior == "clarify" and pairs and maker.rng.random() < pairs:
+                record, twin = maker.clarify_pair()
+            else:
+                record = getattr(maker, behavior)()
+            key = unseen(record)
+            if key is not None and twin is not None:
+                twins.append(twin)
         else:
             raise RuntimeError(f"could not write a new unique {behavior} prompt after 200 tries; ask for fewer rows or add tools")
+        assert record is not None and key is not None
         seen.add(key)
         record.raw["extra_info"].update({"split": split, "index": index})
         rows.append(record)
+    orphans = {twin.raw["extra_info"]["pair"] for twin in twins}  # the last clarify rows may find no execute slot after them
+    for record in rows:
+        if record.raw["extra_info"].get("pair") in orphans:
+            del record.raw["extra_info"]["pair"]
     return rows
 
 
@@ -169,6 +200,31 @@ class _RowMaker:
         text, frame = self._phrase(ct, args, style)
         return self._record(ct, text, self._ask(ct, missing), "clarify", {"tool": ct.name, "style": style, "frame": frame, "missing": [missing], "arguments": args})
 
+    def clarify_pair(self) -> tuple[Record, Record | None]:
+        """A clarify row and its execute twin: the same tools, intent, frame and slot phrases, the
+        twin with the missing value's phrase in it. (None for the twin when no tool requires anything.)"""
+        ct = self._next_tool(self.askable or self.tools)
+        if not ct.tool.required:
+            return self.execute(), None
+        missing = self.rng.choice(ct.tool.required)
+        full = self._arguments(ct)
+        self._check(ct, full)
+        style = self.rng.choice(STYLES)
+        intent = self.rng.choice(ct.intents)
+        slots = self._named_slot_phrases(ct, full)
+        # Both sentences draw the frame, opener and closer from the same random state.
+        state = self.rng.getstate()
+        call_text, frame = self._frame(intent, [phrase for _, phrase in slots], style)
+        self.rng.setstate(state)
+        ask_text, _ = self._frame(intent, [phrase for name, phrase in slots if name != missing], style)
+        offered = self._offered(ct)
+        pair = self.rng.randrange(1 << 30)
+        args = {k: v for k, v in full.items() if k != missing}
+        ask = self._build(offered, ask_text, self._ask(ct, missing), "clarify", {"tool": ct.name, "style": style, "frame": frame, "missing": [missing], "arguments": args, "pair": pair})
+        truth = json.dumps([{"name": ct.name, "arguments": full}], ensure_ascii=False)
+        call = self._build(offered, call_text, truth, "execute", {"tool": ct.name, "style": style, "frame": frame, "pair": pair})
+        return ask, call
+
     def refuse(self) -> Record:
         roll = self.rng.random()
         style = self.rng.choice(STYLES)
@@ -206,6 +262,10 @@ class _RowMaker:
         return cycle.pop()
 
     def _record(self, ct: CatalogTool, text: str, truth: str, behavior: str, extra: dict[str, Any]) -> Record:
+        return self._build(self._offered(ct), text, truth, behavior, extra)
+
+    def _offered(self, ct: CatalogTool) -> list[CatalogTool]:
+        """``ct`` among 0..max_distractors other tools, in random order."""
         others = [t for t in self.tools if t.name != ct.name]
         k = min(len(others), self.rng.randint(0, self.max_distractors))
         same_domain = [t for t in others if t.domain == ct.domain]
@@ -214,7 +274,7 @@ class _RowMaker:
             distractors[0] = self.rng.choice(same_domain)  # a near neighbour makes tool choice a real decision
         offered = distractors + [ct]
         self.rng.shuffle(offered)
-        return self._build(offered, text, truth, behavior, extra)
+        return offered
 
     def _build(self, offered: list[CatalogTool], text: str, truth: str, behavior: str, extra: dict[str, Any]) -> Record:
         tools: list[Tool] = [t.tool for t in offered]
@@ -248,16 +308,20 @@ class _RowMaker:
         return text, f"{self.split}.{style}.{index}"
 
     def _slot_phrases(self, ct: CatalogTool, args: dict[str, Any]) -> list[str]:
+        return [phrase for _, phrase in self._named_slot_phrases(ct, args)]
+
+    def _named_slot_phrases(self, ct: CatalogTool, args: dict[str, Any]) -> list[tuple[str, str]]:
+        """(parameter, phrase) for each argument, e.g. ("city", "in Lima")."""
         phrases = []
         for name, value in args.items():
             spec = ct.slots.get(name)
             if isinstance(spec, dict):
                 options = spec.get("true" if value else "false") or [f"with {humanize(name)} {'on' if value else 'off'}"]
-                phrases.append(self.rng.choice(options))
+                phrases.append((name, self.rng.choice(options)))
             elif isinstance(spec, list) and spec:
-                phrases.append(self.rng.choice(spec).replace("{}", self._render(value)))
+                phrases.append((name, self.rng.choice(spec).replace("{}", self._render(value))))
             else:
-                phrases.append(self.rng.choice(GENERIC_SLOTS).format(name=humanize(name), value=self._render(value)))
+                phrases.append((name, self.rng.choice(GENERIC_SLOTS).format(name=humanize(name), value=self._render(value))))
         # Required values first in natural order most of the time; shuffled sometimes for variety.
         if self.rng.random() < 0.3:
             self.rng.shuffle(phrases)
