@@ -165,9 +165,13 @@ def test_pairs_give_each_clarify_row_its_execute_twin(tmp_path):
     for record in train:
         if "pair" in record.raw["extra_info"]:
             groups.setdefault(record.raw["extra_info"]["pair"], []).append(record)
-    assert len(groups) >= 45 and all(len(g) == 2 for g in groups.values())
-    for ask, call in (sorted(g, key=lambda r: r.behavior) for g in groups.values()):
-        assert (ask.behavior, call.behavior) == ("clarify", "execute")
+    assert all(len(g) == 2 for g in groups.values())
+    pairs = [sorted(g, key=lambda r: r.behavior) for g in groups.values()]
+    asks = [(a, b) for a, b in pairs if a.behavior == "clarify"]
+    not_offered = [(b, a) for a, b in pairs if b.behavior == "refuse"]
+    assert len(asks) >= 45 and not_offered and len(asks) + len(not_offered) == len(pairs)
+    for ask, call in asks:
+        assert call.behavior == "execute"
         assert ask.system_prompt == call.system_prompt  # same tools, same order
         missing = ask.raw["extra_info"]["missing"][0]
         [called] = parse_tool_calls(call.ground_truth)
@@ -176,6 +180,12 @@ def test_pairs_give_each_clarify_row_its_execute_twin(tmp_path):
         # The twin's sentence is the clarify sentence with the missing value's phrase added.
         words, twin_words = ask.user_prompt.split(), call.user_prompt.split()
         assert len(twin_words) > len(words) and set(words) - {w.rstrip(",.?!") for w in twin_words} <= {w for w in words if w[-1:] in ",.?!"}
+    for refuse, call in not_offered:
+        assert refuse.raw["extra_info"]["kind"] == "tool_not_offered" and call.behavior == "execute"
+        assert refuse.user_prompt == call.user_prompt
+        target = refuse.raw["extra_info"]["tool"]
+        assert [t.name for t in call.tools if t.name != target] == [t.name for t in refuse.tools]
+        assert parse_tool_calls(call.ground_truth)[0].name == target
     assert validate_file(paths["train"]).ok
     with pytest.raises(ValueError, match="between 0 and 1"):
         GenerateConfig(pairs=1.5)

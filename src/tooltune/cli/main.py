@@ -71,7 +71,7 @@ def data_stats(file: str, as_json: bool) -> None:
 @click.option("--seed", default=0, show_default=True, help="Same seed, same files.")
 @click.option("--mix", default="0.6,0.25,0.15", show_default=True, help="Fractions of execute,clarify,refuse rows (exact counts).")
 @click.option("--max-distractors", default=3, show_default=True, help="Each row offers its tool plus 0..N other tools.")
-@click.option("--pairs", default=0.0, show_default=True, help="Fraction of training clarify rows that come with their execute twin (same sentence, the missing value given).")
+@click.option("--pairs", default=0.0, show_default=True, help="Fraction of training clarify rows (and requests for a tool not offered) that come with their execute twin: the same sentence with the value given (or the tool listed).")
 @click.option("--tools", "tools_file", type=click.Path(exists=True, dir_okay=False), help="Your own tools (JSON list of OpenAI function schemas) instead of the bundled catalogs.")
 @click.option("--eval-tools", help="With --tools: comma-separated names held out for eval.jsonl (default: a fifth of them).")
 @click.option("--teacher", help="Base URL of an OpenAI-compatible endpoint that rewords requests (e.g. http://localhost:8000/v1).")

@@ -8,7 +8,8 @@ tool among 0-3 distractors in the default system prompt, so choosing the tool is
 Clarify rows are built like execute rows with one required value left out, so the only difference
 the model can learn from is whether the value is there. With ``--pairs`` a training clarify row
 comes with its execute twin: the same sentence, tools and system prompt with the value given
-(contrastive pairs, issue 6), so "copy a value" only pays where the request holds one.
+(contrastive pairs, issue 6), so "copy a value" only pays where the request holds one; and a
+request for a tool the row does not offer comes with the twin that lists the tool.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class GenerateConfig:
     seed: int = field(default=0, metadata={"help": "Same seed, same files."})
     mix: tuple[float, float, float] = field(default=(0.6, 0.25, 0.15), metadata={"help": "Fractions of execute, clarify, refuse rows; sums to 1."})
     max_distractors: int = field(default=3, metadata={"help": "Each row offers its target tool plus 0..max_distractors others."})
-    pairs: float = field(default=0.0, metadata={"help": "Fraction of training clarify rows that come with their execute twin (same sentence and tools, the missing value given); it takes one of the execute rows, so the mix stays exact. eval.jsonl never has twins."})
+    pairs: float = field(default=0.0, metadata={"help": "Fraction of training clarify rows (and requests for a tool the row does not offer) that come with their execute twin: the same sentence with the missing value given (or the tool listed). A twin takes one of the execute rows, so the mix stays exact; eval.jsonl never has twins."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
     eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
 
@@ -116,7 +117,8 @@ def generate_split(
 ) -> list[Record]:
     """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated.
 
-    ``pairs``: the fraction of clarify rows whose execute twin fills the next execute slot (the
+    ``pairs``: the fraction of clarify rows, and of requests for a tool the row does not offer,
+    whose execute twin fills the next execute slot (the
     behaviors are shuffled, so a twin lands a few rows later, and a twin that would repeat a
     prompt is dropped for a fresh execute row)."""
     maker = _RowMaker(tools, split, random.Random(seed), max_distractors)
@@ -124,35 +126,42 @@ def generate_split(
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
     twins: list[Record] = []
+    orphans: set[int] = set()  # pair ids whose twin repeated a prompt or found no execute slot after it
     rows: list[Record] = []
+
+    partner_keys: dict[int, str] = {}  # a twin may repeat its own partner's sentence (a tool not offered), no other
 
     def unseen(record: Record) -> str | None:
         key = " ".join(record.user_prompt.casefold().split())
-        return None if key in seen else key
+        pair = record.raw["extra_info"].get("pair")
+        return key if key not in seen or (pair is not None and partner_keys.get(pair) == key and record.behavior == "execute") else None
 
     for index, behavior in enumerate(behaviors):
         record, key = None, None
         while behavior == "execute" and twins and key is None:
             record = twins.pop(0)
             key = unseen(record)
+            if key is None:
+                orphans.add(record.raw["extra_info"]["pair"])
         for _attempt in range(200):
             if key is not None:
                 break
             twin = None
-            if behavior == "clarify" and pairs and maker.rng.random() < pairs:
-                record, twin = maker.clarify_pair()
+            if behavior in ("clarify", "refuse") and pairs and maker.rng.random() < pairs:
+                record, twin = maker.clarify_pair() if behavior == "clarify" else maker.refuse_pair()
             else:
                 record = getattr(maker, behavior)()
             key = unseen(record)
             if key is not None and twin is not None:
                 twins.append(twin)
+                partner_keys[twin.raw["extra_info"]["pair"]] = key
         else:
             raise RuntimeError(f"could not write a new unique {behavior} prompt after 200 tries; ask for fewer rows or add tools")
         assert record is not None and key is not None
         seen.add(key)
         record.raw["extra_info"].update({"split": split, "index": index})
         rows.append(record)
-    orphans = {twin.raw["extra_info"]["pair"] for twin in twins}  # the last clarify rows may find no execute slot after them
+    orphans |= {twin.raw["extra_info"]["pair"] for twin in twins}
     for record in rows:
         if record.raw["extra_info"].get("pair") in orphans:
             del record.raw["extra_info"]["pair"]
@@ -226,6 +235,11 @@ class _RowMaker:
         return ask, call
 
     def refuse(self) -> Record:
+        return self.refuse_pair(twin=False)[0]
+
+    def refuse_pair(self, twin: bool = True) -> tuple[Record, Record | None]:
+        """A refuse row and, for a request for a tool the row does not offer, its execute twin: the
+        same sentence with that tool added to the list (None for the other kinds of refusal)."""
         roll = self.rng.random()
         style = self.rng.choice(STYLES)
         offered = self.rng.sample(self.tools, k=min(len(self.tools), self.rng.randint(1, 1 + self.max_distractors)))
@@ -237,11 +251,11 @@ class _RowMaker:
                 request += "."
             text = wrap.replace("{text}", request)
             truth = self.rng.choice(self.refusal_texts)
-            return self._build(offered, text, truth, "refuse", {"kind": "harmful", "category": category, "style": style})
+            return self._build(offered, text, truth, "refuse", {"kind": "harmful", "category": category, "style": style}), None
         if roll < 0.8 or len(self.tools) < 3:
             intent = self.rng.choice(self.oos_intents)
             text, frame = self._frame(intent, [], style)
-            return self._build(offered, text, self.rng.choice(self.oos_texts).replace("{intent}", intent), "refuse", {"kind": "out_of_scope", "style": style, "frame": frame})
+            return self._build(offered, text, self.rng.choice(self.oos_texts).replace("{intent}", intent), "refuse", {"kind": "out_of_scope", "style": style, "frame": frame}), None
         # A real request for a tool the row does not offer: the model must read the tool list.
         target = self.rng.choice(self.tools)
         others = [t for t in self.tools if t.name != target.name and t.domain != target.domain] or [t for t in self.tools if t.name != target.name]
@@ -250,7 +264,15 @@ class _RowMaker:
         args = self._arguments(target)
         text, frame = self._frame(intent, self._slot_phrases(target, args), style)
         truth = self.rng.choice(self.oos_texts).replace("{intent}", intent)
-        return self._build(offered, text, truth, "refuse", {"kind": "tool_not_offered", "tool": target.name, "style": style, "frame": frame})
+        extra = {"kind": "tool_not_offered", "tool": target.name, "style": style, "frame": frame}
+        if not twin:
+            return self._build(offered, text, truth, "refuse", extra), None
+        self._check(target, args)
+        listed = list(offered)
+        listed.insert(self.rng.randint(0, len(listed)), target)
+        extra["pair"] = self.rng.randrange(1 << 30)
+        call = json.dumps([{"name": target.name, "arguments": args}], ensure_ascii=False)
+        return self._build(offered, text, truth, "refuse", extra), self._build(listed, text, call, "execute", {"tool": target.name, "style": style, "frame": frame, "pair": extra["pair"]})
 
     # -- pieces ----------------------------------------------------------------------------
     def _next_tool(self, pool: list[CatalogTool]) -> CatalogTool:
