@@ -35,6 +35,9 @@ class Preset:
     rlvr_steps: int  # GRPO steps
     rlvr_prompts: int  # prompts per GRPO step (x 8 rollouts): more prompts, a steadier reward signal
     eval_rows: int = 300
+    # Fraction of clarify (and tool-not-offered) training rows that come with their execute twin
+    # (`tooltune data generate --pairs`); 0 writes the plain generator output.
+    pairs: float = 0.0
     # Held-out rows each stage answers greedily at its start, middle and end (the validation
     # reward curve, training/validation.py); each costs ~1 s per check here.
     validation_rows: int = 48
@@ -44,10 +47,10 @@ PRESETS = {
     # 11.3 min here before validation checks (six of 16 rows add ~2 min): 28 SFT steps (its model
     # still asks too often) and a taste of RLVR.
     "quick": Preset(train_rows=1500, sft_steps=28, rlvr_steps=6, rlvr_prompts=1, validation_rows=16),
-    # the main recipe: 96 x 8 SFT rows with the <think> check (64 steps scored lower held out,
-    # docs/ablations.md K vs F), then 20 GRPO steps of 2 prompts x 8 rollouts on the native engine:
-    # 45.7 min here end to end (34.3 + 10.9, each with three validation checks of 48 rows).
-    "full": Preset(train_rows=1500, sft_steps=96, rlvr_steps=20, rlvr_prompts=2),
+    # the main recipe: 136 x 8 SFT rows with the <think> check on data with contrastive twins
+    # (96 steps, or no twins, scored lower held out: docs/ablations.md K, X1, X2; 43.7 min of SFT
+    # here), then 20 GRPO steps of 2 prompts x 8 rollouts on the native engine (~7 min).
+    "full": Preset(train_rows=1500, sft_steps=136, rlvr_steps=20, rlvr_prompts=2, pairs=1.0),
 }
 
 
@@ -118,7 +121,7 @@ def run_quickstart(
     started = time.perf_counter()
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
     out = Path(out).resolve()
-    paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed), out / "data")
+    paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs), out / "data")
     for split, path in paths.items():
         report = validate_file(path)
         if report.problems:
