@@ -118,18 +118,16 @@ def generate_split(
     """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated.
 
     ``pairs``: the fraction of clarify rows, and of requests for a tool the row does not offer,
-    whose execute twin fills the next execute slot (the
-    behaviors are shuffled, so a twin lands a few rows later, and a twin that would repeat a
-    prompt is dropped for a fresh execute row)."""
+    whose execute twin fills the next execute slot (the behaviors are shuffled, so a twin lands a
+    few rows later; a twin that would repeat a prompt is dropped for a fresh execute row)."""
     maker = _RowMaker(tools, split, random.Random(seed), max_distractors)
     behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
     twins: list[Record] = []
     orphans: set[int] = set()  # pair ids whose twin repeated a prompt or found no execute slot after it
-    rows: list[Record] = []
-
     partner_keys: dict[int, str] = {}  # a twin may repeat its own partner's sentence (a tool not offered), no other
+    rows: list[Record] = []
 
     def unseen(record: Record) -> str | None:
         key = " ".join(record.user_prompt.casefold().split())
