@@ -124,23 +124,19 @@ def generate_split(
     behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
-    twins: list[Record] = []
+    twins: list[tuple[Record, str]] = []  # (execute twin, its partner's prompt key), oldest first
     orphans: set[int] = set()  # pair ids whose twin repeated a prompt or found no execute slot after it
-    partner_keys: dict[int, str] = {}  # a twin may repeat its own partner's sentence (a tool not offered), no other
     rows: list[Record] = []
-
-    def unseen(record: Record) -> str | None:
-        key = " ".join(record.user_prompt.casefold().split())
-        pair = record.raw["extra_info"].get("pair")
-        return key if key not in seen or (pair is not None and partner_keys.get(pair) == key and record.behavior == "execute") else None
-
     for index, behavior in enumerate(behaviors):
         record, key = None, None
         while behavior == "execute" and twins and key is None:
-            record = twins.pop(0)
-            key = unseen(record)
-            if key is None:
+            record, partner_key = twins.pop(0)
+            # A twin may repeat its own partner's sentence (a tool not offered), no other.
+            candidate = _prompt_key(record)
+            if candidate in seen and candidate != partner_key:
                 orphans.add(record.raw["extra_info"]["pair"])
+            else:
+                key = candidate
         for _attempt in range(200):
             if key is not None:
                 break
@@ -149,17 +145,18 @@ def generate_split(
                 record, twin = maker.clarify_pair() if behavior == "clarify" else maker.refuse_pair()
             else:
                 record = getattr(maker, behavior)()
-            key = unseen(record)
-            if key is not None and twin is not None:
-                twins.append(twin)
-                partner_keys[twin.raw["extra_info"]["pair"]] = key
+            candidate = _prompt_key(record)
+            if candidate not in seen:
+                key = candidate
+                if twin is not None:
+                    twins.append((twin, key))
         else:
             raise RuntimeError(f"could not write a new unique {behavior} prompt after 200 tries; ask for fewer rows or add tools")
         assert record is not None and key is not None
         seen.add(key)
         record.raw["extra_info"].update({"split": split, "index": index})
         rows.append(record)
-    orphans |= {twin.raw["extra_info"]["pair"] for twin in twins}
+    orphans |= {twin.raw["extra_info"]["pair"] for twin, _ in twins}
     for record in rows:
         if record.raw["extra_info"].get("pair") in orphans:
             del record.raw["extra_info"]["pair"]
@@ -424,6 +421,11 @@ class _RowMaker:
         problems = argument_problems(ct.tool, args)
         if problems:
             raise ValueError(f"catalog tool '{ct.name}' produced invalid arguments {args}: {problems[0][1]}; fix its hints")
+
+
+def _prompt_key(record: Record) -> str:
+    """The request as uniqueness sees it: case and spacing do not make a prompt new."""
+    return " ".join(record.user_prompt.casefold().split())
 
 
 def _placeholders(template: str) -> list[str]:
