@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 from tooltune.quickstart import Preset, reward_curve, run_quickstart
@@ -25,9 +26,23 @@ def test_runs_warm_start_then_rlvr_and_reuses_finished_stages(tmp_path, tiny_mod
     assert (tmp_path / "qs" / "runs" / "rlvr" / "model" / "config.json").exists()
     assert rlvr["registered"] == {"name": "model-tooltune", "version": 2}  # warm start is version 1 of the same model
 
+    # Training time is told apart from the checks' time, per stage and in all.
+    for stage in ("warmstart", "rlvr"):
+        assert summary[stage]["check_seconds"] > 0 and summary[stage]["training_seconds"] == round(summary[stage]["seconds"] - summary[stage]["check_seconds"], 1)
+    assert summary["training_seconds"] == round(summary["warmstart"]["training_seconds"] + summary["rlvr"]["training_seconds"], 1)
+
     said.clear()
     run_quickstart(tmp_path / "qs", preset=TINY, base=tiny_model, echo=said.append)  # a rerun trains nothing
     assert sum("already completed" in line for line in said) == 2
+
+
+def test_a_preset_without_grpo_steps_stops_at_the_warm_start(tmp_path, tiny_model):
+    said = []
+    summary = run_quickstart(tmp_path / "qs", preset=dataclasses.replace(TINY, rlvr_steps=0), base=tiny_model, echo=said.append)
+    assert summary["rlvr"] is None and not (tmp_path / "qs" / "runs" / "rlvr").exists()
+    assert [c["stage"] for c in summary["validation"]["curve"]] == ["warm start"] * 3
+    assert summary["training_seconds"] == summary["warmstart"]["training_seconds"]
+    assert "GRPO" not in "\n".join(said) and said[-1].endswith(str(tmp_path / "qs" / "runs" / "warmstart" / "model"))
 
 
 def test_reward_curve_averages_blocks_of_steps():

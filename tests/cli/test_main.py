@@ -97,8 +97,12 @@ def test_generate_then_validate_and_stats(tmp_path):
 
 
 def test_quickstart_offers_the_presets():
+    from tooltune.quickstart import PRESETS
+
+    choices = next(p for p in cli.commands["quickstart"].params if p.name == "preset").type.choices
+    assert sorted(choices) == sorted(PRESETS)
     result = run("quickstart", "--help")
-    assert "quick" in result.output and "full" in result.output
+    assert all(name in result.output for name in PRESETS)
 
 
 def test_train_command_runs_a_spec_and_rejects_bad_ones(tmp_path, tiny_model, small_data):

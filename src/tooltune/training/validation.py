@@ -70,9 +70,11 @@ class ValidationReward(TrainerCallback):
             answers = [group[0] for group in generate_answers(model, self.tokenizer, [training_messages(r) for r in self.records], self.sampling)]
         means = score_rows(self.reward, self.records, answers).means()
         metrics = {("validation/reward" if key == "all" else f"validation/reward_{key}"): value for key, (_, value) in means.items() if value is not None}
+        # Kept so a run's training time can be told apart from the time its checks took.
+        metrics["validation/seconds"] = round(time.perf_counter() - started, 1)
         state.log_history.append({"step": state.global_step, **metrics})
         self.log(metrics, state.global_step)
         behaviors = ", ".join(f"{k} {v:.3f}" for k, (_, v) in means.items() if k != "all" and v is not None)
         overall = metrics.get("validation/reward")
         self.echo(f"step {state.global_step}: validation reward {'n/a' if overall is None else f'{overall:.3f}'} ({behaviors}; "
-                  f"{len(self.records)} rows, greedy, {time.perf_counter() - started:.0f}s)")
+                  f"{len(self.records)} rows, greedy, {metrics['validation/seconds']:.0f}s)")
