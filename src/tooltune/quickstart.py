@@ -190,21 +190,20 @@ def _stage_summary(manifest: dict[str, Any]) -> dict[str, Any]:
 
 def _summary(sft: dict[str, Any], rlvr: dict[str, Any] | None, floor: dict[str, float], seconds: float) -> dict[str, Any]:
     losses = [h["loss"] for h in sft.get("history", []) if "loss" in h]
-    summary = {
-        "seconds": round(seconds, 1),
-        "training_seconds": None,
-        "warmstart": {**_stage_summary(sft), "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None},
-        "rlvr": None,
-        "never_calls_baseline": round(floor["all"], 3),
-        "validation": {"rows": _validation_rows(sft), "curve": validation_curve({"warm start": sft, **({"rlvr": rlvr} if rlvr else {})})},
-    }
+    warm = {**_stage_summary(sft), "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None}
+    grpo = None
     if rlvr:
         history = rlvr.get("history", [])
         zero = [h["frac_reward_zero_std"] for h in history if "frac_reward_zero_std" in h]
-        summary["rlvr"] = {**_stage_summary(rlvr), "reward_curve": _curve_rows(history),
-                           "zero_variance_group_fraction": round(sum(zero) / len(zero), 3) if zero else None}
-    summary["training_seconds"] = round(sum(summary[k]["training_seconds"] for k in ("warmstart", "rlvr") if summary[k]), 1)
-    return summary
+        grpo = {**_stage_summary(rlvr), "reward_curve": _curve_rows(history), "zero_variance_group_fraction": round(sum(zero) / len(zero), 3) if zero else None}
+    return {
+        "seconds": round(seconds, 1),
+        "training_seconds": round(warm["training_seconds"] + (grpo["training_seconds"] if grpo else 0.0), 1),
+        "warmstart": warm,
+        "rlvr": grpo,
+        "never_calls_baseline": round(floor["all"], 3),
+        "validation": {"rows": _validation_rows(sft), "curve": validation_curve({"warm start": sft, **({"rlvr": rlvr} if rlvr else {})})},
+    }
 
 
 def _validation_rows(manifest: dict[str, Any]) -> int | None:
