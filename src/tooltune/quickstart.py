@@ -181,9 +181,10 @@ def validation_curve(stages: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _stage_summary(manifest: dict[str, Any]) -> dict[str, Any]:
-    """Steps and times of one stage; ``training_seconds`` leaves out its validation checks (issue 6's
-    budget is training time, and the checks' cost depends on how many rows a preset checks)."""
-    checks = sum(float(h.get("validation/seconds", 0.0)) for h in manifest.get("history", []))
+    """Steps and times of one stage; ``training_seconds`` leaves out its validation checks and TRL's
+    eval-loss passes over the same rows (issue 6's budget is training time, and what the checks cost
+    depends on how many rows a preset checks)."""
+    checks = sum(float(h.get("validation/seconds", 0.0)) + float(h.get("eval_runtime", 0.0)) for h in manifest.get("history", []))
     seconds = manifest.get("seconds") or 0.0
     return {"steps": manifest.get("steps"), "seconds": seconds, "check_seconds": round(checks, 1), "training_seconds": round(seconds - checks, 1)}
 
