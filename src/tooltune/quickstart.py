@@ -49,8 +49,9 @@ PRESETS = {
     "quick": Preset(train_rows=1500, sft_steps=28, rlvr_steps=6, rlvr_prompts=1, validation_rows=16, pairs=1.0),
     # The main recipe: 136 x 8 SFT rows with the <think> check on data with contrastive twins (96
     # steps, or no twins, scored lower held out: docs/ablations.md K, X1, X2). It fills the 45-minute
-    # training budget of 2 CPU cores on its own. An RLVR stage after it lowered the held-out score in
-    # every run here (X3, L, G, D, E), so the time-capped recipe stops at the warm start.
+    # training budget of 2 CPU cores on its own (43.7 min through `tooltune quickstart`, row S1). An
+    # RLVR stage after it lowered the held-out score in every run here (X3, L, G, D, E), so the
+    # time-capped recipe stops at the warm start.
     "full": Preset(train_rows=1500, sft_steps=136, rlvr_steps=0, rlvr_prompts=2, pairs=1.0),
     # The full warm start, then 20 GRPO steps of 2 prompts x 8 rollouts on the native engine (~7 min):
     # the whole SFT -> RLVR pipeline, as you would run it with your own reward function.
