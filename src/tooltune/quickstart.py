@@ -3,9 +3,9 @@
     tooltune quickstart [--preset full|full-rlvr|quick] [--out runs/quickstart]
 
 Stages run the bundled recipes (``recipe:warmstart-sft``, then ``recipe:rlvr`` where the preset has
-GRPO steps) through the same ``tooltune.training.train`` a user calls, with the preset's step counts. Rerunning after an
-interruption skips finished stages and resumes a stage from its last checkpoint, so a kill loses at
-most one checkpoint interval.
+GRPO steps) through the same ``tooltune.training.train`` a user calls, with the preset's step
+counts. Rerunning after an interruption skips finished stages and resumes a stage from its last
+checkpoint, so a kill loses at most one checkpoint interval.
 """
 
 from __future__ import annotations
