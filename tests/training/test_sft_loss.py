@@ -7,6 +7,7 @@ from tooltune.data import read_records
 from tooltune.models.load import load_model_and_tokenizer
 from tooltune.training.datasets import sft_rows
 from tooltune.training.sft_loss import AnswerOnlySFTTrainer
+from tooltune.training.train import _no_checkpointing
 
 
 def test_answer_only_loss_and_gradients_match_trl(tiny_model, small_data, tmp_path):
@@ -48,3 +49,33 @@ def test_length_batches_cover_every_row_once_with_little_padding_in_random_order
     # the longest batches are not all first: the first 28 steps look like the whole run
     first = [lengths[i] for b in batches[:28] for i in b]
     assert abs(sum(first) / len(first) - sum(lengths) / len(lengths)) < 100
+
+
+def test_frozen_system_prompt_keeps_the_loss_and_drops_only_the_tool_lists_gradient(tiny_model, small_data, tmp_path):
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    config = SFTConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, max_length=320, completion_only_loss=True, report_to=[], use_cpu=True, bf16=False, **_no_checkpointing(SFTConfig, {}))
+    dataset = Dataset.from_list(sft_rows(read_records(small_data["train"])[:4]))
+    full = AnswerOnlySFTTrainer(model=model, args=config, processing_class=tokenizer, train_dataset=dataset)
+    frozen = AnswerOnlySFTTrainer(model=model, args=config, processing_class=tokenizer, train_dataset=dataset)
+    frozen.frozen_system_prompt = True
+    batch = next(iter(full.get_train_dataloader()))
+    # The split lands on each row's user turn: well inside the prompt, before the answer.
+    marker = frozen._system_end()
+    assert marker and tokenizer.decode(marker).strip() == "<|im_start|>user"
+    hidden, labels = frozen._hidden_after_frozen_system(model, dict(batch))
+    assert hidden.shape[1] < batch["input_ids"].shape[1] / 2  # the system turn is most of each row
+    assert (labels != -100).sum() == (batch["labels"] != -100).sum()  # every answer token still counts
+
+    def loss_and_grads(trainer):
+        model.zero_grad()
+        loss = trainer.compute_loss(model, dict(batch))
+        loss.backward()
+        return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    loss_full, grads_full = loss_and_grads(full)
+    loss_frozen, grads_frozen = loss_and_grads(frozen)
+    assert loss_frozen.item() == pytest.approx(loss_full.item(), rel=1e-5)  # the same forward, exactly
+    key = next(n for n in grads_full if "k_proj" in n)
+    # Keys are learnt from the user turn and answer only now: a real gradient, but not the full one.
+    assert grads_frozen[key].abs().sum() > 0
+    assert not torch.allclose(grads_frozen[key], grads_full[key], atol=1e-6, rtol=1e-3)

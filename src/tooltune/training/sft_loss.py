@@ -6,6 +6,11 @@ so most of an SFT step is spent on logits nobody uses. Here the decoder runs as 
 49k-wide output layer runs on the positions that have labels. The loss is the same token-mean
 negative log-likelihood (checked against TRL's in tests/training/test_sft_loss.py).
 
+With ``frozen_system_prompt`` the system turn (the tool list, ~85% of a row's tokens) runs once
+without gradients and the user turn and answer run on its KV cache with them: the same loss, a
+third of the work (no backward and no stored activations for the tool list), but not the same
+gradient: the answer's loss no longer shapes how the tool list is encoded, only how it is read.
+
 This is the one override of a TRL trainer in tooltune, and it steps aside (falls back to TRL's loss)
 for anything it does not cover: multiple processes, padding-free/packed batches, non-NLL losses.
 """
@@ -52,6 +57,10 @@ class LengthBatches(torch.utils.data.Sampler):
 
 
 class AnswerOnlySFTTrainer(SFTTrainer):
+    # Set by train.py from the job spec (a trainer attribute rather than a constructor argument,
+    # so the class keeps SFTTrainer's signature).
+    frozen_system_prompt: bool = False
+
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
         dataset = self.train_dataset if train_dataset is None else train_dataset
         if self.args.train_sampling_strategy != "group_by_length" or self.accelerator.num_processes > 1 or "input_ids" not in getattr(dataset, "column_names", ()):
@@ -70,6 +79,12 @@ class AnswerOnlySFTTrainer(SFTTrainer):
             or self.compute_loss_func is not None
         ):
             return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        if self.frozen_system_prompt and not self.args.gradient_checkpointing:  # checkpointing drops the cache
+            hidden, labels = self._hidden_after_frozen_system(model, inputs)
+            keep = labels != -100
+            with self.accelerator.autocast():
+                logits = model.get_output_embeddings()(hidden[keep])
+            return self._nll(logits, labels[keep], keep, num_items_in_batch)
         labels = inputs["labels"][:, 1:]
         keep = labels != -100
         # accelerate applies bf16 autocast by wrapping model.forward; we call the decoder and the
@@ -77,8 +92,76 @@ class AnswerOnlySFTTrainer(SFTTrainer):
         with self.accelerator.autocast():
             hidden = model.get_decoder()(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), use_cache=False).last_hidden_state
             logits = model.get_output_embeddings()(hidden[:, :-1][keep])
+        return self._nll(logits, labels[keep], keep, num_items_in_batch)
+
+    def _nll(self, logits: torch.Tensor, labels: torch.Tensor, keep: torch.Tensor, num_items_in_batch: Any) -> torch.Tensor:
         count = keep.sum() if num_items_in_batch is None else num_items_in_batch
-        loss = F.cross_entropy(logits.float(), labels[keep], reduction="sum") / torch.as_tensor(count, device=logits.device).clamp(min=1)
+        loss = F.cross_entropy(logits.float(), labels, reduction="sum") / torch.as_tensor(count, device=logits.device).clamp(min=1)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             loss = loss * self.accelerator.num_processes
         return loss
+
+    def _system_end(self) -> list[int]:
+        """Token ids that open the user turn in this tokenizer's chat template (``<|im_start|>user``)."""
+        if not hasattr(self, "_user_marker"):
+            tokenizer = getattr(self.processing_class, "tokenizer", self.processing_class)
+            system, user = "SYSTEM-TEXT-7f3a", "USER-TEXT-7f3a"
+            probe = tokenizer.apply_chat_template([{"role": "system", "content": system}, {"role": "user", "content": user}], tokenize=False)
+            opening = probe[probe.index(system) + len(system) : probe.index(user)].lstrip()
+            # What follows the system text up to the user's: "<|im_end|>\n<|im_start|>user\n"; the
+            # user turn starts at its last special token.
+            start = max((opening.rfind(t) for t in tokenizer.all_special_tokens if t in opening), default=-1)
+            self._user_marker = tokenizer.encode(opening[start:].strip(), add_special_tokens=False) if start >= 0 else []
+        return self._user_marker
+
+    def _hidden_after_frozen_system(self, model: Any, inputs: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(hidden states that predict each next token, its label) for every row's user turn and
+        answer, run on a no-grad KV cache of the row's system turn. A row without a system turn
+        before its user turn (or a template we cannot read) keeps its whole prompt in the graph."""
+        from transformers import DynamicCache
+
+        from .shared_prompt import cache_kwarg
+
+        ids, labels = inputs["input_ids"], inputs["labels"]
+        mask = inputs.get("attention_mask")
+        mask = torch.ones_like(ids) if mask is None else mask
+        marker = self._system_end()
+        rows = []
+        for row_ids, row_labels, row_mask in zip(ids, labels, mask.bool()):
+            real, real_labels = row_ids[row_mask], row_labels[row_mask]
+            split = _last_index(real.tolist(), marker, before=int((real_labels != -100).nonzero()[0]) if (real_labels != -100).any() else len(real))
+            rows.append((real[:split], real[split:], real_labels[split:]))
+        pad = self.processing_class.pad_token_id if getattr(self.processing_class, "pad_token_id", None) is not None else 0
+        width_p, width_s = max(len(p) for p, _, _ in rows), max(len(s) for _, s, _ in rows)
+
+        def padded(seqs: list[torch.Tensor], width: int, value: int) -> torch.Tensor:
+            return torch.stack([F.pad(x, (0, width - len(x)), value=value) for x in seqs])
+
+        prefix_mask = padded([torch.ones_like(p) for p, _, _ in rows], width_p, 0)
+        suffix_mask = padded([torch.ones_like(s) for _, s, _ in rows], width_s, 0)
+        positions = torch.stack([len(p) + torch.arange(width_s, device=ids.device) for p, _, _ in rows])
+        decoder = model.get_decoder()
+        kwarg = cache_kwarg(decoder)
+        cache = DynamicCache(config=model.config)
+        with self.accelerator.autocast():
+            if width_p:
+                with torch.no_grad():
+                    decoder(input_ids=padded([p for p, _, _ in rows], width_p, pad), attention_mask=prefix_mask, use_cache=True, **{kwarg: cache})
+            hidden = decoder(
+                input_ids=padded([s for _, s, _ in rows], width_s, pad),
+                attention_mask=torch.cat([prefix_mask, suffix_mask], dim=1),
+                position_ids=positions,
+                use_cache=True,
+                **{kwarg: cache},
+            ).last_hidden_state
+        return hidden[:, :-1], padded([lab for _, _, lab in rows], width_s, -100)[:, 1:]
+
+
+def _last_index(seq: list[int], marker: list[int], before: int) -> int:
+    """Where the last ``marker`` starting before ``before`` starts in ``seq``; 0 when there is none."""
+    if not marker:
+        return 0
+    for start in range(min(before, len(seq) - len(marker)), -1, -1):
+        if seq[start : start + len(marker)] == marker:
+            return start
+    return 0

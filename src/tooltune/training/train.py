@@ -176,6 +176,10 @@ def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
         # 54% padding on the generator's data. Batching rows of similar length (sft_loss.LengthBatches)
         # cuts that to 5%.
         sft = {**common, "max_length": spec.max_length, "completion_only_loss": True, "train_sampling_strategy": "group_by_length"}
+        if spec.frozen_system_prompt:
+            # The user turn runs on the system turn's KV cache, which checkpointing would discard;
+            # with no activations kept for the tool list there is little memory left to save.
+            sft.update(_no_checkpointing(SFTConfig, spec.trl))
         return _apply_trl(SFTConfig, sft, spec.trl)
     if spec.technique == "dpo":
         from trl import DPOConfig
@@ -266,6 +270,7 @@ def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train
         from .sft_loss import AnswerOnlySFTTrainer
 
         trainer = AnswerOnlySFTTrainer(**shared, train_dataset=dataset(sft_rows, train_records, spec.reasoning), eval_dataset=dataset(sft_rows, eval_records, spec.reasoning))
+        trainer.frozen_system_prompt = spec.frozen_system_prompt
     elif spec.technique == "dpo":
         from .dpo_logps import SharedPromptDPOTrainer
 
