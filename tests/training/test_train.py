@@ -147,3 +147,14 @@ def test_sft_with_a_frozen_system_prompt_trains_without_checkpointing(tiny_model
     assert read_manifest(run)["status"] == "completed"
     metrics, _ = _metrics(run)
     assert 0 < metrics["train/loss"] < 20
+
+
+def test_a_cpu_without_native_bf16_gets_a_note_instead_of_a_silent_slow_run(monkeypatch):
+    from tooltune.training import train as train_module
+
+    monkeypatch.setattr(train_module, "bf16_supported", lambda: False)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert "fp32" in train_module._dtype_hint("auto", False)
+    assert "use dtype=auto" in train_module._dtype_hint("bfloat16", True)
+    monkeypatch.setattr(train_module, "bf16_supported", lambda: True)
+    assert train_module._dtype_hint("auto", True) is None

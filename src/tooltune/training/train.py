@@ -96,6 +96,8 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
     checkpoint = last_checkpoint(run) if _resume_run else None
     engine = f" ({rlvr_engine(spec)} engine)" if spec.technique == "rlvr" else ""
     echo(f"run {run.name}: {spec.technique}{engine} on {spec.base}, {len(train_records)} rows, bf16={bf16}" + (f", resuming from {checkpoint.name}" if checkpoint else ""))
+    if hint := _dtype_hint(spec.dtype, bf16):
+        echo(hint)
     started = time.perf_counter()
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
@@ -121,6 +123,19 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
     tracker.end()
     echo(f"run {run.name} done in {manifest['seconds']}s: model in {run / 'model'}")
     return run
+
+
+def _dtype_hint(dtype: str, bf16: bool) -> str | None:
+    """A note when this CPU lacks native bf16, so a slow run does not look like a bug: without
+    AVX512-BF16/AMX a bf16 matmul runs ~5x slower than fp32, and fp32 ~3x slower than bf16 on a
+    CPU that has it (README, step times)."""
+    import torch
+
+    if torch.cuda.is_available() or bf16_supported():
+        return None
+    if bf16:
+        return "note: this CPU has no native bf16 (AVX512-BF16/AMX) and dtype=bfloat16 emulates it, ~5x slower than fp32 here; use dtype=auto"
+    return "note: this CPU has no native bf16 (AVX512-BF16/AMX), so training runs in fp32: expect steps ~3x slower than the README's times"
 
 
 def _flat_params(spec: JobSpec) -> dict[str, Any]:
