@@ -81,22 +81,17 @@ class AnswerOnlySFTTrainer(SFTTrainer):
             return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
         if self.frozen_system_prompt and not self.args.gradient_checkpointing:  # checkpointing drops the cache
             hidden, labels = self._hidden_after_frozen_system(model, inputs)
-            keep = labels != -100
+        else:
+            # accelerate applies bf16 autocast by wrapping model.forward; we call the decoder and the
+            # output layer directly, so enter the same autocast ourselves (else bf16=True runs in fp32).
             with self.accelerator.autocast():
-                logits = model.get_output_embeddings()(hidden[keep])
-            return self._nll(logits, labels[keep], keep, num_items_in_batch)
-        labels = inputs["labels"][:, 1:]
+                hidden = model.get_decoder()(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), use_cache=False).last_hidden_state[:, :-1]
+            labels = inputs["labels"][:, 1:]
         keep = labels != -100
-        # accelerate applies bf16 autocast by wrapping model.forward; we call the decoder and the
-        # output layer directly, so enter the same autocast ourselves (else bf16=True runs in fp32).
         with self.accelerator.autocast():
-            hidden = model.get_decoder()(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), use_cache=False).last_hidden_state
-            logits = model.get_output_embeddings()(hidden[:, :-1][keep])
-        return self._nll(logits, labels[keep], keep, num_items_in_batch)
-
-    def _nll(self, logits: torch.Tensor, labels: torch.Tensor, keep: torch.Tensor, num_items_in_batch: Any) -> torch.Tensor:
+            logits = model.get_output_embeddings()(hidden[keep])
         count = keep.sum() if num_items_in_batch is None else num_items_in_batch
-        loss = F.cross_entropy(logits.float(), labels, reduction="sum") / torch.as_tensor(count, device=logits.device).clamp(min=1)
+        loss = F.cross_entropy(logits.float(), labels[keep], reduction="sum") / torch.as_tensor(count, device=logits.device).clamp(min=1)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             loss = loss * self.accelerator.num_processes
         return loss
