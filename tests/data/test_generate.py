@@ -191,6 +191,19 @@ def test_pairs_give_each_clarify_row_its_execute_twin(tmp_path):
         GenerateConfig(pairs=1.5)
 
 
+def test_refuse_kinds_shift_training_refusals_and_leave_eval_alone(tmp_path):
+    from collections import Counter
+
+    plain = generate(GenerateConfig(n=400, eval_n=60, seed=2), tmp_path / "plain")
+    paths = generate(GenerateConfig(n=400, eval_n=60, seed=2, refuse_kinds=(0.0, 0.2, 0.8)), tmp_path / "kinds")
+    assert paths["eval"].read_text() == plain["eval"].read_text()  # held-out scores stay comparable
+    kinds = {name: Counter(r.raw["extra_info"]["kind"] for r in read_records(p["train"]) if r.behavior == "refuse") for name, p in (("plain", plain), ("kinds", paths))}
+    assert sum(kinds["kinds"].values()) == sum(kinds["plain"].values()) == 60  # the mix is untouched
+    assert kinds["kinds"]["harmful"] == 0 and kinds["kinds"]["tool_not_offered"] > 2 * kinds["plain"]["tool_not_offered"]
+    with pytest.raises(ValueError, match="sum to 1"):
+        GenerateConfig(refuse_kinds=(0.5, 0.5, 0.5))
+
+
 def test_phrasing_variety(generated):
     paths, train, _ = generated
     stats = compute_stats(paths["train"])

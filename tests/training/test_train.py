@@ -138,11 +138,22 @@ def test_dpo_turns_checkpointing_off_unless_the_spec_asks_for_it(tiny_model, sma
         assert config.gradient_checkpointing, name  # the user's setting wins (and DPO takes TRL's head)
 
 
+def test_sft_checkpoints_only_where_it_pays(tiny_model, small_data, tmp_path):
+    from tooltune.training.train import trl_config
+
+    spec = _spec(tiny_model, small_data, technique="sft")
+    assert trl_config(spec, tmp_path, True, False).gradient_checkpointing  # bf16 on CPU: faster with it
+    assert not trl_config(spec, tmp_path, False, False).gradient_checkpointing  # fp32 on CPU: faster without
+    for name in ("gradient_checkpointing", "activation_checkpointing"):
+        config = trl_config(_spec(tiny_model, small_data, technique="sft", trl={name: True}), tmp_path, False, False)
+        assert config.gradient_checkpointing, name  # the user's setting wins
+
+
 def test_sft_with_a_frozen_system_prompt_trains_without_checkpointing(tiny_model, small_data, tmp_path):
     from tooltune.training.train import trl_config
 
     spec = _spec(tiny_model, small_data, technique="sft", name="sft-frozen", max_steps=2, frozen_system_prompt=True)
-    assert not trl_config(spec, tmp_path, False, False).gradient_checkpointing  # it would drop the system turn's cache
+    assert not trl_config(spec, tmp_path, True, False).gradient_checkpointing  # it would drop the system turn's cache
     run = train(spec, echo=lambda s: None)
     assert read_manifest(run)["status"] == "completed"
     metrics, _ = _metrics(run)

@@ -39,6 +39,10 @@ _NAME_BANKS = [
     ("address", "address"), ("timezone", "timezone"), ("query", "topic"), ("topic", "topic"), ("title", "topic"),
     ("text", "phrase"), ("message", "phrase"),
 ]
+# Kinds of refuse row, as shares: harmful requests, requests no tool could serve, and real requests
+# for a tool the row does not list (the one that needs the tool list read; eval.jsonl's 45 refuse
+# rows hold ~25 / 10 / 10 of them).
+REFUSE_KINDS = (0.55, 0.25, 0.20)
 _NICE_AMOUNTS = [5, 10, 12.5, 15, 20, 25, 40, 50, 75, 99.99, 100, 150, 200, 250, 300, 500, 750, 1000, 1200, 2500]
 
 
@@ -52,6 +56,7 @@ class GenerateConfig:
     mix: tuple[float, float, float] = field(default=(0.6, 0.25, 0.15), metadata={"help": "Fractions of execute, clarify, refuse rows; sums to 1."})
     max_distractors: int = field(default=3, metadata={"help": "Each row offers its target tool plus 0..max_distractors others."})
     pairs: float = field(default=0.0, metadata={"help": "Fraction of training clarify rows (and requests for a tool the row does not offer) that come with their execute twin: the same sentence with the missing value given (or the tool listed). A twin takes one of the execute rows, so the mix stays exact; eval.jsonl never has twins."})
+    refuse_kinds: tuple[float, float, float] = field(default=REFUSE_KINDS, metadata={"help": "Shares of harmful, out-of-scope and tool-not-offered requests among training refuse rows (drawn, not exact). eval.jsonl always uses the default, so held-out scores compare across training sets."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
     eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
 
@@ -64,6 +69,8 @@ class GenerateConfig:
             raise ValueError("max_distractors must be between 0 and 10")
         if not 0 <= self.pairs <= 1:
             raise ValueError(f"--pairs is a fraction of clarify rows between 0 and 1, got {self.pairs}")
+        if len(self.refuse_kinds) != 3 or any(k < 0 for k in self.refuse_kinds) or abs(sum(self.refuse_kinds) - 1) > 1e-6:
+            raise ValueError(f"--refuse-kinds needs three non-negative shares (harmful,out_of_scope,tool_not_offered) that sum to 1, got {','.join(map(str, self.refuse_kinds))}")
 
     def catalogs(self) -> tuple[list[CatalogTool], list[CatalogTool]]:
         """(training tools, held-out tools)."""
@@ -98,7 +105,7 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     seen: set[str] = set()
     paths = {"train": out / "train.jsonl"}
-    write_jsonl(paths["train"], generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs))
+    write_jsonl(paths["train"], generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds))
     if config.eval_n:
         paths["eval"] = out / "eval.jsonl"
         write_jsonl(paths["eval"], generate_split(eval_tools, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen))
@@ -114,13 +121,15 @@ def generate_split(
     max_distractors: int = 3,
     seen: set[str] | None = None,
     pairs: float = 0.0,
+    refuse_kinds: tuple[float, float, float] = REFUSE_KINDS,
 ) -> list[Record]:
     """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated.
 
     ``pairs``: the fraction of clarify rows, and of requests for a tool the row does not offer,
     whose execute twin fills the next execute slot (the behaviors are shuffled, so a twin lands a
-    few rows later; a twin that would repeat a prompt is dropped for a fresh execute row)."""
-    maker = _RowMaker(tools, split, random.Random(seed), max_distractors)
+    few rows later; a twin that would repeat a prompt is dropped for a fresh execute row).
+    ``refuse_kinds``: shares of harmful / out-of-scope / tool-not-offered among refuse rows."""
+    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds)
     behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
@@ -164,10 +173,11 @@ def generate_split(
 
 
 class _RowMaker:
-    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int):
+    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS):
         if not tools:
             raise ValueError("no tools to generate rows for")
         self.tools, self.split, self.rng, self.max_distractors = tools, split, rng, max_distractors
+        self.refuse_kinds = refuse_kinds
         self.banks = load_banks()
         refusals = load_refusals()
         self.harmful: dict[str, list[str]] = refusals["harmful"][split]
@@ -236,9 +246,10 @@ class _RowMaker:
         """A refuse row and, for a request for a tool the row does not offer, its execute twin: the
         same sentence with that tool added to the list (None for the other kinds of refusal)."""
         roll = self.rng.random()
+        harmful, out_of_scope, _ = self.refuse_kinds
         style = self.rng.choice(STYLES)
         offered = self.rng.sample(self.tools, k=min(len(self.tools), self.rng.randint(1, 1 + self.max_distractors)))
-        if roll < 0.55:
+        if roll < harmful:
             category = self.rng.choice(sorted(self.harmful))
             wrap = self.rng.choice(REFUSE_WRAPS[self.split][style])
             request = self.rng.choice(self.harmful[category]).strip()
@@ -247,7 +258,7 @@ class _RowMaker:
             text = wrap.replace("{text}", request)
             truth = self.rng.choice(self.refusal_texts)
             return self._build(offered, text, truth, "refuse", {"kind": "harmful", "category": category, "style": style}), None
-        if roll < 0.8 or len(self.tools) < 3:
+        if roll < harmful + out_of_scope or len(self.tools) < 3:
             intent = self.rng.choice(self.oos_intents)
             text, frame = self._frame(intent, [], style)
             return self._build(offered, text, self.rng.choice(self.oos_texts).replace("{intent}", intent), "refuse", {"kind": "out_of_scope", "style": style, "frame": frame}), None
