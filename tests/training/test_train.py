@@ -138,12 +138,16 @@ def test_dpo_turns_checkpointing_off_unless_the_spec_asks_for_it(tiny_model, sma
         assert config.gradient_checkpointing, name  # the user's setting wins (and DPO takes TRL's head)
 
 
-def test_sft_checkpoints_only_where_it_pays(tiny_model, small_data, tmp_path):
+def test_sft_checkpoints_only_where_it_pays(tiny_model, small_data, tmp_path, monkeypatch):
+    from tooltune.training import train as train_module
     from tooltune.training.train import trl_config
 
+    monkeypatch.setattr(train_module, "_ram_gib", lambda: 23.5)
     spec = _spec(tiny_model, small_data, technique="sft")
     assert trl_config(spec, tmp_path, True, False).gradient_checkpointing  # bf16 on CPU: faster with it
     assert not trl_config(spec, tmp_path, False, False).gradient_checkpointing  # fp32 on CPU: faster without
+    monkeypatch.setattr(train_module, "_ram_gib", lambda: 16.0)
+    assert trl_config(spec, tmp_path, False, False).gradient_checkpointing  # ... unless memory is short
     for name in ("gradient_checkpointing", "activation_checkpointing"):
         config = trl_config(_spec(tiny_model, small_data, technique="sft", trl={name: True}), tmp_path, False, False)
         assert config.gradient_checkpointing, name  # the user's setting wins

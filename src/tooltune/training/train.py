@@ -135,7 +135,7 @@ def _dtype_hint(dtype: str, bf16: bool) -> str | None:
         return None
     if bf16:
         return "note: this CPU has no native bf16 (AVX512-BF16/AMX) and dtype=bfloat16 emulates it, ~5x slower than fp32 here; use dtype=auto"
-    return "note: this CPU has no native bf16 (AVX512-BF16/AMX), so training runs in fp32 (SFT without checkpointing, faster here): expect steps ~2x slower than the README's times"
+    return "note: this CPU has no native bf16 (AVX512-BF16/AMX), so training runs in fp32 (SFT without checkpointing where memory allows, faster here): expect steps ~2x slower than the README's times"
 
 
 def _flat_params(spec: JobSpec) -> dict[str, Any]:
@@ -193,12 +193,14 @@ def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
         # 54% padding on the generator's data. Batching rows of similar length (sft_loss.LengthBatches)
         # cuts that to 5%.
         sft = {**common, "max_length": spec.max_length, "completion_only_loss": True, "train_sampling_strategy": "group_by_length"}
-        if spec.frozen_system_prompt or not (bf16 or torch.cuda.is_available()):
+        fp32_cpu = not (bf16 or torch.cuda.is_available())
+        if spec.frozen_system_prompt or (fp32_cpu and _ram_gib() >= FP32_NO_CHECKPOINTING_GIB):
             # The user turn runs on the system turn's KV cache, which checkpointing would discard;
             # with no activations kept for the tool list there is little memory left to save.
             # And on a CPU without native bf16 (fp32 training) recomputing the forward costs more
-            # than it saves: 69.2 vs 40.0 s per step of 8 rows on an AVX2 host, for 6.3 vs 12.3 GB
-            # peak RSS (bench/train_step.py); with AVX512-BF16 it is the other way (20.3 vs 25.2).
+            # than it saves: 69.2 vs 40.0 s per step of 8 rows on an AVX2 host (bench/train_step.py;
+            # with AVX512-BF16 it is the other way, 20.3 vs 25.2), but the recipe's longest batches
+            # then peak at 18.8 GB instead of ~6-8, so only where the memory is there.
             sft.update(_no_checkpointing(SFTConfig, spec.trl))
         return _apply_trl(SFTConfig, sft, spec.trl)
     if spec.technique == "dpo":
@@ -217,6 +219,15 @@ def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
         # prompt leaves ~4x fewer activations, so the memory checkpointing saved is mostly gone too.
         args.update(_no_checkpointing(GRPOConfig, spec.trl))
     return _apply_trl(GRPOConfig, args, spec.trl)
+
+
+# Physical memory (GiB) from which fp32 SFT on a CPU runs without checkpointing: the recipe's
+# 136 steps peaked at 18.8 GB that way on the 24 GiB machine (~23.5 GiB as the OS counts it).
+FP32_NO_CHECKPOINTING_GIB = 22
+
+
+def _ram_gib() -> float:
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
 
 
 def _no_checkpointing(config_cls: type, trl: dict[str, Any]) -> dict[str, bool]:
