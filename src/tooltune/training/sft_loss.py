@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.nn.utils.rnn import pad_sequence
 from trl import SFTTrainer
 
 __all__ = ["AnswerOnlySFTTrainer", "LengthBatches"]
@@ -121,35 +122,33 @@ class AnswerOnlySFTTrainer(SFTTrainer):
         mask = inputs.get("attention_mask")
         mask = torch.ones_like(ids) if mask is None else mask
         marker = self._system_end()
-        rows = []
+        prefixes, suffixes, suffix_labels = [], [], []
         for row_ids, row_labels, row_mask in zip(ids, labels, mask.bool()):
             real, real_labels = row_ids[row_mask], row_labels[row_mask]
             split = _last_index(real.tolist(), marker, before=int((real_labels != -100).nonzero()[0]) if (real_labels != -100).any() else len(real))
-            rows.append((real[:split], real[split:], real_labels[split:]))
+            prefixes.append(real[:split])
+            suffixes.append(real[split:])
+            suffix_labels.append(real_labels[split:])
         pad = self.processing_class.pad_token_id if getattr(self.processing_class, "pad_token_id", None) is not None else 0
-        width_p, width_s = max(len(p) for p, _, _ in rows), max(len(s) for _, s, _ in rows)
-
-        def padded(seqs: list[torch.Tensor], width: int, value: int) -> torch.Tensor:
-            return torch.stack([F.pad(x, (0, width - len(x)), value=value) for x in seqs])
-
-        prefix_mask = padded([torch.ones_like(p) for p, _, _ in rows], width_p, 0)
-        suffix_mask = padded([torch.ones_like(s) for _, s, _ in rows], width_s, 0)
-        positions = torch.stack([len(p) + torch.arange(width_s, device=ids.device) for p, _, _ in rows])
+        prefix_ids, suffix_ids = pad_sequence(prefixes, batch_first=True, padding_value=pad), pad_sequence(suffixes, batch_first=True, padding_value=pad)
+        prefix_mask = pad_sequence([torch.ones_like(p) for p in prefixes], batch_first=True)
+        suffix_mask = pad_sequence([torch.ones_like(s) for s in suffixes], batch_first=True)
+        positions = torch.stack([len(p) + torch.arange(suffix_ids.size(1), device=ids.device) for p in prefixes])
         decoder = model.get_decoder()
         kwarg = cache_kwarg(decoder)
         cache = DynamicCache(config=model.config)
         with self.accelerator.autocast():
-            if width_p:
+            if prefix_ids.size(1):
                 with torch.no_grad():
-                    decoder(input_ids=padded([p for p, _, _ in rows], width_p, pad), attention_mask=prefix_mask, use_cache=True, **{kwarg: cache})
+                    decoder(input_ids=prefix_ids, attention_mask=prefix_mask, use_cache=True, **{kwarg: cache})
             hidden = decoder(
-                input_ids=padded([s for _, s, _ in rows], width_s, pad),
+                input_ids=suffix_ids,
                 attention_mask=torch.cat([prefix_mask, suffix_mask], dim=1),
                 position_ids=positions,
                 use_cache=True,
                 **{kwarg: cache},
             ).last_hidden_state
-        return hidden[:, :-1], padded([lab for _, _, lab in rows], width_s, -100)[:, 1:]
+        return hidden[:, :-1], pad_sequence(suffix_labels, batch_first=True, padding_value=-100)[:, 1:]
 
 
 def _last_index(seq: list[int], marker: list[int], before: int) -> int:

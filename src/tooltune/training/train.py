@@ -127,8 +127,8 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
 
 def _dtype_hint(dtype: str, bf16: bool) -> str | None:
     """A note when this CPU lacks native bf16, so a slow run does not look like a bug: without
-    AVX512-BF16/AMX a bf16 matmul runs ~5x slower than fp32, and fp32 ~3x slower than bf16 on a
-    CPU that has it (README, step times)."""
+    AVX512-BF16/AMX a bf16 matmul runs ~5x slower than fp32, and an fp32 SFT step ~2x slower than
+    bf16 on a CPU that has it (~3x with checkpointing; README, step times)."""
     import torch
 
     if torch.cuda.is_available() or bf16_supported():
@@ -183,8 +183,6 @@ def _apply_trl(config_cls: type, args: dict[str, Any], extra: dict[str, Any]) ->
 
 def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
     """The TRL config for ``spec``: our named hyperparameters, then ``spec.trl`` passed through."""
-    import torch
-
     common = _common_args(spec, run, bf16, has_eval)
     if spec.technique == "sft":
         from trl import SFTConfig
@@ -193,7 +191,7 @@ def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
         # 54% padding on the generator's data. Batching rows of similar length (sft_loss.LengthBatches)
         # cuts that to 5%.
         sft = {**common, "max_length": spec.max_length, "completion_only_loss": True, "train_sampling_strategy": "group_by_length"}
-        fp32_cpu = not (bf16 or torch.cuda.is_available())
+        fp32_cpu = common["use_cpu"] and not bf16
         if spec.frozen_system_prompt or (fp32_cpu and _ram_gib() >= FP32_NO_CHECKPOINTING_GIB):
             # The user turn runs on the system turn's KV cache, which checkpointing would discard;
             # with no activations kept for the tool list there is little memory left to save.
