@@ -39,6 +39,7 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
         ("train_data: {train}\nbase: run:never-ran\n", "run 'never-ran' not found"),
         ("train_data: {train}\nreasoning: true\n", "reasoning: applies to sft"),
         ("train_data: {train}\nfrozen_system_prompt: true\n", "frozen_system_prompt: applies to sft, not rlvr"),
+        ("train_data: {train}\nshare_prompts: true\n", "share_prompts: applies to sft, not rlvr"),
         ("train_data: {train}\nengine: fast\n", "engine: must be one of auto, native, trl"),
         ("train_data: {train}\ntechnique: sft\nengine: native\n", "engine: native is a GRPO engine for rlvr"),
         ("train_data: {train}\nengine: native\ntrl: {{use_vllm: true}}\n", "does not run with trl.use_vllm; use engine: trl"),

@@ -164,6 +164,22 @@ def test_sft_with_a_frozen_system_prompt_trains_without_checkpointing(tiny_model
     assert 0 < metrics["train/loss"] < 20
 
 
+def test_sft_with_shared_prompts_batches_twins_together_and_trains_with_checkpointing(tiny_model, tmp_path, monkeypatch):
+    from tooltune.data.generate import GenerateConfig, generate
+    from tooltune.training.sft_loss import AnswerOnlySFTTrainer
+
+    data = generate(GenerateConfig(n=24, eval_n=8, seed=0, max_distractors=0, pairs=1.0), tmp_path / "pairs")
+    shared = []
+    packed = AnswerOnlySFTTrainer._packed_shared_prompts
+    monkeypatch.setattr(AnswerOnlySFTTrainer, "_packed_shared_prompts", lambda self, inputs: shared.append(packed(self, inputs)) or shared[-1])
+    spec = _spec(tiny_model, data, technique="sft", name="sft-shared", max_steps=3, share_prompts=True, trl={"gradient_checkpointing": True})
+    run = train(spec, echo=lambda s: None)
+    assert read_manifest(run)["status"] == "completed"
+    assert any(p is not None for p in shared)  # some batch held a row and its twin
+    metrics, _ = _metrics(run)
+    assert 0 < metrics["train/loss"] < 20
+
+
 def test_a_cpu_without_native_bf16_gets_a_note_instead_of_a_silent_slow_run(monkeypatch):
     from tooltune.training import train as train_module
 

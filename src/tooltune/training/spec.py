@@ -72,6 +72,7 @@ class JobSpec:
     engine: str = field(default="auto", metadata=_help("rlvr: 'native' (tooltune's GRPO engine: one prompt prefill per group in generation and training, zero-advantage rows skip the backward; one process), 'trl' (TRL's GRPOTrainer: several processes, vLLM, DeepSpeed), or 'auto' (native on one CPU process, else trl)."))
     reasoning: bool = field(default=False, metadata=_help("sft: teach a short <think> check before each answer (the tool, then each required value or 'missing'); dpo: both answers of a pair carry a check (for a model warm-started with it); see training/reasoning.py."))
     frozen_system_prompt: bool = field(default=False, metadata=_help("sft: run each row's system turn (the tool list, most of its tokens) without gradients and train on the user turn and answer over its cache: 23.9 s per step of 8 rows against 40.0 (69.2 with checkpointing) on an AVX2 CPU in fp32, so more rows fit a time budget; an approximation (the loss no longer shapes how the tool list is encoded: -0.09 reward at equal rows, docs/ablations.md Z1). Turns gradient checkpointing off."))
+    share_prompts: bool = field(default=False, metadata=_help("sft: put rows with the same system turn (a clarify row and its execute twin from `data generate --pairs`, or many requests to one tool list) in the same batch, so the turn runs once for all of them: the same loss and gradient per row, fewer tokens; changes which rows share a batch, so it is off unless asked for. A batch whose rows share a system turn is computed that way with or without it."))
     lora: bool = field(default=False, metadata=_help("Train a LoRA adapter instead of all weights (merged into the final model)."))
     lora_r: int = field(default=16, metadata=_help("LoRA rank."))
     lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator."))
@@ -115,8 +116,9 @@ class JobSpec:
             raise SpecError(f"balance_behaviors: applies to rlvr prompts, not {self.technique}; remove it or use technique: rlvr")
         if self.reasoning and self.technique == "rlvr":
             raise SpecError("reasoning: applies to sft and dpo (the warm start teaches the <think> check; rlvr then samples it by itself); remove it from an rlvr spec")
-        if self.frozen_system_prompt and self.technique != "sft":
-            raise SpecError(f"frozen_system_prompt: applies to sft, not {self.technique}; remove it")
+        for flag in ("frozen_system_prompt", "share_prompts"):
+            if getattr(self, flag) and self.technique != "sft":
+                raise SpecError(f"{flag}: applies to sft, not {self.technique}; remove it")
         if self.engine not in ENGINES:
             raise SpecError(f"engine: must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if self.engine == "native":

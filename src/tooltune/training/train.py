@@ -300,6 +300,7 @@ def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train
 
         trainer = AnswerOnlySFTTrainer(**shared, train_dataset=dataset(sft_rows, train_records, spec.reasoning), eval_dataset=dataset(sft_rows, eval_records, spec.reasoning))
         trainer.frozen_system_prompt = spec.frozen_system_prompt
+        trainer.share_prompts = spec.share_prompts
     elif spec.technique == "dpo":
         from .dpo_logps import SharedPromptDPOTrainer
 
