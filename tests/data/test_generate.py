@@ -204,6 +204,39 @@ def test_refuse_kinds_shift_training_refusals_and_leave_eval_alone(tmp_path):
         GenerateConfig(refuse_kinds=(0.5, 0.5, 0.5))
 
 
+def test_rows_per_list_gives_consecutive_rows_one_tool_list_that_keeps_every_answer_right(tmp_path):
+    from collections import defaultdict
+
+    pairs = generate(GenerateConfig(n=300, eval_n=40, seed=6, pairs=1.0), tmp_path / "pairs")
+    paths = generate(GenerateConfig(n=300, eval_n=40, seed=6, pairs=1.0, rows_per_list=4), tmp_path / "lists")
+    assert paths["eval"].read_text() == pairs["eval"].read_text()
+    before, train = read_records(pairs["train"]), read_records(paths["train"])
+    # Only the tool lists changed: the same requests, answers and mix in the same order.
+    assert [(r.user_prompt, r.ground_truth, r.behavior) for r in train] == [(r.user_prompt, r.ground_truth, r.behavior) for r in before]
+    lists: dict[int, list] = defaultdict(list)
+    for record in train:
+        lists[record.raw["extra_info"]["list"]].append(record)
+        names = [t.name for t in record.tools]
+        extra = record.raw["extra_info"]
+        if extra.get("kind") == "tool_not_offered":
+            assert extra["tool"] not in names  # still a request for a tool the row lacks
+        elif extra.get("tool"):
+            assert extra["tool"] in names
+        assert all(call.name in names for call in parse_tool_calls(record.ground_truth) or [])
+        assert 1 <= len(names) <= 4
+    assert all(len(rows) <= 4 and len({r.system_prompt for r in rows}) == 1 for rows in lists.values())
+    assert len(lists) < 0.35 * len(train)  # most lists serve several rows
+    twins: dict[int, set] = defaultdict(set)
+    for record in train:
+        if record.behavior != "refuse" and "pair" in record.raw["extra_info"]:
+            twins[record.raw["extra_info"]["pair"]].add(record.raw["extra_info"]["list"])
+    asks = [p for p in twins if any(r.raw["extra_info"].get("pair") == p and r.behavior == "clarify" for r in train)]
+    assert asks and all(len(twins[p]) == 1 for p in asks)  # a clarify row and its twin share their list
+    assert validate_file(paths["train"]).ok
+    with pytest.raises(ValueError, match="rows-per-list"):
+        GenerateConfig(rows_per_list=0)
+
+
 def test_phrasing_variety(generated):
     paths, train, _ = generated
     stats = compute_stats(paths["train"])

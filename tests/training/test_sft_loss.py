@@ -65,14 +65,8 @@ def test_rows_sharing_a_system_turn_run_it_once_with_the_same_loss_and_gradients
     assert ids.size(0) == 2 and ids.numel() < 0.8 * batch["input_ids"].numel()  # two system turns, run once each
     assert (labels != -100).sum() == (batch["labels"] != -100).sum()  # every answer token still counts
 
-    def loss_and_grads(trainer):
-        model.zero_grad()
-        loss = trainer.compute_loss(model, dict(batch))
-        loss.backward()
-        return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
-
-    loss_ours, grads_ours = loss_and_grads(ours)
-    loss_stock, grads_stock = loss_and_grads(stock)
+    loss_ours, grads_ours = _loss_and_grads(ours, model, batch)
+    loss_stock, grads_stock = _loss_and_grads(stock, model, batch)
     assert loss_ours.item() == pytest.approx(loss_stock.item(), rel=1e-5)
     assert grads_ours.keys() == grads_stock.keys()
     for name, grad in grads_stock.items():  # exact, unlike the frozen turn below: the tool list's encoding learns too
@@ -123,16 +117,18 @@ def test_frozen_system_prompt_keeps_the_loss_and_drops_only_the_tool_lists_gradi
     assert hidden.shape[1] < batch["input_ids"].shape[1] / 2  # the system turn is most of each row
     assert (labels != -100).sum() == (batch["labels"] != -100).sum()  # every answer token still counts
 
-    def loss_and_grads(trainer):
-        model.zero_grad()
-        loss = trainer.compute_loss(model, dict(batch))
-        loss.backward()
-        return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
-
-    loss_full, grads_full = loss_and_grads(full)
-    loss_frozen, grads_frozen = loss_and_grads(frozen)
+    loss_full, grads_full = _loss_and_grads(full, model, batch)
+    loss_frozen, grads_frozen = _loss_and_grads(frozen, model, batch)
     assert loss_frozen.item() == pytest.approx(loss_full.item(), rel=1e-5)  # the same forward, exactly
     key = next(n for n in grads_full if "k_proj" in n)
     # Keys are learnt from the user turn and answer only now: a real gradient, but not the full one.
     assert grads_frozen[key].abs().sum() > 0
     assert not torch.allclose(grads_frozen[key], grads_full[key], atol=1e-6, rtol=1e-3)
+
+
+def _loss_and_grads(trainer, model, batch):
+    """The trainer's loss on ``batch`` and every parameter's gradient from it."""
+    model.zero_grad()
+    loss = trainer.compute_loss(model, dict(batch))
+    loss.backward()
+    return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}

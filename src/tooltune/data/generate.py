@@ -9,7 +9,9 @@ Clarify rows are built like execute rows with one required value left out, so th
 the model can learn from is whether the value is there. With ``--pairs`` a training clarify row
 comes with its execute twin: the same sentence, tools and system prompt with the value given
 (contrastive pairs, issue 6), so "copy a value" only pays where the request holds one; and a
-request for a tool the row does not offer comes with the twin that lists the tool.
+request for a tool the row does not offer comes with the twin that lists the tool. With
+``--rows-per-list K`` up to K training rows share one tool list, as requests to one agent do, so
+``share_prompts: true`` can run that list once for all of them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .phrasing import ASK_LEADS, CLOSERS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, O
 from .records import Record, make_record, write_jsonl
 from .validate import argument_problems
 
-__all__ = ["GenerateConfig", "generate", "generate_split", "exact_counts"]
+__all__ = ["GenerateConfig", "generate", "generate_split", "exact_counts", "share_tool_lists"]
 
 STYLES = ("formal", "casual", "terse")
 # Which string parameters draw from which value bank, by a word in the parameter's name.
@@ -57,6 +59,7 @@ class GenerateConfig:
     max_distractors: int = field(default=3, metadata={"help": "Each row offers its target tool plus 0..max_distractors others."})
     pairs: float = field(default=0.0, metadata={"help": "Fraction of training clarify rows (and requests for a tool the row does not offer) that come with their execute twin: the same sentence with the missing value given (or the tool listed). A twin takes one of the execute rows, so the mix stays exact; eval.jsonl never has twins."})
     refuse_kinds: tuple[float, float, float] = field(default=REFUSE_KINDS, metadata={"help": "Shares of harmful, out-of-scope and tool-not-offered requests among training refuse rows (drawn, not exact). eval.jsonl always uses the default, so held-out scores compare across training sets."})
+    rows_per_list: int = field(default=1, metadata={"help": "Training rows that share one tool list, as requests to one agent's system prompt do: up to this many consecutive rows (a clarify row and its twin always together) get one list of their target tools plus their own distractors, at most 1 + max_distractors tools, never a tool a row asks for that it must not have. SFT with share_prompts: true runs each list once per batch. eval.jsonl keeps a list per row."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
     eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
 
@@ -69,6 +72,8 @@ class GenerateConfig:
             raise ValueError("max_distractors must be between 0 and 10")
         if not 0 <= self.pairs <= 1:
             raise ValueError(f"--pairs is a fraction of clarify rows between 0 and 1, got {self.pairs}")
+        if self.rows_per_list < 1:
+            raise ValueError(f"--rows-per-list is a count of rows sharing one tool list (1: every row its own), got {self.rows_per_list}")
         if len(self.refuse_kinds) != 3 or any(k < 0 for k in self.refuse_kinds) or abs(sum(self.refuse_kinds) - 1) > 1e-6:
             raise ValueError(f"--refuse-kinds needs three non-negative shares (harmful,out_of_scope,tool_not_offered) that sum to 1, got {','.join(map(str, self.refuse_kinds))}")
 
@@ -105,7 +110,10 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     seen: set[str] = set()
     paths = {"train": out / "train.jsonl"}
-    write_jsonl(paths["train"], generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds))
+    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds)
+    if config.rows_per_list > 1:
+        share_tool_lists(train, train_tools, config.rows_per_list, 1 + config.max_distractors, random.Random(config.seed + 104729))
+    write_jsonl(paths["train"], train)
     if config.eval_n:
         paths["eval"] = out / "eval.jsonl"
         write_jsonl(paths["eval"], generate_split(eval_tools, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen))
@@ -170,6 +178,67 @@ def generate_split(
         if record.raw["extra_info"].get("pair") in orphans:
             del record.raw["extra_info"]["pair"]
     return rows
+
+
+def share_tool_lists(rows: list[Record], tools: list[CatalogTool], per_list: int, max_tools: int, rng: random.Random) -> None:
+    """Give up to ``per_list`` consecutive rows one tool list (in place; ``extra_info.list`` numbers it).
+
+    A clarify row and its execute twin stay together, so their contrast (the same sentence and list,
+    the value given or not) survives. A list holds every member's target tool and never the tool a
+    tool-not-offered request asks for (its twin, which lists that tool, goes to another list); the
+    rest of its room (up to the longest list a member had, at most ``max_tools``) is filled from the
+    members' own distractors. A row that does not fit closes the list and opens the next."""
+    by_name = {t.name: t for t in tools}
+    by_pair: dict[int, list[int]] = {}
+    for i, record in enumerate(rows):
+        extra = record.raw["extra_info"]
+        if "pair" in extra and extra.get("kind") != "tool_not_offered" and record.behavior != "refuse":
+            by_pair.setdefault(extra["pair"], []).append(i)
+    # Units: a row, or a clarify row with its twin (at the first one's place).
+    units, placed = [], set()
+    for i, record in enumerate(rows):
+        if i in placed:
+            continue
+        pair = by_pair.get(record.raw["extra_info"].get("pair"), [])
+        unit = pair if i in pair else [i]  # a tool-not-offered request's twin is in by_pair alone
+        units.append(unit)
+        placed.update(unit)
+
+    def needs(i: int) -> tuple[set[str], set[str]]:
+        """(tools row i's list must hold, tools it must not)."""
+        extra = rows[i].raw["extra_info"]
+        if extra.get("kind") == "tool_not_offered":
+            return set(), {extra["tool"]}
+        return ({extra["tool"]} if extra.get("tool") else set()), set()
+
+    groups: list[list[int]] = []
+    must: set[str] = set()
+    never: set[str] = set()
+    for unit in units:
+        unit_must = set().union(*(needs(i)[0] for i in unit))
+        unit_never = set().union(*(needs(i)[1] for i in unit))
+        merged_must, merged_never = must | unit_must, never | unit_never
+        fits = groups and len(groups[-1]) + len(unit) <= per_list and len(merged_must) <= max_tools and not merged_must & merged_never
+        if fits:
+            groups[-1] += unit
+            must, never = merged_must, merged_never
+        else:
+            groups.append(list(unit))
+            must, never = unit_must, unit_never
+    for number, members in enumerate(groups):
+        must = sorted(set().union(*(needs(i)[0] for i in members)))
+        never = set().union(*(needs(i)[1] for i in members))
+        size = min(max_tools, max(len(must), *(len(rows[i].tools) for i in members)))
+        spare = sorted({t.name for i in members for t in rows[i].tools} - set(must) - never)
+        names = must + rng.sample(spare, min(len(spare), size - len(must)))
+        rng.shuffle(names)
+        listed = [by_name[name].tool for name in names]
+        for i in members:
+            raw = rows[i].raw
+            raw["prompt"][0]["content"] = render_system_prompt(listed)
+            raw["tools"] = [t.to_openai() for t in listed]
+            raw["extra_info"]["list"] = number
+            rows[i]._tools = None  # Record caches the tools it parsed
 
 
 class _RowMaker:
