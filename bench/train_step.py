@@ -1,6 +1,6 @@
 """Seconds per optimizer step and peak memory for each technique on the bundled model.
 
-    .venv/bin/python bench/train_step.py [--technique sft rlvr dpo] [--steps 3] [--dtype auto] [--pairs 1.0]
+    .venv/bin/python bench/train_step.py [--technique sft rlvr dpo] [--steps 3] [--dtype auto] [--pairs 1.0] [--rows-per-list 4]
 
 Generates a small training set, runs `--steps` optimizer steps per technique through the same
 `tooltune.training.train` path users run, and prints the mean step time (the first step, which
@@ -56,11 +56,12 @@ def main() -> None:
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--base", default="smollm2-135m")
     parser.add_argument("--pairs", type=float, default=0.0, help="generate the rows with contrastive twins (data generate --pairs); with --set share_prompts=true trl.train_sampling_strategy=group_by_length a clarify row and its twin share a batch and their system turn")
+    parser.add_argument("--rows-per-list", type=int, default=1, help="rows sharing one tool list (data generate --rows-per-list)")
     parser.add_argument("--rows", type=int, default=64, help="rows to generate (steps x 8 rows are drawn from them)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="job spec overrides, e.g. trl.gradient_checkpointing=false")
     args = parser.parse_args()
     os.environ.setdefault("TOOLTUNE_HOME", tempfile.mkdtemp(prefix="tooltune-bench-"))
-    data = generate(GenerateConfig(n=args.rows, eval_n=0, seed=0, pairs=args.pairs), Path(os.environ["TOOLTUNE_HOME"]) / "data")
+    data = generate(GenerateConfig(n=args.rows, eval_n=0, seed=0, pairs=args.pairs, rows_per_list=args.rows_per_list), Path(os.environ["TOOLTUNE_HOME"]) / "data")
     print(f"cores: {os.cpu_count()}, torch threads: {__import__('torch').get_num_threads()}, base: {args.base}")
     for technique in args.technique:
         timer = StepTimer()
@@ -69,7 +70,7 @@ def main() -> None:
         run = train(spec, echo=lambda s: None, callbacks=[timer])
         steady = timer.times[1:] or timer.times
         peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-        print(json.dumps({"technique": technique, **SETTINGS[technique], "set": args.set, "pairs": args.pairs, "dtype": args.dtype, "first_step_s": round(timer.times[0], 1),
+        print(json.dumps({"technique": technique, **SETTINGS[technique], "set": args.set, "pairs": args.pairs, "rows_per_list": args.rows_per_list, "dtype": args.dtype, "all_steps_s": round(sum(timer.times), 1), "first_step_s": round(timer.times[0], 1),
                           "steady_step_s": round(sum(steady) / len(steady), 1), "peak_rss_gb_so_far": round(peak_gb, 2), "run": str(run)}))
 
 

@@ -86,8 +86,8 @@ class LengthBatches(torch.utils.data.Sampler):
         return iter([i for batch in ordered for i in batch])
 
     def _first_fit(self, units: list[list[int]]) -> tuple[list[list[int]], list[list[int]]]:
-        """(full batches, units of the batches left short): each unit, longest first, goes into the
-        first batch with room for all of it, so units stay whole and rows of a length stay together."""
+        """(full batches, rows left over as one unit): each unit, longest first, goes into the first
+        batch with room for all of it, so units stay whole and rows of a length stay together."""
         batches: list[list[list[int]]] = []
         sizes: list[int] = []
         for unit in units:
@@ -99,7 +99,13 @@ class LengthBatches(torch.utils.data.Sampler):
             batches[slot].append(unit)
             sizes[slot] += len(unit)
         full = [[i for unit in batch for i in unit] for batch, size in zip(batches, sizes) if size == self.batch_size]
-        return full, [unit for batch, size in zip(batches, sizes) if size < self.batch_size for unit in batch]
+        # Units that left batches short (a 4 and a 3 leave room for 1) fill each other's gaps, split
+        # if need be; what stays over (less than a batch) goes on to the next group. Carrying more
+        # would let it grow until a group is all carry-over and the loop stops advancing.
+        rest = [i for batch, size in zip(batches, sizes) if size < self.batch_size for unit in batch for i in unit]
+        cut = len(rest) - len(rest) % self.batch_size
+        full += [rest[i : i + self.batch_size] for i in range(0, cut, self.batch_size)]
+        return full, [rest[cut:]] if cut < len(rest) else []
 
 
 class AnswerOnlySFTTrainer(SFTTrainer):
@@ -184,7 +190,7 @@ class AnswerOnlySFTTrainer(SFTTrainer):
         turn + answer, with a 4D mask under which every token sees exactly what it sees in its own
         row (its system turn and its own earlier tokens) and positions that restart after the turn.
         Returns (input ids, boolean mask, position ids, labels of the next token in the same row),
-        or None when no two rows share a system turn (the plain path is then the same work)."""
+        or None when no two rows share a system turn or packing would not run fewer positions."""
         rows = self._split_rows(inputs)
         groups: dict[Any, list[int]] = {}
         for r, (system, rest, rest_labels) in enumerate(rows):
@@ -211,6 +217,8 @@ class AnswerOnlySFTTrainer(SFTTrainer):
             positions.append(torch.cat(position))
             targets.append(torch.cat(target))
         ids = pad_sequence(sequences, batch_first=True, padding_value=pad)
+        if ids.numel() >= inputs["input_ids"].numel():
+            return None  # one long packed sequence can pad the rest past what sharing saved
         segment = pad_sequence(segments, batch_first=True, padding_value=-2)
         position = pad_sequence(positions, batch_first=True)
         target = pad_sequence(targets, batch_first=True, padding_value=-100)
