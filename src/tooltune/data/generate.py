@@ -204,32 +204,31 @@ def share_tool_lists(rows: list[Record], tools: list[CatalogTool], per_list: int
         units.append(unit)
         placed.update(unit)
 
-    def needs(i: int) -> tuple[set[str], set[str]]:
-        """(tools row i's list must hold, tools it must not)."""
-        extra = rows[i].raw["extra_info"]
-        if extra.get("kind") == "tool_not_offered":
-            return set(), {extra["tool"]}
-        return ({extra["tool"]} if extra.get("tool") else set()), set()
+    def needs(unit: list[int]) -> tuple[set[str], set[str]]:
+        """(tools the unit's list must hold, tools it must not)."""
+        must, never = set(), set()
+        for i in unit:
+            extra = rows[i].raw["extra_info"]
+            if extra.get("kind") == "tool_not_offered":
+                never.add(extra["tool"])
+            elif extra.get("tool"):
+                must.add(extra["tool"])
+        return must, never
 
-    groups: list[list[int]] = []
-    must: set[str] = set()
-    never: set[str] = set()
+    groups: list[tuple[list[int], set[str], set[str]]] = []  # (rows, tools it must list, tools it must not)
     for unit in units:
-        unit_must = set().union(*(needs(i)[0] for i in unit))
-        unit_never = set().union(*(needs(i)[1] for i in unit))
-        merged_must, merged_never = must | unit_must, never | unit_never
-        fits = groups and len(groups[-1]) + len(unit) <= per_list and len(merged_must) <= max_tools and not merged_must & merged_never
-        if fits:
-            groups[-1] += unit
-            must, never = merged_must, merged_never
-        else:
-            groups.append(list(unit))
-            must, never = unit_must, unit_never
-    for number, members in enumerate(groups):
-        must = sorted(set().union(*(needs(i)[0] for i in members)))
-        never = set().union(*(needs(i)[1] for i in members))
+        unit_must, unit_never = needs(unit)
+        if groups:
+            members, must, never = groups[-1]
+            merged_must, merged_never = must | unit_must, never | unit_never
+            if len(members) + len(unit) <= per_list and len(merged_must) <= max_tools and not merged_must & merged_never:
+                groups[-1] = (members + unit, merged_must, merged_never)
+                continue
+        groups.append((list(unit), unit_must, unit_never))
+    for number, (members, must_set, never) in enumerate(groups):
+        must = sorted(must_set)
         size = min(max_tools, max(len(must), *(len(rows[i].tools) for i in members)))
-        spare = sorted({t.name for i in members for t in rows[i].tools} - set(must) - never)
+        spare = sorted({t.name for i in members for t in rows[i].tools} - must_set - never)
         names = must + rng.sample(spare, min(len(spare), size - len(must)))
         rng.shuffle(names)
         listed = [by_name[name].tool for name in names]
