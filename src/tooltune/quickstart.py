@@ -38,6 +38,11 @@ class Preset:
     # Fraction of clarify (and tool-not-offered) training rows that come with their execute twin
     # (`tooltune data generate --pairs`); 0 writes the plain generator output.
     pairs: float = 0.0
+    # Consecutive training rows that share one tool list (`tooltune data generate --rows-per-list`),
+    # and whether SFT batches them together to run each list once (`share_prompts`): the same loss
+    # per row for about half the tokens, so the warm start sees more rows in its minutes.
+    rows_per_list: int = 1
+    share_prompts: bool = False
     # Held-out rows each stage answers greedily at its start, middle and end (the validation
     # reward curve, training/validation.py); each costs ~1 s per check here.
     validation_rows: int = 48
@@ -47,15 +52,17 @@ PRESETS = {
     # 15.1 min here end to end with its six validation checks of 16 rows: 28 SFT steps on data with
     # twins and a taste of RLVR (docs/ablations.md, Q2: strict 0.02 -> 0.31).
     "quick": Preset(train_rows=1500, sft_steps=28, rlvr_steps=6, rlvr_prompts=1, validation_rows=16, pairs=1.0),
-    # The main recipe: 136 x 8 SFT rows with the <think> check on data with contrastive twins (96
-    # steps, or no twins, scored lower held out: docs/ablations.md K, X1, X2). It fills the 45-minute
-    # training budget of 2 CPU cores on its own (43.7 min through `tooltune quickstart`, row S1). An
-    # RLVR stage after it lowered the held-out score in every run here (X3, L, G, D, E), so the
-    # time-capped recipe stops at the warm start.
-    "full": Preset(train_rows=1500, sft_steps=136, rlvr_steps=0, rlvr_prompts=2, pairs=1.0),
+    # The main recipe: 260 x 8 SFT rows with the <think> check on data with contrastive twins, four
+    # requests to each tool list, each list run once per batch (docs/ablations.md R1: reference 0.825,
+    # every issue-6 target on one run; 136 steps on a list per row, X2/S1/B0, averaged 0.749). The
+    # same positions as the 136-step recipe before it: 94.1 min in fp32 on an AVX2 host where that
+    # took 84.2, so ~49 min on the AVX-512 host where it took 43.7 (estimated, not yet run there).
+    # An RLVR stage after the warm start lowered the held-out score in every run here (X3, L, G, D,
+    # E), so the time-capped recipe stops at the warm start.
+    "full": Preset(train_rows=2100, sft_steps=260, rlvr_steps=0, rlvr_prompts=2, pairs=1.0, rows_per_list=4, share_prompts=True),
     # The full warm start, then 20 GRPO steps of 2 prompts x 8 rollouts on the native engine (~7 min):
     # the whole SFT -> RLVR pipeline, as you would run it with your own reward function.
-    "full-rlvr": Preset(train_rows=1500, sft_steps=136, rlvr_steps=20, rlvr_prompts=2, pairs=1.0),
+    "full-rlvr": Preset(train_rows=2100, sft_steps=260, rlvr_steps=20, rlvr_prompts=2, pairs=1.0, rows_per_list=4, share_prompts=True),
 }
 
 
@@ -126,7 +133,7 @@ def run_quickstart(
     started = time.perf_counter()
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
     out = Path(out).resolve()
-    paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs), out / "data")
+    paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list), out / "data")
     for split, path in paths.items():
         report = validate_file(path)
         if report.problems:
@@ -145,7 +152,7 @@ def run_quickstart(
     # The same held-out rows (tools training never saw) are checked in both stages, so the two
     # validation curves read as one, from the base model to the final one.
     data = {"train_data": str(paths["train"]), "base": base, "seed": seed, "validation_data": str(paths["eval"]), "validation_rows": chosen.validation_rows}
-    sft = _stage("recipe:warmstart-sft", {**data, "max_steps": chosen.sft_steps, "eval_steps": _halfway(chosen.sft_steps)}, runs / "warmstart", echo, callbacks)
+    sft = _stage("recipe:warmstart-sft", {**data, "max_steps": chosen.sft_steps, "eval_steps": _halfway(chosen.sft_steps), "share_prompts": chosen.share_prompts}, runs / "warmstart", echo, callbacks)
     rlvr = None
     if chosen.rlvr_steps:
         _release_memory()
