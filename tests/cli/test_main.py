@@ -154,3 +154,17 @@ def test_eval_scores_predictions_and_explains_a_missing_model(tmp_path):
     assert bad.exit_code == 1 and "--model" in bad.output
     missing = CliRunner().invoke(cli, ["eval", "--model", str(tmp_path / "nowhere"), "--data", str(data), "--out", str(tmp_path / "out3")])
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_compare_puts_two_evaluations_of_one_file_side_by_side(tmp_path):
+    from tests.evaluation.test_evaluate import _files
+
+    data, preds = _files(tmp_path)
+    for out in ("a", "b"):
+        assert run("eval", "--data", str(data), "--predictions", str(preds), "--out", str(tmp_path / out)).exit_code == 0
+    result = run("compare", f"first={tmp_path / 'a'}", f"second={tmp_path / 'b' / 'eval.json'}", "--mean", "--out", str(tmp_path / "table.md"))
+    assert result.exit_code == 0
+    assert "| tool-call reward | 0.875 | 0.875 | 0.875 (0.875-0.875) |" in result.output
+    assert (tmp_path / "table.md").read_text().strip() == result.output.strip()
+    missing = CliRunner().invoke(cli, ["compare", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 1 and "no eval.json there" in missing.output

@@ -485,6 +485,30 @@ def eval_cmd(model, base, data_file, out, predictions, base_predictions, tempera
         record_evaluations(run)  # a registered run's version lists this evaluation too
 
 
+@cli.command("compare")
+@click.argument("evaluations", nargs=-1, required=True)
+@click.option("--mean", is_flag=True, help="Add a column with the mean and (min-max) of all of them: seeds of one recipe.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the Markdown table to this file.")
+def compare_cmd(evaluations: tuple[str, ...], mean: bool, out: str | None) -> None:
+    """Every metric, per behavior, of several evaluations of the same held-out file, side by side.
+
+    Each EVALUATION is [LABEL=]PATH[#base]: an eval.json, the --out directory of `tooltune eval`, or a
+    run directory with eval/ (the label defaults to the run's name; #base picks the --base model's
+    result). Evaluations of different files are refused: their numbers do not measure the same thing.
+
+    Example: tooltune compare seed0=runs/s0 seed1=runs/s1 seed2=runs/s2 --mean
+    """
+    from ..evaluation.report import ComparisonError, compare_evaluations
+
+    try:
+        table = compare_evaluations(list(evaluations), mean=mean)
+    except ComparisonError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(table)
+    if out:
+        Path(out).write_text(table + "\n")
+
+
 # --------------------------------------------------------------------------------------- serve
 @cli.command("serve")
 @click.argument("model")

@@ -1,16 +1,20 @@
-"""The evaluation report: a Markdown table base vs customized, a confusion table, a PNG chart.
+"""The evaluation report: a Markdown table base vs customized, a confusion table, a PNG chart;
+and the comparison of several evaluations of one held-out file (seeds, ablations) with their mean
+and spread (``tooltune compare``).
 
 Torch-free; matplotlib is imported only to draw the chart, with its file-only backend.
 """
 
 from __future__ import annotations
 
+import json
+import statistics
 from pathlib import Path
 from typing import Any
 
 from .metrics import DECISIONS, METRICS
 
-__all__ = ["markdown_report", "bar_chart", "change"]
+__all__ = ["markdown_report", "bar_chart", "change", "load_evaluation", "comparison_table", "compare_evaluations", "ComparisonError"]
 
 LABELS = {
     "toolcall_reward": "tool-call reward",
@@ -99,3 +103,97 @@ def bar_chart(results: dict[str, dict[str, Any]], path: str | Path, metrics: tup
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+class ComparisonError(ValueError):
+    """Evaluations that cannot be set side by side; the message says which and what to do."""
+
+
+def load_evaluation(ref: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(one model's summary, the data it was scored on) from an ``eval.json``, an eval output
+    directory, or a run directory (its ``eval/``). ``PATH#base`` picks the base model's result of
+    an evaluation run with ``--base``; otherwise the evaluated model's."""
+    text = str(ref)
+    path_text, _, key = text.partition("#")
+    path = Path(path_text)
+    for candidate in (path, path / "eval.json", path / "eval" / "eval.json"):
+        if candidate.is_file():
+            path = candidate
+            break
+    else:
+        raise ComparisonError(f"{path_text}: no eval.json there (give an eval.json, the --out directory of `tooltune eval`, or a run directory with eval/)")
+    try:
+        saved = json.loads(path.read_text())
+        results, data = saved["results"], saved["data"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ComparisonError(f"{path}: not an eval.json written by `tooltune eval` ({exc})") from exc
+    key = key or ("model" if "model" in results else next(iter(results)))
+    if key not in results:
+        raise ComparisonError(f"{path}: has no result {key!r}; it has {', '.join(sorted(results))}")
+    return results[key], data
+
+
+def comparison_table(results: dict[str, dict[str, Any]], data: dict[str, Any] | None = None, mean: bool = False,
+                     metrics: tuple[str, ...] = ORDER) -> str:
+    """Markdown: per behavior, each metric for each labelled summary; with ``mean``, a last column
+    with their mean and (min-max), the way seeds of one recipe are reported. Every summary must come
+    from the same held-out rows, or the columns would not measure the same thing."""
+    labels = list(results)
+    if not labels:
+        raise ComparisonError("nothing to compare: give at least one evaluation")
+    counts = {label: results[label]["rows"] for label in labels}
+    if any(rows != counts[labels[0]] for rows in counts.values()):
+        raise ComparisonError("these evaluations scored different numbers of rows: " + "; ".join(f"{k}: {v}" for k, v in counts.items())
+                              + ". Evaluate every model on the same --data file, without --limit.")
+    lines = []
+    if data:
+        lines += [f"Held-out file {data.get('path')} (sha256 {str(data.get('sha256'))[:8]}..., {data.get('rows')} rows).", ""]
+    head = ["metric", *labels] + ([f"mean of {len(labels)} (min-max)"] if mean else [])
+    for group in results[labels[0]]["metrics"]:
+        lines += [f"## {'all rows' if group == 'all' else group} ({counts[labels[0]][group]} rows)", ""]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for metric in metrics:
+            values = [results[label]["metrics"].get(group, {}).get(metric) for label in labels]
+            if all(v is None for v in values):
+                continue
+            cells = [LABELS[metric], *("" if v is None else f"{v:.3f}" for v in values)]
+            if mean:
+                known = [v for v in values if v is not None]
+                cells.append(f"{statistics.fmean(known):.3f} ({min(known):.3f}-{max(known):.3f})")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def compare_evaluations(refs: list[str], mean: bool = False) -> str:
+    """The comparison table of ``refs`` (each ``[LABEL=]PATH[#base]``, PATH as ``load_evaluation``
+    takes it; the label defaults to the run's name). Refuses evaluations of different
+    held-out files: a mean over them would mix two measurements."""
+    results: dict[str, dict[str, Any]] = {}
+    files: dict[str, dict[str, Any]] = {}
+    for ref in refs:
+        label, sep, rest = ref.partition("=")
+        if not sep or "/" in label:  # a path may hold "=", a label never holds "/"
+            label, rest = "", ref
+        summary, data = load_evaluation(rest)
+        if not label:
+            where = Path(rest.partition("#")[0]).resolve()
+            where = where.parent if where.is_file() else where
+            where = where.parent if where.name == "eval" else where
+            label = _run_name(where) + ("#" + rest.partition("#")[2] if "#" in rest else "")
+        while label in results:
+            label += "'"
+        results[label], files[label] = summary, data
+    shas = {label: data.get("sha256") for label, data in files.items()}
+    if len(set(shas.values())) > 1:
+        raise ComparisonError("these evaluations scored different held-out files: " + "; ".join(f"{k}: {files[k].get('path')} (sha256 {str(v)[:8]})" for k, v in shas.items())
+                              + ". Evaluate every model on the same --data file.")
+    return comparison_table(results, data=next(iter(files.values()), None), mean=mean)
+
+
+def _run_name(where: Path) -> str:
+    """A run's name from its manifest (run directories are often all called ``run``), else the folder's."""
+    try:
+        return str(json.loads((where / "run.json").read_text())["name"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return where.name
