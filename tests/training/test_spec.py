@@ -40,6 +40,8 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
         ("train_data: {train}\nreasoning: true\n", "reasoning: applies to sft"),
         ("train_data: {train}\nfrozen_system_prompt: true\n", "frozen_system_prompt: applies to sft, not rlvr"),
         ("train_data: {train}\nshare_prompts: true\n", "share_prompts: applies to sft, not rlvr"),
+        ("train_data: {train}\nfrozen_layers: -1\n", "frozen_layers: must be a whole number of layers >= 0"),
+        ("train_data: {train}\nfrozen_layers: 4\nlora: true\n", "with lora every base weight is fixed already"),
         ("train_data: {train}\nengine: fast\n", "engine: must be one of auto, native, trl"),
         ("train_data: {train}\ntechnique: sft\nengine: native\n", "engine: native is a GRPO engine for rlvr"),
         ("train_data: {train}\nengine: native\ntrl: {{use_vllm: true}}\n", "does not run with trl.use_vllm; use engine: trl"),

@@ -1,12 +1,15 @@
 """End-to-end training on the tiny model: every technique, LoRA, resume after a kill, continue-from-run, MLflow."""
 
 import json
+from pathlib import Path
 
 import pytest
+import torch
 from transformers import AutoModelForCausalLM, TrainerCallback
 
 from tooltune.training import load_spec
 from tooltune.training.runs import read_manifest
+from tooltune.training.spec import SpecError
 from tooltune.training.train import resume, train
 
 FAST = {"batch_size": 8, "micro_batch_size": 4, "rollouts": 4, "max_completion_length": 12, "max_length": 320, "learning_rate": 1e-3, "dtype": "float32", "save_steps": 1}
@@ -178,6 +181,18 @@ def test_sft_with_shared_prompts_batches_twins_together_and_trains_with_checkpoi
     assert any(p is not None for p in shared)  # some batch held a row and its twin
     metrics, _ = _metrics(run)
     assert 0 < metrics["train/loss"] < 20
+
+
+def test_sft_with_frozen_layers_changes_only_the_layers_above(tiny_model, small_data):
+    from safetensors.torch import load_file
+
+    run = train(_spec(tiny_model, small_data, technique="sft", name="sft-frozen-layers", max_steps=2, frozen_layers=1), echo=lambda s: None)
+    before, after = load_file(Path(tiny_model) / "model.safetensors"), load_file(run / "model" / "model.safetensors")
+    changed = {name for name in after if not torch.equal(before[name], after[name])}
+    assert changed and not any(".layers.0." in name for name in changed)
+    assert any(".layers.1." in name for name in changed) and "model.embed_tokens.weight" in changed  # tied: learns from the output side
+    with pytest.raises(SpecError, match="would freeze every layer of this model \\(2\\)"):
+        train(_spec(tiny_model, small_data, technique="sft", name="sft-frozen-all", max_steps=1, frozen_layers=2), echo=lambda s: None)
 
 
 def test_a_cpu_without_native_bf16_gets_a_note_instead_of_a_silent_slow_run(monkeypatch):

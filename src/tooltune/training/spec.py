@@ -73,6 +73,7 @@ class JobSpec:
     reasoning: bool = field(default=False, metadata=_help("sft: teach a short <think> check before each answer (the tool, then each required value or 'missing'); dpo: both answers of a pair carry a check (for a model warm-started with it); see training/reasoning.py."))
     frozen_system_prompt: bool = field(default=False, metadata=_help("sft: run each row's system turn (the tool list, most of its tokens) without gradients and train on the user turn and answer over its cache: 23.9 s per step of 8 rows against 40.0 (69.2 with checkpointing) on an AVX2 CPU in fp32, so more rows fit a time budget; an approximation (the loss no longer shapes how the tool list is encoded: -0.09 reward at equal rows, docs/ablations.md Z1). Turns gradient checkpointing off."))
     share_prompts: bool = field(default=False, metadata=_help("sft: put rows with the same system turn (a clarify row and its execute twin from `data generate --pairs`, or many requests to one tool list) in the same batch, so the turn runs once for all of them: the same loss and gradient per row, fewer tokens (an epoch of the recipe's twin data 0.80x, of `--rows-per-list 4` data 0.52x; bench/sft_tokens.py); changes which rows share a batch, so it is off unless asked for. A batch whose rows share a system turn is computed that way with or without it."))
+    frozen_layers: int = field(default=0, metadata=_help("Keep the weights of the first N decoder layers fixed and cut the gradient below layer N (the tied input embeddings still learn, from the output side): those layers run forward only, so a step does ~2/3 x N/L less work (L layers; SmolLM2-135M has 30). 0 trains every layer. Fewer trained weights can cost quality; docs/ablations.md has what it cost here."))
     lora: bool = field(default=False, metadata=_help("Train a LoRA adapter instead of all weights (merged into the final model)."))
     lora_r: int = field(default=16, metadata=_help("LoRA rank."))
     lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator."))
@@ -119,6 +120,10 @@ class JobSpec:
         for flag in ("frozen_system_prompt", "share_prompts"):
             if getattr(self, flag) and self.technique != "sft":
                 raise SpecError(f"{flag}: applies to sft, not {self.technique}; remove it")
+        if not isinstance(self.frozen_layers, int) or self.frozen_layers < 0:
+            raise SpecError(f"frozen_layers: must be a whole number of layers >= 0, got {self.frozen_layers!r}")
+        if self.frozen_layers and self.lora:
+            raise SpecError("frozen_layers: with lora every base weight is fixed already; use one of them")
         if self.engine not in ENGINES:
             raise SpecError(f"engine: must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if self.engine == "native":

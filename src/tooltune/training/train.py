@@ -63,6 +63,7 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
     save()
 
     from ..models.load import load_model_and_tokenizer, resolve_model
+    from .freezing import freeze_lower_layers
     from .tracking import MlflowTracker, default_tracking_uri
     from .validation import ValidationReward, pick_rows
 
@@ -75,6 +76,10 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
     config = trl_config(spec, run, bf16, trl_eval)  # a bad `trl:` field fails here, before the model loads
     manifest["base_path"] = resolve_model(base_path)
     model, tokenizer = load_model_and_tokenizer(manifest["base_path"])
+    try:
+        freeze_lower_layers(model, spec.frozen_layers)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from exc
 
     tracker = MlflowTracker(spec.tracking_uri or default_tracking_uri(), run.name, _flat_params(spec), run_id=manifest.get("mlflow_run_id"))
     trainer = _build_trainer(spec, config, model, tokenizer, train_records, eval_records if trl_eval else None, tracker, echo)
