@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from tooltune.evaluation.report import ComparisonError, compare_evaluations, comparison_table
+from tooltune.evaluation.metrics import DECISIONS
+from tooltune.evaluation.report import ComparisonError, compare_evaluations, comparison_table, markdown_report
 
 
 def _summary(reward: float, clarify_rows: int = 2) -> dict:
@@ -51,3 +52,13 @@ def test_paths_labels_and_the_base_result(tmp_path):
     assert table.startswith("Held-out file /data/eval.jsonl (sha256 aaaaaaaa..., 4 rows).")
     with pytest.raises(ComparisonError, match="no result 'teacher'; it has base, model"):
         compare_evaluations([f"{run}#teacher"])
+
+
+def test_the_eval_report_shows_the_change_from_base_to_model():
+    confusion = {"confusion": {"execute": dict.fromkeys(DECISIONS, 1)}}
+    report = markdown_report({"base": _summary(0.4) | confusion, "model": _summary(0.6) | confusion})
+    assert "| metric | base | model | change |" in report
+    assert "| tool-call reward | 0.400 | 0.600 | +0.200 (+50%) |" in report
+    assert report[: report.index("## execute")].count("exact call") == 0
+    three = markdown_report({k: _summary(0.5) | confusion for k in ("a", "b", "c")})
+    assert "| metric | a | b | c |" in three and "change" not in three

@@ -55,17 +55,8 @@ def markdown_report(results: dict[str, dict[str, Any]], title: str = "Evaluation
         rows = first["rows"][group]
         lines.append(f"## {'all rows' if group == 'all' else group} ({rows} rows)")
         lines.append("")
-        head = ["metric", *labels] + (["change"] if len(labels) == 2 else [])
-        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for metric in ORDER:
-            values = [results[label]["metrics"].get(group, {}).get(metric) for label in labels]
-            if all(v is None for v in values):
-                continue
-            cells = [LABELS[metric], *("" if v is None else f"{v:.3f}" for v in values)]
-            if len(labels) == 2:
-                cells.append(change(values[0], values[1]))
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
+        two = len(labels) == 2
+        lines += _metric_table(results, group, ORDER, "change" if two else None, (lambda v: change(v[0], v[1])) if two else None)
     for label in labels:
         confusion = results[label]["confusion"]
         lines += [f"## Decisions: {label} (rows: intended behavior, columns: what the answer did)", ""]
@@ -109,8 +100,8 @@ class ComparisonError(ValueError):
     """Evaluations that cannot be set side by side; the message says which and what to do."""
 
 
-def load_evaluation(ref: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(one model's summary, the data it was scored on) from an ``eval.json``, an eval output
+def load_evaluation(ref: str | Path) -> tuple[dict[str, Any], dict[str, Any], Path]:
+    """(one model's summary, the data it was scored on, the eval.json read) from an ``eval.json``, an eval output
     directory, or a run directory (its ``eval/``). ``PATH#base`` picks the base model's result of
     an evaluation run with ``--base``; otherwise the evaluated model's."""
     text = str(ref)
@@ -130,7 +121,7 @@ def load_evaluation(ref: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     key = key or ("model" if "model" in results else next(iter(results)))
     if key not in results:
         raise ComparisonError(f"{path}: has no result {key!r}; it has {', '.join(sorted(results))}")
-    return results[key], data
+    return results[key], data, path
 
 
 def comparison_table(results: dict[str, dict[str, Any]], data: dict[str, Any] | None = None, mean: bool = False,
@@ -148,21 +139,33 @@ def comparison_table(results: dict[str, dict[str, Any]], data: dict[str, Any] | 
     lines = []
     if data:
         lines += [f"Held-out file {data.get('path')} (sha256 {str(data.get('sha256'))[:8]}..., {data.get('rows')} rows).", ""]
-    head = ["metric", *labels] + ([f"mean of {len(labels)} (min-max)"] if mean else [])
     for group in results[labels[0]]["metrics"]:
         lines += [f"## {'all rows' if group == 'all' else group} ({counts[labels[0]][group]} rows)", ""]
-        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for metric in metrics:
-            values = [results[label]["metrics"].get(group, {}).get(metric) for label in labels]
-            if all(v is None for v in values):
-                continue
-            cells = [LABELS[metric], *("" if v is None else f"{v:.3f}" for v in values)]
-            if mean:
-                known = [v for v in values if v is not None]
-                cells.append(f"{statistics.fmean(known):.3f} ({min(known):.3f}-{max(known):.3f})")
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += _metric_table(results, group, metrics, f"mean of {len(labels)} (min-max)" if mean else None, _mean_cell if mean else None)
     return "\n".join(lines)
+
+
+def _metric_table(results: dict[str, dict[str, Any]], group: str, metrics: tuple[str, ...],
+                  extra_head: str | None = None, extra_cell: Any = None) -> list[str]:
+    """One behavior's Markdown table: a row per metric any summary has, a column per label, and an
+    optional last column ``extra_cell(values)`` (the change, the mean), then a blank line."""
+    labels = list(results)
+    head = ["metric", *labels] + ([extra_head] if extra_head else [])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for metric in metrics:
+        values = [results[label]["metrics"].get(group, {}).get(metric) for label in labels]
+        if all(v is None for v in values):
+            continue
+        cells = [LABELS[metric], *("" if v is None else f"{v:.3f}" for v in values)]
+        if extra_head:
+            cells.append(extra_cell(values))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _mean_cell(values: list[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    return f"{statistics.fmean(known):.3f} ({min(known):.3f}-{max(known):.3f})"
 
 
 def compare_evaluations(refs: list[str], mean: bool = False) -> str:
@@ -175,10 +178,9 @@ def compare_evaluations(refs: list[str], mean: bool = False) -> str:
         label, sep, rest = ref.partition("=")
         if not sep or "/" in label:  # a path may hold "=", a label never holds "/"
             label, rest = "", ref
-        summary, data = load_evaluation(rest)
+        summary, data, path = load_evaluation(rest)
         if not label:
-            where = Path(rest.partition("#")[0]).resolve()
-            where = where.parent if where.is_file() else where
+            where = path.resolve().parent  # the eval --out directory, or a run's eval/
             where = where.parent if where.name == "eval" else where
             label = _run_name(where) + ("#" + rest.partition("#")[2] if "#" in rest else "")
         while label in results:
