@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .metrics import DECISIONS, METRICS
 
@@ -48,15 +48,9 @@ def change(base: float | None, value: float | None) -> str:
 def markdown_report(results: dict[str, dict[str, Any]], title: str = "Evaluation") -> str:
     """``results`` maps a label ("base", "model") to a summary dict (``Summary.to_dict()``)."""
     labels = list(results)
-    first = results[labels[0]]
-    groups = list(first["metrics"])
     lines = [f"# {title}", ""]
-    for group in groups:
-        rows = first["rows"][group]
-        lines.append(f"## {'all rows' if group == 'all' else group} ({rows} rows)")
-        lines.append("")
-        two = len(labels) == 2
-        lines += _metric_table(results, group, ORDER, "change" if two else None, (lambda v: change(v[0], v[1])) if two else None)
+    for group in results[labels[0]]["metrics"]:
+        lines += _metric_table(results, group, ORDER, ("change", lambda v: change(v[0], v[1])) if len(labels) == 2 else None)
     for label in labels:
         confusion = results[label]["confusion"]
         lines += [f"## Decisions: {label} (rows: intended behavior, columns: what the answer did)", ""]
@@ -140,25 +134,26 @@ def comparison_table(results: dict[str, dict[str, Any]], data: dict[str, Any] | 
     if data:
         lines += [f"Held-out file {data.get('path')} (sha256 {str(data.get('sha256'))[:8]}..., {data.get('rows')} rows).", ""]
     for group in results[labels[0]]["metrics"]:
-        lines += [f"## {'all rows' if group == 'all' else group} ({counts[labels[0]][group]} rows)", ""]
-        lines += _metric_table(results, group, metrics, f"mean of {len(labels)} (min-max)" if mean else None, _mean_cell if mean else None)
+        lines += _metric_table(results, group, metrics, (f"mean of {len(labels)} (min-max)", _mean_cell) if mean else None)
     return "\n".join(lines)
 
 
 def _metric_table(results: dict[str, dict[str, Any]], group: str, metrics: tuple[str, ...],
-                  extra_head: str | None = None, extra_cell: Any = None) -> list[str]:
-    """One behavior's Markdown table: a row per metric any summary has, a column per label, and an
-    optional last column ``extra_cell(values)`` (the change, the mean), then a blank line."""
+                  extra: tuple[str, Callable[[list[float | None]], str]] | None = None) -> list[str]:
+    """One behavior's section: its heading with the row count, then a Markdown table with a row per
+    metric any summary has, a column per label, and an optional last column ``extra`` (its header,
+    and the function that makes its cell from the row's values: the change, the mean)."""
     labels = list(results)
-    head = ["metric", *labels] + ([extra_head] if extra_head else [])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = results[labels[0]]["rows"][group]
+    head = ["metric", *labels] + ([extra[0]] if extra else [])
+    lines = [f"## {'all rows' if group == 'all' else group} ({rows} rows)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for metric in metrics:
         values = [results[label]["metrics"].get(group, {}).get(metric) for label in labels]
         if all(v is None for v in values):
             continue
         cells = [LABELS[metric], *("" if v is None else f"{v:.3f}" for v in values)]
-        if extra_head:
-            cells.append(extra_cell(values))
+        if extra:
+            cells.append(extra[1](values))
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 
