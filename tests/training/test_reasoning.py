@@ -17,7 +17,7 @@ def _row(user, truth, behavior, extra=None):
 def test_execute_trace_copies_every_required_value_and_leaves_the_call_scoreable():
     truth = json.dumps([{"name": "book_cab", "arguments": {"pickup": "Gare du Nord", "dropoff": "Orly", "seats": 2}}])
     row = _row("cab from Gare du Nord to Orly for 2", truth, "execute")
-    assert reasoning_trace(row) == '<think>Tool: book_cab. Required: pickup = "Gare du Nord", dropoff = "Orly".</think>'
+    assert reasoning_trace(row) == '<think>Tool: book_cab. Required: pickup = "Gare du Nord", dropoff = "Orly". Optional: seats = 2.</think>'
     text = target_text(row, reasoning=True)
     thought, answer = split_reasoning(text)
     assert thought.startswith("Tool: book_cab") and parse_tool_calls(answer) == parse_tool_calls(truth)
@@ -48,3 +48,13 @@ def test_generated_rows_are_all_traced(small_data):
     rows = sft_rows(read_records(small_data["train"]), reasoning=True)
     assert all(r["completion"][0]["content"].startswith("<think>Tool: ") or "harmful" in r["completion"][0]["content"]
                or "No listed tool" in r["completion"][0]["content"] for r in rows)
+
+
+def test_trace_copies_the_requests_words_then_writes_the_calls_form_only_for_right_values():
+    truth = json.dumps([{"name": "book_cab", "arguments": {"pickup": "Gare du Nord", "dropoff": "Orly", "seats": 4}}])
+    row = _row("cab from gare du nord to Orly, four of us", truth, "execute", {"said": {"seats": "four"}})
+    assert reasoning_trace(row) == '<think>Tool: book_cab. Required: pickup = "Gare du Nord", dropoff = "Orly". Optional: seats = "four" -> 4.</think>'
+    # A near miss that copies the words keeps its own (wrong) check: no span for a value it got wrong.
+    from tooltune.training.reasoning import call_trace
+    wrong = json.dumps([{"name": "book_cab", "arguments": {"pickup": "Gare du Nord", "dropoff": "Orly", "seats": "four"}}])
+    assert call_trace(row, wrong).endswith('Optional: seats = "four".</think>')

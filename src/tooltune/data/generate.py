@@ -26,8 +26,9 @@ from typing import Any
 
 from ..schema import Tool, render_system_prompt
 from .catalog import CatalogTool, humanize, load_banks, load_catalog, load_refusals, load_user_tools
-from .phrasing import ASK_LEADS, CLOSERS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, OPENERS, REFUSE_WRAPS
+from .phrasing import ASIDES, ASK_LEADS, CLOSERS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, OPENERS, REFUSE_WRAPS
 from .records import Record, make_record, write_jsonl
+from .surface import family_of, fill_slot, render, vague
 from .validate import argument_problems
 
 __all__ = ["GenerateConfig", "generate", "generate_split", "exact_counts", "share_tool_lists"]
@@ -45,6 +46,7 @@ _NAME_BANKS = [
 # for a tool the row does not list (the one that needs the tool list read; eval.jsonl's 45 refuse
 # rows hold ~25 / 10 / 10 of them).
 REFUSE_KINDS = (0.55, 0.25, 0.20)
+_YEARS = (2025, 2026, 2027, 2028)
 _NICE_AMOUNTS = [5, 10, 12.5, 15, 20, 25, 40, 50, 75, 99.99, 100, 150, 200, 250, 300, 500, 750, 1000, 1200, 2500]
 
 
@@ -60,6 +62,7 @@ class GenerateConfig:
     pairs: float = field(default=0.0, metadata={"help": "Fraction of training clarify rows (and requests for a tool the row does not offer) that come with their execute twin: the same sentence with the missing value given (or the tool listed). A twin takes one of the execute rows, so the mix stays exact; eval.jsonl never has twins."})
     refuse_kinds: tuple[float, float, float] = field(default=REFUSE_KINDS, metadata={"help": "Shares of harmful, out-of-scope and tool-not-offered requests among training refuse rows (drawn, not exact). eval.jsonl always uses the default, so held-out scores compare across training sets."})
     rows_per_list: int = field(default=1, metadata={"help": "Training rows that share one tool list, as requests to one agent's system prompt do: up to this many consecutive rows (a clarify row and its twin always together) get one list of their target tools plus their own distractors, at most 1 + max_distractors tools, never a tool a row asks for that it must not have. SFT with share_prompts: true runs each list once per batch. eval.jsonl keeps a list per row."})
+    natural: float = field(default=0.7, metadata={"help": "Share of values a request says the way people write them ('4 pm', 'the 14th of Feb 2027', '$120k', 'Apple (AAPL)') while the call keeps the schema's form; with it, optional values are sometimes added in passing and clarify rows sometimes hold a vague stand-in for the missing value ('sometime soon'). eval.jsonl uses forms training never shows. 0 writes the plain-value files of earlier versions byte for byte."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
     eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
 
@@ -70,6 +73,8 @@ class GenerateConfig:
             raise ValueError(f"--mix needs three non-negative fractions (execute,clarify,refuse) that sum to 1, got {','.join(map(str, self.mix))}")
         if not 0 <= self.max_distractors <= 10:
             raise ValueError("max_distractors must be between 0 and 10")
+        if not 0 <= self.natural <= 1:
+            raise ValueError(f"--natural is a share of values between 0 and 1, got {self.natural}")
         if not 0 <= self.pairs <= 1:
             raise ValueError(f"--pairs is a fraction of clarify rows between 0 and 1, got {self.pairs}")
         if self.rows_per_list < 1:
@@ -110,13 +115,13 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     seen: set[str] = set()
     paths = {"train": out / "train.jsonl"}
-    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds)
+    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural)
     if config.rows_per_list > 1:
         share_tool_lists(train, train_tools, config.rows_per_list, 1 + config.max_distractors, random.Random(config.seed + 104729))
     write_jsonl(paths["train"], train)
     if config.eval_n:
         paths["eval"] = out / "eval.jsonl"
-        write_jsonl(paths["eval"], generate_split(eval_tools, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen))
+        write_jsonl(paths["eval"], generate_split(eval_tools, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen, natural=config.natural))
     return paths
 
 
@@ -130,14 +135,16 @@ def generate_split(
     seen: set[str] | None = None,
     pairs: float = 0.0,
     refuse_kinds: tuple[float, float, float] = REFUSE_KINDS,
+    natural: float = 0.0,
 ) -> list[Record]:
     """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated.
 
     ``pairs``: the fraction of clarify rows, and of requests for a tool the row does not offer,
     whose execute twin fills the next execute slot (the behaviors are shuffled, so a twin lands a
     few rows later; a twin that would repeat a prompt is dropped for a fresh execute row).
-    ``refuse_kinds``: shares of harmful / out-of-scope / tool-not-offered among refuse rows."""
-    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds)
+    ``refuse_kinds``: shares of harmful / out-of-scope / tool-not-offered among refuse rows.
+    ``natural``: the share of values said in an everyday surface form (:mod:`.surface`)."""
+    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural)
     behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
@@ -241,12 +248,14 @@ def share_tool_lists(rows: list[Record], tools: list[CatalogTool], per_list: int
 
 
 class _RowMaker:
-    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS):
+    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0):
         if not tools:
             raise ValueError("no tools to generate rows for")
         self.tools, self.split, self.rng, self.max_distractors = tools, split, rng, max_distractors
-        self.refuse_kinds = refuse_kinds
+        self.refuse_kinds, self.natural = refuse_kinds, natural
         self.banks = load_banks()
+        self.codes: dict[str, list[str]] = self.banks.get("code_names") or {}  # type: ignore[assignment]
+        self.enum_words: dict[str, list[str]] = self.banks.get("enum_words") or {}  # type: ignore[assignment]
         refusals = load_refusals()
         self.harmful: dict[str, list[str]] = refusals["harmful"][split]
         self.refusal_texts: list[str] = refusals["refusal_templates"][split]
@@ -254,6 +263,7 @@ class _RowMaker:
         self.oos_intents: list[str] = refusals["out_of_scope"][split]
         self.askable = [t for t in tools if t.tool.required]
         self._cycles: dict[int, list[CatalogTool]] = {}
+        self._year = 0
 
     # -- the three behaviors -------------------------------------------------------------
     def execute(self) -> Record:
@@ -263,24 +273,31 @@ class _RowMaker:
         if templates and self.rng.random() < 0.35:
             template = self.rng.choice(templates)
             args = {p: self._value(ct, p) for p in _ordered(ct, _placeholders(template))}
-            text = _fill_template(template, {p: self._render(v) for p, v in args.items()})
+            said: dict[str, str] = {}
+            # A template writes its own unit words ("{duration_minutes} minutes"): forms that say a unit stay out.
+            text = _fill_template(template, {p: self._say(ct, p, v, said, units=False)[0] for p, v in args.items()})
             frame = "template"
         else:
             args = self._arguments(ct)
-            text, frame = self._phrase(ct, args, style)
+            text, frame, said = self._phrase(ct, args, style)
         self._check(ct, args)
         truth = json.dumps([{"name": ct.name, "arguments": args}], ensure_ascii=False)
-        return self._record(ct, text, truth, "execute", {"tool": ct.name, "style": style, "frame": frame})
+        return self._record(ct, text, truth, "execute", {"tool": ct.name, "style": style, "frame": frame, **_said(said)})
 
     def clarify(self) -> Record:
         ct = self._next_tool(self.askable or self.tools)
         if not ct.tool.required:  # only user catalogs without any required parameter get here
             return self.execute()
         missing = self.rng.choice(ct.tool.required)
-        args = {k: v for k, v in self._arguments(ct).items() if k != missing}
+        full = self._arguments(ct)
+        args = {k: v for k, v in full.items() if k != missing}
         style = self.rng.choice(STYLES)
-        text, frame = self._phrase(ct, args, style)
-        return self._record(ct, text, self._ask(ct, missing), "clarify", {"tool": ct.name, "style": style, "frame": frame, "missing": [missing], "arguments": args})
+        said: dict[str, str] = {}
+        slots, asides = self._asides(ct, self._named_slot_phrases(ct, args, said))
+        decoy = self._decoy(ct, missing, full.get(missing))
+        text, frame = self._frame(self.rng.choice(ct.intents), [p for _, p in slots] + ([decoy] if decoy else []), style)
+        extra = {"tool": ct.name, "style": style, "frame": frame, "missing": [missing], "arguments": args, **_said(said), **({"vague": decoy} if decoy else {})}
+        return self._record(ct, _with_asides(text, asides), self._ask(ct, missing), "clarify", extra)
 
     def clarify_pair(self) -> tuple[Record, Record | None]:
         """A clarify row and its execute twin: the same tools, intent, frame and slot phrases, the
@@ -293,18 +310,24 @@ class _RowMaker:
         self._check(ct, full)
         style = self.rng.choice(STYLES)
         intent = self.rng.choice(ct.intents)
-        slots = self._named_slot_phrases(ct, full)
+        said: dict[str, str] = {}
+        slots, asides = self._asides(ct, self._named_slot_phrases(ct, full, said))
+        # The clarify sentence may hold a vague stand-in where its twin says the value.
+        decoy = self._decoy(ct, missing, full[missing]) if missing not in dict(asides) else None
+        ask_slots = [decoy if name == missing else phrase for name, phrase in slots if name != missing or decoy]
         # Both sentences draw the frame, opener and closer from the same random state.
         state = self.rng.getstate()
         call_text, frame = self._frame(intent, [phrase for _, phrase in slots], style)
         self.rng.setstate(state)
-        ask_text, _ = self._frame(intent, [phrase for name, phrase in slots if name != missing], style)
+        ask_text, _ = self._frame(intent, ask_slots, style)
         offered = self._offered(ct)
         pair = self.rng.randrange(1 << 30)
         args = {k: v for k, v in full.items() if k != missing}
-        ask = self._build(offered, ask_text, self._ask(ct, missing), "clarify", {"tool": ct.name, "style": style, "frame": frame, "missing": [missing], "arguments": args, "pair": pair})
+        ask_said = _said({k: v for k, v in said.items() if k != missing})
+        ask_extra = {"tool": ct.name, "style": style, "frame": frame, "missing": [missing], "arguments": args, "pair": pair, **ask_said, **({"vague": decoy} if decoy else {})}
+        ask = self._build(offered, _with_asides(ask_text, [a for a in asides if a[0] != missing]), self._ask(ct, missing), "clarify", ask_extra)
         truth = json.dumps([{"name": ct.name, "arguments": full}], ensure_ascii=False)
-        call = self._build(offered, call_text, truth, "execute", {"tool": ct.name, "style": style, "frame": frame, "pair": pair})
+        call = self._build(offered, _with_asides(call_text, asides), truth, "execute", {"tool": ct.name, "style": style, "frame": frame, "pair": pair, **_said(said)})
         return ask, call
 
     def refuse(self) -> Record:
@@ -336,7 +359,8 @@ class _RowMaker:
         offered = self.rng.sample(others, k=min(len(others), self.rng.randint(1, 1 + self.max_distractors)))
         intent = self.rng.choice(target.intents)
         args = self._arguments(target)
-        text, frame = self._frame(intent, self._slot_phrases(target, args), style)
+        said: dict[str, str] = {}
+        text, frame = self._frame(intent, self._slot_phrases(target, args, said), style)
         truth = self.rng.choice(self.oos_texts).replace("{intent}", intent)
         extra = {"kind": "tool_not_offered", "tool": target.name, "style": style, "frame": frame}
         if not twin:
@@ -346,11 +370,12 @@ class _RowMaker:
         listed.insert(self.rng.randint(0, len(listed)), target)
         extra["pair"] = self.rng.randrange(1 << 30)
         call = json.dumps([{"name": target.name, "arguments": args}], ensure_ascii=False)
-        return self._build(offered, text, truth, "refuse", extra), self._build(listed, text, call, "execute", {"tool": target.name, "style": style, "frame": frame, "pair": extra["pair"]})
+        return self._build(offered, text, truth, "refuse", extra), self._build(listed, text, call, "execute", {"tool": target.name, "style": style, "frame": frame, "pair": extra["pair"], **_said(said)})
 
     # -- pieces ----------------------------------------------------------------------------
     def _next_tool(self, pool: list[CatalogTool]) -> CatalogTool:
         """Round-robin over a shuffled pool, so every tool gets its share of rows."""
+        self._year = 0  # a new row: its dates draw their year afresh
         cycle = self._cycles.setdefault(id(pool), [])
         if not cycle:
             cycle.extend(pool)
@@ -390,8 +415,12 @@ class _RowMaker:
             args[name] = value
         return args
 
-    def _phrase(self, ct: CatalogTool, args: dict[str, Any], style: str) -> tuple[str, str]:
-        return self._frame(self.rng.choice(ct.intents), self._slot_phrases(ct, args), style)
+    def _phrase(self, ct: CatalogTool, args: dict[str, Any], style: str) -> tuple[str, str, dict[str, str]]:
+        """(request, frame, what it says for each value not in the call's form)."""
+        said: dict[str, str] = {}
+        slots, asides = self._asides(ct, self._named_slot_phrases(ct, args, said))
+        text, frame = self._frame(self.rng.choice(ct.intents), [p for _, p in slots], style)
+        return _with_asides(text, asides), frame, said
 
     def _frame(self, intent: str, slots: list[str], style: str) -> tuple[str, str]:
         frames = FRAMES[self.split][style]
@@ -403,25 +432,69 @@ class _RowMaker:
         text = " ".join(part for part in (opener, _tidy(body), closer) if part)
         return text, f"{self.split}.{style}.{index}"
 
-    def _slot_phrases(self, ct: CatalogTool, args: dict[str, Any]) -> list[str]:
-        return [phrase for _, phrase in self._named_slot_phrases(ct, args)]
+    def _slot_phrases(self, ct: CatalogTool, args: dict[str, Any], said: dict[str, str]) -> list[str]:
+        return [phrase for _, phrase in self._named_slot_phrases(ct, args, said)]
 
-    def _named_slot_phrases(self, ct: CatalogTool, args: dict[str, Any]) -> list[tuple[str, str]]:
-        """(parameter, phrase) for each argument, e.g. ("city", "in Lima")."""
+    def _named_slot_phrases(self, ct: CatalogTool, args: dict[str, Any], said: dict[str, str] | None = None) -> list[tuple[str, str]]:
+        """(parameter, phrase) for each argument, e.g. ("city", "in Lima"); ``said`` collects the
+        surface form of each value said otherwise than the call writes it."""
         phrases = []
+        said = {} if said is None else said
         for name, value in args.items():
             spec = ct.slots.get(name)
             if isinstance(spec, dict):
                 options = spec.get("true" if value else "false") or [f"with {humanize(name)} {'on' if value else 'off'}"]
                 phrases.append((name, self.rng.choice(options)))
             elif isinstance(spec, list) and spec:
-                phrases.append((name, self.rng.choice(spec).replace("{}", self._render(value))))
+                text, family = self._say(ct, name, value, said)
+                phrases.append((name, fill_slot(self.rng.choice(spec), text, family)))
             else:
-                phrases.append((name, self.rng.choice(GENERIC_SLOTS).format(name=humanize(name), value=self._render(value))))
+                text, _ = self._say(ct, name, value, said)
+                phrases.append((name, self.rng.choice(GENERIC_SLOTS).format(name=humanize(name), value=text)))
         # Required values first in natural order most of the time; shuffled sometimes for variety.
         if self.rng.random() < 0.3:
             self.rng.shuffle(phrases)
         return phrases
+
+    def _say(self, ct: CatalogTool, name: str, value: Any, said: dict[str, str], units: bool = True) -> tuple[str, str | None]:
+        """(how the request says ``value``, its surface family); with probability ``natural`` an
+        everyday form (:mod:`.surface`) or a word for an enum value, recorded in ``said``."""
+        canonical = self._render(value)
+        if not self.natural or self.rng.random() >= self.natural:
+            return canonical, None
+        schema = ct.tool.properties.get(name) or {}
+        family = family_of(name, schema, ct.tool.properties)
+        if not units and family in ("minutes", "days", "percent"):
+            return canonical, None
+        if schema.get("enum"):
+            words = self.enum_words.get(value) if isinstance(value, str) else None
+            text = self.rng.choice(words) if words else None
+        else:
+            text, _ = render(value, family, self.rng, self.split, self.codes if isinstance(value, str) and value in self.codes else None)
+        if text is None or text == canonical:
+            return canonical, None
+        if text.casefold() != canonical.casefold():  # case alone is no reading: scoring ignores it
+            said[name] = text
+        return text, family
+
+    def _asides(self, ct: CatalogTool, slots: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """(inline slots, asides): sometimes an optional value is said in passing after the request."""
+        if not self.natural:
+            return slots, []
+        inline, asides = [], []
+        for name, phrase in slots:
+            (asides if name not in ct.tool.required and self.rng.random() < 0.35 else inline).append((name, phrase))
+        return inline, [(name, self.rng.choice(ASIDES[self.split]).replace("{}", phrase)) for name, phrase in asides]
+
+    def _decoy(self, ct: CatalogTool, missing: str, value: Any) -> str | None:
+        """Sometimes, in a clarify request, what stands where the missing value would: a vague
+        stand-in ("sometime soon") or a name without the code the call needs ("for Apple")."""
+        if not self.natural or self.rng.random() >= 0.35:
+            return None
+        spec = ct.slots.get(missing)
+        if isinstance(value, str) and value in self.codes and isinstance(spec, list) and spec:
+            return self.rng.choice(spec).replace("{}", self.rng.choice(self.codes[value]))
+        return vague(family_of(missing, ct.tool.properties.get(missing) or {}, ct.tool.properties), self.rng)
 
     def _ask(self, ct: CatalogTool, missing: str) -> str:
         lead = self.rng.choice(ASK_LEADS[self.split])
@@ -433,7 +506,11 @@ class _RowMaker:
     def _value(self, ct: CatalogTool, name: str) -> Any:
         spec = ct.values.get(name)
         if isinstance(spec, str) and spec.startswith("@") and self.banks.get(spec[1:]):
-            return copy.deepcopy(self.rng.choice(self.banks[spec[1:]]))
+            value = copy.deepcopy(self.rng.choice(self.banks[spec[1:]]))
+            if spec == "@date" and self.natural:  # the bank's dates are one year; people write others
+                self._year = self._year or self.rng.choice(_YEARS)  # one year a row, so ranges stay ordered
+                value = f"{self._year}{value[4:]}"
+            return value
         if isinstance(spec, list) and spec:
             return copy.deepcopy(self.rng.choice(spec))
         return self._from_schema(name, ct.tool.properties.get(name) or {})
@@ -500,6 +577,15 @@ class _RowMaker:
         problems = argument_problems(ct.tool, args)
         if problems:
             raise ValueError(f"catalog tool '{ct.name}' produced invalid arguments {args}: {problems[0][1]}; fix its hints")
+
+
+def _said(said: dict[str, str]) -> dict[str, Any]:
+    """``extra_info`` entry for the values a request says otherwise than the call (none: no entry)."""
+    return {"said": dict(said)} if said else {}
+
+
+def _with_asides(text: str, asides: list[tuple[str, str]]) -> str:
+    return " ".join([text, *(aside for _, aside in asides)])
 
 
 def _prompt_key(record: Record) -> str:

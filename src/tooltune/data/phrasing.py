@@ -119,3 +119,9 @@ REFUSE_WRAPS = {
     "train": {"formal": ["{text}", "Please assist: {text}", "{text} Thank you."], "casual": ["{text}", "hey, {text}", "{text} lol"], "terse": ["{text}"]},
     "eval": {"formal": ["{text}", "I'd like your help. {text}"], "casual": ["{text}", "ok so {text}"], "terse": ["{text}"]},
 }
+
+# An optional value said in passing, after the request ("{}" is its slot phrase).
+ASIDES = {
+    "train": ["Oh, and {}.", "({} if possible)", "Also {}.", "Ideally {}.", "- {} please", "btw {}"],
+    "eval": ["By the way, {}.", "{} would be nice.", "and {} if you can"],
+}

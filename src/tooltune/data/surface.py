@@ -1,0 +1,384 @@
+"""Values in the forms people write them: "4 pm" for ``16:00``, "the 14th of Feb 2027" for ``2027-02-14``.
+
+A request the generator writes says each value in a *surface form*, while the ground-truth call
+keeps the normalized value the schema asks for, so the model learns to read a value rather than to
+copy a span. Forms come in families picked from the parameter's schema (its ``format``, the unit
+or pattern in its description, its type and name). Each form is marked ``held_out`` or not: the
+training file never uses a held-out form, the generator's held-out file does, so its score shows
+whether the model reads forms it never saw.
+
+:func:`render` returns the text and the form's name (``None`` for the canonical form, when the
+request states the value exactly as the call needs it). :func:`vague` gives what a person says
+instead of a value they have not decided ("sometime next week" for a date): a clarify row that
+holds it must still ask.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+__all__ = ["Form", "FAMILIES", "family_of", "render", "vague", "fill_slot", "number_words"]
+
+_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_MONTHS = "January February March April May June July August September October November December".split()
+_WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+
+
+def number_words(n: int) -> str:
+    """0..999 in words: 45 -> "forty-five", 120 -> "one hundred twenty"."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else "-" + _ONES[n % 10])
+    rest = n % 100
+    return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + number_words(rest))
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _plain(x: float) -> str:
+    """A number as people write it: 12 not 12.0, 4.5 not 4.50."""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+@dataclass(frozen=True)
+class Form:
+    """One way of saying a value; ``render`` returns None where the form does not fit the value."""
+
+    name: str
+    render: Callable[[Any, random.Random], str | None]
+    held_out: bool = False
+
+
+# -- dates (YYYY-MM-DD) ------------------------------------------------------------------------
+def _date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def _date_form(fn: Callable[[dt.date, random.Random], str]) -> Callable[[Any, random.Random], str | None]:
+    return lambda v, rng: fn(d, rng) if (d := _date(v)) else None
+
+
+DATE_FORMS = [
+    Form("date.month_day_year", _date_form(lambda d, r: f"{_MONTHS[d.month - 1]} {d.day}, {d.year}")),
+    Form("date.abbr", _date_form(lambda d, r: f"{_MONTHS[d.month - 1][:3]} {d.day}, {d.year}")),
+    Form("date.day_month_year", _date_form(lambda d, r: f"{d.day} {_MONTHS[d.month - 1]} {d.year}")),
+    Form("date.ordinal", _date_form(lambda d, r: f"{_MONTHS[d.month - 1]} {_ordinal(d.day)} {d.year}")),
+    Form("date.weekday", _date_form(lambda d, r: f"{_WEEKDAYS[d.weekday()]}, {_MONTHS[d.month - 1][: r.choice((3, 9))]} {d.day}, {d.year}")),
+    Form("date.us_numeric", _date_form(lambda d, r: f"{d.month}/{d.day}/{d.year}")),
+    Form("date.ordinal_of", _date_form(lambda d, r: f"the {_ordinal(d.day)} of {_MONTHS[d.month - 1][: r.choice((3, 9))]} {d.year}"), held_out=True),
+    Form("date.day_abbr", _date_form(lambda d, r: f"{d.day}-{_MONTHS[d.month - 1][:3]}-{d.year}"), held_out=True),
+]
+
+
+# -- times of day (HH:MM, 24-hour) -------------------------------------------------------------
+def _time(value: Any) -> tuple[int, int] | None:
+    match = re.fullmatch(r"(\d{2}):(\d{2})", value) if isinstance(value, str) else None
+    return (int(match[1]), int(match[2])) if match and int(match[1]) < 24 and int(match[2]) < 60 else None
+
+
+def _ampm(h: int, m: int, rng: random.Random, dotted: bool = False) -> str:
+    hour = h % 12 or 12
+    suffix = ("a.m." if h < 12 else "p.m.") if dotted else ("am" if h < 12 else "pm")
+    if not dotted and rng.random() < 0.3:
+        suffix = suffix.upper()
+    clock = f"{hour}" if m == 0 and rng.random() < 0.7 else f"{hour}:{m:02d}"
+    return f"{clock}{'' if not dotted and rng.random() < 0.4 else ' '}{suffix}"
+
+
+def _part_of_day(h: int) -> str:
+    return "in the morning" if h < 12 else "in the afternoon" if h < 17 else "in the evening" if h < 21 else "at night"
+
+
+def _spoken_time(h: int, m: int, rng: random.Random) -> str | None:
+    if (h, m) == (12, 0):
+        return "noon"
+    if (h, m) == (0, 0):
+        return "midnight"
+    if h == 0:
+        return None
+    hour, after = h % 12 or 12, _part_of_day(h)
+    if m == 0:
+        return f"{number_words(hour)} o'clock {after}" if rng.random() < 0.5 else f"{number_words(hour)} {after}"
+    if m == 30:
+        return f"half past {number_words(hour)} {after}"
+    if m == 15:
+        return f"quarter past {number_words(hour)} {after}"
+    if m == 45:
+        return f"quarter to {number_words(h % 12 + 1)} {_part_of_day(h)}"
+    return None
+
+
+def _time_form(fn: Callable[[int, int, random.Random], str | None]) -> Callable[[Any, random.Random], str | None]:
+    return lambda v, rng: fn(*t, rng) if (t := _time(v)) else None
+
+
+TIME_FORMS = [
+    Form("time.ampm", _time_form(lambda h, m, r: _ampm(h, m, r))),
+    Form("time.spoken", _time_form(_spoken_time)),
+    Form("time.dotted_ampm", _time_form(lambda h, m, r: _ampm(h, m, r, dotted=True)), held_out=True),
+    Form("time.h_notation", _time_form(lambda h, m, r: f"{h}h{m:02d}"), held_out=True),
+]
+
+
+# -- durations in minutes, spans in days -------------------------------------------------------
+def _minutes_words(v: Any, rng: random.Random) -> str | None:
+    return f"{number_words(v)} minutes" if isinstance(v, int) and 0 < v < 200 and v != 1 else None
+
+
+def _minutes_hours(v: Any, rng: random.Random) -> str | None:
+    if not isinstance(v, int) or v < 30 or v % 30:
+        return None
+    hours, half = divmod(v, 60)
+    if v == 30:
+        return "half an hour"
+    if v == 60:
+        return rng.choice(("an hour", "one hour", "1 hour"))
+    if not half:
+        return rng.choice((f"{number_words(hours)} hours", f"{hours} hours"))
+    return rng.choice((f"{'an' if hours == 1 else number_words(hours)} hour{'s' if hours > 1 else ''} and a half", f"{hours}.5 hours"))
+
+
+def _minutes_short(v: Any, rng: random.Random) -> str | None:
+    return f"{v} {rng.choice(('min', 'mins'))}" if isinstance(v, int) else None
+
+
+def _minutes_hm(v: Any, rng: random.Random) -> str | None:
+    return f"{v // 60}h{v % 60:02d}" if isinstance(v, int) and v > 60 and v % 60 else f"{v // 60}h" if isinstance(v, int) and v >= 60 and not v % 60 else None
+
+
+MINUTE_FORMS = [
+    Form("minutes.words", _minutes_words),
+    Form("minutes.hours", _minutes_hours),
+    Form("minutes.short", _minutes_short),
+    Form("minutes.hm", _minutes_hm, held_out=True),
+]
+
+
+def _days_weeks(v: Any, rng: random.Random) -> str | None:
+    if v == 7:
+        return rng.choice(("a week", "one week"))
+    if isinstance(v, int) and v % 7 == 0 and 0 < v <= 28:
+        return f"{number_words(v // 7)} weeks"
+    return None
+
+
+DAY_FORMS = [
+    Form("days.words", lambda v, r: f"{number_words(v)} day{'s' if v != 1 else ''}" if isinstance(v, int) and 0 < v < 100 else None),
+    Form("days.weeks", _days_weeks),
+    Form("days.fortnight", lambda v, r: "a fortnight" if v == 14 else None, held_out=True),
+]
+
+
+# -- money, amounts and counts -----------------------------------------------------------------
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _thousands(v: Any, rng: random.Random) -> str | None:
+    if not _is_num(v) or v < 1000:
+        return None
+    return f"{v:,.2f}".rstrip("0").rstrip(".") if not float(v).is_integer() else f"{int(v):,}"
+
+
+def _k_suffix(v: Any, rng: random.Random) -> str | None:
+    if not _is_num(v) or v < 1000 or v >= 1_000_000 or round(v / 1000, 2) * 1000 != v:
+        return None
+    return f"{_plain(round(v / 1000, 2))}{rng.choice(('k', 'K'))}"
+
+
+def _millions(v: Any, rng: random.Random) -> str | None:
+    if not _is_num(v) or v < 1_000_000 or round(v / 1e6, 2) * 1e6 != v:
+        return None
+    return f"{_plain(round(v / 1e6, 2))} {rng.choice(('million', 'mil'))}"
+
+
+def _with_sign(sign: str, inner: Callable[[Any, random.Random], str | None]) -> Callable[[Any, random.Random], str | None]:
+    def fn(v: Any, rng: random.Random) -> str | None:
+        body = inner(v, rng)
+        return None if body is None else f"{sign}{body}"
+    return fn
+
+
+def _as_is(v: Any, rng: random.Random) -> str | None:
+    return _plain(v) if _is_num(v) else None
+
+
+def _dollars(v: Any, rng: random.Random) -> str | None:
+    if not _is_num(v):
+        return None
+    word = "bucks" if float(v).is_integer() and v < 1000 and rng.random() < 0.4 else "dollars"
+    return f"{_plain(v)} {word}"
+
+
+MONEY_FORMS = [
+    Form("money.dollar_sign", _with_sign("$", _as_is)),
+    Form("money.thousands", _thousands),
+    Form("money.dollar_thousands", _with_sign("$", _thousands)),
+    Form("money.k", _k_suffix),
+    Form("money.dollar_k", _with_sign("$", _k_suffix)),
+    Form("money.millions", _millions),
+    Form("money.dollars_word", _dollars),
+    Form("money.euro_sign", _with_sign("€", _as_is)),
+    Form("money.pound_sign", _with_sign("£", _as_is), held_out=True),
+    Form("money.words", lambda v, r: f"{number_words(int(v))} dollars" if _is_num(v) and float(v).is_integer() and 1 < v < 1000 else None, held_out=True),
+]
+# Amounts with no currency of their own (a tool with a currency parameter): no signs.
+AMOUNT_FORMS = [f for f in MONEY_FORMS if f.name in ("money.thousands", "money.k", "money.millions")] + [
+    Form("amount.words", lambda v, r: number_words(int(v)) if _is_num(v) and float(v).is_integer() and 1 < v < 1000 else None, held_out=True),
+]
+
+COUNT_FORMS = [
+    Form("count.words", lambda v, r: number_words(v) if isinstance(v, int) and not isinstance(v, bool) and 1 < v < 100 else None),
+    Form("count.dozen", lambda v, r: "a dozen" if v == 12 else "half a dozen" if v == 6 else None, held_out=True),
+]
+
+PERCENT_FORMS = [
+    Form("percent.sign", lambda v, r: f"{_plain(v)}%" if _is_num(v) else None),
+    Form("percent.word", lambda v, r: f"{_plain(v)} percent" if _is_num(v) else None),
+    Form("percent.per_cent", lambda v, r: f"{_plain(v)} per cent" if _is_num(v) else None, held_out=True),
+]
+
+
+# -- lists -------------------------------------------------------------------------------------
+def _items(v: Any) -> list[str] | None:
+    if not isinstance(v, list) or len(v) < 2 or not all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v):
+        return None
+    return [_plain(x) if _is_num(x) else str(x) for x in v]
+
+
+LIST_FORMS = [
+    Form("list.and", lambda v, r: f"{', '.join(i[:-1])} and {i[-1]}" if (i := _items(v)) else None),
+    Form("list.oxford", lambda v, r: f"{', '.join(i[:-1])}, and {i[-1]}" if (i := _items(v)) and len(i) > 2 else None),
+    Form("list.spaces", lambda v, r: " ".join(i) if (i := _items(v)) and all(_is_num(x) for x in v) else None),
+    Form("list.ampersand", lambda v, r: f"{', '.join(i[:-1])} & {i[-1]}" if (i := _items(v)) else None, held_out=True),
+    Form("list.plus", lambda v, r: " plus ".join(i) if (i := _items(v)) and len(i) <= 3 else None, held_out=True),
+]
+
+
+# -- codes people write with a name, free text's casing ----------------------------------------
+def _coded(names: dict[str, list[str]], shape: str) -> Callable[[Any, random.Random], str | None]:
+    def fn(v: Any, rng: random.Random) -> str | None:
+        options = names.get(v) if isinstance(v, str) else None
+        return shape.format(name=rng.choice(options), code=v) if options else None
+    return fn
+
+
+def code_forms(names: dict[str, list[str]]) -> list[Form]:
+    """Forms for a code (ticker, airport, currency) said with the name it stands for."""
+    return [
+        Form("code.name_paren", _coded(names, "{name} ({code})")),
+        Form("code.name_comma", _coded(names, "{name}, {code}")),
+        Form("code.paren_name", _coded(names, "{code} ({name})"), held_out=True),
+    ]
+
+
+CASING_FORMS = [
+    Form("text.lower", lambda v, r: v.lower() if isinstance(v, str) and v.lower() != v and len(v.split()) <= 4 and "@" not in v and "/" not in v else None),
+]
+
+
+FAMILIES: dict[str, list[Form]] = {
+    "date": DATE_FORMS, "time": TIME_FORMS, "minutes": MINUTE_FORMS, "days": DAY_FORMS, "money": MONEY_FORMS,
+    "amount": AMOUNT_FORMS, "count": COUNT_FORMS, "percent": PERCENT_FORMS, "list": LIST_FORMS, "text": CASING_FORMS,
+}
+_MONEY_WORDS = re.compile(r"price|cost|budget|salary|fee|total|principal|rate_per|hourly_rate|amount|spend", re.I)
+
+
+def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | None = None) -> str | None:
+    """The family of forms for a parameter, from its schema and name; None when it has none."""
+    kind = schema.get("type")
+    description = str(schema.get("description", ""))
+    lowered = f"{name} {description}".lower()
+    if schema.get("enum"):
+        return None  # enum values are said through the catalog's own synonyms, not re-spelled
+    if kind == "string":
+        if schema.get("format") == "date" or "yyyy-mm-dd" in lowered:
+            return "date"
+        if "hh:mm" in lowered:
+            return "time"
+        if schema.get("format") or schema.get("pattern"):
+            return None
+        return "text"
+    if kind == "array":
+        return "list"
+    if kind not in ("integer", "number"):
+        return None
+    if "percent" in lowered:
+        return "percent"
+    if "minute" in lowered:
+        return "minutes" if kind == "integer" else None
+    if re.search(r"\bdays?\b", lowered):
+        return "days" if kind == "integer" else None
+    if "year" in name.lower():
+        return None
+    if _MONEY_WORDS.search(name) or "price" in lowered or "usd" in lowered:
+        has_currency = any("currency" in p.lower() or p in ("from", "to") for p in (tool_params or {}))
+        return "amount" if has_currency else "money"
+    if kind == "integer":
+        return "count"
+    return "amount"
+
+
+def render(value: Any, family: str | None, rng: random.Random, split: str, codes: dict[str, list[str]] | None = None) -> tuple[str | None, str | None]:
+    """(text, form name) for ``value``: a form of ``family`` that fits it, held-out forms only for
+    ``split == "eval"``; (None, None) when no form fits (the caller writes the canonical text)."""
+    forms = list(FAMILIES.get(family or "", []))
+    if codes and isinstance(value, str) and value in codes:
+        forms = code_forms(codes)
+    allowed = [f for f in forms if split == "eval" or not f.held_out]
+    if split == "eval":  # the held-out file prefers forms training never shows, where one fits
+        held = [f for f in allowed if f.held_out]
+        rng.shuffle(held)
+        for form in held:
+            if rng.random() < 0.6 and (text := form.render(value, rng)) is not None:
+                return text, form.name
+    rng.shuffle(allowed)
+    for form in allowed:
+        if (text := form.render(value, rng)) is not None:
+            return text, form.name
+    return None, None
+
+
+# What people say instead of a value they have not given: a clarify row that holds it must ask.
+VAGUE: dict[str, list[str]] = {
+    "date": ["sometime soon", "one of these days", "whenever works", "on a day that suits", "at some point this season"],
+    "time": ["in the afternoon", "sometime in the morning", "later on", "after work", "at a good time"],
+    "minutes": ["for a while", "not too long", "for a bit"],
+    "days": ["recently", "lately", "for a while back"],
+    "money": ["for a reasonable price", "without breaking the bank", "at a decent price"],
+    "amount": ["some amount", "a certain amount"],
+    "count": ["a few", "several", "some"],
+    "list": ["my numbers", "the values I have", "some data"],
+}
+
+
+def vague(family: str | None, rng: random.Random) -> str | None:
+    options = VAGUE.get(family or "")
+    return rng.choice(options) if options else None
+
+
+# Unit words a slot phrase may follow its value with; dropped when the rendered form says its own unit.
+_UNITS = {"minutes": r"minutes?|mins?", "days": r"days?", "percent": r"percent|%"}
+
+
+def fill_slot(phrase: str, text: str, family: str | None) -> str:
+    """Put ``text`` into a slot phrase ("for {} minutes"), dropping the phrase's unit word when the
+    text already says it ("for an hour and a half", not "for an hour and a half minutes")."""
+    unit = _UNITS.get(family or "")
+    says_unit = bool(unit and re.search(rf"(?:{unit})\s*$", text)) or (family == "days" and ("week" in text or "fortnight" in text)) or (family == "minutes" and ("hour" in text or re.search(r"\dh", text) is not None))
+    if says_unit:
+        phrase = re.sub(rf"\{{\}}\s*(?:{unit})(?!\w)", "{}", phrase)
+    filled = phrase.replace("{}", text)
+    return re.sub(r"\b(last|past) (?:a|one|the past) (week|fortnight)", r"\1 \2", filled)
