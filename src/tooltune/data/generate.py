@@ -293,9 +293,10 @@ class _RowMaker:
         args = {k: v for k, v in full.items() if k != missing}
         style = self.rng.choice(STYLES)
         said: dict[str, str] = {}
+        intent = self.rng.choice(ct.intents)
         slots, asides = self._asides(ct, self._named_slot_phrases(ct, args, said))
         decoy = self._decoy(ct, missing, full.get(missing))
-        text, frame = self._frame(self.rng.choice(ct.intents), [p for _, p in slots] + ([decoy] if decoy else []), style)
+        text, frame = self._frame(intent, [p for _, p in slots] + ([decoy] if decoy else []), style)
         extra = {"tool": ct.name, "style": style, "frame": frame, "missing": [missing], "arguments": args, **_said(said), **({"vague": decoy} if decoy else {})}
         return self._record(ct, _with_asides(text, asides), self._ask(ct, missing), "clarify", extra)
 
@@ -418,8 +419,9 @@ class _RowMaker:
     def _phrase(self, ct: CatalogTool, args: dict[str, Any], style: str) -> tuple[str, str, dict[str, str]]:
         """(request, frame, what it says for each value not in the call's form)."""
         said: dict[str, str] = {}
+        intent = self.rng.choice(ct.intents)
         slots, asides = self._asides(ct, self._named_slot_phrases(ct, args, said))
-        text, frame = self._frame(self.rng.choice(ct.intents), [p for _, p in slots], style)
+        text, frame = self._frame(intent, [p for _, p in slots], style)
         return _with_asides(text, asides), frame, said
 
     def _frame(self, intent: str, slots: list[str], style: str) -> tuple[str, str]:

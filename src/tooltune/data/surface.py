@@ -232,7 +232,7 @@ MONEY_FORMS = [
     Form("money.dollars_word", _dollars),
     Form("money.euro_sign", _with_sign("€", _as_is)),
     Form("money.pound_sign", _with_sign("£", _as_is), held_out=True),
-    Form("money.words", lambda v, r: f"{number_words(int(v))} dollars" if _is_num(v) and float(v).is_integer() and 1 < v < 1000 else None, held_out=True),
+    Form("money.words", lambda v, r: f"{number_words(int(v))} {r.choice(('dollars', 'bucks'))}" if _is_num(v) and float(v).is_integer() and 1 < v < 1000 else None),
 ]
 # Amounts with no currency of their own (a tool with a currency parameter): no signs.
 AMOUNT_FORMS = [f for f in MONEY_FORMS if f.name in ("money.thousands", "money.k", "money.millions")] + [
