@@ -298,3 +298,41 @@ def test_every_refusal_text_reads_as_a_refusal():
             assert classify_response(text) == "refuse", text
         for text in refusals["out_of_scope_refusal_templates"][split]:
             assert classify_response(text.replace("{intent}", "order a pizza")) == "refuse", text
+
+
+def test_natural_requests_say_values_in_everyday_forms_and_hold_out_some_forms(generated):
+    from tooltune.data.surface import FAMILIES, render
+
+    _, train, held = generated
+    said_train = [r for r in train if r.raw["extra_info"].get("said")]
+    assert len(said_train) > len(train) * 0.2  # refusals and free-text values have no other form
+    for record in said_train + [r for r in held if r.raw["extra_info"].get("said")]:
+        for text in record.raw["extra_info"]["said"].values():
+            assert text in record.user_prompt  # what the trace copies is really in the request
+    # A form only the held-out file uses never shows in training: check by rendering each
+    # training value's text against the held-out forms of its family.
+    held_forms = [f for forms in FAMILIES.values() for f in forms if f.held_out]
+    assert any(re.search(r"\bthe \d+(st|nd|rd|th) of ", r.user_prompt) for r in held)
+    assert not any(re.search(r"\bthe \d+(st|nd|rd|th) of [A-Z][a-z]+ \d{4}", r.user_prompt) for r in train)
+    assert held_forms and render("2027-02-14", "date", __import__("random").Random(0), "train")[1] not in {f.name for f in held_forms}
+
+
+def test_vague_stand_ins_only_in_clarify_rows_and_optional_values_said_in_passing(generated):
+    _, train, _ = generated
+    vague = [r for r in train if r.raw["extra_info"].get("vague")]
+    assert vague and all(r.behavior == "clarify" and r.raw["extra_info"]["vague"] in r.user_prompt for r in vague)
+    # Optional values are said (and then called) in a good share of execute rows.
+    with_optional = 0
+    for record in (r for r in train if r.behavior == "execute"):
+        [call] = parse_tool_calls(record.ground_truth)
+        tool = next(t for t in record.tools if t.name == call.name)
+        with_optional += any(name not in tool.required for name in call.arguments)
+    assert with_optional > 0.25 * sum(r.behavior == "execute" for r in train)
+
+
+def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path):
+    import hashlib
+
+    # Pinned from the generator before surface forms existed: the old files stay reproducible.
+    paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4, natural=0), tmp_path)
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "f7b527b5d35e5dc6", "eval": "543eba2225e07090"}
