@@ -431,7 +431,7 @@ class _RowMaker:
         body = frames[index].replace("{Intent}", intent[:1].upper() + intent[1:]).replace("{intent}", intent).replace("{slots}", joiner.join(slots))
         opener = self.rng.choice(OPENERS[self.split][style])
         closer = self.rng.choice(CLOSERS[self.split][style])
-        text = " ".join(part for part in (opener, _tidy(body), closer) if part)
+        text = " ".join(part for part in (opener, _tidy(body, self.natural > 0), closer) if part)
         return text, f"{self.split}.{style}.{index}"
 
     def _slot_phrases(self, ct: CatalogTool, args: dict[str, Any], said: dict[str, str]) -> list[str]:
@@ -608,9 +608,11 @@ def _fill_template(template: str, values: dict[str, str]) -> str:
     return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: values.get(m.group(1), m.group(0)), template)
 
 
-def _tidy(text: str) -> str:
-    """Clean the seams an empty slot list leaves: double spaces, space before punctuation."""
+def _tidy(text: str, keep_leading_dots: bool = False) -> str:
+    """Clean the seams an empty slot list leaves: double spaces, space before punctuation.
+    ``keep_leading_dots`` spares a value that starts with one (".io"); plain-value files keep the
+    old seam rule so they stay byte for byte what earlier versions wrote."""
     text = re.sub(r"\s+", " ", text)
-    text = re.sub(r"\s+([?.!,])", r"\1", text)
+    text = re.sub(r"\s+([?.!,])(?=\s|$|[?.!,])" if keep_leading_dots else r"\s+([?.!,])", r"\1", text)
     text = re.sub(r",([?.!])", r"\1", text)
     return text.strip()
