@@ -539,7 +539,7 @@ def serve_cmd(model: str, host: str, port: int, api_key: str | None, served_name
 
 # -------------------------------------------------------------------------------------- studio
 @cli.command("studio")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: every interface; the studio has no login).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on; beyond loopback (0.0.0.0: every interface) the studio asks for the access token it prints.")
 @click.option("--port", default=7860, show_default=True)
 def studio_cmd(host: str, port: int) -> None:
     """Open the web studio: models, customize with a form, jobs, details with charts, evaluate, deploy."""
@@ -547,8 +547,15 @@ def studio_cmd(host: str, port: int) -> None:
 
     from ..web.studio import create_studio
 
-    click.echo(f"tooltune studio at http://{host}:{port}/ (Ctrl+C stops it and the endpoints it started)")
-    uvicorn.run(create_studio(host="127.0.0.1" if host in ("127.0.0.1", "localhost") else host), host=host, port=port, log_level="warning")
+    app = create_studio(host="127.0.0.1" if host in ("127.0.0.1", "localhost") else host)
+    if app.state.token:  # beyond loopback: a link with the access token, as Jupyter prints one
+        from ..web.deploy import reachable_host
+
+        click.echo(f"tooltune studio at http://{reachable_host(host)}:{port}/?token={app.state.token}")
+        click.echo("  it listens beyond this machine: only that link (or the token) opens it; uploaded reward files are code that training jobs run")
+    else:
+        click.echo(f"tooltune studio at http://{host}:{port}/ (Ctrl+C stops it and the endpoints it started)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 # -------------------------------------------------------------------------------------- export

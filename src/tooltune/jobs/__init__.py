@@ -63,7 +63,7 @@ def submit_train(spec_file: str | None, overrides: list[str] | dict[str, Any] | 
     from ..training import load_spec
     from ..training.runs import runs_dir
 
-    spec = load_spec(spec_file, overrides)
+    spec = load_spec(spec_file, overrides, isolate_reward=True)  # the queue (and the studio) never import a user's reward
     registered_base(spec.base)  # a missing NAME@V fails here, not in the background
     store = store or JobStore()
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -134,6 +134,7 @@ def job_logs(job_id: str, offset: int = 0, store: JobStore | None = None) -> tup
         return text[offset:], len(text)
     if not job.log_path.exists():
         return "", offset
+    offset = min(max(0, offset), job.log_path.stat().st_size)  # a stale or made-up offset reads nothing, not an error
     with open(job.log_path, "rb") as handle:
         handle.seek(offset)
         data = handle.read()

@@ -16,6 +16,7 @@ import importlib.util
 import inspect
 import logging
 import math
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any, Callable, Literal
 
 from .builtin import BUILTIN_REWARDS, completion_text
 
-__all__ = ["Reward", "RewardError", "load_reward", "reward_names"]
+__all__ = ["Reward", "RewardError", "load_reward", "check_reward", "reward_names"]
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,23 @@ def load_reward(spec: str, on_error: Literal["raise", "skip"] = "raise") -> Rewa
     return Reward(name=spec, fn=fn, signature=_signature(fn, spec), on_error=on_error)
 
 
+def check_reward(spec: str, timeout: float = 120.0) -> None:
+    """Check that ``spec`` loads, without running the user's code in this process: a file or module
+    is imported in a child process and its error comes back as a RewardError. Long-lived servers
+    (the studio, the jobs queue) call this; only the training job itself imports the code."""
+    if spec.removesuffix("_reward") in BUILTIN_REWARDS:
+        return
+    if ":" not in spec:
+        load_reward(spec)  # raises the "unknown reward" message without importing anything
+    try:
+        done = subprocess.run([sys.executable, "-m", "tooltune.rewards.loader", spec], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        raise RewardError(f"reward {spec!r}: importing it took over {timeout:.0f} s; a reward file should define functions, not do work at import") from exc
+    if done.returncode != 0:
+        message = done.stdout.strip() or done.stderr.strip()[-600:] or f"exit status {done.returncode}"
+        raise RewardError(message)
+
+
 def _load_module(target: str, spec: str) -> Any:
     if target.endswith(".py") or "/" in target or "\\" in target:
         path = Path(target).expanduser()
@@ -173,3 +191,11 @@ def _row_label(i: int, columns: dict[str, Any]) -> str:
 def _describe(value: Any) -> str:
     text = repr(value)
     return f"{type(value).__name__} {text[:60]}"
+
+
+if __name__ == "__main__":  # check_reward's child: load the reward, print why not, exit 1
+    try:
+        load_reward(sys.argv[1])
+    except RewardError as exc:
+        print(exc)
+        sys.exit(1)

@@ -187,8 +187,9 @@ def recipe_path(name: str) -> Path:
     return path
 
 
-def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | None = None, check_files: bool = True) -> JobSpec:
-    """Read, merge and validate a job spec; data files are checked row by row, the reward is loaded."""
+def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | None = None, check_files: bool = True, isolate_reward: bool = False) -> JobSpec:
+    """Read, merge and validate a job spec; data files are checked row by row, the reward is loaded
+    (``isolate_reward``: in a child process, for servers that must not run a user's code)."""
     import yaml
 
     raw: dict[str, Any] = {}
@@ -226,7 +227,7 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
     except TypeError as exc:
         raise SpecError(str(exc)) from exc
     if check_files:
-        _check_files(spec)
+        _check_files(spec, isolate_reward)
     return spec
 
 
@@ -245,9 +246,10 @@ def _coerce(key: str, value: Any) -> Any:
     return value
 
 
-def _check_files(spec: JobSpec) -> None:
+def _check_files(spec: JobSpec, isolate_reward: bool = False) -> None:
     from ..data import DatasetError, read_records
     from ..rewards import RewardError, load_reward
+    from ..rewards.loader import check_reward
 
     for key in ("train_data", "validation_data", "eval_data"):
         value = getattr(spec, key)
@@ -263,7 +265,7 @@ def _check_files(spec: JobSpec) -> None:
             raise SpecError(f"{key}: {value} has no rows")
     if spec.technique in ("rlvr", "dpo"):
         try:
-            load_reward(spec.reward)
+            check_reward(spec.reward) if isolate_reward else load_reward(spec.reward)
         except RewardError as exc:
             raise SpecError(f"reward: {exc}") from exc
     if spec.base.startswith("run:"):

@@ -7,6 +7,7 @@ answers, then "ready" with its URL; a process that exits early is reported with 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -25,6 +26,21 @@ def _free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
+_WILDCARD = ("0.0.0.0", "::", "")
+
+
+def reachable_host(host: str) -> str:
+    """A name other machines can use for ``host``: a wildcard bind is shown as this machine's address."""
+    if host not in _WILDCARD:
+        return host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("10.255.255.255", 1))  # no packet is sent; this picks the outward interface
+            return sock.getsockname()[0]
+        except OSError:
+            return socket.gethostname()
+
+
 @dataclass
 class Deployment:
     ref: str  # NAME@VERSION
@@ -32,16 +48,18 @@ class Deployment:
     port: int
     process: subprocess.Popen
     log: Path
+    api_key: str | None = None  # required by the endpoint when it listens beyond loopback
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
+        return f"http://{reachable_host(self.host)}:{self.port}/v1"
 
     def state(self) -> str:
         if self.process.poll() is not None:
             return "stopped"
+        local = "127.0.0.1" if self.host in _WILDCARD else self.host
         try:
-            with urllib.request.urlopen(f"http://{self.host}:{self.port}/health", timeout=1) as response:
+            with urllib.request.urlopen(f"http://{local}:{self.port}/health", timeout=1) as response:
                 return "ready" if response.status == 200 else "starting"
         except OSError:
             return "starting"
@@ -63,12 +81,18 @@ class Deployments:
         folder = home() / "deployments"
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / f"{ref.replace('@', '-')}.log"
+        loopback = self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
+        api_key = None if loopback else secrets.token_urlsafe(24)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("TOOLTUNE_API_KEY", None)
+        if api_key:
+            env["TOOLTUNE_API_KEY"] = api_key  # through the environment, not argv: `ps` shows argv to every user
         with open(log, "wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "tooltune.cli.main", "serve", ref, "--host", self.host, "--port", str(port)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
             )
-        self.running[ref] = Deployment(ref, self.host, port, process, log)
+        self.running[ref] = Deployment(ref, self.host, port, process, log, api_key)
         return self.running[ref]
 
     def stop(self, ref: str) -> None:

@@ -11,20 +11,31 @@ same functions as the CLI (jobs, registry, data validation, evaluation, export, 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
+import secrets
 import shutil
 import time
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from ..home import home
 from .deploy import Deployments
 
-__all__ = ["create_studio", "PRESETS"]
+__all__ = ["create_studio", "PRESETS", "is_loopback"]
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+TOKEN_COOKIE = "tooltune_studio_token"
+_STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK or host.startswith("127.")
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -46,8 +57,11 @@ def _uploads() -> Path:
 async def _save(upload: UploadFile | None, folder: Path) -> Path | None:
     if upload is None or not upload.filename:
         return None
+    name = Path(upload.filename.replace("\\", "/")).name
+    if name in ("", ".", ".."):  # a name that is a directory: keep the bytes under a plain one
+        name = "upload"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / Path(upload.filename).name
+    target = folder / name
     target.write_bytes(await upload.read())
     return target
 
@@ -89,11 +103,14 @@ def _eval_tables(run: Path | None) -> list[dict[str, Any]]:
     return tables
 
 
-def create_studio(host: str = "127.0.0.1") -> FastAPI:
+def create_studio(host: str = "127.0.0.1", token: str | None = None) -> FastAPI:
+    """The studio app. ``host`` is the interface it listens on: beyond loopback every request needs
+    ``token`` (made here when not given; ``app.state.token``), and deployments get an API key."""
     from ..jobs import cancel_job, get_job, job_logs, list_jobs, submit_eval, submit_train
     from ..registry import Registry, RegistryError
 
     deployments = Deployments(host)
+    token = None if is_loopback(host) else (token or secrets.token_urlsafe(24))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +118,26 @@ def create_studio(host: str = "127.0.0.1") -> FastAPI:
         deployments.stop_all()  # the endpoints the studio started end with it
 
     app = FastAPI(title="tooltune studio", lifespan=lifespan)
+    app.state.token = token
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Any) -> Response:
+        # Another site's page can make a browser POST here (CSRF): a state-changing request must
+        # come from the studio's own pages. Browsers send Origin (or at least Referer) on POSTs;
+        # a client that sends neither (curl, the SDK) is not a browser acting for someone else.
+        if request.method in _STATE_CHANGING:
+            source = request.headers.get("origin") or request.headers.get("referer")
+            if source and urlsplit(source).netloc != request.headers.get("host", ""):
+                return PlainTextResponse(f"refused: a form on {urlsplit(source).netloc or source!r} may not change this studio; use the studio's own pages", status_code=403)
+        if token is not None:
+            given = request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE) or request.headers.get("authorization", "").removeprefix("Bearer ")
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                return PlainTextResponse("this studio needs its access token: open the URL with ?token=... that `tooltune studio` printed", status_code=401)
+            if request.query_params.get("token"):  # the printed link: remember it so pages and forms work
+                response = RedirectResponse(request.url.remove_query_params("token"), status_code=303)
+                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+                return response
+        return await call_next(request)
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, name, context, status_code=status)
@@ -272,7 +309,10 @@ def create_studio(host: str = "127.0.0.1") -> FastAPI:
 
     @app.post("/jobs/{job_id}/cancel")
     def cancel(job_id: str) -> RedirectResponse:
-        cancel_job(job_id)
+        try:
+            cancel_job(job_id)
+        except KeyError as exc:
+            raise HTTPException(404, exc.args[0]) from exc
         return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
     @app.get("/api/jobs/{job_id}")
@@ -281,7 +321,7 @@ def create_studio(host: str = "127.0.0.1") -> FastAPI:
             job = get_job(job_id)
         except KeyError as exc:
             raise HTTPException(404, exc.args[0]) from exc
-        text, next_offset = job_logs(job_id, offset)
+        text, next_offset = job_logs(job_id, max(0, offset))
         return JSONResponse({"status": job.status, "error": job.error, "result": job.result, "log": text, "offset": next_offset, "model": job.result.get("model") or _job_model(job)})
 
     return app
