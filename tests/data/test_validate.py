@@ -4,6 +4,8 @@ from tooltune.data import read_records, validate_file, write_jsonl
 from tooltune.data.records import DatasetError
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _write(path, lines):
@@ -79,3 +81,24 @@ def test_row_tools_field_in_openai_format_is_used(tmp_path, weather_rows):
     raw["tools"] = [{"type": "function", "function": {"description": "no name"}}]
     problems = validate_file(_write(tmp_path / "t2.jsonl", [json.dumps(raw)])).problems
     assert problems[0].field == "tools[0]"
+
+
+def test_bytes_that_are_not_utf8_or_nest_too_deep_are_problems_with_their_line(tmp_path):
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"a": "\xff\xfe"}\n' + b"[" * 100000 + b"]" * 100000 + b"\n")
+    report = validate_file(path)
+    by_line = {p.line: p for p in report.problems}
+    assert by_line[2].field == "<encoding>" and "UTF-8" in by_line[2].message and "column" in by_line[2].message
+    assert by_line[3].field == "<json>" and "nested too deeply" in by_line[3].message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=60), st.sampled_from([b'{"prompt": [], "reward_model": {}}', b'{"prompt": "x"}', b"[" * 3000, b'{"a": "\xc3"}', b"\x00", b"{}"])), max_size=6))
+def test_no_jsonl_bytes_make_validate_or_stats_raise(tmp_path_factory, lines):
+    from tooltune.data.stats import compute_stats
+
+    path = tmp_path_factory.mktemp("fuzz") / "f.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    report = validate_file(path)
+    assert report.rows >= 0
+    compute_stats(path)

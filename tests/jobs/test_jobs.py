@@ -116,3 +116,26 @@ def test_store_schema_is_migrated_and_ids_resolve_by_their_end(tmp_path):
     assert store.get(job.id[-6:]).id == job.id
     with pytest.raises(KeyError, match="jobs list"):
         store.get("nope")
+
+
+def test_killing_the_worker_ends_its_running_job_and_marks_it_failed():
+    import signal
+
+    store = JobStore()
+    job = _sleeper(store, 60)
+    start_worker()
+    deadline = time.monotonic() + 30
+    while get_job(job.id, store).status != "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pid = get_job(job.id, store).pid
+    worker = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])  # the child's parent
+    os.kill(worker, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = get_job(job.id, store)
+        if found.status == "failed":
+            break
+        time.sleep(0.2)
+    assert found.status == "failed" and "resubmit" in found.error
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # no job left running unowned beside the next one

@@ -69,5 +69,32 @@ def test_reward_that_raises_names_the_row(tmp_path, weather_rows):
     skipping = load_reward(f"{path}:picky", on_error="skip")
     assert skipping(None, ["ok", "boom", "ok"], **columns) == [1.0, None, 1.0]
     assert "row 1" in skipping.errors[0] and "boom" in skipping.errors[0]
-    with pytest.raises(RewardError, match="returned str 'good', expected a number"):
+    with pytest.raises(RewardError, match="returned str 'good', expected a finite number"):
         load_reward(f"{path}:wordy")(None, ["a"], **{k: v[:1] for k, v in columns.items()})
+
+
+def test_a_verl_reward_gets_the_same_inputs_in_training_as_in_reward_score(tmp_path, weather_rows):
+    import json
+
+    from tooltune.data.records import Record
+    from tooltune.rewards.batch import record_columns
+    from tooltune.training.datasets import rlvr_rows
+
+    path = tmp_path / "verl.py"
+    path.write_text("SEEN = []\ndef compute_score(data_source, solution_str, ground_truth, extra_info=None):\n    SEEN.append((data_source, ground_truth, extra_info))\n    return 1.0\n")
+    rows = [Record({**r.raw, "data_source": "mine", "extra_info": {"k": i, "nested": {"deep": [i]}}}, line=i + 1) for i, r in enumerate(weather_rows)]
+    reward = load_reward(f"{path}:compute_score")
+    seen = __import__("sys").modules[reward.fn.__module__].SEEN
+    reward(None, ["x"] * len(rows), **record_columns(rows))  # what `tooltune reward score` passes
+    scored, seen[:] = list(seen), []
+    dataset = rlvr_rows(rows)  # what training puts in the dataset; TRL passes its columns as lists
+    columns = {k: [row[k] for row in dataset] for k in dataset[0] if k != "prompt"}
+    reward(None, ["x"] * len(rows), **columns)
+    assert seen == scored and scored[0][0] == "mine" and scored[1][2]["nested"] == {"deep": [1]}
+
+
+def test_a_non_finite_reward_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "inf.py"
+    path.write_text("def reward(prompts, completions, **kw):\n    return [float('inf') for _ in completions]\n")
+    with pytest.raises(RewardError, match=r"returned float inf, expected a finite number.*data line 7"):
+        load_reward(f"{path}:reward")(None, ["a"], line=[7])

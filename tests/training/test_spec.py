@@ -1,7 +1,9 @@
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tooltune.training import JobSpec, SpecError, load_spec
-from tooltune.training.spec import parse_overrides
+from tooltune.training.spec import _FIELDS, parse_overrides
 
 
 def _spec(tmp_path, text):
@@ -46,6 +48,12 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
         ("train_data: {train}\ntechnique: sft\nengine: native\n", "engine: native is a GRPO engine for rlvr"),
         ("train_data: {train}\nengine: native\ntrl: {{use_vllm: true}}\n", "does not run with trl.use_vllm; use engine: trl"),
         ("train_data: {train}\ntechnique: dpo\ntrl: {{beta: 0.0}}\n", "makes DPO's loss constant"),
+        ("train_data: {train}\nmax_steps: 1.5\n", r"max_steps: expected a whole number, got 1.5"),
+        ("train_data: {train}\nlearning_rate: null\n", "learning_rate: needs a float value, got null"),
+        ("train_data: {train}\nlearning_rate: .nan\n", "learning_rate: expected float"),
+        ("train_data: {train}\nbase: /nonexistent\n", "base: '/nonexistent' is not a model"),
+        ("train_data: {train}\nname: {{a: 1}}\n", "name: expected str"),
+        ("train_data: {train}\nlora: 3\n", "lora: expected bool"),
     ],
 )
 def test_bad_specs_fail_before_any_model_loads(tmp_path, small_data, text, message):
@@ -72,3 +80,17 @@ def test_every_field_documents_itself():
     import dataclasses
 
     assert all(f.metadata.get("help") for f in dataclasses.fields(JobSpec))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(sorted(_FIELDS)), value=st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
+                                                              st.text(max_size=12), st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2)))
+def test_no_spec_value_gets_past_the_check_as_anything_but_a_spec_error(small_data, field, value):
+    """Whatever a person (or a form) puts in a field, the answer is a SpecError naming the field, or a spec."""
+    overrides = {"train_data": str(small_data["train"]), "technique": "sft", field: value}
+    if field == "train_data":
+        overrides[field] = value
+    try:
+        load_spec(None, overrides, check_files=field not in ("base", "reward"))
+    except SpecError:
+        pass

@@ -204,3 +204,41 @@ def test_a_cpu_without_native_bf16_gets_a_note_instead_of_a_silent_slow_run(monk
     assert "use dtype=auto" in train_module._dtype_hint("bfloat16", True)
     monkeypatch.setattr(train_module, "bf16_supported", lambda: True)
     assert train_module._dtype_hint("auto", True) is None
+
+
+def test_a_run_that_fails_after_its_folder_exists_says_failed_with_the_error(tiny_model, small_data, tmp_path):
+    with pytest.raises(SpecError):
+        train(_spec(tiny_model, small_data, technique="sft", output_dir=str(tmp_path / "bad"), trl={"a": 1}), echo=lambda s: None)
+    manifest = read_manifest(tmp_path / "bad")
+    assert manifest["status"] == "failed" and "no field 'a'" in manifest["error"]
+
+
+def test_sigterm_stops_a_run_as_interrupted_and_it_resumes(tiny_model, small_data, tmp_path):
+    import os
+    import signal
+
+    class Term(TrainerCallback):
+        def on_log(self, args, state, control, **kw):  # after MLflow got step 2, before its checkpoint
+            if state.global_step == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(SystemExit):
+        train(_spec(tiny_model, small_data, technique="sft", output_dir=str(tmp_path / "term"), max_steps=4, logging_steps=1), echo=lambda s: None, callbacks=[Term()])
+    assert read_manifest(tmp_path / "term")["status"] == "interrupted"
+    manifest = read_manifest(resume(str(tmp_path / "term"), echo=lambda s: None))
+    assert manifest["status"] == "completed"
+    from mlflow.tracking import MlflowClient
+
+    steps = [m.step for m in MlflowClient(manifest["mlflow_tracking_uri"]).get_metric_history(manifest["mlflow_run_id"], "train/loss")]
+    assert sorted(steps) == [1, 2, 3, 4]  # the redone step 2 is not logged twice
+
+
+def test_a_reward_that_fails_on_most_rows_stops_the_run_with_the_data_line(tiny_model, small_data, tmp_path):
+    from tooltune.rewards import RewardError
+
+    bad = tmp_path / "bad_reward.py"
+    bad.write_text("def reward(prompts, completions, **kw):\n    raise ValueError('no luck')\n")
+    with pytest.raises(RewardError, match=r"failed on \d+ of \d+ rows.*no luck.*data line \d+"):
+        train(_spec(tiny_model, small_data, technique="rlvr", engine="trl", output_dir=str(tmp_path / "rl"), reward=f"{bad}:reward", max_steps=8), echo=lambda s: None)
+    manifest = read_manifest(tmp_path / "rl")
+    assert manifest["status"] == "failed" and "no luck" in manifest["error"]

@@ -138,14 +138,21 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any, Problem | None]]:
     Line numbers are 1-based as an editor shows them. A line that is not JSON yields a Problem
     naming the column, so a reader can report it and keep going.
     """
-    with open(path, encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
+    with open(path, "rb") as handle:  # bytes: a line that is not UTF-8 is one problem, not a crash
+        for number, data in enumerate(handle, start=1):
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, None, Problem(number, "<encoding>", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at column {exc.start + 1}); save the file as UTF-8")
+                continue
             if not text.strip():
                 continue
             try:
                 yield number, json.loads(text), None
             except json.JSONDecodeError as exc:
                 yield number, None, Problem(number, "<json>", f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object")
+            except RecursionError:
+                yield number, None, Problem(number, "<json>", "nested too deeply to read; a row is a few levels of objects and lists")
 
 
 def read_records(path: str | Path) -> list[Record]:

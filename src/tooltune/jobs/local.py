@@ -85,10 +85,20 @@ def cancel_local(store: JobStore, job: Job) -> None:
             pass
 
 
+def _die_with_worker() -> None:
+    """In the child, before exec: Linux sends it SIGTERM when the worker dies, so a killed worker
+    leaves no job running unowned (and the next worker cannot start a second one beside it)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _start(store: JobStore, job: Job) -> subprocess.Popen:
     log = open(job.log_path, "ab")
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOOLTUNE_JOB_ID": job.id}
-    process = subprocess.Popen(job.argv, cwd=job.dir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    process = subprocess.Popen(job.argv, cwd=job.dir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env, preexec_fn=_die_with_worker)
     log.close()
     if not store.update(job.id, only_if=("queued",), status="running", started=time.time(), pid=process.pid):
         os.killpg(process.pid, signal.SIGTERM)  # cancelled between being picked and starting

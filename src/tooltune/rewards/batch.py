@@ -8,21 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from ..data.records import Record, iter_jsonl
-from .loader import Reward
+from .loader import Reward, row_columns
 
 __all__ = ["record_columns", "match_predictions", "score_rows", "ScoreSummary"]
 
 
 def record_columns(records: list[Record]) -> dict[str, list[Any]]:
     """The dataset columns TRL would pass a reward for these rows (``line`` lets errors name the row)."""
-    return {
-        "reward_model": [r.raw.get("reward_model") for r in records],
-        "tools": [r.raw.get("tools") for r in records],
-        "behavior": [r.behavior for r in records],
-        "extra_info": [r.raw.get("extra_info") for r in records],
-        "data_source": [r.raw.get("data_source") for r in records],
-        "line": [r.line for r in records],
-    }
+    return {**row_columns([r.raw for r in records], [r.line for r in records]), "behavior": [r.behavior for r in records]}
 
 
 def match_predictions(records: list[Record], path: str | Path) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import json
 import logging
 import math
 import subprocess
@@ -24,7 +25,7 @@ from typing import Any, Callable, Literal
 
 from .builtin import BUILTIN_REWARDS, completion_text
 
-__all__ = ["Reward", "RewardError", "load_reward", "check_reward", "reward_names"]
+__all__ = ["Reward", "RewardError", "load_reward", "check_reward", "reward_names", "row_columns"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,31 @@ def reward_names() -> list[str]:
     return sorted(BUILTIN_REWARDS)
 
 
+def row_columns(raws: list[dict[str, Any]], lines: list[int]) -> dict[str, list[Any]]:
+    """The columns a reward gets for these rows, the same in training, evaluation and `reward score`:
+    each field of the row as the user wrote it, and ``line`` so an error names the data file's line."""
+    return {
+        "reward_model": [r.get("reward_model") for r in raws],
+        "tools": [r.get("tools") for r in raws],
+        "behavior": [r.get("behavior") for r in raws],
+        "extra_info": [r.get("extra_info") for r in raws],
+        "data_source": [r.get("data_source") for r in raws],
+        "line": list(lines),
+    }
+
+
+def _expand(columns: dict[str, Any]) -> dict[str, Any]:
+    """Training datasets carry each row as one JSON string (``row``), because Arrow cannot hold
+    rows whose ``extra_info`` or ``tools`` differ in shape; a reward gets the fields back."""
+    rows = columns.get("row")
+    if not isinstance(rows, (list, tuple)) or not all(isinstance(x, str) for x in rows):
+        return columns
+    raws = [json.loads(x) for x in rows]
+    lines = columns.get("line") or [0] * len(raws)
+    rest = {k: v for k, v in columns.items() if k not in ("row", "line")}
+    return {**rest, **row_columns(raws, lines)}
+
+
 @dataclass
 class Reward:
     """A loaded reward with TRL's batch signature and per-row error reporting."""
@@ -46,27 +72,30 @@ class Reward:
     signature: Literal["trl", "verl"]
     on_error: Literal["raise", "skip"] = "raise"
     errors: list[str] = field(default_factory=list)
+    max_failure_share: float = 0.5  # with on_error="skip": past this share of failed rows (after 32) the run stops
+    scored: int = 0  # rows scored so far
+    failed: int = 0  # rows whose reward raised or returned a non-number
 
     @property
     def __name__(self) -> str:  # TRL logs rewards under their function name
         return self.name.rsplit(":", 1)[-1]
 
     def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]:
+        columns = _expand(columns)
         n = len(completions)
         if self.signature == "verl":
-            return [self._row(i, completions, columns, lambda i=i: self._call_verl(i, completions, columns)) for i in range(n)]
+            return self._count([self._row(i, completions, columns, lambda i=i: self._call_verl(i, completions, columns)) for i in range(n)])
         try:
             values = self.fn(prompts, completions, **columns)
         except Exception:
             # Re-run row by row so the error names the row that broke, not just the batch.
-            values = [
+            return self._count([
                 self._row(i, completions, columns, lambda i=i: _only(self.fn([prompts[i]] if prompts else None, [completions[i]], **_slice(columns, i))))
                 for i in range(n)
-            ]
-            return values
+            ])
         if not isinstance(values, (list, tuple)) or len(values) != n:
             raise RewardError(f"reward '{self.name}' must return a list of {n} numbers (one per completion), got {_describe(values)}")
-        return [self._row(i, completions, columns, lambda v=v: v) for i, v in enumerate(values)]
+        return self._count([self._row(i, completions, columns, lambda v=v: v) for i, v in enumerate(values)])
 
     def _call_verl(self, i: int, completions: list[Any], columns: dict[str, Any]) -> Any:
         rm = (columns.get("reward_model") or [None] * len(completions))[i]
@@ -85,8 +114,8 @@ class Reward:
             return self._fail(i, completions, columns, f"raised {type(exc).__name__}: {exc}")
         if value is None:
             return None  # "does not apply" in TRL's convention
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            return self._fail(i, completions, columns, f"returned {_describe(value)}, expected a number (or None for 'does not apply')")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return self._fail(i, completions, columns, f"returned {_describe(value)}, expected a finite number (or None for 'does not apply')")
         return float(value)
 
     def _fail(self, i: int, completions: list[Any], columns: dict[str, Any], what: str) -> None:
@@ -96,8 +125,17 @@ class Reward:
         if self.on_error == "raise":
             raise RewardError(message)
         log.warning("%s; scoring that row as None", message)
-        self.errors.append(message)
+        self.failed += 1
+        if len(self.errors) < 100:
+            self.errors.append(message)
         return None
+
+    def _count(self, values: list[float | None]) -> list[float | None]:
+        """Stop a run whose reward fails on most rows: it would train on nothing and look fine."""
+        self.scored += len(values)
+        if self.on_error == "skip" and self.scored >= 32 and self.failed > self.max_failure_share * self.scored:
+            raise RewardError(f"reward '{self.name}' failed on {self.failed} of {self.scored} rows; the first: {self.errors[0] if self.errors else '?'}")
+        return values
 
 
 def load_reward(spec: str, on_error: Literal["raise", "skip"] = "raise") -> Reward:
@@ -183,9 +221,9 @@ def _only(values: Any) -> Any:
 def _row_label(i: int, columns: dict[str, Any]) -> str:
     for key in ("line", "id"):
         values = columns.get(key)
-        if isinstance(values, (list, tuple)) and len(values) > i and values[i] is not None:
-            return f"row {i} ({key} {values[i]})"
-    return f"row {i}"
+        if isinstance(values, (list, tuple)) and len(values) > i and values[i]:
+            return f"data line {values[i]}" if key == "line" else f"row id {values[i]}"
+    return f"row {i} of the batch"
 
 
 def _describe(value: Any) -> str:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -42,10 +43,6 @@ def target_text(record: Record, reasoning: bool = False) -> str:
     return trace + answer if trace else answer
 
 
-def _extra(record: Record) -> dict[str, Any]:
-    return {"missing": missing_parameters(record)}
-
-
 def sft_rows(records: list[Record], reasoning: bool = False) -> list[dict[str, Any]]:
     return [{"prompt": training_messages(r), "completion": [{"role": "assistant", "content": target_text(r, reasoning)}]} for r in records]
 
@@ -72,15 +69,9 @@ def balance_behaviors(records: list[Record], seed: int = 0) -> list[Record]:
 
 
 def rlvr_rows(records: list[Record]) -> list[dict[str, Any]]:
-    return [
-        {
-            "prompt": training_messages(r),
-            "reward_model": {"ground_truth": r.ground_truth},
-            "behavior": r.behavior,
-            "extra_info": _extra(r),
-        }
-        for r in records
-    ]
+    """The prompt, and the whole row as JSON: the reward gets every field the user wrote, as in
+    `tooltune reward score` (:func:`tooltune.rewards.loader.row_columns`); ``line`` names it in errors."""
+    return [{"prompt": training_messages(r), "behavior": r.behavior, "row": json.dumps(r.raw, ensure_ascii=False), "line": r.line} for r in records]
 
 
 def dpo_rows(records: list[Record], seed: int = 0, rejected: list[str | None] | None = None, reasoning: bool = False) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,8 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
     unknown = [k for k in raw if k not in _FIELDS]
     if unknown:
         raise SpecError(f"unknown field(s) {name_hints(unknown, _FIELDS)}; TRL settings go under `trl:`. Known: {', '.join(_FIELDS)}")
+    for key, value in list(raw.items()):
+        raw[key] = _coerce(key, value)
     if "train_data" not in raw:
         raise SpecError("train_data: required; point it at a JSONL file (`tooltune data generate` writes one)")
     for key in ("train_data", "validation_data", "eval_data"):
@@ -220,8 +223,6 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
             # `train --resume` works from anywhere.
             relative = Path(raw[key]) if Path(raw[key]).exists() or not (base_dir / raw[key]).exists() else base_dir / raw[key]
             raw[key] = str(relative.resolve())
-    for key, value in list(raw.items()):
-        raw[key] = _coerce(key, value)
     try:
         spec = JobSpec(**raw)
     except TypeError as exc:
@@ -232,17 +233,41 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
 
 
 def _coerce(key: str, value: Any) -> Any:
-    """YAML reads ``1e-5`` as a string (it wants ``1.0e-5``); accept what a person would write."""
+    """Accept what a person would write (YAML reads ``1e-5`` as a string, ``3.0`` steps is 3) and
+    refuse what no field can hold (``null`` for a number, ``1.5`` steps) before anything loads."""
     kind = str(_FIELDS[key].type)
+    base = kind.split(" ")[0].split("[")[0]
+    if value is None:
+        if "None" in kind:
+            return None
+        raise SpecError(f"{key}: needs a {base} value, got null; leave the field out to use its default ({_FIELDS[key].default!r})")
+    wrong = SpecError(f"{key}: expected {'a whole number' if base == 'int' else base}, got {value!r}")
     try:
-        if kind.startswith("float") and isinstance(value, (str, int)) and not isinstance(value, bool):
-            return float(value)
-        if kind.startswith("int") and isinstance(value, str):
-            return int(value)
-        if kind.startswith("bool") and isinstance(value, str):
-            return {"true": True, "false": False, "yes": True, "no": False}[value.lower()]
-    except (ValueError, KeyError) as exc:
-        raise SpecError(f"{key}: expected {kind.split(' ')[0]}, got {value!r}") from exc
+        if base == "float":
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise wrong
+            number = float(value)
+            if math.isnan(number) or math.isinf(number):
+                raise wrong
+            return number
+        if base == "int":
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise wrong
+            number = float(value) if isinstance(value, str) else value
+            if isinstance(number, float) and not number.is_integer():
+                raise wrong
+            return int(number)
+        if base == "bool":
+            if isinstance(value, str):
+                return {"true": True, "false": False, "yes": True, "no": False}[value.lower()]
+            if not isinstance(value, bool):
+                raise wrong
+        if base == "str" and not isinstance(value, str):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return str(value)
+            raise wrong
+    except (ValueError, KeyError, OverflowError) as exc:
+        raise wrong from exc
     return value
 
 
@@ -272,5 +297,24 @@ def _check_files(spec: JobSpec, isolate_reward: bool = False) -> None:
         from .runs import run_model_dir
 
         run_model_dir(spec.base[4:])  # raises SpecError when the run has no final model
+    else:
+        _check_base(spec.base)
+
+
+def _check_base(base: str) -> None:
+    """A base given as a path must be there: say so now, not as a traceback after the run folder exists."""
+    from ..models.catalog import BUNDLED
+
+    if base in BUNDLED or "@" in base:  # bundled, or NAME@VERSION (the registry checks those)
+        return
+    path = Path(base).expanduser()
+    looks_like_path = base.startswith((".", "/", "~")) or base.endswith(".gguf") or path.exists()
+    if not looks_like_path:
+        return  # a hub id: transformers resolves it
+    if path.is_file() and path.suffix == ".gguf":
+        return
+    if path.is_dir() and ((path / "config.json").exists() or (path / "run.json").exists()):
+        return
+    raise SpecError(f"base: {base!r} is not a model: give a transformers folder (with config.json), a .gguf file, a run, NAME@VERSION, or one of: {', '.join(BUNDLED)}")
 
 

@@ -67,10 +67,13 @@ class BehaviorRewards:
         self.__name__ = getattr(reward, "__name__", "reward")
         self.model: Any = None  # set by the caller once the trainer exists
         self.pending: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self.failures: dict[str, int] = defaultdict(int)  # rows whose reward failed, per split, since the last log
 
     def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]:
+        before = getattr(self.reward, "failed", 0)
         values = self.reward(prompts, completions, **columns)
         split = "eval" if self.model is not None and not self.model.training else "train"
+        self.failures[split] += getattr(self.reward, "failed", 0) - before
         for value, behavior in zip(values, columns.get("behavior") or []):
             if value is not None:
                 self.pending[split, behavior].append(float(value))
@@ -78,7 +81,9 @@ class BehaviorRewards:
 
     def flush(self) -> dict[str, float]:
         out = {f"{split}/reward_{b}": sum(v) / len(v) for (split, b), v in self.pending.items() if v}
+        out.update({f"{split}/reward_failures": float(n) for split, n in self.failures.items()})
         self.pending.clear()
+        self.failures.clear()
         return out
 
 
@@ -92,6 +97,7 @@ class MlflowTracker(TrainerCallback):
         self.run_id = run_id
         self.rewards = rewards
         self.trainer: Any = None  # set by the caller so the tracker can read GRPO advantages
+        self.logged_through = -1  # a resumed run redoes the steps after its checkpoint: they are in MLflow already
 
     def start(self) -> str:
         import mlflow
@@ -99,6 +105,9 @@ class MlflowTracker(TrainerCallback):
         use_experiment(self.tracking_uri)
         if self.run_id:
             mlflow.start_run(run_id=self.run_id)
+            client = mlflow.tracking.MlflowClient(self.tracking_uri)
+            keys = client.get_run(self.run_id).data.metrics
+            self.logged_through = max((m.step for key in keys for m in client.get_metric_history(self.run_id, key)), default=-1)
         else:
             run = mlflow.start_run(run_name=self.run_name)
             self.run_id = run.info.run_id
@@ -119,14 +128,14 @@ class MlflowTracker(TrainerCallback):
             if state.log_history:
                 state.log_history[-1].update(by_behavior)
         metrics.update(self._advantages())
-        if metrics:
+        if metrics and state.global_step > self.logged_through:
             mlflow.log_metrics(metrics, step=state.global_step)
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         """Metrics computed outside TRL's logging (the validation reward), under the same run."""
         import mlflow
 
-        if metrics and mlflow.active_run() is not None:
+        if metrics and mlflow.active_run() is not None and step > self.logged_through:
             mlflow.log_metrics(metrics, step=step)
 
     def _advantages(self) -> dict[str, float]:

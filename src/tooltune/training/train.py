@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -61,6 +63,24 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
     manifest.setdefault("started_at", time.strftime("%Y-%m-%dT%H:%M:%S"))
     save = (lambda: write_manifest(run, manifest)) if main_process else (lambda: None)
     save()
+    try:
+        return _train(spec, run, manifest, save, base_path, main_process, echo, callbacks, _resume_run)
+    except (KeyboardInterrupt, SystemExit):
+        raise  # _train marked the run interrupted
+    except BaseException as exc:
+        # Whatever failed after the folder exists, run.json says so (never "running" for good).
+        if manifest.get("status") == "running":
+            manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            save()
+        raise
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[], None], base_path: str, main_process: bool,
+           echo: Callable[[str], None], callbacks: list[Any] | None, _resume_run: Path | None) -> Path:
 
     from ..models.load import load_model_and_tokenizer, resolve_model
     from .freezing import freeze_lower_layers
@@ -104,13 +124,23 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
     if hint := _dtype_hint(spec.dtype, bf16):
         echo(hint)
     started = time.perf_counter()
+    # SIGTERM (a cancelled job, `kill`) ends Python without unwinding: make it an exit that does,
+    # so run.json and MLflow say the run stopped instead of "running" for good.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if threading.current_thread() is threading.main_thread() else None
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    except BaseException:
-        manifest.update(status="interrupted", seconds=manifest.get("seconds", 0) + time.perf_counter() - started)
+    except BaseException as exc:
+        # Stopped (Ctrl+C, a signal, a cancelled job) can resume; an error is a failure, with its message.
+        stopped = isinstance(exc, (KeyboardInterrupt, SystemExit))
+        manifest.update(status="interrupted" if stopped else "failed", seconds=manifest.get("seconds", 0) + time.perf_counter() - started)
+        if not stopped:
+            manifest["error"] = f"{type(exc).__name__}: {exc}"[:2000]
         save()
-        tracker.end("KILLED")
+        tracker.end("KILLED" if stopped else "FAILED")
         raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     trainer.accelerator.wait_for_everyone()
     if not main_process:
         return run
