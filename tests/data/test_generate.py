@@ -179,7 +179,7 @@ def test_pairs_give_each_clarify_row_its_execute_twin(tmp_path):
         assert called.arguments == {**ask.raw["extra_info"]["arguments"], missing: called.arguments[missing]}
         decoy = ask.raw["extra_info"].get("vague")
         if decoy:  # a vague stand-in holds the missing value's place; the twin says the value
-            assert decoy in ask.user_prompt and decoy not in call.user_prompt
+            assert decoy in ask.user_prompt and ask.user_prompt != call.user_prompt
             continue
         # The twin's sentence is the clarify sentence with the missing value's phrase added.
         words, twin_words = ask.user_prompt.split(), call.user_prompt.split()
@@ -315,6 +315,17 @@ def test_natural_requests_say_values_in_everyday_forms_and_hold_out_some_forms(g
     assert any(re.search(r"\bthe \d+(st|nd|rd|th) of ", r.user_prompt) for r in held)
     assert not any(re.search(r"\bthe \d+(st|nd|rd|th) of [A-Z][a-z]+ \d{4}", r.user_prompt) for r in train)
     assert held_forms and render("2027-02-14", "date", __import__("random").Random(0), "train")[1] not in {f.name for f in held_forms}
+
+
+def test_names_typed_in_lower_case_are_called_as_typed(generated):
+    _, train, _ = generated
+    lowered = 0
+    for record in (r for r in train if r.behavior == "execute"):
+        for call in parse_tool_calls(record.ground_truth):
+            for value in call.arguments.values():
+                if isinstance(value, str) and " " in value and value == value.lower() and value[:1].isalpha() and value in record.user_prompt:
+                    lowered += 1
+    assert lowered > 20
 
 
 def test_vague_stand_ins_only_in_clarify_rows_and_optional_values_said_in_passing(generated):

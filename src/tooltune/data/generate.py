@@ -405,7 +405,9 @@ class _RowMaker:
         return record
 
     def _arguments(self, ct: CatalogTool) -> dict[str, Any]:
-        chosen = [p for p in ct.tool.properties if p in ct.tool.required or self.rng.random() < 0.3]
+        # Natural requests state an optional value more often (a stated one the call must carry).
+        share = 0.4 if self.natural else 0.3
+        chosen = [p for p in ct.tool.properties if p in ct.tool.required or self.rng.random() < share]
         args: dict[str, Any] = {}
         for name in chosen:
             value = self._value(ct, name)
@@ -506,6 +508,14 @@ class _RowMaker:
         return lead + self.rng.choice(GENERIC_ASKS[self.split]).format(name=humanize(missing))
 
     def _value(self, ct: CatalogTool, name: str) -> Any:
+        value = self._bank_value(ct, name)
+        # People type names in lower case; the call copies what they typed (scoring ignores case),
+        # so the model learns to copy a name rather than to re-case one it may not know.
+        if self.natural and isinstance(value, str) and not value.isupper() and family_of(name, ct.tool.properties.get(name) or {}, ct.tool.properties) == "text" and self.rng.random() < 0.2:
+            return value.lower()
+        return value
+
+    def _bank_value(self, ct: CatalogTool, name: str) -> Any:
         spec = ct.values.get(name)
         if isinstance(spec, str) and spec.startswith("@") and self.banks.get(spec[1:]):
             value = copy.deepcopy(self.rng.choice(self.banks[spec[1:]]))

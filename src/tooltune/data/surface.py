@@ -236,7 +236,7 @@ MONEY_FORMS = [
 ]
 # Amounts with no currency of their own (a tool with a currency parameter): no signs.
 AMOUNT_FORMS = [f for f in MONEY_FORMS if f.name in ("money.thousands", "money.k", "money.millions")] + [
-    Form("amount.words", lambda v, r: number_words(int(v)) if _is_num(v) and float(v).is_integer() and 1 < v < 1000 else None, held_out=True),
+    Form("amount.words", lambda v, r: number_words(int(v)) if _is_num(v) and float(v).is_integer() and 1 < v < 1000 else None),
 ]
 
 COUNT_FORMS = [
@@ -284,9 +284,9 @@ def code_forms(names: dict[str, list[str]]) -> list[Form]:
     ]
 
 
-CASING_FORMS = [
-    Form("text.lower", lambda v, r: v.lower() if isinstance(v, str) and v.lower() != v and len(v.split()) <= 4 and "@" not in v and "/" not in v else None),
-]
+# Free text has no other form: casing is the value's own (the generator lowers some names, and the
+# call copies them as typed).
+CASING_FORMS: list[Form] = []
 
 
 FAMILIES: dict[str, list[Form]] = {
@@ -375,10 +375,12 @@ _UNITS = {"minutes": r"minutes?|mins?", "days": r"days?", "percent": r"percent|%
 
 def fill_slot(phrase: str, text: str, family: str | None) -> str:
     """Put ``text`` into a slot phrase ("for {} minutes"), dropping the phrase's unit word when the
-    text already says it ("for an hour and a half", not "for an hour and a half minutes")."""
+    text already says it ("for an hour and a half", not "for an hour and a half minutes").
+    The text goes in unchanged, so what a request says for a value can be found in it."""
     unit = _UNITS.get(family or "")
     says_unit = bool(unit and re.search(rf"(?:{unit})\s*$", text)) or (family == "days" and ("week" in text or "fortnight" in text)) or (family == "minutes" and ("hour" in text or re.search(r"\dh", text) is not None))
     if says_unit:
         phrase = re.sub(rf"\{{\}}\s*(?:{unit})(?!\w)", "{}", phrase)
-    filled = phrase.replace("{}", text)
-    return re.sub(r"\b(last|past) (?:a|one|the past) (week|fortnight)", r"\1 \2", filled)
+    if re.search(r"\b(last|past) \{\}", phrase) and re.match(r"(a|one) (week|fortnight)$", text):
+        phrase = re.sub(r"\b(?:in|over) the (last|past) \{\}", "for {}", phrase)  # "over the past a week" reads wrong
+    return phrase.replace("{}", text)
