@@ -24,9 +24,9 @@ import uvicorn
 
 from tooltune.data import read_records
 from tooltune.data.generate import GenerateConfig, generate
-from tooltune.registry import resolve_model_ref
+from tooltune.runs import resolve_model_ref
 from tooltune.serving.app import Engine, ServeConfig, create_app
-from tooltune.training.runs import model_path
+from tooltune.runs import model_path
 
 
 def main() -> None:

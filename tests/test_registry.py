@@ -3,9 +3,9 @@ import shutil
 
 import pytest
 
-from tooltune.registry import Registry, RegistryError, parse_ref, resolve_model_ref
-from tooltune.training.runs import write_manifest
-from tooltune.training.tracking import default_tracking_uri, use_experiment
+from tooltune.runs import Registry, RegistryError, parse_ref, resolve_model_ref
+from tooltune.runs import write_manifest
+from tooltune.runs import default_tracking_uri, use_experiment
 
 
 def _run(home, tiny_model, name, **extra):

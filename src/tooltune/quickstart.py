@@ -49,16 +49,11 @@ class Preset:
 
 
 PRESETS = {
-    # 15.1 min here end to end with its six validation checks of 16 rows: 28 SFT steps on data with
-    # twins and a taste of RLVR (docs/ablations.md, Q2: strict 0.02 -> 0.31).
+    # A smoke run (~15 min on 2 cores): 28 SFT steps on data with twins and a taste of RLVR.
     "quick": Preset(train_rows=1500, sft_steps=28, rlvr_steps=6, rlvr_prompts=1, validation_rows=16, pairs=1.0),
-    # The main recipe: 260 x 8 SFT rows with the <think> check on data with contrastive twins, four
-    # requests to each tool list, each list run once per batch (docs/ablations.md R1: reference 0.825,
-    # every issue-6 target on one run; 136 steps on a list per row, X2/S1/B0, averaged 0.749). The
-    # same positions as the 136-step recipe before it: 94.1 min in fp32 on an AVX2 host where that
-    # took 84.2, so ~49 min on the AVX-512 host where it took 43.7 (estimated, not yet run there).
-    # An RLVR stage after the warm start lowered the held-out score in every run here (X3, L, G, D,
-    # E), so the time-capped recipe stops at the warm start.
+    # The main recipe: SFT rows with the <think> check on natural-request data with contrastive
+    # twins and four requests to each tool list, each list run once per batch; sized to the 45-minute
+    # training budget on 2 cores. RLVR after it has not paid for its minutes yet (docs/results.md).
     "full": Preset(train_rows=2100, sft_steps=260, rlvr_steps=0, rlvr_prompts=2, pairs=1.0, rows_per_list=4, share_prompts=True),
     # The full warm start, then 20 GRPO steps of 2 prompts x 8 rollouts on the native engine (~7 min):
     # the whole SFT -> RLVR pipeline, as you would run it with your own reward function.
@@ -90,9 +85,9 @@ def reward_curve(history: list[dict[str, Any]], blocks: int = 5, key: str = "rew
 
 
 def _stage(spec_path: str, overrides: dict[str, Any], run: Path, echo: Callable[[str], None], callbacks: list[Any] | None) -> dict[str, Any]:
-    from .registry import register_finished_run
+    from .runs import register_finished_run
     from .training import load_spec
-    from .training.runs import read_manifest
+    from .runs import read_manifest
     from .training.train import resume, train
 
     if (run / "run.json").exists():
@@ -190,7 +185,7 @@ def validation_curve(stages: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _stage_summary(manifest: dict[str, Any]) -> dict[str, Any]:
     """Steps and times of one stage; ``training_seconds`` leaves out its validation checks and TRL's
-    eval-loss passes over the same rows (issue 6's budget is training time, and what the checks cost
+    eval-loss passes over the same rows (the recipe's budget is training time, and what the checks cost
     depends on how many rows a preset checks)."""
     checks = sum(float(h.get("validation/seconds", 0.0)) + float(h.get("eval_runtime", 0.0)) for h in manifest.get("history", []))
     seconds = manifest.get("seconds") or 0.0

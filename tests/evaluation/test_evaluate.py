@@ -6,8 +6,8 @@ from mlflow.tracking import MlflowClient
 from tests.evaluation.test_metrics import ANSWERS, ROWS
 from tooltune.evaluation.evaluate import EvalConfig, evaluate
 from tooltune.evaluation.report import change
-from tooltune.training.runs import write_manifest
-from tooltune.training.tracking import default_tracking_uri
+from tooltune.runs import write_manifest
+from tooltune.runs import default_tracking_uri
 
 
 def _files(tmp_path):

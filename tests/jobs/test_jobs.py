@@ -43,7 +43,7 @@ def test_training_job_runs_detached_registers_and_evaluates(tiny_model, small_da
     assert "run bg done" in log and "registered model-tooltune@1" in log
     # eval_data: the result was scored against its base, and the version remembers the scores
     assert (tooltune_home / "runs" / "bg" / "eval" / "eval.json").exists()
-    from tooltune.registry import Registry
+    from tooltune.runs import Registry
 
     evaluations = Registry().get("model-tooltune", "1").to_dict()["evaluations"]
     assert "toolcall_reward" in evaluations["eval"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from transformers import AutoModelForCausalLM
 
-from tooltune.training.runs import read_manifest
+from tooltune.runs import read_manifest
 
 
 @pytest.mark.slow

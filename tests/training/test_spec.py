@@ -72,7 +72,7 @@ def test_spec_module_is_torch_free():
     import subprocess
     import sys
 
-    code = "import sys, tooltune.training.spec, tooltune.training.runs; print('torch' in sys.modules)"
+    code = "import sys, tooltune.training.spec, tooltune.runs; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
 

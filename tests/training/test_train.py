@@ -8,7 +8,7 @@ import torch
 from transformers import AutoModelForCausalLM, TrainerCallback
 
 from tooltune.training import load_spec
-from tooltune.training.runs import read_manifest
+from tooltune.runs import read_manifest
 from tooltune.training.spec import SpecError
 from tooltune.training.train import resume, train
 
@@ -80,7 +80,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_model, small_data):
     spec = _spec(tiny_model, small_data, technique="sft", name="killed", max_steps=3)
     with pytest.raises(KeyboardInterrupt):
         train(spec, echo=lambda s: None, callbacks=[_KillAt(2)])
-    from tooltune.training.runs import last_checkpoint, resolve_run
+    from tooltune.runs import last_checkpoint, resolve_run
 
     run = resolve_run("killed")
     assert read_manifest(run)["status"] == "interrupted"

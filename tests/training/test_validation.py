@@ -7,7 +7,7 @@ from tooltune.data import read_records
 from tooltune.inference import ANSWER_TOKENS, generate_answers
 from tooltune.training import SpecError, load_spec
 from tooltune.training.datasets import training_messages
-from tooltune.training.runs import read_manifest
+from tooltune.runs import read_manifest
 from tooltune.training.train import train
 from tooltune.training.validation import pick_rows
 

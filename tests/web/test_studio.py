@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.test_registry import _run
 from tooltune.jobs import list_jobs
-from tooltune.registry import Registry
+from tooltune.runs import Registry
 from tooltune.web.studio import create_studio
 
 

@@ -22,7 +22,7 @@ ARTIFACTS = Path(os.environ.get("TOOLTUNE_TEST_ARTIFACTS", Path(__file__).resolv
 
 @pytest.fixture
 def studio():
-    from tooltune.registry import Registry
+    from tooltune.runs import Registry
     from tooltune.web.studio import create_studio
 
     Registry().names()  # create the MLflow store now: its first migration takes seconds, not a page load's budget

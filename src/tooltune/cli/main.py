@@ -114,7 +114,7 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
 
 @cli.command("quickstart")
 @click.option("--preset", type=click.Choice(["full", "full-rlvr", "quick"]), default="full", show_default=True,
-              help="full: 260 SFT steps on contrastive twins, 4 requests per tool list run once per batch (~49 min of training on 2 cores, estimated; the best model here); "
+              help="full: the recipe's SFT warm start on natural-request data (~40 min of training on 2 cores; the best model here); "
                    "full-rlvr: the same, then 20 GRPO steps of 2 prompts x 8 (~7 min more); quick: 28 SFT + 6 GRPO steps of 1 prompt (~15 min).")
 @click.option("--out", default="runs/quickstart", show_default=True, type=click.Path(file_okay=False), help="Where to write data, runs and the summary.")
 @click.option("--base", default="smollm2-135m", show_default=True, help="Model to customize.")
@@ -189,7 +189,7 @@ def models() -> None:
 def models_list() -> None:
     """List the bundled base models and every registered model with its versions and aliases."""
     from ..models import list_base_models
-    from ..registry import Registry
+    from ..runs import Registry
 
     click.echo("base models (any transformers folder, .gguf file or hub id works too):")
     for row in list_base_models():
@@ -208,7 +208,7 @@ def models_list() -> None:
 @click.argument("ref")
 def models_show(ref: str) -> None:
     """Details of NAME[@VERSION|@ALIAS] (latest version without a selector): lineage, metrics, evaluations."""
-    from ..registry import Registry, RegistryError, parse_ref
+    from ..runs import Registry, RegistryError, parse_ref
 
     name, selector = parse_ref(ref)
     try:
@@ -224,12 +224,11 @@ def models_show(ref: str) -> None:
 @click.option("--description", help="Free text stored with the version.")
 def models_register(run: str, name: str, description: str | None) -> None:
     """Register a finished RUN (name or directory) as a new version of NAME."""
-    from ..registry import Registry, RegistryError
-    from ..training import SpecError
+    from ..runs import Registry, RegistryError, RunError
 
     try:
         version = Registry().register(run, name, description)
-    except (RegistryError, SpecError) as exc:
+    except (RegistryError, RunError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"registered {version.name}@{version.version}")
 
@@ -241,7 +240,7 @@ def models_register(run: str, name: str, description: str | None) -> None:
 @click.option("--delete", is_flag=True, help="Remove the alias instead of setting it.")
 def models_alias(name: str, alias: str, version: str | None, delete: bool) -> None:
     """Point NAME@ALIAS at VERSION (sets or moves it), or --delete it."""
-    from ..registry import Registry, RegistryError
+    from ..runs import Registry, RegistryError
 
     try:
         if delete:
@@ -262,7 +261,7 @@ def models_alias(name: str, alias: str, version: str | None, delete: bool) -> No
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def models_delete(name: str, version: str, yes: bool) -> None:
     """Delete VERSION of NAME from the registry (the run directory and its files stay)."""
-    from ..registry import Registry, RegistryError
+    from ..runs import Registry, RegistryError
 
     if not yes:
         click.confirm(f"delete {name}@{version}?", abort=True)
@@ -284,6 +283,7 @@ def train_cmd(spec_file: str | None, overrides: tuple[str, ...], resume_ref: str
     The spec is validated (paths, data rows, reward, batch sizes) before any model loads.
     Example: tooltune train job.yaml technique=sft max_steps=50 trl.beta=0.04
     """
+    from ..runs import RunError
     from ..training import SpecError, load_spec
 
     try:
@@ -301,7 +301,7 @@ def train_cmd(spec_file: str | None, overrides: tuple[str, ...], resume_ref: str
             from ..training.train import train
 
             run = train(spec, echo=click.echo)
-    except SpecError as exc:
+    except (SpecError, RunError) as exc:
         raise click.ClickException(str(exc)) from exc
     _register(run)
     _evaluate_run(run)
@@ -310,8 +310,8 @@ def train_cmd(spec_file: str | None, overrides: tuple[str, ...], resume_ref: str
 def _evaluate_run(run: Path) -> None:
     """A spec with ``eval_data``: score the finished run against its base (run/eval/)."""
     from ..evaluation.evaluate import EvalConfig, evaluate
-    from ..registry import record_evaluations
-    from ..training.runs import read_manifest
+    from ..runs import record_evaluations
+    from ..runs import read_manifest
 
     spec = read_manifest(run).get("spec", {})
     if not spec.get("eval_data") or int(os.environ.get("RANK", "0")) != 0:
@@ -322,7 +322,7 @@ def _evaluate_run(run: Path) -> None:
 
 
 def _registered_base(base: str) -> str:
-    from ..registry import RegistryError, registered_base
+    from ..runs import RegistryError, registered_base
 
     try:
         return registered_base(base)
@@ -331,7 +331,7 @@ def _registered_base(base: str) -> str:
 
 
 def _register(run: Path) -> None:
-    from ..registry import register_finished_run
+    from ..runs import register_finished_run
 
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under `accelerate launch`, rank 0 registers once
@@ -369,7 +369,7 @@ def jobs_submit(spec_file: str, overrides: tuple[str, ...], backend: str, addres
     Example: tooltune jobs submit job.yaml max_steps=50 eval_data=data/eval.jsonl
     """
     from ..jobs import submit_train
-    from ..registry import RegistryError
+    from ..runs import RegistryError
     from ..training import SpecError
 
     try:
@@ -467,7 +467,7 @@ def eval_cmd(model, base, data_file, out, predictions, base_predictions, tempera
     from ..models import ModelNotFound
     from ..training import SpecError
 
-    from ..registry import RegistryError, resolve_model_ref
+    from ..runs import RegistryError, resolve_model_ref
 
     try:
         model, base = (resolve_model_ref(m) if m else None for m in (model, base))
@@ -481,7 +481,7 @@ def eval_cmd(model, base, data_file, out, predictions, base_predictions, tempera
         raise click.ClickException(str(exc)) from exc
     run = model[4:] if model and model.startswith("run:") else model
     if run and (Path(run) / "run.json").exists():
-        from ..registry import record_evaluations
+        from ..runs import record_evaluations
 
         record_evaluations(run)  # a registered run's version lists this evaluation too
 
@@ -522,9 +522,9 @@ def serve_cmd(model: str, host: str, port: int, api_key: str | None, served_name
     """Serve MODEL (NAME@V, NAME@alias, a run, a folder or a .gguf file) as an OpenAI-compatible endpoint."""
     import uvicorn
 
-    from ..registry import RegistryError, resolve_model_ref
+    from ..runs import RegistryError, resolve_model_ref
     from ..serving.app import Engine, ServeConfig, create_app
-    from ..training.runs import model_path
+    from ..runs import model_path
 
     try:
         path, _ = model_path(resolve_model_ref(model))
@@ -567,8 +567,8 @@ def studio_cmd(host: str, port: int) -> None:
 def export_cmd(model: str, fmt: str, out: str, dtype: str) -> None:
     """Export MODEL (NAME@V, NAME@alias, a run, a folder or a .gguf file) for self-managed serving."""
     from ..export import export_gguf, export_hf
-    from ..registry import RegistryError, resolve_model_ref
-    from ..training.runs import model_path
+    from ..runs import RegistryError, resolve_model_ref
+    from ..runs import model_path
 
     try:
         path, _ = model_path(resolve_model_ref(model))

@@ -8,7 +8,7 @@ tool among 0-3 distractors in the default system prompt, so choosing the tool is
 Clarify rows are built like execute rows with one required value left out, so the only difference
 the model can learn from is whether the value is there. With ``--pairs`` a training clarify row
 comes with its execute twin: the same sentence, tools and system prompt with the value given
-(contrastive pairs, issue 6), so "copy a value" only pays where the request holds one; and a
+(contrastive pairs), so "copy a value" only pays where the request holds one; and a
 request for a tool the row does not offer comes with the twin that lists the tool. With
 ``--rows-per-list K`` up to K training rows share one tool list, as requests to one agent do, so
 ``share_prompts: true`` can run that list once for all of them.

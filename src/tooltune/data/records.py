@@ -14,7 +14,9 @@ from typing import Any, Iterable, Iterator
 
 from ..schema import Behavior, Tool, ToolSchemaError, infer_behavior, tools_from_system_prompt
 
-__all__ = ["row_tools", "Record", "DatasetError", "Problem", "iter_jsonl", "read_records", "write_jsonl", "make_record"]
+__all__ = ["row_tools", "Record", "DatasetError", "Problem", "iter_jsonl", "read_records", "write_jsonl", "make_record", "structural_problems"]
+
+_ROLES = {"system", "user", "assistant", "tool", "developer"}
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def make_record(
     data_source: str = "tooltune",
     extra_info: dict[str, Any] | None = None,
 ) -> Record:
-    """Build a row in the shared record shape (field order as MISSION.md shows it)."""
+    """Build a row in the shared record shape (verl's field order)."""
     raw = {
         "prompt": [{"role": "system", "content": system}, {"role": "user", "content": user}],
         "reward_model": {"style": "rule", "ground_truth": ground_truth},
@@ -155,10 +157,40 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any, Problem | None]]:
                 yield number, None, Problem(number, "<json>", "nested too deeply to read; a row is a few levels of objects and lists")
 
 
+def structural_problems(obj: Any, line: int) -> list[Problem]:
+    """Problems that make a row unreadable: shape of ``prompt`` and ``reward_model``."""
+    if not isinstance(obj, dict):
+        return [Problem(line, "<row>", f"each line must be a JSON object, got {type(obj).__name__}")]
+    problems: list[Problem] = []
+    prompt = obj.get("prompt")
+    if prompt is None:
+        problems.append(Problem(line, "prompt", "missing; add a list of chat messages, e.g. [{\"role\": \"user\", \"content\": \"...\"}]"))
+    elif not isinstance(prompt, list) or not prompt:
+        problems.append(Problem(line, "prompt", "must be a non-empty list of {\"role\", \"content\"} messages"))
+    else:
+        for i, message in enumerate(prompt):
+            where = f"prompt[{i}]"
+            if not isinstance(message, dict):
+                problems.append(Problem(line, where, "each message must be an object with 'role' and 'content'"))
+                continue
+            if message.get("role") not in _ROLES:
+                problems.append(Problem(line, f"{where}.role", f"must be one of {sorted(_ROLES)}, got {message.get('role')!r}"))
+            if not isinstance(message.get("content"), str):
+                problems.append(Problem(line, f"{where}.content", "must be a string"))
+        if not any(isinstance(m, dict) and m.get("role") == "user" for m in prompt):
+            problems.append(Problem(line, "prompt", "has no user message; the last user message is the request to answer"))
+    reward_model = obj.get("reward_model")
+    if not isinstance(reward_model, dict):
+        problems.append(Problem(line, "reward_model", "missing or not an object; add {\"ground_truth\": \"...\"}"))
+    elif not isinstance(reward_model.get("ground_truth"), str):
+        got = reward_model.get("ground_truth")
+        hint = " (a list of calls must be JSON-encoded into a string)" if isinstance(got, (list, dict)) else ""
+        problems.append(Problem(line, "reward_model.ground_truth", f"must be a string{hint}, got {type(got).__name__}"))
+    return problems
+
+
 def read_records(path: str | Path) -> list[Record]:
     """Read every row; raise :class:`DatasetError` listing each unreadable row (never skips silently)."""
-    from .validate import structural_problems  # local: validate imports this module
-
     records: list[Record] = []
     problems: list[Problem] = []
     for number, obj, problem in iter_jsonl(path):

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schema import parse_tool_calls
-from .records import Record, iter_jsonl
-from .validate import structural_problems
+from .records import Record, iter_jsonl, structural_problems
 
 __all__ = ["DatasetStats", "compute_stats", "approx_tokens", "request_shape"]
 

@@ -1,6 +1,6 @@
 """Dataset validation: every problem in a file, each with its line and field, never just the first.
 
-Two levels. :func:`structural_problems` is what any reader needs (a prompt, a string ground truth);
+Two levels. :func:`~tooltune.data.records.structural_problems` is what any reader needs (a prompt, a string ground truth);
 :func:`row_problems` adds the semantic checks a training set must pass (calls name offered tools,
 arguments satisfy the tool's JSON schema, the label agrees with the ground truth).
 """
@@ -17,12 +17,9 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from ..schema import BEHAVIORS, Tool, ToolSchemaError, parse_tool_calls, tools_from_system_prompt
-from .records import Problem, iter_jsonl
+from .records import Problem, iter_jsonl, structural_problems
 
-__all__ = ["ValidationReport", "structural_problems", "row_problems", "validate_file", "argument_problems"]
-
-_ROLES = {"system", "user", "assistant", "tool", "developer"}
-
+__all__ = ["ValidationReport", "row_problems", "validate_file", "argument_problems"]
 
 @dataclass
 class ValidationReport:
@@ -35,38 +32,6 @@ class ValidationReport:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def structural_problems(obj: Any, line: int) -> list[Problem]:
-    """Problems that make a row unreadable: shape of ``prompt`` and ``reward_model``."""
-    if not isinstance(obj, dict):
-        return [Problem(line, "<row>", f"each line must be a JSON object, got {type(obj).__name__}")]
-    problems: list[Problem] = []
-    prompt = obj.get("prompt")
-    if prompt is None:
-        problems.append(Problem(line, "prompt", "missing; add a list of chat messages, e.g. [{\"role\": \"user\", \"content\": \"...\"}]"))
-    elif not isinstance(prompt, list) or not prompt:
-        problems.append(Problem(line, "prompt", "must be a non-empty list of {\"role\", \"content\"} messages"))
-    else:
-        for i, message in enumerate(prompt):
-            where = f"prompt[{i}]"
-            if not isinstance(message, dict):
-                problems.append(Problem(line, where, "each message must be an object with 'role' and 'content'"))
-                continue
-            if message.get("role") not in _ROLES:
-                problems.append(Problem(line, f"{where}.role", f"must be one of {sorted(_ROLES)}, got {message.get('role')!r}"))
-            if not isinstance(message.get("content"), str):
-                problems.append(Problem(line, f"{where}.content", "must be a string"))
-        if not any(isinstance(m, dict) and m.get("role") == "user" for m in prompt):
-            problems.append(Problem(line, "prompt", "has no user message; the last user message is the request to answer"))
-    reward_model = obj.get("reward_model")
-    if not isinstance(reward_model, dict):
-        problems.append(Problem(line, "reward_model", "missing or not an object; add {\"ground_truth\": \"...\"}"))
-    elif not isinstance(reward_model.get("ground_truth"), str):
-        got = reward_model.get("ground_truth")
-        hint = " (a list of calls must be JSON-encoded into a string)" if isinstance(got, (list, dict)) else ""
-        problems.append(Problem(line, "reward_model.ground_truth", f"must be a string{hint}, got {type(got).__name__}"))
-    return problems
 
 
 def row_problems(obj: Any, line: int) -> list[Problem]:

@@ -20,7 +20,7 @@ from ..data import Record, read_records
 from ..inference import ANSWER_TOKENS
 from ..rewards.batch import match_predictions
 from ..training.datasets import training_messages
-from ..training.runs import file_sha256, model_path, read_manifest
+from ..runs import file_sha256, model_path, read_manifest
 from .metrics import score_answer, summarize
 from .report import bar_chart, markdown_report
 
@@ -131,7 +131,7 @@ def _log_mlflow(config: EvalConfig, sides: dict[str, dict[str, Any]], out: Path)
     """Log into the training run's MLflow run when the model is a run; else a run of its own."""
     import mlflow
 
-    from ..training.tracking import default_tracking_uri, use_experiment
+    from ..runs import default_tracking_uri, use_experiment
 
     run_id, uri = None, config.tracking_uri
     if config.model:

@@ -59,9 +59,9 @@ def submit_train(spec_file: str | None, overrides: list[str] | dict[str, Any] | 
     """Validate a training spec now and queue it; raises SpecError / RegistryError with the fix."""
     import yaml
 
-    from ..registry import registered_base
+    from ..runs import registered_base
     from ..training import load_spec
-    from ..training.runs import runs_dir
+    from ..runs import runs_dir
 
     spec = load_spec(spec_file, overrides, isolate_reward=True)  # the queue (and the studio) never import a user's reward
     registered_base(spec.base)  # a missing NAME@V fails here, not in the background
@@ -80,7 +80,7 @@ def submit_train(spec_file: str | None, overrides: list[str] | dict[str, Any] | 
 def submit_eval(model: str, data: str, base: str | None = None, out: str | None = None, extra: list[str] | None = None, backend: str = "local", address: str | None = None, store: JobStore | None = None) -> Job:
     """Queue ``tooltune eval``: ``model`` (and ``base``) answer ``data``; results land in ``out``."""
     from ..data import read_records
-    from ..registry import resolve_model_ref
+    from ..runs import resolve_model_ref
 
     refs = [resolve_model_ref(m) for m in (model, base) if m]  # unknown versions fail now
     read_records(data)  # a malformed file fails now, with its line and field

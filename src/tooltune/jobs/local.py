@@ -128,7 +128,7 @@ def _drain(store: JobStore) -> None:
 
 def _result(job: Job) -> dict:
     """What a finished training job made: the version its run.json says it registered."""
-    from ..training.runs import read_manifest
+    from ..runs import read_manifest
 
     run = Path(job.result.get("run", ""))
     registered = read_manifest(run).get("registered") if (run / "run.json").exists() else None

@@ -2,7 +2,7 @@
 
 Two scorers share the :class:`Score` result:
 
-``score_reference`` — the reference tiered reward, kept faithful (MISSION.md):
+``score_reference`` — the reference tiered reward, kept faithful:
   execute rows: same tool names and every call's arguments equal → 1.0; same names but an
   argument differs, or the name sets only overlap → 0.5; wrong function or no parsable call → 0.0.
   clarify/refuse rows: 0.0 if the response parses as a tool call, else 1.0.
@@ -49,7 +49,7 @@ class Score:
 
 
 def score_reference(response: str, ground_truth: str, behavior: Behavior | None = None) -> Score:
-    """The reference tiered reward (1.0 / 0.5 / 0.0), exactly as MISSION.md describes it."""
+    """The reference tiered reward (1.0 / 0.5 / 0.0), exactly as the reference describes it."""
     expected = parse_tool_calls(ground_truth)
     behavior = behavior or infer_behavior(ground_truth)
     decision = classify_response(response)

@@ -1,7 +1,7 @@
 """Tool schemas and the default system prompt that shows them to the model.
 
 The model's chat template does not render ``tools=``, so tooltune writes the tools into the system
-prompt itself, one compact JSON schema per line (MISSION.md). Training, evaluation and serving all
+prompt itself, one compact JSON schema per line (the shared record format, docs/data.md). Training, evaluation and serving all
 render through :func:`render_system_prompt`, and rows whose tools live only in their system prompt
 are read back by :func:`tools_from_system_prompt`.
 """
@@ -84,7 +84,7 @@ class Tool:
 
 
 def render_system_prompt(tools: list[Tool]) -> str:
-    """The default system prompt, written exactly as MISSION.md shows it."""
+    """The default system prompt: the header, one compact JSON schema per tool, the format rules (docs/data.md)."""
     lines = [SYSTEM_PROMPT_HEADER, *(tool.to_prompt_line() for tool in tools), SYSTEM_PROMPT_RULES]
     return "\n".join(lines)
 

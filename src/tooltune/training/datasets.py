@@ -23,7 +23,7 @@ __all__ = ["training_messages", "target_text", "sft_rows", "rlvr_rows", "dpo_row
 
 def training_messages(record: Record) -> list[dict[str, str]]:
     """The prompt the model sees. Tools that live only in a row's ``tools`` field are rendered into
-    the system prompt, because the model's chat template ignores ``tools=`` (MISSION.md)."""
+    the system prompt, because the model's chat template ignores ``tools=``."""
     messages = [{"role": m["role"], "content": m["content"]} for m in record.prompt]
     if record.tools and not tools_from_system_prompt(record.system_prompt):
         rendered = render_system_prompt(record.tools)

@@ -1,7 +1,7 @@
 """A short ``<think>`` check before each answer: which tool, is every required value given, in what form?
 
 A small model that must answer "call or ask?" in its first token learns the base rate of calling,
-not the rule (issue 6: after SFT the 135M model called on 79% of clarify rows and 83% of execute
+not the rule (after plain SFT the 135M model called on 79% of clarify rows and 83% of execute
 rows). Writing the check out turns one global decision into local steps a small model does well:
 name the tool, then for each required parameter copy its value from the request or write
 ``missing``; the answer then follows from the model's own words. A value the request says in

@@ -47,7 +47,7 @@ def _help(text: str) -> dict[str, str]:
 
 @dataclass
 class JobSpec:
-    """A customization job. The reference hyperparameters are the defaults (MISSION.md)."""
+    """A customization job. The reference hyperparameters (batch 128, lr 5e-6, 3 epochs, 8 rollouts) are the defaults."""
 
     train_data: str = field(metadata=_help("Training rows (JSONL, the shared record shape)."))
     technique: str = field(default="rlvr", metadata=_help("rlvr (GRPO with a verifiable reward), sft, or dpo."))
@@ -72,8 +72,8 @@ class JobSpec:
     balance_behaviors: bool = field(default=False, metadata=_help("rlvr: draw prompts equally from execute, clarify and refuse rows (the rarer ones repeated), so execute groups do not outvote asking and refusing."))
     engine: str = field(default="auto", metadata=_help("rlvr: 'native' (tooltune's GRPO engine: one prompt prefill per group in generation and training, zero-advantage rows skip the backward; one process), 'trl' (TRL's GRPOTrainer: several processes, vLLM, DeepSpeed), or 'auto' (native on one CPU process, else trl)."))
     reasoning: bool = field(default=False, metadata=_help("sft: teach a short <think> check before each answer (the tool, then each required value or 'missing'); dpo: both answers of a pair carry a check (for a model warm-started with it); see training/reasoning.py."))
-    frozen_system_prompt: bool = field(default=False, metadata=_help("sft: run each row's system turn (the tool list, most of its tokens) without gradients and train on the user turn and answer over its cache: 23.9 s per step of 8 rows against 40.0 (69.2 with checkpointing) on an AVX2 CPU in fp32, so more rows fit a time budget; an approximation (the loss no longer shapes how the tool list is encoded: -0.09 reward at equal rows, docs/ablations.md Z1). Turns gradient checkpointing off."))
-    share_prompts: bool = field(default=False, metadata=_help("sft: put rows with the same system turn (a clarify row and its execute twin from `data generate --pairs`, or many requests to one tool list) in the same batch, so the turn runs once for all of them: the same loss and gradient per row, fewer tokens (an epoch of the recipe's twin data 0.80x, of `--rows-per-list 4` data 0.52x; bench/sft_tokens.py); changes which rows share a batch, so it is off unless asked for. A batch whose rows share a system turn is computed that way with or without it."))
+    frozen_system_prompt: bool = field(default=False, metadata=_help("sft: run each row's system turn (the tool list, most of its tokens) without gradients and train on the user turn and answer over its cache: faster steps, so more rows fit a time budget, but an approximation (the loss no longer shapes how the tool list is encoded; what it cost: docs/performance.md). Turns gradient checkpointing off."))
+    share_prompts: bool = field(default=False, metadata=_help("sft: put rows with the same system turn (a clarify row and its execute twin from `data generate --pairs`, or many requests to one tool list) in the same batch, so the turn runs once for all of them: the same loss and gradient per row, fewer tokens (docs/performance.md); changes which rows share a batch, so it is off unless asked for. A batch whose rows share a system turn is computed that way with or without it."))
     frozen_layers: int = field(default=0, metadata=_help("Keep the weights of the first N decoder layers fixed and cut the gradient below layer N (the tied input embeddings still learn, from the output side): those layers run forward only, so a step does ~2/3 x N/L less work (L layers; SmolLM2-135M has 30). 0 trains every layer. Fewer trained weights can cost quality; docs/ablations.md has what it cost here."))
     lora: bool = field(default=False, metadata=_help("Train a LoRA adapter instead of all weights (merged into the final model)."))
     lora_r: int = field(default=16, metadata=_help("LoRA rank."))
@@ -294,9 +294,12 @@ def _check_files(spec: JobSpec, isolate_reward: bool = False) -> None:
         except RewardError as exc:
             raise SpecError(f"reward: {exc}") from exc
     if spec.base.startswith("run:"):
-        from .runs import run_model_dir
+        from ..runs import RunError, run_model_dir
 
-        run_model_dir(spec.base[4:])  # raises SpecError when the run has no final model
+        try:
+            run_model_dir(spec.base[4:])
+        except RunError as exc:
+            raise SpecError(f"base: {exc}") from exc
     else:
         _check_base(spec.base)
 

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
-from ..home import home
+from ..runs.tracking import default_tracking_uri, use_experiment
 
-__all__ = ["default_tracking_uri", "use_experiment", "MlflowTracker", "BehaviorRewards"]
+__all__ = ["MlflowTracker", "BehaviorRewards"]
 
-EXPERIMENT = "tooltune"
 # TRL's log keys → the names our charts use (anything else is logged under its own name).
 RENAME = {
     "reward": "train/reward_mean",
@@ -32,27 +30,6 @@ RENAME = {
     "loss": "train/loss",
     "eval_reward": "eval/reward_mean",
 }
-
-
-def default_tracking_uri() -> str:
-    return f"sqlite:///{home() / 'mlflow.db'}"
-
-
-def use_experiment(tracking_uri: str) -> None:
-    """Point MLflow at ``tracking_uri`` and the tooltune experiment, creating it on first use.
-
-    With a SQLite store MLflow's default artifact root is ``./mlruns`` of whatever directory the
-    command runs in; we put artifacts beside the database instead, so they stay in one place.
-    """
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking_uri)
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        location = None
-        if tracking_uri.startswith("sqlite:///"):
-            location = (Path(tracking_uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
-        mlflow.create_experiment(EXPERIMENT, artifact_location=location)
-    mlflow.set_experiment(EXPERIMENT)
 
 
 class BehaviorRewards:

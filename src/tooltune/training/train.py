@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from ..data import read_records
 from ..models.load import bf16_supported
-from .runs import file_sha256, last_checkpoint, read_manifest, resolve_run, run_dir_for, run_model_dir, write_manifest
+from ..runs import file_sha256, last_checkpoint, read_manifest, resolve_run, run_dir_for, run_model_dir, write_manifest
 from .spec import JobSpec, SpecError, load_spec, name_hints, native_blockers
 
 __all__ = ["train", "resume", "trl_config", "rlvr_engine", "bf16_supported"]
@@ -84,7 +84,8 @@ def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[]
 
     from ..models.load import load_model_and_tokenizer, resolve_model
     from .freezing import freeze_lower_layers
-    from .tracking import MlflowTracker, default_tracking_uri
+    from ..runs import default_tracking_uri
+    from .tracking import MlflowTracker
     from .validation import ValidationReward, pick_rows
 
     train_records = read_records(spec.train_data)

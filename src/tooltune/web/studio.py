@@ -39,7 +39,7 @@ def is_loopback(host: str) -> bool:
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
-# Hyperparameter presets of the customize form: the reference values (MISSION.md) and CPU-sized ones.
+# Hyperparameter presets of the customize form: the reference values and CPU-sized ones.
 PRESETS = {
     "reference": {"batch_size": 128, "micro_batch_size": 8, "learning_rate": 5e-6, "epochs": 3, "max_steps": -1, "rollouts": 8, "extra": ""},
     # the bundled recipe's two stages (src/tooltune/recipes/) on 2 cores: cpu-quick its RLVR stage (~8 min),
@@ -74,7 +74,7 @@ def _version_view(version: Any) -> dict[str, Any]:
 
 def _run_of(version: Any) -> tuple[Path | None, dict[str, Any]]:
     """The version's run directory (while it still exists) and its run.json manifest."""
-    from ..training.runs import read_manifest
+    from ..runs import read_manifest
 
     run = Path(version.tags.get("run", ""))
     return (run, read_manifest(run)) if (run / "run.json").exists() else (None, {})
@@ -107,7 +107,7 @@ def create_studio(host: str = "127.0.0.1", token: str | None = None) -> FastAPI:
     """The studio app. ``host`` is the interface it listens on: beyond loopback every request needs
     ``token`` (made here when not given; ``app.state.token``), and deployments get an API key."""
     from ..jobs import cancel_job, get_job, job_logs, list_jobs, submit_eval, submit_train
-    from ..registry import Registry, RegistryError
+    from ..runs import Registry, RegistryError
 
     deployments = Deployments(host)
     token = None if is_loopback(host) else (token or secrets.token_urlsafe(24))
@@ -175,7 +175,7 @@ def create_studio(host: str = "127.0.0.1", token: str | None = None) -> FastAPI:
 
         if chart not in CHARTS:
             raise HTTPException(404, f"no chart {chart!r}; charts: {', '.join(CHARTS)}")
-        from ..training.tracking import default_tracking_uri
+        from ..runs import default_tracking_uri
 
         _, manifest = _run_of(version_of(name, version))
         title, keys = CHARTS[chart]
@@ -222,8 +222,8 @@ def create_studio(host: str = "127.0.0.1", token: str | None = None) -> FastAPI:
     @app.get("/models/{name}/{version}/download")
     def download(name: str, version: str, format: str = "hf") -> FileResponse:
         from ..export import export_gguf
-        from ..registry import resolve_model_ref
-        from ..training.runs import model_path
+        from ..runs import resolve_model_ref
+        from ..runs import model_path
 
         found = version_of(name, version)
         ref = f"{found.name}@{found.version}"

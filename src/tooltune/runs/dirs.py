@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from ..home import home
-from .spec import SpecError
 
-__all__ = ["runs_dir", "run_dir_for", "run_model_dir", "model_path", "resolve_run", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint"]
+__all__ = ["RunError", "runs_dir", "run_dir_for", "run_model_dir", "model_path", "resolve_run", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint"]
+
+
+class RunError(ValueError):
+    """A run that is not there, or has no final model yet; the message says where it looked or what to do."""
 
 
 def runs_dir() -> Path:
@@ -43,14 +46,14 @@ def resolve_run(ref: str) -> Path:
     candidate = runs_dir() / ref
     if (candidate / "run.json").exists():
         return candidate
-    raise SpecError(f"run {ref!r} not found (looked for {path}/run.json and {candidate}/run.json)")
+    raise RunError(f"run {ref!r} not found (looked for {path}/run.json and {candidate}/run.json)")
 
 
 def run_model_dir(ref: str) -> Path:
     run = resolve_run(ref)
     model = run / "model"
     if not (model / "config.json").exists():
-        raise SpecError(f"run {ref!r} has no final model yet (status: {read_manifest(run).get('status')}); resume it with `tooltune train --resume {ref}`")
+        raise RunError(f"run {ref!r} has no final model yet (status: {read_manifest(run).get('status')}); resume it with `tooltune train --resume {ref}`")
     return model
 
 
@@ -65,7 +68,7 @@ def model_path(ref: str) -> tuple[str, Path | None]:
     name = ref[4:] if ref.startswith("run:") else ref
     try:
         run = resolve_run(name)
-    except SpecError:
+    except RunError:
         if ref.startswith("run:"):
             raise
         return resolve_model(ref), None

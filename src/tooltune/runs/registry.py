@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .training.runs import read_manifest, resolve_run
-from .training.tracking import default_tracking_uri
+from .dirs import read_manifest, resolve_run, write_manifest
+from .tracking import default_tracking_uri
 
 __all__ = ["Registry", "RegistryError", "resolve_model_ref", "registered_base", "record_evaluations", "parse_ref", "register_finished_run", "default_model_name"]
 
@@ -165,8 +165,6 @@ def register_finished_run(run: str | Path, tracking_uri: str | None = None) -> V
     Training calls nothing above it, so the commands that train (``tooltune train``, quickstart,
     jobs) call this once the run is complete.
     """
-    from .training.runs import write_manifest
-
     run = resolve_run(str(run))
     manifest = read_manifest(run)
     spec = manifest.get("spec", {})
@@ -237,7 +235,7 @@ def resolve_model_ref(ref: str, tracking_uri: str | None = None) -> str:
 
     A registered version becomes its run directory while that still exists (so an evaluation logs
     into the run's MLflow run), else its model folder. Runs, folders, .gguf files, bundled names
-    and hub ids are returned unchanged (:func:`tooltune.training.runs.model_path` reads them).
+    and hub ids are returned unchanged (:func:`tooltune.runs.model_path` reads them).
     """
     name, selector = parse_ref(ref)
     if selector is None or Path(ref).exists():
