@@ -24,9 +24,8 @@ import uvicorn
 
 from tooltune.data import read_records
 from tooltune.data.generate import GenerateConfig, generate
-from tooltune.runs import resolve_model_ref
 from tooltune.serving.app import Engine, ServeConfig, create_app
-from tooltune.runs import model_path
+from tooltune.runs import resolve_ref
 
 
 def main() -> None:
@@ -38,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TOOLTUNE_HOME", str(Path.home() / ".tooltune"))
     records = read_records(generate(GenerateConfig(n=0, eval_n=args.requests, seed=1), Path(tempfile.mkdtemp()))["eval"])
-    path, _ = model_path(resolve_model_ref(args.model))
+    path = resolve_ref(args.model).load_path()
     engine = Engine.load(path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -3,9 +3,7 @@ import shutil
 
 import pytest
 
-from tooltune.runs import Registry, RegistryError, parse_ref, resolve_model_ref
-from tooltune.runs import write_manifest
-from tooltune.runs import default_tracking_uri, use_experiment
+from tooltune.runs import ModelRefError, Registry, RegistryError, RunError, default_tracking_uri, parse_ref, resolve_ref, use_experiment, write_manifest
 
 
 def _run(home, tiny_model, name, **extra):
@@ -38,8 +36,9 @@ def test_register_versions_aliases_and_delete(tooltune_home, tiny_model):
     assert registry.get("weather-bot", "prod").version == 1
     registry.set_alias("weather-bot", "prod", 2)  # moved
     assert registry.get("weather-bot", "prod").version == 2 and registry.get("weather-bot", "1").aliases == []
-    assert resolve_model_ref("weather-bot@prod") == str((tooltune_home / "runs" / "b").resolve())  # its run: evals log there
-    assert resolve_model_ref("runs/x") == "runs/x"  # not a registry reference: passed through
+    prod = resolve_ref("weather-bot@prod")
+    assert prod.kind == "version" and prod.version == "weather-bot@2" and prod.run == (tooltune_home / "runs" / "b").resolve()  # its run: evals log there
+    assert prod.spec_base == f"run:{prod.run}" and prod.load_path() == str(prod.run / "model")
     assert registry.get("weather-bot").version == 2  # no selector: the latest
 
     registry.delete_version("weather-bot", 1)
@@ -47,7 +46,7 @@ def test_register_versions_aliases_and_delete(tooltune_home, tiny_model):
     with pytest.raises(RegistryError, match="has no version or alias '1'; it has: 2, @prod"):
         registry.get("weather-bot", "1")
     with pytest.raises(RegistryError, match="no registered model 'nope'"):
-        resolve_model_ref("nope@1")
+        resolve_ref("nope@1")
 
 
 def test_unfinished_runs_are_not_registered(tooltune_home, tiny_model):
@@ -66,3 +65,25 @@ def test_evaluations_of_the_run_travel_with_the_version(tooltune_home, tiny_mode
 
 def test_parse_ref():
     assert parse_ref("bot@3") == ("bot", "3") and parse_ref("bot@prod") == ("bot", "prod") and parse_ref("runs/x") == ("runs/x", None)
+
+
+def test_one_resolver_for_every_form_of_model_reference(tooltune_home, tiny_model, tmp_path):
+    run = _run(tooltune_home, tiny_model, "r1")
+    for text in ("run:r1", "r1", str(run), f"run:{run}"):
+        ref = resolve_ref(text)
+        assert (ref.kind, ref.run, ref.folder) == ("run", run, run / "model") and ref.spec_base == f"run:{run}"
+    assert resolve_ref("smollm2-135m").kind == "bundled"
+    assert (resolve_ref(str(tiny_model)).kind, resolve_ref(str(tiny_model)).load_path()) == ("folder", str(tiny_model))
+    (tmp_path / "w.gguf").write_bytes(b"GGUF")
+    assert resolve_ref(str(tmp_path / "w.gguf")).kind == "gguf"
+    assert (resolve_ref("HuggingFaceTB/SmolLM2-360M").kind, resolve_ref("HuggingFaceTB/SmolLM2-360M").load_path()) == ("hub", "HuggingFaceTB/SmolLM2-360M")
+    with pytest.raises(ModelRefError, match="not found"):
+        resolve_ref("/nonexistent/model")
+    with pytest.raises(ModelRefError, match="without config.json"):
+        resolve_ref(str(tmp_path))
+    with pytest.raises(RunError, match="not found"):
+        resolve_ref("run:never-ran")
+    _run(tooltune_home, tiny_model, "half", status="interrupted")
+    shutil.rmtree(tooltune_home / "runs" / "half" / "model")
+    with pytest.raises(RunError, match="no final model yet"):
+        resolve_ref("run:half")

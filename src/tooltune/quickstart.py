@@ -85,12 +85,11 @@ def reward_curve(history: list[dict[str, Any]], blocks: int = 5, key: str = "rew
 
 
 def _stage(spec_path: str, overrides: dict[str, Any], run: Path, echo: Callable[[str], None], callbacks: list[Any] | None) -> dict[str, Any]:
-    from .runs import register_finished_run
+    from .runs import is_run, read_manifest, register_finished_run
     from .training import load_spec
-    from .runs import read_manifest
     from .training.train import resume, train
 
-    if (run / "run.json").exists():
+    if is_run(run):
         manifest = read_manifest(run)
         if manifest.get("status") == "completed":
             echo(f"{run.name}: already completed, reusing it")

@@ -297,7 +297,7 @@ def train_cmd(spec_file: str | None, overrides: tuple[str, ...], resume_ref: str
             if not spec_file:
                 raise click.UsageError("give a job spec file (or --resume RUN)")
             spec = load_spec(spec_file, list(overrides))
-            spec.base = _registered_base(spec.base)
+            spec.base = _resolved_base(spec.base)
             from ..training.train import train
 
             run = train(spec, echo=click.echo)
@@ -321,12 +321,13 @@ def _evaluate_run(run: Path) -> None:
     record_evaluations(run)
 
 
-def _registered_base(base: str) -> str:
-    from ..runs import RegistryError, registered_base
+def _resolved_base(base: str) -> str:
+    """A spec's base as the run or folder it resolves to (NAME@V becomes run:DIR, keeping the lineage)."""
+    from ..runs import resolve_ref
 
     try:
-        return registered_base(base)
-    except RegistryError as exc:
+        return resolve_ref(base).spec_base
+    except ValueError as exc:
         raise click.ClickException(f"base: {exc}") from exc
 
 
@@ -467,23 +468,22 @@ def eval_cmd(model, base, data_file, out, predictions, base_predictions, tempera
     from ..models import ModelNotFound
     from ..training import SpecError
 
-    from ..runs import RegistryError, resolve_model_ref
+    from ..runs import record_evaluations, resolve_ref
 
     try:
-        model, base = (resolve_model_ref(m) if m else None for m in (model, base))
-    except RegistryError as exc:
+        refs = [resolve_ref(m) if m else None for m in (model, base)]
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    # A run (or a version whose run is still there) is evaluated as that run: its MLflow run gets the metrics.
+    model, base = (None if r is None else str(r.run) if r.run else r.load_path() if r.kind == "version" else r.text for r in refs)
     config = EvalConfig(data=data_file, out=out, model=model, base=base, predictions=predictions, base_predictions=base_predictions,
                         temperature=temperature, max_new_tokens=max_new_tokens, batch_size=batch_size, limit=limit, dtype=dtype)
     try:
         evaluate(config, echo=click.echo)
     except (DatasetError, ModelNotFound, SpecError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    run = model[4:] if model and model.startswith("run:") else model
-    if run and (Path(run) / "run.json").exists():
-        from ..runs import record_evaluations
-
-        record_evaluations(run)  # a registered run's version lists this evaluation too
+    if refs[0] is not None and refs[0].run is not None:
+        record_evaluations(refs[0].run)  # a registered run's version lists this evaluation too
 
 
 @cli.command("compare")
@@ -522,13 +522,12 @@ def serve_cmd(model: str, host: str, port: int, api_key: str | None, served_name
     """Serve MODEL (NAME@V, NAME@alias, a run, a folder or a .gguf file) as an OpenAI-compatible endpoint."""
     import uvicorn
 
-    from ..runs import RegistryError, resolve_model_ref
+    from ..runs import resolve_ref
     from ..serving.app import Engine, ServeConfig, create_app
-    from ..runs import model_path
 
     try:
-        path, _ = model_path(resolve_model_ref(model))
-    except (RegistryError, ValueError) as exc:
+        path = resolve_ref(model).load_path()
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     config = ServeConfig(model=path, served_name=served_name or model, api_key=api_key, max_tokens=max_tokens)
     click.echo(f"loading {path} ...")
@@ -567,13 +566,12 @@ def studio_cmd(host: str, port: int) -> None:
 def export_cmd(model: str, fmt: str, out: str, dtype: str) -> None:
     """Export MODEL (NAME@V, NAME@alias, a run, a folder or a .gguf file) for self-managed serving."""
     from ..export import export_gguf, export_hf
-    from ..runs import RegistryError, resolve_model_ref
-    from ..runs import model_path
+    from ..runs import resolve_ref
 
     try:
-        path, _ = model_path(resolve_model_ref(model))
+        path = resolve_ref(model).load_path()
         written = export_hf(path, out) if fmt == "hf" else export_gguf(path, out, dtype=dtype, name=model)
-    except (RegistryError, ValueError, FileExistsError) as exc:
+    except (ValueError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {written}" + (f" and {Path(out) / 'Modelfile'} (ollama create NAME -f {Path(out) / 'Modelfile'})" if fmt == "gguf" else ""))
 

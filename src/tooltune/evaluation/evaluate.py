@@ -20,7 +20,7 @@ from ..data import Record, read_records
 from ..inference import ANSWER_TOKENS
 from ..rewards.batch import match_predictions
 from ..training.datasets import training_messages
-from ..runs import file_sha256, model_path, read_manifest
+from ..runs import file_sha256, read_manifest, resolve_ref
 from .metrics import score_answer, summarize
 from .report import bar_chart, markdown_report
 
@@ -95,7 +95,7 @@ def _answers(records: list[Record], ref: str | None, predictions: str | None, co
     from ..inference import Sampling, generate_answers, progress_bar
     from ..models.load import load_model_and_tokenizer, resolve_dtype
 
-    path, _ = model_path(str(ref))
+    path = resolve_ref(str(ref)).load_path()
     dtype = resolve_dtype(config.dtype)
     loaded = time.perf_counter()
     model, tokenizer = load_model_and_tokenizer(path, dtype=dtype)
@@ -136,7 +136,7 @@ def _log_mlflow(config: EvalConfig, sides: dict[str, dict[str, Any]], out: Path)
     run_id, uri = None, config.tracking_uri
     if config.model:
         try:
-            _, run_dir = model_path(config.model)
+            run_dir = resolve_ref(config.model).run
         except Exception:  # noqa: BLE001 - a model given only as predictions has no run
             run_dir = None
         if run_dir is not None:

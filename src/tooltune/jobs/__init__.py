@@ -59,17 +59,17 @@ def submit_train(spec_file: str | None, overrides: list[str] | dict[str, Any] | 
     """Validate a training spec now and queue it; raises SpecError / RegistryError with the fix."""
     import yaml
 
-    from ..runs import registered_base
+    from ..runs import is_run, resolve_ref
     from ..training import load_spec
     from ..runs import runs_dir
 
     spec = load_spec(spec_file, overrides, isolate_reward=True)  # the queue (and the studio) never import a user's reward
-    registered_base(spec.base)  # a missing NAME@V fails here, not in the background
+    resolve_ref(spec.base)  # a missing NAME@V fails here, not in the background
     store = store or JobStore()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     spec.name = spec.name or f"{spec.technique}-{stamp}"
     run = Path(spec.output_dir) if spec.output_dir else runs_dir() / spec.name
-    if (run / "run.json").exists():
+    if is_run(run):
         raise ValueError(f"run {run} exists already; give the job another name= (or resume it with `tooltune train --resume {run}`)")
     spec.output_dir = str(run.resolve())
     title = f"{spec.technique} {spec.base} on {Path(spec.train_data).name}"
@@ -80,15 +80,14 @@ def submit_train(spec_file: str | None, overrides: list[str] | dict[str, Any] | 
 def submit_eval(model: str, data: str, base: str | None = None, out: str | None = None, extra: list[str] | None = None, backend: str = "local", address: str | None = None, store: JobStore | None = None) -> Job:
     """Queue ``tooltune eval``: ``model`` (and ``base``) answer ``data``; results land in ``out``."""
     from ..data import read_records
-    from ..runs import resolve_model_ref
+    from ..runs import resolve_ref
 
-    refs = [resolve_model_ref(m) for m in (model, base) if m]  # unknown versions fail now
+    refs = [resolve_ref(m) for m in (model, base) if m]  # unknown versions and missing models fail now
     read_records(data)  # a malformed file fails now, with its line and field
     store = store or JobStore()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     if out is None:
-        run = Path(refs[0])
-        out = str((run if (run / "run.json").exists() else jobs_dir() / f"eval-{stamp}") / f"eval-{stamp}")
+        out = str((refs[0].run or jobs_dir() / f"eval-{stamp}") / f"eval-{stamp}")
     args = ["eval", "--model", model, "--data", str(Path(data).resolve()), "--out", out] + (["--base", base] if base else []) + list(extra or [])
     title = f"eval {model}" + (f" vs {base}" if base else "") + f" on {Path(data).name}"
     return _enqueue(store, "eval", title, args, backend, address, {"eval": out}, jobs_dir() / f"eval-{stamp}", {})

@@ -128,10 +128,10 @@ def _drain(store: JobStore) -> None:
 
 def _result(job: Job) -> dict:
     """What a finished training job made: the version its run.json says it registered."""
-    from ..runs import read_manifest
+    from ..runs import is_run, read_manifest
 
     run = Path(job.result.get("run", ""))
-    registered = read_manifest(run).get("registered") if (run / "run.json").exists() else None
+    registered = read_manifest(run).get("registered") if is_run(run) else None
     if not registered:
         return {}
     return {"result": {**job.result, "model": f"{registered['name']}@{registered['version']}"}}

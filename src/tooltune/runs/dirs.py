@@ -19,7 +19,7 @@ from typing import Any
 
 from ..home import home
 
-__all__ = ["RunError", "runs_dir", "run_dir_for", "run_model_dir", "model_path", "resolve_run", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint"]
+__all__ = ["RunError", "runs_dir", "run_dir_for", "resolve_run", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint"]
 
 
 class RunError(ValueError):
@@ -39,7 +39,8 @@ def run_dir_for(name: str | None, output_dir: str | None, technique: str) -> Pat
 
 
 def resolve_run(ref: str) -> Path:
-    """A run by name (under the runs directory) or by path."""
+    """A run by name (under the runs directory) or by path, with or without ``run:`` before it."""
+    ref = ref.removeprefix("run:")
     path = Path(ref)
     if (path / "run.json").exists():
         return path
@@ -47,32 +48,6 @@ def resolve_run(ref: str) -> Path:
     if (candidate / "run.json").exists():
         return candidate
     raise RunError(f"run {ref!r} not found (looked for {path}/run.json and {candidate}/run.json)")
-
-
-def run_model_dir(ref: str) -> Path:
-    run = resolve_run(ref)
-    model = run / "model"
-    if not (model / "config.json").exists():
-        raise RunError(f"run {ref!r} has no final model yet (status: {read_manifest(run).get('status')}); resume it with `tooltune train --resume {ref}`")
-    return model
-
-
-def model_path(ref: str) -> tuple[str, Path | None]:
-    """Where to load a model from, and its run directory when ``ref`` names a run.
-
-    ``ref`` is a run (name, directory, or ``run:NAME``), a transformers folder, a ``.gguf`` file, a
-    bundled name or a hub id.
-    """
-    from ..models.load import resolve_model
-
-    name = ref[4:] if ref.startswith("run:") else ref
-    try:
-        run = resolve_run(name)
-    except RunError:
-        if ref.startswith("run:"):
-            raise
-        return resolve_model(ref), None
-    return str(run_model_dir(str(run))), run
 
 
 def read_manifest(run: Path) -> dict[str, Any]:

@@ -11,8 +11,8 @@ server the folder is uploaded as the run's ``model`` artifact first, so any mach
 the server can load the version. The lineage lives in version tags: base model, technique,
 hyperparameters, data hashes, the run's final metrics and any evaluation results.
 
-Every command that takes a model resolves ``NAME@V``/``NAME@alias`` here, then runs, folders,
-GGUF files and bundled names pass through (:func:`resolve_model_ref`).
+Every command that takes a model resolves ``NAME@V``/``NAME@alias`` through
+:func:`tooltune.runs.refs.resolve_ref`, which reads versions from here.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 from .dirs import read_manifest, resolve_run, write_manifest
 from .tracking import default_tracking_uri
 
-__all__ = ["Registry", "RegistryError", "resolve_model_ref", "registered_base", "record_evaluations", "parse_ref", "register_finished_run", "default_model_name"]
+__all__ = ["Registry", "RegistryError", "record_evaluations", "parse_ref", "register_finished_run", "default_model_name"]
 
 _REF = re.compile(r"^(?P<name>[A-Za-z0-9][\w.-]*)@(?P<selector>[\w.-]+)$")
 
@@ -78,7 +78,7 @@ class Registry:
         """A new version of ``name`` from a finished run (created on first use)."""
         from mlflow.exceptions import MlflowException
 
-        run = resolve_run(run_ref[4:] if run_ref.startswith("run:") else run_ref)
+        run = resolve_run(run_ref)
         manifest = read_manifest(run)
         if manifest.get("status") != "completed":
             raise RegistryError(f"run {run.name} is {manifest.get('status')!r}, not completed; finish it with `tooltune train --resume {run}`")
@@ -143,7 +143,7 @@ class Registry:
         if version.source.startswith(("runs:/", "models:/")) or "://" in version.source:
             import mlflow
 
-            from .home import models_cache
+            from ..home import models_cache
 
             target = models_cache() / "registry" / f"{version.name}-{version.version}"
             if not (target / "config.json").exists():
@@ -184,12 +184,12 @@ def default_model_name(base: str) -> str:
     """The base run's registered name (a chain of runs stays one model), else ``<base>-tooltune``."""
     if base.startswith("run:"):
         try:
-            registered = read_manifest(resolve_run(base[4:])).get("registered")
+            registered = read_manifest(resolve_run(base)).get("registered")
         except Exception:  # noqa: BLE001 - a base run that is gone still names a model below
             registered = None
         if registered:
             return registered["name"]
-        base = Path(base[4:]).name
+        base = Path(base.removeprefix("run:")).name
     stem = Path(base).stem if base.endswith(".gguf") else Path(base).name
     return re.sub(r"[^\w.-]+", "-", stem).strip("-.") + "-tooltune"
 
@@ -228,32 +228,3 @@ def _lineage(run: Path, manifest: dict[str, Any]) -> dict[str, str]:
     if evals:
         tags["evaluations"] = json.dumps(evals)
     return tags
-
-
-def resolve_model_ref(ref: str, tracking_uri: str | None = None) -> str:
-    """Turn ``NAME@V``/``NAME@alias`` into something every lower layer loads; pass the rest through.
-
-    A registered version becomes its run directory while that still exists (so an evaluation logs
-    into the run's MLflow run), else its model folder. Runs, folders, .gguf files, bundled names
-    and hub ids are returned unchanged (:func:`tooltune.runs.model_path` reads them).
-    """
-    name, selector = parse_ref(ref)
-    if selector is None or Path(ref).exists():
-        return ref
-    registry = Registry(tracking_uri)
-    version = registry.get(name, selector)
-    run = version.tags.get("run")
-    if run and (Path(run) / "run.json").exists() and Path(version.source) == Path(run) / "model":
-        return run
-    return registry.local_path(version)
-
-
-def registered_base(base: str, tracking_uri: str | None = None) -> str:
-    """A job spec's ``base: NAME@V`` -> that version's run (``run:DIR``) or model folder; others unchanged.
-
-    Raises RegistryError (listing what exists) for a version that is not there.
-    """
-    if parse_ref(base)[1] is None or Path(base).exists():
-        return base
-    resolved = resolve_model_ref(base, tracking_uri)
-    return f"run:{resolved}" if (Path(resolved) / "run.json").exists() else resolved

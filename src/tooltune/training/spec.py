@@ -293,31 +293,11 @@ def _check_files(spec: JobSpec, isolate_reward: bool = False) -> None:
             check_reward(spec.reward) if isolate_reward else load_reward(spec.reward)
         except RewardError as exc:
             raise SpecError(f"reward: {exc}") from exc
-    if spec.base.startswith("run:"):
-        from ..runs import RunError, run_model_dir
+    from ..runs import resolve_ref
 
-        try:
-            run_model_dir(spec.base[4:])
-        except RunError as exc:
-            raise SpecError(f"base: {exc}") from exc
-    else:
-        _check_base(spec.base)
-
-
-def _check_base(base: str) -> None:
-    """A base given as a path must be there: say so now, not as a traceback after the run folder exists."""
-    from ..models.catalog import BUNDLED
-
-    if base in BUNDLED or "@" in base:  # bundled, or NAME@VERSION (the registry checks those)
-        return
-    path = Path(base).expanduser()
-    looks_like_path = base.startswith((".", "/", "~")) or base.endswith(".gguf") or path.exists()
-    if not looks_like_path:
-        return  # a hub id: transformers resolves it
-    if path.is_file() and path.suffix == ".gguf":
-        return
-    if path.is_dir() and ((path / "config.json").exists() or (path / "run.json").exists()):
-        return
-    raise SpecError(f"base: {base!r} is not a model: give a transformers folder (with config.json), a .gguf file, a run, NAME@VERSION, or one of: {', '.join(BUNDLED)}")
+    try:
+        resolve_ref(spec.base)  # a base that is not there fails now, not after the run folder exists
+    except ValueError as exc:
+        raise SpecError(f"base: {exc}") from exc
 
 

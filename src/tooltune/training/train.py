@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from ..data import read_records
 from ..models.load import bf16_supported
-from ..runs import file_sha256, last_checkpoint, read_manifest, resolve_run, run_dir_for, run_model_dir, write_manifest
+from ..runs import ModelRef, file_sha256, is_run, last_checkpoint, read_manifest, resolve_ref, resolve_run, run_dir_for, write_manifest
 from .spec import JobSpec, SpecError, load_spec, name_hints, native_blockers
 
 __all__ = ["train", "resume", "trl_config", "rlvr_engine", "bf16_supported"]
@@ -46,9 +46,12 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
         raise SpecError("name: required under several processes, so that every process finds the same run directory; add name=MY_RUN")
     run = _resume_run or run_dir_for(spec.name, spec.output_dir, spec.technique)
     manifest = read_manifest(run) if _resume_run else {}
-    if not _resume_run and main_process and (run / "run.json").exists():
+    if not _resume_run and main_process and is_run(run):
         raise SpecError(f"run directory {run} already holds a run; pick another name or resume it with `tooltune train --resume {run}`")
-    base_path = str(run_model_dir(spec.base[4:])) if spec.base.startswith("run:") else spec.base
+    try:
+        base = resolve_ref(spec.base)
+    except ValueError as exc:
+        raise SpecError(f"base: {exc}") from exc
     manifest.update(
         {
             "name": run.name,
@@ -64,7 +67,7 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
     save = (lambda: write_manifest(run, manifest)) if main_process else (lambda: None)
     save()
     try:
-        return _train(spec, run, manifest, save, base_path, main_process, echo, callbacks, _resume_run)
+        return _train(spec, run, manifest, save, base, main_process, echo, callbacks, _resume_run)
     except (KeyboardInterrupt, SystemExit):
         raise  # _train marked the run interrupted
     except BaseException as exc:
@@ -79,12 +82,12 @@ def _exit_on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[], None], base_path: str, main_process: bool,
+def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[], None], base: ModelRef, main_process: bool,
            echo: Callable[[str], None], callbacks: list[Any] | None, _resume_run: Path | None) -> Path:
 
-    from ..models.load import load_model_and_tokenizer, resolve_model
-    from .freezing import freeze_lower_layers
+    from ..models.load import load_model_and_tokenizer
     from ..runs import default_tracking_uri
+    from .freezing import freeze_lower_layers
     from .tracking import MlflowTracker
     from .validation import ValidationReward, pick_rows
 
@@ -95,7 +98,7 @@ def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[]
     # validation prompt `rollouts` times, which the greedy validation reward already covers.
     trl_eval = eval_records is not None and spec.technique != "rlvr"
     config = trl_config(spec, run, bf16, trl_eval)  # a bad `trl:` field fails here, before the model loads
-    manifest["base_path"] = resolve_model(base_path)
+    manifest["base_path"] = base.load_path()
     model, tokenizer = load_model_and_tokenizer(manifest["base_path"])
     try:
         freeze_lower_layers(model, spec.frozen_layers)

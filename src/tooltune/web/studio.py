@@ -74,10 +74,10 @@ def _version_view(version: Any) -> dict[str, Any]:
 
 def _run_of(version: Any) -> tuple[Path | None, dict[str, Any]]:
     """The version's run directory (while it still exists) and its run.json manifest."""
-    from ..runs import read_manifest
+    from ..runs import is_run, read_manifest
 
     run = Path(version.tags.get("run", ""))
-    return (run, read_manifest(run)) if (run / "run.json").exists() else (None, {})
+    return (run, read_manifest(run)) if is_run(run) else (None, {})
 
 
 def _eval_tables(run: Path | None) -> list[dict[str, Any]]:
@@ -222,12 +222,11 @@ def create_studio(host: str = "127.0.0.1", token: str | None = None) -> FastAPI:
     @app.get("/models/{name}/{version}/download")
     def download(name: str, version: str, format: str = "hf") -> FileResponse:
         from ..export import export_gguf
-        from ..runs import resolve_model_ref
-        from ..runs import model_path
+        from ..runs import resolve_ref
 
         found = version_of(name, version)
         ref = f"{found.name}@{found.version}"
-        folder, _ = model_path(resolve_model_ref(ref))
+        folder = resolve_ref(ref).load_path()
         cache = home() / "downloads"
         cache.mkdir(parents=True, exist_ok=True)
         if format == "hf":
