@@ -85,21 +85,16 @@ def reward_curve(history: list[dict[str, Any]], blocks: int = 5, key: str = "rew
 
 
 def _stage(spec_path: str, overrides: dict[str, Any], run: Path, echo: Callable[[str], None], callbacks: list[Any] | None) -> dict[str, Any]:
-    from .runs import is_run, read_manifest, register_finished_run
-    from .training import load_spec
-    from .training.train import resume, train
+    from .pipeline import customize
+    from .runs import is_run, read_manifest
 
+    if is_run(run) and read_manifest(run).get("status") == "completed":
+        echo(f"{run.name}: already completed, reusing it")
+        return read_manifest(run)
     if is_run(run):
-        manifest = read_manifest(run)
-        if manifest.get("status") == "completed":
-            echo(f"{run.name}: already completed, reusing it")
-            return manifest
-        resume(str(run), echo=echo, callbacks=callbacks)
+        customize(resume=str(run), echo=echo, callbacks=callbacks)
     else:
-        train(load_spec(spec_path, {**overrides, "output_dir": str(run), "name": run.name}), echo=echo, callbacks=callbacks)
-    version = register_finished_run(run)
-    if version:
-        echo(f"registered {version.name}@{version.version}")
+        customize(spec_path, echo=echo, callbacks=callbacks, **{**overrides, "output_dir": str(run), "name": run.name})
     return read_manifest(run)
 
 

@@ -283,66 +283,18 @@ def train_cmd(spec_file: str | None, overrides: tuple[str, ...], resume_ref: str
     The spec is validated (paths, data rows, reward, batch sizes) before any model loads.
     Example: tooltune train job.yaml technique=sft max_steps=50 trl.beta=0.04
     """
-    from ..runs import RunError
-    from ..training import SpecError, load_spec
+    from ..pipeline import customize
+    from ..rewards import RewardError
+    from ..training.spec import parse_overrides
 
+    if resume_ref and (spec_file or overrides):
+        raise click.UsageError("--resume takes no spec file or overrides: the run keeps its own spec")
+    if not resume_ref and not spec_file:
+        raise click.UsageError("give a job spec file (or --resume RUN)")
     try:
-        if resume_ref:
-            if spec_file or overrides:
-                raise click.UsageError("--resume takes no spec file or overrides: the run keeps its own spec")
-            from ..training.train import resume
-
-            run = resume(resume_ref, echo=click.echo)
-        else:
-            if not spec_file:
-                raise click.UsageError("give a job spec file (or --resume RUN)")
-            spec = load_spec(spec_file, list(overrides))
-            spec.base = _resolved_base(spec.base)
-            from ..training.train import train
-
-            run = train(spec, echo=click.echo)
-    except (SpecError, RunError) as exc:
+        customize(spec_file, resume=resume_ref, echo=click.echo, **parse_overrides(list(overrides)))
+    except (ValueError, RewardError) as exc:  # SpecError, RunError, RegistryError, DatasetError: each says how to fix it
         raise click.ClickException(str(exc)) from exc
-    _register(run)
-    _evaluate_run(run)
-
-
-def _evaluate_run(run: Path) -> None:
-    """A spec with ``eval_data``: score the finished run against its base (run/eval/)."""
-    from ..evaluation.evaluate import EvalConfig, evaluate
-    from ..runs import record_evaluations
-    from ..runs import read_manifest
-
-    spec = read_manifest(run).get("spec", {})
-    if not spec.get("eval_data") or int(os.environ.get("RANK", "0")) != 0:
-        return
-    click.echo(f"evaluating {run.name} against {spec['base']} on {spec['eval_data']}")
-    evaluate(EvalConfig(data=spec["eval_data"], out=str(run / "eval"), model=str(run), base=spec["base"]), echo=click.echo)
-    record_evaluations(run)
-
-
-def _resolved_base(base: str) -> str:
-    """A spec's base as the run or folder it resolves to (NAME@V becomes run:DIR, keeping the lineage)."""
-    from ..runs import resolve_ref
-
-    try:
-        return resolve_ref(base).spec_base
-    except ValueError as exc:
-        raise click.ClickException(f"base: {exc}") from exc
-
-
-def _register(run: Path) -> None:
-    from ..runs import register_finished_run
-
-    if int(os.environ.get("RANK", "0")) != 0:
-        return  # under `accelerate launch`, rank 0 registers once
-    try:
-        version = register_finished_run(run)
-    except Exception as exc:  # noqa: BLE001 - the trained model is safe in the run directory either way
-        click.echo(f"warning: the run finished but registering it failed ({exc}); register it with `tooltune models register {run} --name NAME`", err=True)
-        return
-    if version:
-        click.echo(f"registered {version.name}@{version.version} (tooltune models show {version.name}@{version.version})")
 
 
 # ---------------------------------------------------------------------------------------- jobs
@@ -463,27 +415,14 @@ def eval_cmd(model, base, data_file, out, predictions, base_predictions, tempera
 
     Example: tooltune eval --model run:rlvr --base smollm2-135m --data data/eval.jsonl --out eval/
     """
-    from ..data import DatasetError
-    from ..evaluation.evaluate import EvalConfig, evaluate
     from ..models import ModelNotFound
-    from ..training import SpecError
-
-    from ..runs import record_evaluations, resolve_ref
+    from ..pipeline import evaluate
 
     try:
-        refs = [resolve_ref(m) if m else None for m in (model, base)]
-    except ValueError as exc:
+        evaluate(model, data=data_file, out=out, base=base, echo=click.echo, predictions=predictions, base_predictions=base_predictions,
+                 temperature=temperature, max_new_tokens=max_new_tokens, batch_size=batch_size, limit=limit, dtype=dtype)
+    except (ModelNotFound, ValueError) as exc:  # DatasetError, SpecError, RunError, RegistryError: each says how to fix it
         raise click.ClickException(str(exc)) from exc
-    # A run (or a version whose run is still there) is evaluated as that run: its MLflow run gets the metrics.
-    model, base = (None if r is None else str(r.run) if r.run else r.load_path() if r.kind == "version" else r.text for r in refs)
-    config = EvalConfig(data=data_file, out=out, model=model, base=base, predictions=predictions, base_predictions=base_predictions,
-                        temperature=temperature, max_new_tokens=max_new_tokens, batch_size=batch_size, limit=limit, dtype=dtype)
-    try:
-        evaluate(config, echo=click.echo)
-    except (DatasetError, ModelNotFound, SpecError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    if refs[0] is not None and refs[0].run is not None:
-        record_evaluations(refs[0].run)  # a registered run's version lists this evaluation too
 
 
 @cli.command("compare")
@@ -520,20 +459,12 @@ def compare_cmd(evaluations: tuple[str, ...], mean: bool, out: str | None) -> No
 @click.option("--max-tokens", default=256, show_default=True, help="Answer length when a request does not set max_tokens.")
 def serve_cmd(model: str, host: str, port: int, api_key: str | None, served_name: str | None, max_tokens: int) -> None:
     """Serve MODEL (NAME@V, NAME@alias, a run, a folder or a .gguf file) as an OpenAI-compatible endpoint."""
-    import uvicorn
-
-    from ..runs import resolve_ref
-    from ..serving.app import Engine, ServeConfig, create_app
+    from ..pipeline import serve
 
     try:
-        path = resolve_ref(model).load_path()
+        serve(model, host=host, port=port, api_key=api_key, served_name=served_name, max_tokens=max_tokens, echo=click.echo)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    config = ServeConfig(model=path, served_name=served_name or model, api_key=api_key, max_tokens=max_tokens)
-    click.echo(f"loading {path} ...")
-    app = create_app(config, Engine.load(path))
-    click.echo(f"serving {config.served_name!r} at http://{host}:{port}/v1 (OpenAI-compatible){' with an API key' if api_key else ''}")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 # -------------------------------------------------------------------------------------- studio
@@ -565,12 +496,10 @@ def studio_cmd(host: str, port: int) -> None:
 @click.option("--dtype", type=click.Choice(["f16", "f32"]), default="f16", show_default=True, help="GGUF weight precision.")
 def export_cmd(model: str, fmt: str, out: str, dtype: str) -> None:
     """Export MODEL (NAME@V, NAME@alias, a run, a folder or a .gguf file) for self-managed serving."""
-    from ..export import export_gguf, export_hf
-    from ..runs import resolve_ref
+    from ..pipeline import export
 
     try:
-        path = resolve_ref(model).load_path()
-        written = export_hf(path, out) if fmt == "hf" else export_gguf(path, out, dtype=dtype, name=model)
+        written = export(model, out, format=fmt, dtype=dtype)
     except (ValueError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {written}" + (f" and {Path(out) / 'Modelfile'} (ollama create NAME -f {Path(out) / 'Modelfile'})" if fmt == "gguf" else ""))
