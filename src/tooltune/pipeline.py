@@ -112,7 +112,7 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | 
 
 def export(model: str, out: str | Path, format: str = "hf", dtype: str = "f16") -> Path:
     """Write ``model`` as a merged transformers folder (``hf``) or GGUF weights plus an Ollama Modelfile (``gguf``)."""
-    from .export import export_gguf, export_hf
+    from .weights import export_gguf, export_hf
     from .runs import resolve_ref
 
     if format not in ("hf", "gguf"):

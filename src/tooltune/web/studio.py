@@ -221,7 +221,7 @@ def create_studio(host: str = "127.0.0.1", token: str | None = None) -> FastAPI:
 
     @app.get("/models/{name}/{version}/download")
     def download(name: str, version: str, format: str = "hf") -> FileResponse:
-        from ..export import export_gguf
+        from ..weights import export_gguf
         from ..runs import resolve_ref
 
         found = version_of(name, version)

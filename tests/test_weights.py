@@ -4,7 +4,7 @@ from click.testing import CliRunner
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from tooltune.cli.main import cli
-from tooltune.export import export_gguf
+from tooltune.weights import export_gguf
 
 
 def _logits(model, tokenizer, text):
