@@ -54,10 +54,10 @@ PRESETS = {
     # The main recipe: SFT rows with the <think> check on natural-request data with contrastive
     # twins and four requests to each tool list, each list run once per batch; sized to the 45-minute
     # training budget on 2 cores. RLVR after it has not paid for its minutes yet (docs/results.md).
-    "full": Preset(train_rows=2100, sft_steps=260, rlvr_steps=0, rlvr_prompts=2, pairs=1.0, rows_per_list=4, share_prompts=True),
+    "full": Preset(train_rows=2400, sft_steps=300, rlvr_steps=0, rlvr_prompts=2, pairs=1.0, rows_per_list=4, share_prompts=True),
     # The full warm start, then 20 GRPO steps of 2 prompts x 8 rollouts on the native engine (~7 min):
     # the whole SFT -> RLVR pipeline, as you would run it with your own reward function.
-    "full-rlvr": Preset(train_rows=2100, sft_steps=260, rlvr_steps=20, rlvr_prompts=2, pairs=1.0, rows_per_list=4, share_prompts=True),
+    "full-rlvr": Preset(train_rows=2400, sft_steps=300, rlvr_steps=20, rlvr_prompts=2, pairs=1.0, rows_per_list=4, share_prompts=True),
 }
 
 
