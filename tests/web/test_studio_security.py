@@ -10,18 +10,7 @@ from tooltune.jobs import list_jobs
 from tooltune.web.deploy import Deployments
 from tooltune.web.studio import TOKEN_COOKIE, create_studio
 
-from .test_studio import _form
-
-
-@pytest.fixture
-def client():
-    with TestClient(create_studio()) as c:
-        yield c
-
-
-@pytest.fixture
-def no_worker(monkeypatch):
-    monkeypatch.setattr("tooltune.jobs.local.start_worker", lambda: None)
+from .test_studio import _form, client, no_worker  # noqa: F401 - fixtures shared with the studio's page tests
 
 
 EVIL_REWARD = b"""

@@ -29,6 +29,11 @@ def _free_port(host: str) -> int:
 _WILDCARD = ("0.0.0.0", "::", "")
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
 def reachable_host(host: str) -> str:
     """A name other machines can use for ``host``: a wildcard bind is shown as this machine's address."""
     if host not in _WILDCARD:
@@ -81,8 +86,7 @@ class Deployments:
         folder = home() / "deployments"
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / f"{ref.replace('@', '-')}.log"
-        loopback = self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
-        api_key = None if loopback else secrets.token_urlsafe(24)
+        api_key = None if is_loopback(self.host) else secrets.token_urlsafe(24)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("TOOLTUNE_API_KEY", None)
         if api_key:

@@ -25,17 +25,13 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from fastapi.templating import Jinja2Templates
 
 from ..home import home
-from .deploy import Deployments
+from .deploy import Deployments, is_loopback
 
 __all__ = ["create_studio", "PRESETS", "is_loopback"]
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 TOKEN_COOKIE = "tooltune_studio_token"
 _STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 
-
-def is_loopback(host: str) -> bool:
-    return host in LOOPBACK or host.startswith("127.")
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
