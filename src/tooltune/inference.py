@@ -24,7 +24,7 @@ ANSWER_TOKENS = 160
 class Sampling:
     """How to decode. ``temperature == 0`` means greedy (the evaluation default)."""
 
-    max_new_tokens: int = 96  # a tool call with its arguments fits in ~60 SmolLM2 tokens
+    max_new_tokens: int = 96  # a tool call with its arguments fits in ~60 tokens
     temperature: float = 0.0  # 0: greedy; > 0: sample
     top_p: float = 1.0  # nucleus sampling cut-off (only when sampling)
     samples: int = 1  # answers per conversation (> 1 needs temperature > 0 to differ)
@@ -33,10 +33,13 @@ class Sampling:
 
 
 def stop_token_ids(tokenizer: Any) -> list[int]:
-    """End of turn and end of text: SmolLM2's template ends an answer with ``<|im_end|>``."""
+    """End of text, and the end-of-turn token of the tokenizer's chat format (models/catalog.py)."""
+    from .models.catalog import chat_format_of
+
     ids = {tokenizer.eos_token_id}
-    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in tokenizer.get_vocab() else None
-    ids.add(im_end)
+    chat = chat_format_of(tokenizer)
+    if chat is not None:
+        ids.add(tokenizer.convert_tokens_to_ids(chat.end_of_turn))
     return sorted(i for i in ids if i is not None)
 
 
@@ -61,6 +64,18 @@ def _sampling_kwargs(sampling: Sampling, tokenizer: Any) -> dict[str, Any]:
     return kwargs
 
 
+def _cancelled(event: Any) -> Any:
+    """transformers stopping criteria that end every row once ``event`` is set."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class Cancelled(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            return torch.full((input_ids.shape[0],), event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([Cancelled()])
+
+
 @contextmanager
 def _seeded(model: Any, seed: int) -> Iterator[None]:
     """Seeded for one call only: the caller's random stream (a training run's rollouts and
@@ -72,8 +87,11 @@ def _seeded(model: Any, seed: int) -> Iterator[None]:
         yield
 
 
-def complete(model: Any, tokenizer: Any, conversation: list[dict[str, str]], sampling: Sampling, stop: list[str] | None = None, streamer: Any = None) -> tuple[int, list[Completion]]:
+def complete(model: Any, tokenizer: Any, conversation: list[dict[str, str]], sampling: Sampling, stop: list[str] | None = None, streamer: Any = None,
+             cancel: Any = None) -> tuple[int, list[Completion]]:
     """``sampling.samples`` completions of one conversation, cut at the first ``stop`` string.
+    ``cancel`` (a ``threading.Event``) ends generation at the next token once set: a server sets it
+    when the client has gone, so an abandoned request does not hold the model.
 
     Returns the prompt's token count and the completions. ``streamer`` (a transformers streamer)
     receives tokens as they are generated; it needs ``sampling.samples == 1``.
@@ -88,6 +106,8 @@ def complete(model: Any, tokenizer: Any, conversation: list[dict[str, str]], sam
         kwargs["num_return_sequences"], copies = 1, sampling.samples  # greedy answers are all the same: decode once
     if stop:
         kwargs.update(stop_strings=stop, tokenizer=tokenizer)
+    if cancel is not None:
+        kwargs["stopping_criteria"] = _cancelled(cancel)
     with _seeded(model, sampling.seed), torch.inference_mode():
         generated = model.generate(**enc, **kwargs, streamer=streamer)
     prompt_tokens = enc["input_ids"].shape[1]

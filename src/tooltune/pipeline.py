@@ -107,7 +107,9 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | 
     echo(f"loading {path} ...")
     app = create_app(config, Engine.load(path))
     echo(f"serving {config.served_name!r} at http://{host}:{port}/v1 (OpenAI-compatible){' with an API key' if api_key else ''}")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # SIGTERM / Ctrl+C: requests get 2 s to finish, then their tasks are cancelled, which stops
+    # their generation at the next token (a busy server used to ignore SIGTERM until it was done).
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
 
 
 def export(model: str, out: str | Path, format: str = "hf", dtype: str = "f16") -> Path:

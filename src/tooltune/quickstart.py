@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from .data import Record, read_records, validate_file
 from .data.generate import GenerateConfig, generate
+from .models.catalog import BUNDLED, DEFAULT_MODEL
 from .rewards import load_reward
 from .rewards.batch import score_rows
 from .schema import format_tool_calls, parse_tool_calls
@@ -114,7 +115,7 @@ def run_quickstart(
     out: str | Path,
     preset: str | Preset = "full",
     seed: int = 0,
-    base: str = "smollm2-135m",
+    base: str = DEFAULT_MODEL,
     echo: Callable[[str], None] = print,
     callbacks: list[Any] | None = None,
 ) -> dict[str, Any]:
@@ -141,7 +142,8 @@ def run_quickstart(
     # The same held-out rows (tools training never saw) are checked in both stages, so the two
     # validation curves read as one, from the base model to the final one.
     data = {"train_data": str(paths["train"]), "base": base, "seed": seed, "validation_data": str(paths["eval"]), "validation_rows": chosen.validation_rows}
-    sft = _stage("recipe:warmstart-sft", {**data, "max_steps": chosen.sft_steps, "eval_steps": _halfway(chosen.sft_steps), "share_prompts": chosen.share_prompts}, runs / "warmstart", echo, callbacks)
+    tuned = BUNDLED[base].recipe if base in BUNDLED else {}
+    sft = _stage("recipe:warmstart-sft", {**data, **tuned, "max_steps": chosen.sft_steps, "eval_steps": _halfway(chosen.sft_steps), "share_prompts": chosen.share_prompts}, runs / "warmstart", echo, callbacks)
     rlvr = None
     if chosen.rlvr_steps:
         _release_memory()

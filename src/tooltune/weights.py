@@ -4,7 +4,8 @@
     tooltune export NAME@2 --format gguf --out out/   # model-f16.gguf + an Ollama Modelfile
 
 GGUF is written with the ``gguf`` package (llama.cpp's own writer): tensor names come from its
-name map for the llama architecture (SmolLM2 is one), the tokenizer from its vocab helpers, and we
+name map for the llama architecture (of the bundled bases, those whose description in
+models/catalog.py names a GGUF tokenizer), the tokenizer from its vocab helpers, and we
 only add what llama.cpp's converter does on top: rotary Q/K weights permuted into llama.cpp's
 layout. transformers reads such a file back (it undoes the permutation), which is how the export
 is checked.
@@ -16,10 +17,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from .models.catalog import BUNDLED, ChatFormat, bundled_base_of
+
 __all__ = ["export_hf", "export_gguf", "modelfile"]
-
-SUPPORTED = ("llama",)  # GGUF export: the architectures whose tensor layout we map
-
 
 def export_hf(model_dir: str | Path, out: str | Path) -> Path:
     """Copy a merged transformers folder (what runs already store under ``model/``)."""
@@ -46,8 +46,10 @@ def export_gguf(model_dir: str | Path, out: str | Path, dtype: str = "f16", name
         raise ValueError(f"dtype: f16 or f32, got {dtype!r}")
     model_dir, out = Path(model_dir), Path(out)
     config = AutoConfig.from_pretrained(model_dir)
-    if config.model_type not in SUPPORTED:
-        raise ValueError(f"GGUF export supports {', '.join(SUPPORTED)} models; {model_dir} is {config.model_type!r}. Export --format hf and use llama.cpp's convert_hf_to_gguf.py")
+    bundled = bundled_base_of(config.model_type, config.vocab_size)
+    if bundled is None or bundled.gguf_tokenizer is None or config.model_type != "llama":
+        able = ", ".join(m.name for m in BUNDLED.values() if m.gguf_tokenizer)
+        raise ValueError(f"GGUF export covers models trained from {able}; {model_dir} is a {config.model_type!r} model. Export --format hf and convert it with llama.cpp's convert_hf_to_gguf.py")
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -68,7 +70,7 @@ def export_gguf(model_dir: str | Path, out: str | Path, dtype: str = "f16", name
     writer.add_rope_dimension_count(head_dim)
     writer.add_vocab_size(config.vocab_size)
     writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if dtype == "f16" else gguf.LlamaFileType.ALL_F32)
-    _add_tokenizer(writer, tokenizer, model_dir, config.vocab_size)
+    _add_tokenizer(writer, tokenizer, model_dir, config.vocab_size, bundled.gguf_tokenizer)
 
     names = gguf.get_tensor_name_map(arch, config.num_hidden_layers)
     state = model.state_dict()
@@ -91,11 +93,11 @@ def export_gguf(model_dir: str | Path, out: str | Path, dtype: str = "f16", name
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    (out / "Modelfile").write_text(modelfile(path.name))
+    (out / "Modelfile").write_text(modelfile(path.name, bundled.chat))
     return path
 
 
-def _add_tokenizer(writer: Any, tokenizer: Any, model_dir: Path, vocab_size: int) -> None:
+def _add_tokenizer(writer: Any, tokenizer: Any, model_dir: Path, vocab_size: int, kind: tuple[str, str]) -> None:
     import gguf
 
     vocab = tokenizer.get_vocab()
@@ -105,8 +107,8 @@ def _add_tokenizer(writer: Any, tokenizer: Any, model_dir: Path, vocab_size: int
     for i in range(vocab_size):
         tokens.append(by_id.get(i, f"[PAD{i}]"))
         types.append(gguf.TokenType.CONTROL if i in control else gguf.TokenType.NORMAL if i in by_id else gguf.TokenType.UNUSED)
-    writer.add_tokenizer_model("gpt2")  # byte-level BPE, as SmolLM2's tokenizer.json
-    writer.add_tokenizer_pre("smollm")
+    writer.add_tokenizer_model(kind[0])
+    writer.add_tokenizer_pre(kind[1])
     writer.add_token_list(tokens)
     writer.add_token_types(types)
     writer.add_add_bos_token(False)
@@ -117,15 +119,15 @@ def _add_tokenizer(writer: Any, tokenizer: Any, model_dir: Path, vocab_size: int
     special.add_to_gguf(writer)
 
 
-def modelfile(gguf_name: str) -> str:
-    """An Ollama Modelfile: the ChatML turns SmolLM2 was trained on, stop at the end of a turn.
+def modelfile(gguf_name: str, chat: ChatFormat) -> str:
+    """An Ollama Modelfile: the model's chat turns (models/catalog.py), stop at the end of a turn.
 
     Tools go in the system message as tooltune renders them (``tooltune.schema.render_system_prompt``);
     the answer's ``<TOOLCALL>[...]</TOOLCALL>`` is parsed by the client (or by ``tooltune serve``).
     """
     return (
         f"FROM ./{gguf_name}\n"
-        'TEMPLATE """{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}<|im_start|>assistant\n"""\n'
-        'PARAMETER stop "<|im_end|>"\n'
+        f'TEMPLATE """{chat.ollama_template}"""\n'
+        f'PARAMETER stop "{chat.end_of_turn}"\n'
         "PARAMETER temperature 0\n"
     )

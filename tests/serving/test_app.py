@@ -25,7 +25,7 @@ class ScriptedEngine(Engine):
         super().__init__(model=None, tokenizer=tokenizer)
         self.answer, self.seen = answer, []
 
-    def run(self, messages, sampling, stop, streamer=None):
+    def run(self, messages, sampling, stop, streamer=None, cancel=None):
         with self.lock:
             self.seen.append(messages)
             if streamer is not None:
@@ -128,8 +128,19 @@ def test_errors_are_openai_shaped(endpoint):
     headers = {"Authorization": "Bearer secret"}
     big = requests.post(f"{url}/v1/chat/completions", data=b"x" * 2_000_000, headers={**headers, "content-type": "application/json"})
     assert big.status_code == 413 and big.json()["error"]["code"] == "request_too_large"
+    chunked = requests.post(f"{url}/v1/chat/completions", data=iter([b"x" * 500_000] * 4), headers={**headers, "content-type": "application/json"})
+    assert chunked.status_code == 413 and "error" in chunked.json()  # no Content-Length: counted as it arrives
     broken = requests.post(f"{url}/v1/chat/completions", data=b"{not json", headers={**headers, "content-type": "application/json"})
-    assert broken.status_code == 400 and "error" in broken.json()
+    assert broken.status_code == 400 and "not valid JSON" in broken.json()["error"]["message"] and broken.json()["error"]["param"] is None
+    hi = {"model": "bot@2", "messages": [{"role": "user", "content": "hi"}]}
+    for seed in ("abc", 1e23, -1):
+        bad = requests.post(f"{url}/v1/chat/completions", json={**hi, "seed": seed}, headers=headers)
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == "seed", seed
+    assert requests.post(f"{url}/v1/chat/completions", json={**hi, "seed": 7}, headers=headers).status_code == 200
+    huge = requests.post(f"{url}/v1/chat/completions", json={**hi, "max_tokens": 10**9}, headers=headers)
+    assert huge.status_code == 400 and huge.json()["error"]["param"] == "max_tokens" and "limit of 2048" in huge.json()["error"]["message"]
+    long = requests.post(f"{url}/v1/chat/completions", json={**hi, "messages": [{"role": "user", "content": "word " * 9000}]}, headers=headers)
+    assert long.status_code == 400 and long.json()["error"]["code"] == "context_length_exceeded"
     assert requests.get(f"{url}/health").json()["status"] == "ok"  # health needs no key
 
 
@@ -158,3 +169,29 @@ def test_a_think_segment_goes_to_reasoning_content(endpoint):
             content, reasoning = message["content"], message["reasoning_content"]
         assert content == "Which ticker do you mean?" and reasoning == "Tool: get_stock_price. Required: ticker = missing."
 
+
+
+def test_a_cancelled_request_frees_the_model_within_a_second(tiny_model):
+    """What a disconnected client (or shutdown) does: the running generation stops at its next token,
+    and a request still waiting for the model never starts."""
+    from tooltune.inference import Sampling
+
+    engine = Engine.load(tiny_model, dtype="float32")
+    messages = [{"role": "user", "content": "hi"}]
+    long = Sampling(max_new_tokens=2000, temperature=1.0)  # a random tiny model rarely stops by itself
+    running, waiting = threading.Event(), threading.Event()
+    results = {}
+    first = threading.Thread(target=lambda: results.setdefault("first", engine.run(messages, long, None, cancel=running)))
+    first.start()
+    time.sleep(0.5)
+    second = threading.Thread(target=lambda: results.setdefault("second", engine.run(messages, long, None, cancel=waiting)))
+    second.start()
+    time.sleep(0.2)
+    waiting.set()
+    second.join(timeout=1)
+    assert not second.is_alive() and results["second"] == (0, [])  # skipped while the model was busy
+    started = time.perf_counter()
+    running.set()
+    first.join(timeout=5)
+    assert not first.is_alive() and time.perf_counter() - started < 1.0
+    assert results["first"][1][0].tokens < 2000 and not engine.lock.locked()

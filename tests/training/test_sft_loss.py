@@ -7,7 +7,7 @@ from tooltune.data import read_records
 from tooltune.models.load import load_model_and_tokenizer
 from tooltune.training.datasets import sft_rows
 from tooltune.training.sft_loss import AnswerOnlySFTTrainer
-from tooltune.training.train import _no_checkpointing
+from tooltune.training.techniques.config import no_checkpointing as _no_checkpointing
 
 
 def test_answer_only_loss_and_gradients_match_trl(tiny_model, small_data, tmp_path):

@@ -45,7 +45,7 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
         ("train_data: {train}\nfrozen_layers: -1\n", "frozen_layers: must be a whole number of layers >= 0"),
         ("train_data: {train}\nfrozen_layers: 4\nlora: true\n", "with lora every base weight is fixed already"),
         ("train_data: {train}\nengine: fast\n", "engine: must be one of auto, native, trl"),
-        ("train_data: {train}\ntechnique: sft\nengine: native\n", "engine: native is a GRPO engine for rlvr"),
+        ("train_data: {train}\ntechnique: sft\nengine: native\n", "engine: applies to rlvr, not sft; remove it"),
         ("train_data: {train}\nengine: native\ntrl: {{use_vllm: true}}\n", "does not run with trl.use_vllm; use engine: trl"),
         ("train_data: {train}\ntechnique: dpo\ntrl: {{beta: 0.0}}\n", "makes DPO's loss constant"),
         ("train_data: {train}\nmax_steps: 1.5\n", r"max_steps: expected a whole number, got 1.5"),

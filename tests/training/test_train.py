@@ -142,7 +142,7 @@ def test_dpo_turns_checkpointing_off_unless_the_spec_asks_for_it(tiny_model, sma
 
 
 def test_sft_checkpoints_only_where_it_pays(tiny_model, small_data, tmp_path, monkeypatch):
-    from tooltune.training import train as train_module
+    from tooltune.training.techniques import sft as train_module
     from tooltune.training.train import trl_config
 
     monkeypatch.setattr(train_module, "_ram_gib", lambda: 23.5)

@@ -73,11 +73,12 @@ def test_customize_run_inspect_evaluate_deploy_and_call(studio, page, tiny_model
     # Customize: the user starts from a base model, here the tiny fixture by its path.
     page.click("#base-models a.button")
     page.fill("#base", tiny_model)
-    page.select_option("#technique", "sft")
+    page.click("#preset-rlvr")
+    assert page.input_value("#max_steps") == "20" and page.input_value("#technique") == "rlvr"  # the recipe filled the form
+    page.click("#preset-warmstart-sft")
+    assert page.input_value("#technique") == "sft" and "reasoning=True" in page.input_value("#extra")
     page.set_input_files("#train_file", str(small_data["train"]))
     page.fill("#eval_data", str(small_data["eval"]))
-    page.click("#preset-cpu-quick")
-    assert page.input_value("#max_steps") == "20"  # the preset filled the form
     for key, value in {"batch_size": "4", "micro_batch_size": "4", "max_steps": "1", "learning_rate": "1e-4"}.items():
         page.fill(f"#{key}", value)
     page.fill("#extra", "max_length=320 dtype=float32")

@@ -15,6 +15,7 @@ import click
 
 from .. import __version__
 from ..inference import ANSWER_TOKENS
+from ..models.catalog import DEFAULT_MODEL
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -117,7 +118,7 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
               help="full: the recipe's SFT warm start on natural-request data (~40 min of training on 2 cores; the best model here); "
                    "full-rlvr: the same, then 20 GRPO steps of 2 prompts x 8 (~7 min more); quick: 28 SFT + 6 GRPO steps of 1 prompt (~15 min).")
 @click.option("--out", default="runs/quickstart", show_default=True, type=click.Path(file_okay=False), help="Where to write data, runs and the summary.")
-@click.option("--base", default="smollm2-135m", show_default=True, help="Model to customize.")
+@click.option("--base", default=DEFAULT_MODEL, show_default=True, help="Model to customize.")
 @click.option("--seed", default=0, show_default=True, help="Seeds the generated data and the training runs.")
 def quickstart(preset: str, out: str, base: str, seed: int) -> None:
     """The main job: generate data, SFT warm start (then RLVR in the full-rlvr and quick presets);
@@ -193,7 +194,7 @@ def models_list() -> None:
 
     click.echo("base models (any transformers folder, .gguf file or hub id works too):")
     for row in list_base_models():
-        click.echo(f"  {row['name']:<24} {row['description']}\n  {'':<24} weights: {row['weights']}")
+        click.echo(f"  {row['name']:<24} {row['size']}, {row['description']}\n  {'':<24} chat format {row['chat']}; license {row['license']}\n  {'':<24} weights: {row['weights']}")
     registry = Registry()
     names = registry.names()
     click.echo("my models:" if names else "my models: none yet (training registers its result; or: tooltune models register RUN --name NAME)")

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from .metrics import DECISIONS, METRICS
 
-__all__ = ["markdown_report", "bar_chart", "change", "load_evaluation", "comparison_table", "compare_evaluations", "ComparisonError"]
+__all__ = ["markdown_report", "metric_rows", "bar_chart", "change", "load_evaluation", "comparison_table", "compare_evaluations", "ComparisonError"]
 
 LABELS = {
     "toolcall_reward": "tool-call reward",
@@ -138,23 +138,28 @@ def comparison_table(results: dict[str, dict[str, Any]], data: dict[str, Any] | 
     return "\n".join(lines)
 
 
+def metric_rows(results: dict[str, dict[str, Any]], group: str, metrics: tuple[str, ...] = ORDER,
+                extra: Callable[[list[float | None]], str] | None = None) -> list[list[str]]:
+    """One behavior's table, the one that reports, comparisons and the studio show: a row per metric
+    any summary has ([its label, a cell per summary, and ``extra(values)`` if given: the change, the mean])."""
+    out = []
+    for metric in metrics:
+        values = [summary["metrics"].get(group, {}).get(metric) for summary in results.values()]
+        if all(v is None for v in values):
+            continue
+        out.append([LABELS[metric], *("" if v is None else f"{v:.3f}" for v in values), *([extra(values)] if extra else [])])
+    return out
+
+
 def _metric_table(results: dict[str, dict[str, Any]], group: str, metrics: tuple[str, ...],
                   extra: tuple[str, Callable[[list[float | None]], str]] | None = None) -> list[str]:
-    """One behavior's section: its heading with the row count, then a Markdown table with a row per
-    metric any summary has, a column per label, and an optional last column ``extra`` (its header,
-    and the function that makes its cell from the row's values: the change, the mean)."""
+    """One behavior's section in Markdown: its heading with the row count, then :func:`metric_rows`
+    under a column per label and the optional last column ``extra`` (its header, its cell function)."""
     labels = list(results)
     rows = results[labels[0]]["rows"][group]
     head = ["metric", *labels] + ([extra[0]] if extra else [])
     lines = [f"## {'all rows' if group == 'all' else group} ({rows} rows)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for metric in metrics:
-        values = [results[label]["metrics"].get(group, {}).get(metric) for label in labels]
-        if all(v is None for v in values):
-            continue
-        cells = [LABELS[metric], *("" if v is None else f"{v:.3f}" for v in values)]
-        if extra:
-            cells.append(extra[1](values))
-        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["| " + " | ".join(cells) + " |" for cells in metric_rows(results, group, metrics, extra[1] if extra else None)]
     return lines + [""]
 
 

@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ..home import models_cache
-from .catalog import BUNDLED, ModelNotFound, bundled_gguf_path
+from .catalog import BUNDLED, ChatFormat, ModelNotFound, bundled_gguf_path, chat_format_of
 
-__all__ = ["resolve_model", "convert_gguf", "load_model_and_tokenizer", "prepare_tokenizer", "bf16_supported", "resolve_dtype", "PAD_TOKEN"]
-
-PAD_TOKEN = "<|im_end|>"  # SmolLM2's end-of-turn token; padding is masked, so reusing it is safe
+__all__ = ["resolve_model", "convert_gguf", "load_model_and_tokenizer", "prepare_tokenizer", "bf16_supported", "resolve_dtype"]
 
 
 def resolve_model(spec: str | os.PathLike[str]) -> str:
@@ -29,7 +27,7 @@ def resolve_model(spec: str | os.PathLike[str]) -> str:
     if text in BUNDLED:
         target = models_cache() / text
         if not (target / "config.json").exists():
-            convert_gguf(bundled_gguf_path(text), target)
+            convert_gguf(bundled_gguf_path(text, verify=True), target, chat=BUNDLED[text].chat)
         return str(target)
     path = Path(text).expanduser()
     if path.is_file() and path.suffix == ".gguf":
@@ -48,8 +46,9 @@ def resolve_model(spec: str | os.PathLike[str]) -> str:
     return text  # a hub id: transformers resolves it, or fails with its own message offline
 
 
-def convert_gguf(gguf_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> Path:
-    """Dequantize a GGUF file into a plain fp32 transformers folder (weights, config, tokenizer)."""
+def convert_gguf(gguf_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], chat: ChatFormat | None = None) -> Path:
+    """Dequantize a GGUF file into a plain fp32 transformers folder (weights, config, tokenizer);
+    ``chat``'s template is installed when the file carries none (pretrained bases)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -63,6 +62,8 @@ def convert_gguf(gguf_path: str | os.PathLike[str], out_dir: str | os.PathLike[s
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(loaded.state_dict())
     model.generation_config = loaded.generation_config
+    if chat is not None and chat.template and not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = chat.template
     prepare_tokenizer(tokenizer)
     # Write beside the target and rename, so an interrupted conversion never leaves half a model.
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -79,9 +80,11 @@ def convert_gguf(gguf_path: str | os.PathLike[str], out_dir: str | os.PathLike[s
 
 
 def prepare_tokenizer(tokenizer: Any) -> Any:
-    """Pad with ``<|im_end|>`` when the tokenizer has no pad token, and pad on the left for generation."""
+    """Give the tokenizer its chat format's pad token when it has none (else its eos), and pad on
+    the left for generation."""
     if tokenizer.pad_token is None:
-        tokenizer.pad_token = PAD_TOKEN if PAD_TOKEN in tokenizer.get_vocab() else tokenizer.eos_token
+        chat = chat_format_of(tokenizer)
+        tokenizer.pad_token = chat.pad if chat is not None and chat.pad in tokenizer.get_vocab() else tokenizer.eos_token
     tokenizer.padding_side = "left"
     return tokenizer
 

@@ -2,7 +2,7 @@
 
 from .behavior import BEHAVIORS, EXPECTED_DECISION, Behavior, Decision, classify_response, infer_behavior, is_question, is_refusal
 from .toolcalls import ToolCall, format_tool_calls, has_call_markup, parse_tool_calls, split_reasoning
-from .tools import Tool, ToolSchemaError, render_system_prompt, tools_from_system_prompt
+from .tools import Tool, ToolSchemaError, messages_with_tools, render_system_prompt, tools_from_system_prompt
 
 __all__ = [
     "BEHAVIORS",
@@ -19,6 +19,7 @@ __all__ = [
     "is_question",
     "is_refusal",
     "parse_tool_calls",
+    "messages_with_tools",
     "render_system_prompt",
     "split_reasoning",
     "tools_from_system_prompt",

@@ -89,6 +89,21 @@ def render_system_prompt(tools: list[Tool]) -> str:
     return "\n".join(lines)
 
 
+def messages_with_tools(messages: list[dict[str, str]], tools: list[Tool]) -> list[dict[str, str]]:
+    """The prompt format, for training, evaluation and serving alike: the tools rendered into the
+    system turn (before its own text), unless that turn lists tools already; chat templates ignore
+    ``tools=``, so this is the one place tools reach the model."""
+    messages = [dict(m) for m in messages]
+    if not tools:
+        return messages
+    if messages and messages[0]["role"] == "system":
+        if not tools_from_system_prompt(messages[0]["content"]):
+            messages[0]["content"] = render_system_prompt(tools) + "\n\n" + messages[0]["content"]
+    else:
+        messages.insert(0, {"role": "system", "content": render_system_prompt(tools)})
+    return messages
+
+
 def tools_from_system_prompt(text: str) -> list[Tool]:
     """The tools listed one JSON object per line in a system prompt (ours or a compatible one)."""
     if not isinstance(text, str):

@@ -5,13 +5,16 @@
     POST /v1/chat/completions    tools in, message.tool_calls out; SSE streaming for content
 
 One model, one generation at a time: requests wait their turn on a lock (a CPU has no spare
-cores to interleave on; concurrent requests queue instead of corrupting shared state). Every
-error is OpenAI's JSON shape with a 4xx status, never a traceback.
+cores to interleave on; concurrent requests queue instead of corrupting shared state). A request
+whose client has gone stops at the next token (or never starts), answers and prompts are capped,
+and shutdown cancels what runs. Every error is OpenAI's JSON shape with a 4xx status, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from dataclasses import dataclass
@@ -36,7 +39,9 @@ class ServeConfig:
     served_name: str  # the name clients put in `model` (and /v1/models lists)
     api_key: str | None = None  # when set, every /v1 request needs `Authorization: Bearer <key>`
     max_tokens: int = 256  # answer length when a request does not say
-    max_request_bytes: int = 1_000_000  # bigger bodies get 413: a chat request is kilobytes
+    max_tokens_limit: int = 2048  # the most a request may ask for (400 above): one request must not hold the model for minutes
+    max_prompt_tokens: int = 8192  # longer conversations get 400 (the bundled models' context is 8k)
+    max_request_bytes: int = 1_000_000  # bigger bodies get 413, chunked ones too: a chat request is kilobytes
     dtype: str = "auto"  # auto: bf16 weights where supported
 
 
@@ -46,6 +51,7 @@ class Engine:
     def __init__(self, model: Any, tokenizer: Any):
         self.model, self.tokenizer = model, tokenizer
         self.lock = threading.Lock()
+        self.pending: set[threading.Event] = set()  # the cancel flags of requests waiting or running
 
     @classmethod
     def load(cls, path: str, dtype: str = "auto") -> "Engine":
@@ -55,9 +61,56 @@ class Engine:
         model.eval()
         return cls(model, tokenizer)
 
-    def run(self, messages: list[dict[str, str]], sampling: Sampling, stop: list[str] | None, streamer: Any = None) -> tuple[int, list[Completion]]:
-        with self.lock:
-            return complete(self.model, self.tokenizer, messages, sampling, stop=stop, streamer=streamer)
+    def run(self, messages: list[dict[str, str]], sampling: Sampling, stop: list[str] | None, streamer: Any = None,
+            cancel: threading.Event | None = None) -> tuple[int, list[Completion]]:
+        """Generate once the model is free; ``cancel`` set while waiting skips the request, set while
+        generating ends it at the next token."""
+        cancel = cancel or threading.Event()
+        self.pending.add(cancel)
+        try:
+            while not self.lock.acquire(timeout=0.1):
+                if cancel.is_set():
+                    return 0, []
+            try:
+                if cancel.is_set():
+                    return 0, []
+                return complete(self.model, self.tokenizer, messages, sampling, stop=stop, streamer=streamer, cancel=cancel)
+            finally:
+                self.lock.release()
+        finally:
+            self.pending.discard(cancel)
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def cancel_all(self) -> None:
+        for event in list(self.pending):
+            event.set()
+
+
+class _BodyLimit:
+    """Counts a request body's bytes as they arrive and stops at ``limit`` with a 413: a chunked body
+    has no Content-Length for the guard to check. (FastAPI's own max_body_size answers in its shape,
+    not OpenAI's.)"""
+
+    def __init__(self, app: Any, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise StarletteHTTPException(413, f"request body is over the limit of {self.limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def _error(status: int, message: str, kind: str = "invalid_request_error", param: str | None = None, code: str | None = None) -> JSONResponse:
@@ -65,7 +118,13 @@ def _error(status: int, message: str, kind: str = "invalid_request_error", param
 
 
 def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
-    app = FastAPI(title="tooltune", docs_url=None, redoc_url=None)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.cancel_all()  # shutting down: what still generates stops at its next token
+
+    app = FastAPI(title="tooltune", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.add_middleware(_BodyLimit, limit=config.max_request_bytes)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):  # noqa: ANN001 - starlette's signature
@@ -83,12 +142,17 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":
+            at = next((p for p in first.get("loc", ()) if isinstance(p, int)), None)
+            reason = (first.get("ctx") or {}).get("error", "invalid JSON")
+            return _error(400, f"the request body is not valid JSON ({reason}{f' at character {at}' if at is not None else ''})")
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return _error(400, f"{where or 'body'}: {first.get('msg', 'invalid request')}", param=where or None)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), "invalid_request_error" if exc.status_code < 500 else "server_error")
+        code = "request_too_large" if exc.status_code == 413 else None
+        return _error(exc.status_code, str(exc.detail), "invalid_request_error" if exc.status_code < 500 else "server_error", code=code)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -99,17 +163,35 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
         return {"object": "list", "data": [{"id": config.served_name, "object": "model", "created": 0, "owned_by": "tooltune"}]}
 
     @app.post("/v1/chat/completions")
-    async def chat(request: ChatRequest):  # noqa: ANN201 - JSON or an SSE stream
+    async def chat(request: ChatRequest, raw: Request):  # noqa: ANN201 - JSON or an SSE stream
         if request.model != config.served_name:
             return _error(404, f"model {request.model!r} is not served here; this endpoint serves {config.served_name!r}", param="model", code="model_not_found")
+        limit = request.token_limit(config.max_tokens)
+        if limit > config.max_tokens_limit:
+            field = "max_completion_tokens" if request.max_completion_tokens else "max_tokens"
+            return _error(400, f"{field}: {limit} is over this server's limit of {config.max_tokens_limit} tokens", param=field)
         messages = conversation(request)
-        sampling = Sampling(max_new_tokens=request.token_limit(config.max_tokens), temperature=request.temperature, top_p=request.top_p, samples=request.n,
-                            seed=int(getattr(request, "seed", None) or 0))
+        prompt = await asyncio.to_thread(engine.prompt_tokens, messages)
+        if prompt > config.max_prompt_tokens:
+            return _error(400, f"messages: the conversation is {prompt} tokens, over this server's limit of {config.max_prompt_tokens}", param="messages", code="context_length_exceeded")
+        sampling = Sampling(max_new_tokens=limit, temperature=request.temperature, top_p=request.top_p, samples=request.n, seed=request.seed or 0)
         if request.stream:
             if request.n != 1:
                 return _error(400, "streaming supports n=1", param="n")
             return StreamingResponse(_stream(engine, config, request, messages, sampling), media_type="text/event-stream")
-        prompt_tokens, completions = await asyncio.to_thread(engine.run, messages, sampling, request.stop)
+        cancel = threading.Event()
+        task = asyncio.ensure_future(asyncio.to_thread(engine.run, messages, sampling, request.stop, None, cancel))
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=0.25)
+                if not task.done() and await raw.is_disconnected():
+                    cancel.set()  # the client has gone: free the model at the next token
+        except asyncio.CancelledError:
+            cancel.set()  # the server is shutting down: stop generating too
+            raise
+        prompt_tokens, completions = await task
+        if not completions:
+            return _error(503, "the request was cancelled before it ran (the server is shutting down)", "server_error")
         choices = []
         for index, completion in enumerate(completions):
             message, finish = answer_message(completion.text, request.tools)
@@ -136,14 +218,25 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
             body["usage"] = usage
         return f"data: {json.dumps(body)}\n\n"
 
+    cancel = threading.Event()
+
     def produce() -> tuple[int, list[Completion]]:
         try:
-            return engine.run(messages, sampling, request.stop, streamer)
-        except BaseException:
-            streamer.end()  # unblock the reader below; the error surfaces when the task is awaited
-            raise
+            return engine.run(messages, sampling, request.stop, streamer, cancel)
+        finally:
+            # Unblock the reader below whatever happened (an error surfaces when the task is
+            # awaited; a request cancelled before it ran generated nothing to end the stream).
+            streamer.end()
 
     task = asyncio.create_task(asyncio.to_thread(produce))
+    try:
+        async for piece in _stream_chunks(task, streamer, request, chunk):
+            yield piece
+    finally:
+        cancel.set()  # a client that disconnects ends the stream here: stop generating too
+
+
+async def _stream_chunks(task: Any, streamer: Any, request: ChatRequest, chunk: Any) -> AsyncIterator[str]:
     yield chunk({"role": "assistant", "content": ""})
     held, sent, streaming = "", 0, None
     iterator = iter(streamer)
@@ -162,6 +255,10 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
                 yield chunk({"content": text[sent:]})
                 sent = len(text)
     prompt_tokens, completions = await task
+    if not completions:  # cancelled before it ran (shutdown)
+        yield chunk({}, "stop")
+        yield "data: [DONE]\n\n"
+        return
     completion = completions[0]
     message, finish = answer_message(completion.text, request.tools)
     if finish == "tool_calls":

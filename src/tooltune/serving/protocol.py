@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..schema import Tool, ToolCall, format_tool_calls, parse_tool_calls, render_system_prompt, split_reasoning, tools_from_system_prompt
+from ..schema import Tool, ToolCall, format_tool_calls, messages_with_tools, parse_tool_calls, split_reasoning
 
 __all__ = ["ChatRequest", "Message", "ToolSpec", "conversation", "answer_message", "new_id"]
 
@@ -71,6 +71,7 @@ class ChatRequest(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     n: int = Field(default=1, ge=1, le=8)
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
     stop: str | list[str] | None = None
     stream: bool = False
 
@@ -98,14 +99,9 @@ def conversation(request: ChatRequest) -> list[dict[str, str]]:
             calls = [ToolCall(c.function.name, _arguments(c.function.arguments)) for c in message.tool_calls]
             content = (content + "\n" if content else "") + format_tool_calls(calls)
         messages.append({"role": role, "content": content})
-    if request.tools and request.tool_choice != "none":
-        tools = [Tool(name=t.function.name, description=t.function.description or "", parameters=t.function.parameters) for t in request.tools]
-        if messages[0]["role"] == "system":
-            if not tools_from_system_prompt(messages[0]["content"]):
-                messages[0]["content"] = render_system_prompt(tools) + "\n\n" + messages[0]["content"]
-        else:
-            messages.insert(0, {"role": "system", "content": render_system_prompt(tools)})
-    return messages
+    if not request.tools or request.tool_choice == "none":
+        return messages
+    return messages_with_tools(messages, [Tool(name=t.function.name, description=t.function.description or "", parameters=t.function.parameters) for t in request.tools])
 
 
 def _arguments(raw: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import random
 from typing import Any
 
 from ..data.records import Record
-from ..schema import ToolCall, format_tool_calls, parse_tool_calls, render_system_prompt, tools_from_system_prompt
+from ..schema import ToolCall, format_tool_calls, messages_with_tools, parse_tool_calls
 from .reasoning import asked_tool, call_trace, missing_parameters, reasoning_trace
 
 __all__ = ["training_messages", "target_text", "sft_rows", "rlvr_rows", "dpo_rows", "near_miss", "balance_behaviors"]
@@ -24,14 +24,7 @@ __all__ = ["training_messages", "target_text", "sft_rows", "rlvr_rows", "dpo_row
 def training_messages(record: Record) -> list[dict[str, str]]:
     """The prompt the model sees. Tools that live only in a row's ``tools`` field are rendered into
     the system prompt, because the model's chat template ignores ``tools=``."""
-    messages = [{"role": m["role"], "content": m["content"]} for m in record.prompt]
-    if record.tools and not tools_from_system_prompt(record.system_prompt):
-        rendered = render_system_prompt(record.tools)
-        if messages[0]["role"] == "system":
-            messages[0]["content"] = rendered + "\n\n" + messages[0]["content"]
-        else:
-            messages.insert(0, {"role": "system", "content": rendered})
-    return messages
+    return messages_with_tools([{"role": m["role"], "content": m["content"]} for m in record.prompt], record.tools)
 
 
 def target_text(record: Record, reasoning: bool = False) -> str:

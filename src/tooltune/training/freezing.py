@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["freeze_lower_layers", "decoder_layers"]
+__all__ = ["freeze_lower_layers", "freeze_embeddings", "decoder_layers"]
 
 
 def decoder_layers(model: Any) -> torch.nn.ModuleList:
@@ -41,6 +41,16 @@ def freeze_lower_layers(model: Any, n: int) -> None:
         layer.requires_grad_(False)
     # Nothing below layer n then asks for a gradient, so autograd records no graph there at all.
     model.get_input_embeddings().register_forward_hook(_detached)
+
+
+def freeze_embeddings(model: Any) -> None:
+    """Fix the token embeddings and, where tied to them, the output layer: the gradient still flows
+    through both to the layers, but the vocabulary-wide weight gradient (a dense 262k x 640 matrix
+    for Gemma 3 270M) and its optimizer state are never made."""
+    model.get_input_embeddings().weight.requires_grad_(False)
+    output = model.get_output_embeddings()
+    if output is not None:
+        output.weight.requires_grad_(False)
 
 
 def _detached(module: Any, args: Any, output: torch.Tensor) -> torch.Tensor:

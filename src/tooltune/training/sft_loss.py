@@ -32,6 +32,8 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pad_sequence
 from trl import SFTTrainer
 
+from ..models.catalog import chat_format_of
+
 __all__ = ["AnswerOnlySFTTrainer", "LengthBatches"]
 
 
@@ -159,15 +161,18 @@ class AnswerOnlySFTTrainer(SFTTrainer):
         return loss
 
     def _system_end(self) -> list[int]:
-        """Token ids that open the user turn in this tokenizer's chat template (``<|im_start|>user``)."""
+        """Token ids that open the user turn in this tokenizer's chat template (``<|im_start|>user``,
+        ``<start_of_turn>user``)."""
         if not hasattr(self, "_user_marker"):
             tokenizer = getattr(self.processing_class, "tokenizer", self.processing_class)
             system, user = "SYSTEM-TEXT-7f3a", "USER-TEXT-7f3a"
             probe = tokenizer.apply_chat_template([{"role": "system", "content": system}, {"role": "user", "content": user}], tokenize=False)
             opening = probe[probe.index(system) + len(system) : probe.index(user)].lstrip()
             # What follows the system text up to the user's: "<|im_end|>\n<|im_start|>user\n"; the
-            # user turn starts at its last special token.
-            start = max((opening.rfind(t) for t in tokenizer.all_special_tokens if t in opening), default=-1)
+            # user turn starts at its last special token (the format's turn marker where we know it).
+            chat = chat_format_of(tokenizer)
+            markers = [chat.start_marker] if chat is not None else tokenizer.all_special_tokens
+            start = max((opening.rfind(t) for t in markers if t in opening), default=-1)
             self._user_marker = tokenizer.encode(opening[start:].strip(), add_special_tokens=False) if start >= 0 else []
         return self._user_marker
 

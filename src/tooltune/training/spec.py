@@ -18,27 +18,16 @@ module is torch-free, so a bad spec fails in a fraction of a second.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JobSpec", "SpecError", "load_spec", "parse_overrides", "recipe_names", "recipe_path", "TECHNIQUES", "ENGINES", "native_blockers"]
+from ..models.catalog import DEFAULT_MODEL
+from .errors import SpecError, name_hints
+from .techniques import TECHNIQUES
 
-TECHNIQUES = ("sft", "rlvr", "dpo")
-ENGINES = ("auto", "native", "trl")
-
-
-def native_blockers(trl: dict[str, Any], processes: int = 1) -> list[str]:
-    """The settings under which the native GRPO engine cannot run (TRL's GRPOTrainer can)."""
-    found = [f"{processes} processes"] if processes > 1 else []
-    found += [f"trl.{key}" for key in ("use_vllm", "gradient_checkpointing", "activation_checkpointing", "cache_implementation", "use_transformers_continuous_batching", "use_transformers_paged") if trl.get(key)]
-    return found
-
-
-class SpecError(ValueError):
-    """A job spec that cannot run; the message says which field and how to fix it."""
+__all__ = ["JobSpec", "SpecError", "load_spec", "parse_overrides", "recipe_names", "recipe_path", "TECHNIQUES"]
 
 
 def _help(text: str) -> dict[str, str]:
@@ -50,8 +39,8 @@ class JobSpec:
     """A customization job. The reference hyperparameters (batch 128, lr 5e-6, 3 epochs, 8 rollouts) are the defaults."""
 
     train_data: str = field(metadata=_help("Training rows (JSONL, the shared record shape)."))
-    technique: str = field(default="rlvr", metadata=_help("rlvr (GRPO with a verifiable reward), sft, or dpo."))
-    base: str = field(default="smollm2-135m", metadata=_help("Model to customize: bundled name, folder, .gguf, hub id, or run:NAME."))
+    technique: str = field(default="rlvr", metadata=_help(f"How to train: {'; '.join(f'{t.name}: {t.summary}' for t in TECHNIQUES.values())}."))
+    base: str = field(default=DEFAULT_MODEL, metadata=_help("Model to customize: bundled name, folder, .gguf, hub id, or run:NAME."))
     validation_data: str | None = field(default=None, metadata=_help("Held-out rows answered greedily and scored by `reward` at step 0, every eval_steps and at the end: the validation reward curve (optional)."))
     validation_rows: int | None = field(default=None, metadata=_help("Score only this many validation_data rows (a seeded sample, the same at every check); a greedy answer costs ~1 s per row on a 2-core CPU."))
     eval_data: str | None = field(default=None, metadata=_help("Held-out rows (JSONL): once trained and registered, the result is evaluated against its base on them (run directory's eval/; tooltune train and jobs)."))
@@ -74,7 +63,8 @@ class JobSpec:
     reasoning: bool = field(default=False, metadata=_help("sft: teach a short <think> check before each answer (the tool, then each required value or 'missing'); dpo: both answers of a pair carry a check (for a model warm-started with it); see training/reasoning.py."))
     frozen_system_prompt: bool = field(default=False, metadata=_help("sft: run each row's system turn (the tool list, most of its tokens) without gradients and train on the user turn and answer over its cache: faster steps, so more rows fit a time budget, but an approximation (the loss no longer shapes how the tool list is encoded; what it cost: docs/performance.md). Turns gradient checkpointing off."))
     share_prompts: bool = field(default=False, metadata=_help("sft: put rows with the same system turn (a clarify row and its execute twin from `data generate --pairs`, or many requests to one tool list) in the same batch, so the turn runs once for all of them: the same loss and gradient per row, fewer tokens (docs/performance.md); changes which rows share a batch, so it is off unless asked for. A batch whose rows share a system turn is computed that way with or without it."))
-    frozen_layers: int = field(default=0, metadata=_help("Keep the weights of the first N decoder layers fixed and cut the gradient below layer N (the tied input embeddings still learn, from the output side): those layers run forward only, so a step does ~2/3 x N/L less work (L layers; SmolLM2-135M has 30). 0 trains every layer. Fewer trained weights can cost quality; docs/ablations.md has what it cost here."))
+    frozen_layers: int = field(default=0, metadata=_help("Keep the weights of the first N decoder layers fixed and cut the gradient below layer N (the tied input embeddings still learn, from the output side): those layers run forward only, so a step does ~2/3 x N/L less work (L layers: `tooltune models list` shows them). 0 trains every layer. Fewer trained weights can cost quality; docs/ablations.md has what it cost here."))
+    frozen_embeddings: bool = field(default=False, metadata=_help("Keep the token embeddings (and the output layer tied to them) fixed: no gradient for the vocabulary-wide matrix and no optimizer state for it. Pays most on large vocabularies (gemma3-270m: 170M of its 268M weights); docs/performance.md has what it saved and cost."))
     lora: bool = field(default=False, metadata=_help("Train a LoRA adapter instead of all weights (merged into the final model)."))
     lora_r: int = field(default=16, metadata=_help("LoRA rank."))
     lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator."))
@@ -100,45 +90,25 @@ class JobSpec:
             raise SpecError(f"learning_rate: must be > 0, got {self.learning_rate}")
         if self.max_steps <= 0 and self.epochs <= 0:
             raise SpecError("epochs: must be > 0 (or set max_steps)")
-        if self.technique == "rlvr":
-            if self.rollouts < 2:
-                raise SpecError("rollouts: GRPO compares completions within a group; use at least 2 (8 is the reference)")
-            if self.micro_batch_size % self.rollouts and self.rollouts % self.micro_batch_size:
-                raise SpecError(f"micro_batch_size ({self.micro_batch_size}) and rollouts ({self.rollouts}) must divide one another")
-            if self.batch_size % self.rollouts:
-                fix = self.batch_size - self.batch_size % self.rollouts or self.rollouts
-                raise SpecError(f"batch_size ({self.batch_size}) must be a multiple of rollouts ({self.rollouts}): every prompt brings {self.rollouts} completions. Try batch_size={fix}.")
+        technique = TECHNIQUES[self.technique]
+        for name, readers in _TECHNIQUE_FIELDS.items():
+            # A switch or mode another technique reads would silently do nothing here: an error. Sizes
+            # (rollouts, max_length, ...) are let through, so one spec file can serve several techniques.
+            if name not in technique.reads and isinstance(_FIELDS[name].default, (bool, str)) and getattr(self, name) != _FIELDS[name].default:
+                raise SpecError(f"{name}: applies to {' and '.join(readers)}, not {self.technique}; remove it")
+        if not isinstance(self.trl, dict):
+            raise SpecError("trl: must be a mapping of TRL config fields")
+        technique.check(self)
         if self.batch_size % self.micro_batch_size:
             raise SpecError(f"batch_size ({self.batch_size}) must be a multiple of micro_batch_size ({self.micro_batch_size}); e.g. micro_batch_size={_divisor(self.batch_size, self.micro_batch_size)}")
-        if self.rejections not in ("sampled", "near_miss"):
-            raise SpecError(f"rejections: must be 'sampled' or 'near_miss', got {self.rejections!r}")
-        if not isinstance(self.rejection_samples, int) or self.rejection_samples < 1:
-            raise SpecError(f"rejection_samples: must be a positive integer, got {self.rejection_samples!r}")
-        if self.balance_behaviors and self.technique != "rlvr":
-            raise SpecError(f"balance_behaviors: applies to rlvr prompts, not {self.technique}; remove it or use technique: rlvr")
-        if self.reasoning and self.technique == "rlvr":
-            raise SpecError("reasoning: applies to sft and dpo (the warm start teaches the <think> check; rlvr then samples it by itself); remove it from an rlvr spec")
-        for flag in ("frozen_system_prompt", "share_prompts"):
-            if getattr(self, flag) and self.technique != "sft":
-                raise SpecError(f"{flag}: applies to sft, not {self.technique}; remove it")
         if not isinstance(self.frozen_layers, int) or self.frozen_layers < 0:
             raise SpecError(f"frozen_layers: must be a whole number of layers >= 0, got {self.frozen_layers!r}")
         if self.frozen_layers and self.lora:
             raise SpecError("frozen_layers: with lora every base weight is fixed already; use one of them")
-        if self.engine not in ENGINES:
-            raise SpecError(f"engine: must be one of {', '.join(ENGINES)}, got {self.engine!r}")
-        if self.engine == "native":
-            if self.technique != "rlvr":
-                raise SpecError(f"engine: native is a GRPO engine for rlvr, not {self.technique}; remove engine or use technique: rlvr")
-            if blockers := native_blockers(self.trl):
-                raise SpecError(f"engine: native does not run with {' or '.join(blockers)}; use engine: trl, or drop those trl settings")
         if self.dtype not in ("auto", "bfloat16", "float32"):
             raise SpecError(f"dtype: must be auto, bfloat16 or float32, got {self.dtype!r}")
         if not isinstance(self.trl, dict):
             raise SpecError("trl: must be a mapping of TRL config fields")
-        if self.technique == "dpo" and self.trl.get("beta", 0.1) == 0:
-            # trl.beta is GRPO's KL weight (0 is the usual choice) but DPO's temperature: at 0 DPO's loss is a constant
-            raise SpecError("trl.beta: 0 makes DPO's loss constant (no gradient); DPO's beta is its temperature, 0.1 is TRL's default. Remove trl.beta or set it > 0 (an rlvr spec's beta: 0 does not carry over)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -149,11 +119,8 @@ def _divisor(total: int, near: int) -> int:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(JobSpec)}
-
-
-def name_hints(unknown: list[str], known: Any) -> str:
-    """``'rolouts' (did you mean 'rollouts'?)`` for each unknown name: the error says how to fix it."""
-    return ", ".join(f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, known, 1)) else repr(k) for k in unknown)
+# Settings only some techniques read (each unit lists its own): field -> the techniques that read it.
+_TECHNIQUE_FIELDS = {name: [t.name for t in TECHNIQUES.values() if name in t.reads] for t in TECHNIQUES.values() for name in t.reads}
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -288,7 +255,7 @@ def _check_files(spec: JobSpec, isolate_reward: bool = False) -> None:
             raise SpecError(f"{key}: {exc}") from exc
         if not rows:
             raise SpecError(f"{key}: {value} has no rows")
-    if spec.technique in ("rlvr", "dpo"):
+    if TECHNIQUES[spec.technique].uses_reward:
         try:
             check_reward(spec.reward) if isolate_reward else load_reward(spec.reward)
         except RewardError as exc:

@@ -9,14 +9,13 @@ the zero-variance group fraction under a stable name).
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from typing import Any
 
 from transformers import TrainerCallback
 
 from ..runs.tracking import default_tracking_uri, use_experiment
 
-__all__ = ["MlflowTracker", "BehaviorRewards"]
+__all__ = ["MlflowTracker"]
 
 # TRL's log keys → the names our charts use (anything else is logged under its own name).
 RENAME = {
@@ -32,42 +31,10 @@ RENAME = {
 }
 
 
-class BehaviorRewards:
-    """Wraps a TRL reward to remember its values per behavior until the tracker logs them.
-
-    TRL calls the same reward for training rollouts and for validation generations; the model's
-    train/eval mode tells them apart, so validation rows land under ``eval/reward_{behavior}``.
-    """
-
-    def __init__(self, reward: Any):
-        self.reward = reward
-        self.__name__ = getattr(reward, "__name__", "reward")
-        self.model: Any = None  # set by the caller once the trainer exists
-        self.pending: dict[tuple[str, str], list[float]] = defaultdict(list)
-        self.failures: dict[str, int] = defaultdict(int)  # rows whose reward failed, per split, since the last log
-
-    def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]:
-        before = getattr(self.reward, "failed", 0)
-        values = self.reward(prompts, completions, **columns)
-        split = "eval" if self.model is not None and not self.model.training else "train"
-        self.failures[split] += getattr(self.reward, "failed", 0) - before
-        for value, behavior in zip(values, columns.get("behavior") or []):
-            if value is not None:
-                self.pending[split, behavior].append(float(value))
-        return values
-
-    def flush(self) -> dict[str, float]:
-        out = {f"{split}/reward_{b}": sum(v) / len(v) for (split, b), v in self.pending.items() if v}
-        out.update({f"{split}/reward_failures": float(n) for split, n in self.failures.items()})
-        self.pending.clear()
-        self.failures.clear()
-        return out
-
-
 class MlflowTracker(TrainerCallback):
     """Starts (or resumes) the run's MLflow run and logs every metric with its step."""
 
-    def __init__(self, tracking_uri: str, run_name: str, params: dict[str, Any], run_id: str | None = None, rewards: BehaviorRewards | None = None):
+    def __init__(self, tracking_uri: str, run_name: str, params: dict[str, Any], run_id: str | None = None, rewards: Any = None):
         self.tracking_uri = tracking_uri
         self.run_name = run_name
         self.params = params

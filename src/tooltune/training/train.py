@@ -10,7 +10,6 @@ TRL's config, pass ``trl:`` fields through untouched, track to MLflow, checkpoin
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import threading
@@ -21,9 +20,10 @@ from typing import Any, Callable
 from ..data import read_records
 from ..models.load import bf16_supported
 from ..runs import ModelRef, file_sha256, is_run, last_checkpoint, read_manifest, resolve_ref, resolve_run, run_dir_for, write_manifest
-from .spec import JobSpec, SpecError, load_spec, name_hints, native_blockers
+from .spec import JobSpec, SpecError, load_spec
+from .techniques import TECHNIQUES, Context
 
-__all__ = ["train", "resume", "trl_config", "rlvr_engine", "bf16_supported"]
+__all__ = ["train", "resume", "trl_config", "bf16_supported"]
 
 
 def resume(ref: str, echo: Callable[[str], None] = print, callbacks: list[Any] | None = None) -> Path:
@@ -87,7 +87,7 @@ def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[]
 
     from ..models.load import load_model_and_tokenizer
     from ..runs import default_tracking_uri
-    from .freezing import freeze_lower_layers
+    from .freezing import freeze_embeddings, freeze_lower_layers
     from .tracking import MlflowTracker
     from .validation import ValidationReward, pick_rows
 
@@ -96,12 +96,14 @@ def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[]
     bf16 = spec.dtype == "bfloat16" or (spec.dtype == "auto" and bf16_supported())
     # TRL's own evaluation adds the eval loss for SFT and DPO; for GRPO it would sample every
     # validation prompt `rollouts` times, which the greedy validation reward already covers.
-    trl_eval = eval_records is not None and spec.technique != "rlvr"
+    trl_eval = eval_records is not None and TECHNIQUES[spec.technique].trl_evaluation
     config = trl_config(spec, run, bf16, trl_eval)  # a bad `trl:` field fails here, before the model loads
     manifest["base_path"] = base.load_path()
     model, tokenizer = load_model_and_tokenizer(manifest["base_path"])
     try:
         freeze_lower_layers(model, spec.frozen_layers)
+        if spec.frozen_embeddings:
+            freeze_embeddings(model)
     except ValueError as exc:
         raise SpecError(str(exc)) from exc
 
@@ -123,8 +125,7 @@ def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[]
         manifest["mlflow_tracking_uri"] = tracker.tracking_uri
     save()
     checkpoint = last_checkpoint(run) if _resume_run else None
-    engine = f" ({rlvr_engine(spec)} engine)" if spec.technique == "rlvr" else ""
-    echo(f"run {run.name}: {spec.technique}{engine} on {spec.base}, {len(train_records)} rows, bf16={bf16}" + (f", resuming from {checkpoint.name}" if checkpoint else ""))
+    echo(f"run {run.name}: {TECHNIQUES[spec.technique].describe(spec)} on {spec.base}, {len(train_records)} rows, bf16={bf16}" + (f", resuming from {checkpoint.name}" if checkpoint else ""))
     if hint := _dtype_hint(spec.dtype, bf16):
         echo(hint)
     started = time.perf_counter()
@@ -212,153 +213,19 @@ def _common_args(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> dict[s
     )
 
 
-def _apply_trl(config_cls: type, args: dict[str, Any], extra: dict[str, Any]) -> Any:
-    names = {f.name for f in dataclasses.fields(config_cls)}
-    unknown = [k for k in extra if k not in names]
-    if unknown:
-        raise SpecError(f"trl: {config_cls.__name__} has no field {name_hints(unknown, names)}")
-    return config_cls(**{**args, **extra})
-
-
 def trl_config(spec: JobSpec, run: Path, bf16: bool, has_eval: bool) -> Any:
-    """The TRL config for ``spec``: our named hyperparameters, then ``spec.trl`` passed through."""
-    common = _common_args(spec, run, bf16, has_eval)
-    if spec.technique == "sft":
-        from trl import SFTConfig
-
-        # Rows differ a lot in length (1-4 tool schemas: 190-1060 tokens); random batches of 8 were
-        # 54% padding on the generator's data. Batching rows of similar length (sft_loss.LengthBatches)
-        # cuts that to 5%.
-        sft = {**common, "max_length": spec.max_length, "completion_only_loss": True, "train_sampling_strategy": "group_by_length"}
-        fp32_cpu = common["use_cpu"] and not bf16
-        if spec.frozen_system_prompt or (fp32_cpu and _ram_gib() >= FP32_NO_CHECKPOINTING_GIB):
-            # The user turn runs on the system turn's KV cache, which checkpointing would discard;
-            # with no activations kept for the tool list there is little memory left to save.
-            # And on a CPU without native bf16 (fp32 training) recomputing the forward costs more
-            # than it saves: 69.2 vs 40.0 s per step of 8 rows on an AVX2 host (bench/train_step.py;
-            # with AVX512-BF16 it is the other way, 20.3 vs 25.2), but the recipe's longest batches
-            # then peak at 18.8 GB instead of ~6-8, so only where the memory is there.
-            sft.update(_no_checkpointing(SFTConfig, spec.trl))
-        return _apply_trl(SFTConfig, sft, spec.trl)
-    if spec.technique == "dpo":
-        from trl import DPOConfig
-
-        # Each pair's prompt runs once with a KV cache both answers extend (dpo_logps.py), which
-        # checkpointing would discard; the shared prompt leaves fewer activations to keep anyway.
-        return _apply_trl(DPOConfig, {**common, "max_length": spec.max_length, **_no_checkpointing(DPOConfig, spec.trl)}, spec.trl)
-    from trl import GRPOConfig
-
-    # batch_size counts completions per optimizer step; TRL samples one generation batch per step
-    # (steps_per_generation = gradient_accumulation_steps), i.e. batch_size / rollouts prompts.
-    args = {**common, "num_generations": spec.rollouts, "max_completion_length": spec.max_completion_length, "temperature": spec.temperature, "log_completions": False}
-    if rlvr_engine(spec) == "native":
-        # The native engine keeps each prompt's KV cache, which checkpointing discards; sharing the
-        # prompt leaves ~4x fewer activations, so the memory checkpointing saved is mostly gone too.
-        args.update(_no_checkpointing(GRPOConfig, spec.trl))
-    return _apply_trl(GRPOConfig, args, spec.trl)
-
-
-# Physical memory (GiB) from which fp32 SFT on a CPU runs without checkpointing: the recipe's
-# 136 steps peaked at 18.8 GB that way on the 24 GiB machine (~23.5 GiB as the OS counts it).
-FP32_NO_CHECKPOINTING_GIB = 22
-
-
-def _ram_gib() -> float:
-    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
-
-
-def _no_checkpointing(config_cls: type, trl: dict[str, Any]) -> dict[str, bool]:
-    """Checkpointing off, under the name this TRL/transformers version reads (gradient_ was renamed
-    activation_), unless the spec's ``trl:`` sets it under either name: the new name would win."""
-    if {"gradient_checkpointing", "activation_checkpointing"} & set(trl):
-        return {}
-    names = {f.name for f in dataclasses.fields(config_cls)}
-    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": False}
-
-
-def rlvr_engine(spec: JobSpec) -> str:
-    """Which GRPO engine runs ``spec``: 'native' or 'trl' (see the spec's ``engine`` field)."""
-    import torch
-
-    if spec.technique != "rlvr" or spec.engine == "trl":
-        return "trl"
-    blockers = native_blockers(spec.trl, int(os.environ.get("WORLD_SIZE", "1")))
-    if spec.engine == "native":
-        if blockers:
-            raise SpecError(f"engine: native does not run with {' or '.join(blockers)}; use engine: trl")
-        return "native"
-    # auto: native where it is measured (one CPU process); on a GPU TRL's path is the tested one.
-    return "trl" if blockers or torch.cuda.is_available() else "native"
-
-
-def _rows_to_sample(records: list, spec: JobSpec) -> list:
-    """The rows a DPO run with ``max_steps`` trains on: a seeded random subset, so rejections are
-    sampled (a generation per row, ~1 s each on CPU) only for rows the run will use."""
-    needed = spec.max_steps * spec.batch_size
-    if spec.max_steps <= 0 or needed >= len(records):
-        return records
-    import random
-
-    return random.Random(spec.seed).sample(records, needed)
-
-
-def _sampled_rejections(spec: JobSpec, model: Any, tokenizer: Any, records: list, echo: Callable[[str], None]) -> list[str | None]:
-    """Sample the base model's own answers and keep its worst-scored one per row as the rejection."""
-    import torch
-
-    from ..inference import Sampling, progress_bar
-    from ..rewards import load_reward
-    from .rejections import sampled_rejections
-
-    sampling = Sampling(max_new_tokens=spec.max_completion_length, temperature=spec.temperature, samples=spec.rejection_samples, batch_size=8, seed=spec.seed)
-    with progress_bar(len(records), "sampling rejections") as advance:
-        with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16_supported()):
-            rejected = sampled_rejections(model, tokenizer, records, load_reward(spec.reward, on_error="skip"), sampling, progress=advance)
-    sampled = sum(r is not None for r in rejected)
-    echo(f"dpo rejections: {sampled}/{len(records)} sampled from the model, {len(records) - sampled} near misses where every sample was right")
-    return rejected
+    """The TRL config for ``spec``: our named hyperparameters, the technique's own, then ``spec.trl`` passed through."""
+    return TECHNIQUES[spec.technique].trl_config(spec, _common_args(spec, run, bf16, has_eval), bf16)
 
 
 def _build_trainer(spec: JobSpec, config: Any, model: Any, tokenizer: Any, train_records: list, eval_records: list | None, tracker: Any, echo: Callable[[str], None] = print) -> Any:
-    from datasets import Dataset
-
-    from .datasets import balance_behaviors, dpo_rows, rlvr_rows, sft_rows
-
     peft_config = None
     if spec.lora:
         from peft import LoraConfig
 
         peft_config = LoraConfig(r=spec.lora_r, lora_alpha=spec.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM")
-    shared = dict(model=model, args=config, processing_class=tokenizer, peft_config=peft_config, callbacks=[tracker])
-
-    def dataset(rows_fn: Callable[..., list], records: list | None, *extra: Any) -> Any:
-        return Dataset.from_list(rows_fn(records, *extra)) if records else None
-
-    if spec.technique == "sft":
-        from .sft_loss import AnswerOnlySFTTrainer
-
-        trainer = AnswerOnlySFTTrainer(**shared, train_dataset=dataset(sft_rows, train_records, spec.reasoning), eval_dataset=dataset(sft_rows, eval_records, spec.reasoning))
-        trainer.frozen_system_prompt = spec.frozen_system_prompt
-        trainer.share_prompts = spec.share_prompts
-    elif spec.technique == "dpo":
-        from .dpo_logps import SharedPromptDPOTrainer
-
-        if spec.rejections == "sampled":
-            train_records = _rows_to_sample(train_records, spec)
-        rejected = _sampled_rejections(spec, model, tokenizer, train_records, echo) if spec.rejections == "sampled" else None
-        trainer = SharedPromptDPOTrainer(**shared, train_dataset=dataset(dpo_rows, train_records, spec.seed, rejected, spec.reasoning), eval_dataset=dataset(dpo_rows, eval_records, spec.seed, None, spec.reasoning))
-    else:
-        from ..rewards import load_reward
-        from .grpo_logps import KeptLogitsGRPOTrainer
-        from .native_grpo import NativeGRPOTrainer
-        from .tracking import BehaviorRewards
-
-        reward = BehaviorRewards(load_reward(spec.reward, on_error="skip"))
-        tracker.rewards = reward
-        trainer_cls = NativeGRPOTrainer if rlvr_engine(spec) == "native" else KeptLogitsGRPOTrainer
-        prompts = balance_behaviors(train_records, spec.seed) if spec.balance_behaviors else train_records
-        trainer = trainer_cls(**shared, reward_funcs=[reward], train_dataset=dataset(rlvr_rows, prompts), eval_dataset=dataset(rlvr_rows, eval_records))
-        reward.model = trainer.model
+    context = Context(model=model, tokenizer=tokenizer, train_records=train_records, eval_records=eval_records, tracker=tracker, peft_config=peft_config, echo=echo)
+    trainer = TECHNIQUES[spec.technique].trainer(spec, config, context)
     tracker.trainer = trainer
     return trainer
 
