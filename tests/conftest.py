@@ -73,4 +73,4 @@ def small_data(tmp_path_factory):
     """Generated rows with one tool each (short prompts keep tiny-model steps fast)."""
     from tooltune.data.generate import GenerateConfig, generate
 
-    return generate(GenerateConfig(n=24, eval_n=8, seed=0, max_distractors=0), tmp_path_factory.mktemp("small"))
+    return generate(GenerateConfig(n=24, eval_n=8, seed=0, max_distractors=0), tmp_path_factory.mktemp("small")).paths

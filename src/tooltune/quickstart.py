@@ -123,7 +123,7 @@ def run_quickstart(
     started = time.perf_counter()
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
     out = Path(out).resolve()
-    paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list), out / "data")
+    paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list), out / "data").paths
     for split, path in paths.items():
         report = validate_file(path)
         if report.problems:

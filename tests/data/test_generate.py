@@ -18,7 +18,7 @@ REFERENCE_EVAL = {"search_restaurants", "get_stock_price", "calculate_standard_d
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     out = tmp_path_factory.mktemp("gen")
-    paths = generate(GenerateConfig(n=1500, eval_n=300, seed=0), out)
+    paths = generate(GenerateConfig(n=1500, eval_n=300, seed=0), out).paths
     return paths, read_records(paths["train"]), read_records(paths["eval"])
 
 
@@ -148,16 +148,16 @@ def test_clarify_rows_really_omit_a_required_argument(generated):
 
 
 def test_deterministic_for_a_seed(tmp_path):
-    a = generate(GenerateConfig(n=60, eval_n=20, seed=3), tmp_path / "a")
-    b = generate(GenerateConfig(n=60, eval_n=20, seed=3), tmp_path / "b")
-    c = generate(GenerateConfig(n=60, eval_n=20, seed=4), tmp_path / "c")
+    a = generate(GenerateConfig(n=60, eval_n=20, seed=3), tmp_path / "a").paths
+    b = generate(GenerateConfig(n=60, eval_n=20, seed=3), tmp_path / "b").paths
+    c = generate(GenerateConfig(n=60, eval_n=20, seed=4), tmp_path / "c").paths
     assert a["train"].read_text() == b["train"].read_text() and a["eval"].read_text() == b["eval"].read_text()
     assert a["train"].read_text() != c["train"].read_text()
 
 
 def test_pairs_give_each_clarify_row_its_execute_twin(tmp_path):
-    plain = generate(GenerateConfig(n=200, eval_n=40, seed=5), tmp_path / "plain")
-    paths = generate(GenerateConfig(n=200, eval_n=40, seed=5, pairs=1.0), tmp_path / "pairs")
+    plain = generate(GenerateConfig(n=200, eval_n=40, seed=5), tmp_path / "plain").paths
+    paths = generate(GenerateConfig(n=200, eval_n=40, seed=5, pairs=1.0), tmp_path / "pairs").paths
     train = read_records(paths["train"])
     assert paths["eval"].read_text() == plain["eval"].read_text()  # the held-out set never changes
     assert [sum(r.behavior == b for r in train) for b in ("execute", "clarify", "refuse")] == [120, 50, 30]
@@ -198,8 +198,8 @@ def test_pairs_give_each_clarify_row_its_execute_twin(tmp_path):
 def test_refuse_kinds_shift_training_refusals_and_leave_eval_alone(tmp_path):
     from collections import Counter
 
-    plain = generate(GenerateConfig(n=400, eval_n=60, seed=2), tmp_path / "plain")
-    paths = generate(GenerateConfig(n=400, eval_n=60, seed=2, refuse_kinds=(0.0, 0.2, 0.8)), tmp_path / "kinds")
+    plain = generate(GenerateConfig(n=400, eval_n=60, seed=2), tmp_path / "plain").paths
+    paths = generate(GenerateConfig(n=400, eval_n=60, seed=2, refuse_kinds=(0.0, 0.2, 0.8)), tmp_path / "kinds").paths
     assert paths["eval"].read_text() == plain["eval"].read_text()  # held-out scores stay comparable
     kinds = {name: Counter(r.raw["extra_info"]["kind"] for r in read_records(p["train"]) if r.behavior == "refuse") for name, p in (("plain", plain), ("kinds", paths))}
     assert sum(kinds["kinds"].values()) == sum(kinds["plain"].values()) == 60  # the mix is untouched
@@ -211,8 +211,8 @@ def test_refuse_kinds_shift_training_refusals_and_leave_eval_alone(tmp_path):
 def test_rows_per_list_gives_consecutive_rows_one_tool_list_that_keeps_every_answer_right(tmp_path):
     from collections import defaultdict
 
-    pairs = generate(GenerateConfig(n=300, eval_n=40, seed=6, pairs=1.0), tmp_path / "pairs")
-    paths = generate(GenerateConfig(n=300, eval_n=40, seed=6, pairs=1.0, rows_per_list=4), tmp_path / "lists")
+    pairs = generate(GenerateConfig(n=300, eval_n=40, seed=6, pairs=1.0), tmp_path / "pairs").paths
+    paths = generate(GenerateConfig(n=300, eval_n=40, seed=6, pairs=1.0, rows_per_list=4), tmp_path / "lists").paths
     assert paths["eval"].read_text() == pairs["eval"].read_text()
     before, train = read_records(pairs["train"]), read_records(paths["train"])
     # Only the tool lists changed: the same requests, answers and mix in the same order.
@@ -262,7 +262,7 @@ def test_user_tools_with_eval_split(tmp_path):
     ]
     path = tmp_path / "tools.json"
     path.write_text(json.dumps(tools))
-    paths = generate(GenerateConfig(n=40, eval_n=20, tools_file=str(path), eval_tools=["refund_order"]), tmp_path / "out")
+    paths = generate(GenerateConfig(n=40, eval_n=20, tools_file=str(path), eval_tools=["refund_order"]), tmp_path / "out").paths
     assert validate_file(paths["train"]).ok and validate_file(paths["eval"]).ok
     train, held = read_records(paths["train"]), read_records(paths["eval"])
     assert all("refund_order" not in r.system_prompt for r in train)
@@ -345,5 +345,5 @@ def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path)
     import hashlib
 
     # Pinned from the generator before surface forms existed: the old files stay reproducible.
-    paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4, natural=0), tmp_path)
+    paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4, natural=0), tmp_path).paths
     assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "f7b527b5d35e5dc6", "eval": "543eba2225e07090"}

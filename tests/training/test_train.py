@@ -171,7 +171,7 @@ def test_sft_with_shared_prompts_batches_twins_together_and_trains_with_checkpoi
     from tooltune.data.generate import GenerateConfig, generate
     from tooltune.training.sft_loss import AnswerOnlySFTTrainer
 
-    data = generate(GenerateConfig(n=24, eval_n=8, seed=0, max_distractors=0, pairs=1.0), tmp_path / "pairs")
+    data = generate(GenerateConfig(n=24, eval_n=8, seed=0, max_distractors=0, pairs=1.0), tmp_path / "pairs").paths
     shared = []
     packed = AnswerOnlySFTTrainer._packed_shared_prompts
     monkeypatch.setattr(AnswerOnlySFTTrainer, "_packed_shared_prompts", lambda self, inputs: shared.append(packed(self, inputs)) or shared[-1])

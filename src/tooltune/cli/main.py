@@ -76,7 +76,7 @@ def data_stats(file: str, as_json: bool) -> None:
 @click.option("--refuse-kinds", default="0.55,0.25,0.2", show_default=True, help="Shares of harmful,out_of_scope,tool_not_offered among training refuse rows; eval.jsonl always uses the default.")
 @click.option("--rows-per-list", default=1, show_default=True, help="Training rows that share one tool list (requests to one agent); with share_prompts=true SFT runs each list once per batch.")
 @click.option("--natural", default=0.7, show_default=True, help="Share of values said the way people write them ('4 pm', '$120k', 'Apple (AAPL)') while the call keeps the schema's form; 0 gives plain values (earlier versions' files).")
-@click.option("--tools", "tools_file", type=click.Path(exists=True, dir_okay=False), help="Your own tools (JSON list of OpenAI function schemas) instead of the bundled catalogs.")
+@click.option("--tools", "tools_file", type=click.Path(exists=True, dir_okay=False), help="Your own tools (JSON list of OpenAI function schemas) instead of the bundled catalogs; a tool the generator cannot serve is skipped with its reason, and a per-tool report is printed.")
 @click.option("--eval-tools", help="With --tools: comma-separated names held out for eval.jsonl (default: a fifth of them).")
 @click.option("--teacher", help="Base URL of an OpenAI-compatible endpoint that rewords requests (e.g. http://localhost:8000/v1).")
 @click.option("--teacher-model", help="Model name to ask at --teacher.")
@@ -97,9 +97,12 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
             n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors, pairs=pairs, refuse_kinds=kinds, rows_per_list=rows_per_list, natural=natural,  # type: ignore[arg-type]
             tools_file=tools_file, eval_tools=[t.strip() for t in eval_tools.split(",") if t.strip()] if eval_tools else None,
         )
-        paths = generate(config, out)
+        generated = generate(config, out)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    paths = generated.paths
+    if tools_file:  # your own tools: say what each got, and why any was skipped
+        click.echo(generated.render())
     if teacher:
         from ..data import read_records, write_jsonl
         from ..data.teacher import rewrite_with_teacher

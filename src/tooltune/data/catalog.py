@@ -29,6 +29,10 @@ _IMPERATIVE = {
     "get", "search", "find", "create", "send", "calculate", "compute", "convert", "list", "look", "check", "book",
     "add", "delete", "remove", "update", "translate", "set", "schedule", "fetch", "retrieve", "generate", "track",
     "cancel", "play", "start", "stop", "show", "estimate", "summarize", "compare", "reserve", "order", "analyze",
+    "read", "write", "edit", "move", "open", "close", "merge", "push", "query", "run", "upload", "download", "navigate",
+    "take", "capture", "fill", "select", "post", "reply", "comment", "fork", "assign", "describe", "invite", "lookup",
+    "insert", "append", "rename", "copy", "publish", "subscribe", "enable", "disable", "archive", "restore", "submit",
+    "make", "draft", "lookup", "resolve", "plan", "record", "log", "predict", "detect", "classify", "extract", "explain",
 }
 
 
@@ -49,6 +53,7 @@ class CatalogTool:
     slots: dict[str, Any] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
     ask: dict[str, str] = field(default_factory=dict)
+    hinted: bool = False  # came with generation hints (the bundled catalogs); without, values come from the schema alone
 
     @property
     def name(self) -> str:
@@ -66,6 +71,7 @@ class CatalogTool:
             slots=dict(hints.get("slots") or {}),
             values=dict(hints.get("values") or {}),
             ask=dict(hints.get("ask") or {}),
+            hinted=bool(hints),
         )
         if not entry.intents:
             entry.intents = _derived_intents(tool)
@@ -73,13 +79,34 @@ class CatalogTool:
 
 
 def _derived_intents(tool: Tool) -> list[str]:
-    """Verb phrases for a user's tool that came without hints: its name, and its description if imperative."""
-    intents = [humanize(tool.name)]
-    sentence = tool.description.strip().split(". ")[0].rstrip(".").strip()
-    if sentence and sentence.split()[0].lower() in _IMPERATIVE and len(sentence.split()) <= 14:
-        intents.append(sentence[0].lower() + sentence[1:])
-    intents.append(f"use {tool.name}")
+    """Verb phrases for a user's tool that came without hints, from its description and name.
+
+    A request asks for something; it never names the function ("use get_weather"), so a name
+    that does not start with a verb becomes "look up the <name>"."""
+    intents = []
+    sentence = re.split(r"(?<=[.!?])\s|\n", tool.description.strip())[0].rstrip(".").strip()
+    words = sentence.split()
+    if words:
+        verb = _imperative(words[0])
+        if verb and len(words) <= 16:
+            intents.append(" ".join([verb, *words[1:]]))
+    name_words = humanize(tool.name).split()
+    if name_words and _imperative(name_words[0]):
+        intents.append(" ".join([_imperative(name_words[0]) or name_words[0], *name_words[1:]]))
+    elif name_words:
+        intents.append(f"look up the {' '.join(name_words)}")
     return intents
+
+
+def _imperative(word: str) -> str | None:
+    """"Retrieves" / "search" / "Lists" -> the imperative ("retrieve", "search", "list"), or None."""
+    word = word.lower().strip(",:;")
+    for stem in (word, word[:-1] if word.endswith("s") else "", word[:-2] if word.endswith("es") else "", word[:-3] + "y" if word.endswith("ies") else ""):
+        if stem in _IMPERATIVE:
+            return stem
+        if stem in ("return", "provide", "give", "obtain"):  # "Returns the weather" asks to get it
+            return "get"
+    return None
 
 
 def _package_json(name: str) -> Any:
@@ -104,8 +131,12 @@ def load_refusals() -> dict[str, Any]:
     return _package_json("refusals.json")
 
 
-def load_user_tools(path: str | Path) -> list[CatalogTool]:
-    """A user's tools: a JSON list of OpenAI function schemas (or ``{"tools": [...]}``), hints optional."""
+def load_user_tools(path: str | Path) -> tuple[list[CatalogTool], dict[str, str]]:
+    """A user's tools: a JSON list of OpenAI function schemas (or ``{"tools": [...]}``), hints optional.
+
+    Returns (tools, skipped): a tool whose schema is broken, or whose name repeats an earlier one,
+    is skipped with its reason (keyed by its name, or ``[i]`` without one) rather than failing the
+    file; only a file that cannot be read, or holds no list, is an error."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -114,15 +145,20 @@ def load_user_tools(path: str | Path) -> list[CatalogTool]:
     if not isinstance(items, list) or not items:
         raise ValueError(f"{path}: expected a non-empty JSON list of tools (or an object with a 'tools' list)")
     tools: list[CatalogTool] = []
+    skipped: dict[str, str] = {}
     for i, item in enumerate(items):
+        label = f"[{i}]"
         try:
             # OpenAI's wrapper keeps hints beside "function"; flatten so both forms carry them.
             flat = dict(item["function"], **{k: v for k, v in item.items() if k not in ("type", "function")}) if isinstance(item, dict) and isinstance(item.get("function"), dict) else item
-            tools.append(CatalogTool.from_dict(flat))
-        except (ToolSchemaError, TypeError) as exc:
-            raise ValueError(f"{path}: tool [{i}]: {exc}") from exc
-    names = [t.name for t in tools]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ValueError(f"{path}: tool names must be unique; repeated: {', '.join(duplicates)}")
-    return tools
+            if isinstance(flat, dict) and isinstance(flat.get("name"), str) and flat["name"].strip():
+                label = flat["name"]
+            entry = CatalogTool.from_dict(flat)
+        except (ToolSchemaError, TypeError, ValueError) as exc:
+            skipped[label] = f"tool [{i}]: {exc}"
+            continue
+        if any(t.name == entry.name for t in tools):
+            skipped[f"{label} [{i}]"] = f"tool [{i}]: the name '{entry.name}' repeats an earlier tool's; names must be unique"
+            continue
+        tools.append(entry)
+    return tools, skipped

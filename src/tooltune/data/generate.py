@@ -28,10 +28,11 @@ from ..schema import Tool, render_system_prompt
 from .catalog import CatalogTool, humanize, load_banks, load_catalog, load_refusals, load_user_tools
 from .phrasing import ASIDES, ASK_LEADS, CLOSERS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, OPENERS, REFUSE_WRAPS
 from .records import Record, make_record, write_jsonl
+from .schema_values import NoValue, draw
 from .surface import family_of, fill_slot, render, vague
 from .validate import argument_problems
 
-__all__ = ["GenerateConfig", "generate", "generate_split", "exact_counts", "share_tool_lists"]
+__all__ = ["GenerateConfig", "Generated", "generate", "generate_split", "exact_counts", "share_tool_lists"]
 
 STYLES = ("formal", "casual", "terse")
 # Which string parameters draw from which value bank, by a word in the parameter's name.
@@ -82,11 +83,13 @@ class GenerateConfig:
         if len(self.refuse_kinds) != 3 or any(k < 0 for k in self.refuse_kinds) or abs(sum(self.refuse_kinds) - 1) > 1e-6:
             raise ValueError(f"--refuse-kinds needs three non-negative shares (harmful,out_of_scope,tool_not_offered) that sum to 1, got {','.join(map(str, self.refuse_kinds))}")
 
-    def catalogs(self) -> tuple[list[CatalogTool], list[CatalogTool]]:
-        """(training tools, held-out tools)."""
+    def catalogs(self) -> tuple[list[CatalogTool], list[CatalogTool], dict[str, str]]:
+        """(training tools, held-out tools, tools skipped with their reasons)."""
         if not self.tools_file:
-            return list(load_catalog("train")), list(load_catalog("eval"))
-        tools = load_user_tools(self.tools_file)
+            return list(load_catalog("train")), list(load_catalog("eval")), {}
+        tools, skipped = load_user_tools(self.tools_file)
+        if not tools:
+            raise ValueError(f"{self.tools_file}: no usable tool; " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
         names = {t.name for t in tools}
         held = set(self.eval_tools or [])
         unknown = held - names
@@ -97,7 +100,7 @@ class GenerateConfig:
         train = [t for t in tools if t.name not in held]
         if not train:
             raise ValueError("every tool is held out for eval; leave at least one for training")
-        return train, [t for t in tools if t.name in held] or train
+        return train, [t for t in tools if t.name in held] or train, skipped
 
 
 def exact_counts(n: int, mix: tuple[float, float, float]) -> dict[str, int]:
@@ -109,20 +112,54 @@ def exact_counts(n: int, mix: tuple[float, float, float]) -> dict[str, int]:
     return dict(zip(("execute", "clarify", "refuse"), counts))
 
 
-def generate(config: GenerateConfig, out_dir: str | Path) -> dict[str, Path]:
-    """Write train.jsonl (and eval.jsonl) under ``out_dir``; returns their paths."""
-    train_tools, eval_tools = config.catalogs()
+@dataclass
+class Generated:
+    """What :func:`generate` wrote: the files, the rows each tool got, and the tools it skipped."""
+
+    paths: dict[str, Path]
+    rows: dict[str, dict[str, dict[str, int]]]  # tool -> split -> behavior -> rows
+    skipped: dict[str, str]  # tool -> why no row could be made for it
+
+    def render(self) -> str:
+        """The per-tool report ``data generate`` prints."""
+        splits = list(self.paths)
+        width = max([len(n) for n in [*self.rows, *self.skipped]] + [4])
+        lines = [f"{'tool':<{width}}  " + "  ".join(f"{s + ' ex/cl/ref':>16}" for s in splits)]
+        for name in sorted(self.rows):
+            counts = ["/".join(str(self.rows[name].get(s, {}).get(b, 0)) for b in ("execute", "clarify", "refuse")) if self.rows[name].get(s) else "-" for s in splits]
+            lines.append(f"{name:<{width}}  " + "  ".join(f"{c:>16}" for c in counts))
+        for name, why in sorted(self.skipped.items()):
+            lines.append(f"{name:<{width}}  skipped: {why}")
+        made = sum(sum(by.values()) for tool in self.rows.values() for by in tool.values())
+        lines.append(f"{len(self.rows)} tools with rows, {len(self.skipped)} skipped; rows not tied to one tool (harmful, out of scope) are not counted per tool ({made} tied rows)")
+        return "\n".join(lines)
+
+
+def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
+    """Write train.jsonl (and eval.jsonl) under ``out_dir``. A tool no valid row can be made for is
+    skipped with its reason; only when no tool is left is it an error."""
+    train_tools, eval_tools, skipped = config.catalogs()
     out = Path(out_dir)
     seen: set[str] = set()
     paths = {"train": out / "train.jsonl"}
-    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural)
+    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped)
     if config.rows_per_list > 1:
         share_tool_lists(train, train_tools, config.rows_per_list, 1 + config.max_distractors, random.Random(config.seed + 104729))
     write_jsonl(paths["train"], train)
+    splits = {"train": train}
     if config.eval_n:
         paths["eval"] = out / "eval.jsonl"
-        write_jsonl(paths["eval"], generate_split(eval_tools, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen, natural=config.natural))
-    return paths
+        held = [t for t in eval_tools if t.name not in skipped] or [t for t in train_tools if t.name not in skipped]
+        splits["eval"] = generate_split(held, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen, natural=config.natural, skipped=skipped)
+        write_jsonl(paths["eval"], splits["eval"])
+    rows: dict[str, dict[str, dict[str, int]]] = {}
+    for split, records in splits.items():
+        for record in records:
+            tool = record.raw["extra_info"].get("tool")
+            if tool and record.raw["extra_info"].get("kind") != "tool_not_offered":
+                by = rows.setdefault(tool, {}).setdefault(split, {})
+                by[record.behavior] = by.get(record.behavior, 0) + 1
+    return Generated(paths, rows, dict(skipped))
 
 
 def generate_split(
@@ -136,6 +173,7 @@ def generate_split(
     pairs: float = 0.0,
     refuse_kinds: tuple[float, float, float] = REFUSE_KINDS,
     natural: float = 0.0,
+    skipped: dict[str, str] | None = None,
 ) -> list[Record]:
     """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated.
 
@@ -143,8 +181,10 @@ def generate_split(
     whose execute twin fills the next execute slot (the behaviors are shuffled, so a twin lands a
     few rows later; a twin that would repeat a prompt is dropped for a fresh execute row).
     ``refuse_kinds``: shares of harmful / out-of-scope / tool-not-offered among refuse rows.
-    ``natural``: the share of values said in an everyday surface form (:mod:`.surface`)."""
-    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural)
+    ``natural``: the share of values said in an everyday surface form (:mod:`.surface`).
+    ``skipped`` collects tools dropped because no valid row could be made for them, with why."""
+    skipped = {} if skipped is None else skipped
+    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped)
     behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
@@ -165,10 +205,14 @@ def generate_split(
             if key is not None:
                 break
             twin = None
-            if behavior in ("clarify", "refuse") and pairs and maker.rng.random() < pairs:
-                record, twin = maker.clarify_pair() if behavior == "clarify" else maker.refuse_pair()
-            else:
-                record = getattr(maker, behavior)()
+            try:
+                if behavior in ("clarify", "refuse") and pairs and maker.rng.random() < pairs:
+                    record, twin = maker.clarify_pair() if behavior == "clarify" else maker.refuse_pair()
+                else:
+                    record = getattr(maker, behavior)()
+            except ToolFailed as exc:  # one tool's schema defeats the generator: drop it, go on
+                maker.drop(exc.tool, exc.reason)
+                continue
             candidate = _prompt_key(record)
             if candidate not in seen:
                 key = candidate
@@ -247,13 +291,23 @@ def share_tool_lists(rows: list[Record], tools: list[CatalogTool], per_list: int
             rows[i]._tools = None  # Record caches the tools it parsed
 
 
+class ToolFailed(ValueError):
+    """No valid row can be made for one tool; the run goes on without it."""
+
+    def __init__(self, tool: str, reason: str):
+        super().__init__(f"{tool}: {reason}")
+        self.tool, self.reason = tool, reason
+
+
 class _RowMaker:
-    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0):
+    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None):
+        self.skipped = {} if skipped is None else skipped
+        self.banks, self.natural, self._year = load_banks(), natural, 0
+        tools = [t for t in tools if t.name not in self.skipped and self._serves(t)]
         if not tools:
-            raise ValueError("no tools to generate rows for")
+            raise ValueError("no tools to generate rows for" + (": " + "; ".join(f"{k}: {v}" for k, v in self.skipped.items()) if self.skipped else ""))
         self.tools, self.split, self.rng, self.max_distractors = tools, split, rng, max_distractors
         self.refuse_kinds, self.natural = refuse_kinds, natural
-        self.banks = load_banks()
         self.codes: dict[str, list[str]] = self.banks.get("code_names") or {}  # type: ignore[assignment]
         self.enum_words: dict[str, list[str]] = self.banks.get("enum_words") or {}  # type: ignore[assignment]
         refusals = load_refusals()
@@ -264,6 +318,37 @@ class _RowMaker:
         self.askable = [t for t in tools if t.tool.required]
         self._cycles: dict[int, list[CatalogTool]] = {}
         self._year = 0
+
+    def _serves(self, ct: CatalogTool) -> bool:
+        """Whether valid arguments can be drawn for ``ct`` (tried on a private random stream, so
+        the rows drawn afterwards are what they would be without the check); else it is skipped."""
+        if ct.hinted:
+            return True  # the bundled catalogs are checked by their own tests
+        saved = getattr(self, "rng", None)
+        self.rng = random.Random(ct.name)
+        try:
+            for required_only in (True, False, False):
+                args = {p: self._value(ct, p) for p in ct.tool.properties if not required_only or p in ct.tool.required}
+                self._check(ct, args)
+            return True
+        except ToolFailed as exc:
+            self.skipped[ct.name] = exc.reason
+            return False
+        finally:
+            if saved is not None:
+                self.rng = saved
+            else:
+                del self.rng
+
+    def drop(self, name: str, reason: str) -> None:
+        """Stop making rows for tool ``name`` (a schema the generator could not serve after all)."""
+        self.skipped[name] = reason
+        self.tools[:] = [t for t in self.tools if t.name != name]
+        self.askable[:] = [t for t in self.askable if t.name != name]
+        for cycle in self._cycles.values():
+            cycle[:] = [t for t in cycle if t.name != name]
+        if not self.tools:
+            raise ValueError("no tools left to generate rows for: " + "; ".join(f"{k}: {v}" for k, v in self.skipped.items()))
 
     # -- the three behaviors -------------------------------------------------------------
     def execute(self) -> Record:
@@ -525,6 +610,12 @@ class _RowMaker:
             return value
         if isinstance(spec, list) and spec:
             return copy.deepcopy(self.rng.choice(spec))
+        if not ct.hinted:  # a user's tool: the schema, its name and description say what fits
+            try:
+                return draw(name, ct.tool.properties.get(name) or {}, self.rng, self.banks, root=ct.tool.parameters)
+            except NoValue as exc:
+                raise ToolFailed(ct.name, str(exc)) from exc
+        # The bundled catalogs keep this older drawing, so their files stay byte for byte what they were.
         return self._from_schema(name, ct.tool.properties.get(name) or {})
 
     def _from_schema(self, name: str, schema: dict[str, Any]) -> Any:
@@ -588,7 +679,8 @@ class _RowMaker:
     def _check(ct: CatalogTool, args: dict[str, Any]) -> None:
         problems = argument_problems(ct.tool, args)
         if problems:
-            raise ValueError(f"catalog tool '{ct.name}' produced invalid arguments {args}: {problems[0][1]}; fix its hints")
+            fix = "fix its hints" if ct.hinted else "its schema may be stricter than the generator can serve"
+            raise ToolFailed(ct.name, f"drew arguments its schema refuses ({problems[0][0] or 'arguments'}: {problems[0][1]}); {fix}")
 
 
 def _said(said: dict[str, str]) -> dict[str, Any]:

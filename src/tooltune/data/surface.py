@@ -323,7 +323,8 @@ def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | N
         return "days" if kind == "integer" else None
     if "year" in name.lower():
         return None
-    if _MONEY_WORDS.search(name) or "price" in lowered or "usd" in lowered:
+    small = isinstance(schema.get("maximum"), (int, float)) and schema["maximum"] <= 10  # a price level 1-4 is no amount
+    if (_MONEY_WORDS.search(name) or "price" in lowered or "usd" in lowered) and not small:
         has_currency = any("currency" in p.lower() or p in ("from", "to") for p in (tool_params or {}))
         return "amount" if has_currency else "money"
     if kind == "integer":

@@ -1,0 +1,336 @@
+"""Realistic argument values for any JSON Schema parameter: what the generator uses for a user's tools.
+
+A user's tools come without generation hints, so every value is drawn from the parameter's own
+schema (``const``, ``enum``, ``default``, ``format``, ``pattern``, bounds, ``multipleOf``, item
+counts, nested objects, ``anyOf``/``oneOf``, local ``$ref``), then from what its name and description
+say it holds: examples the description gives ("e.g. 'Italian'"), or a value bank chosen by a word
+in the name or description (a ``cuisine`` gets a cuisine, a ``path`` a file path). A string that
+must match a ``pattern`` is a bank value that matches it where one does, else generated from the
+regex by ``rstr`` (a maintained regex-to-string generator). :func:`draw` raises
+:class:`NoValue` when no value it can make satisfies the schema; the generator then skips that tool
+with the reason instead of stopping the run.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import re
+import uuid
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+__all__ = ["NoValue", "draw", "described_examples", "resolve"]
+
+
+class NoValue(ValueError):
+    """No value this module can make satisfies the schema (the message says which part)."""
+
+
+# Which bank a string parameter draws from, by a word in its name (checked first) or description.
+# Longer, more specific words come first ("file_path" before "path", "email" before "name").
+_WORD_BANKS: list[tuple[str, str]] = [
+    ("email", "email"), ("subject", "email_subject"), ("airport", "airport"), ("ticker", "ticker"), ("symbol", "ticker"),
+    ("currency", "currency"), ("timezone", "timezone"), ("time_zone", "timezone"), ("language", "language"), ("lang", "language"),
+    ("country", "country"), ("city", "city"), ("location", "city"), ("place", "city"), ("destination", "city"), ("origin", "city"),
+    ("address", "address"), ("street", "street"), ("cuisine", "cuisine"), ("ingredient", "ingredient"), ("dish", "dish"), ("recipe", "dish"),
+    ("food", "food"), ("movie", "movie"), ("film", "movie"), ("book", "book"), ("song", "song"), ("track", "song"), ("artist", "artist"),
+    ("playlist", "playlist_name"), ("team", "sport_team"), ("league", "league"), ("company", "company"), ("organization", "company"),
+    ("org", "company"), ("product", "product"), ("item", "product"), ("color", "color"), ("colour", "color"), ("room", "room"),
+    ("device", "device"), ("job", "job_title"), ("department", "department"), ("exercise", "exercise"), ("museum", "museum"),
+    ("venue", "venue"), ("landmark", "landmark"), ("region", "region"), ("domain", "domain_name"), ("host", "domain_name"),
+    ("url", "url"), ("uri", "url"), ("link", "url"), ("website", "url"), ("repo", "repository"), ("package", "package"),
+    ("file", "file_path"), ("path", "file_path"), ("directory", "file_path"), ("folder", "file_path"), ("flight", "flight_number"),
+    ("tracking", "tracking_number"), ("order", "order_id"), ("owner", "username"), ("user", "username"), ("author", "username"),
+    ("assignee", "username"), ("handle", "username"), ("login", "username"), ("recipient", "email"), ("unit", "unit"),
+    ("programming", "programming_language"), ("branch", "branch"), ("label", "label"), ("tag", "label"), ("channel", "channel"),
+    ("query", "search_query"), ("search", "search_query"), ("keyword", "search_query"), ("term", "search_query"),
+    ("title", "event_title"), ("event", "event_title"), ("task", "task"), ("todo", "task"), ("message", "text_message"),
+    ("comment", "text_message"), ("body", "email_body"), ("content", "email_body"), ("text", "phrase"), ("note", "phrase"),
+    ("description", "phrase"), ("reason", "phrase"), ("word", "word"), ("topic", "topic"), ("category", "subject"),
+    ("genre", "subject"), ("name", "person_name"), ("date", "date"), ("time", "time"), ("id", "identifier"), ("key", "identifier"),
+]
+# Integers by a word in the name: (word, low, high, nice values inside the range).
+_INT_WORDS: list[tuple[str, int, int, tuple[int, ...]]] = [
+    ("year", 1990, 2028, ()), ("port", 1, 65535, (80, 443, 3000, 5432, 8080)), ("page", 1, 10, ()),
+    ("limit", 1, 100, (5, 10, 20, 25, 50)), ("per", 1, 100, (10, 20, 30, 50)), ("max", 1, 100, (5, 10, 20, 50)),
+    ("count", 1, 50, (3, 5, 10)), ("num", 1, 50, (3, 5, 10)), ("top", 1, 50, (3, 5, 10)), ("size", 1, 100, (10, 20, 50)),
+    ("age", 1, 99, ()), ("second", 1, 3600, (5, 10, 30, 60, 120)), ("timeout", 1, 600, (10, 30, 60)),
+    ("minute", 1, 600, (15, 30, 45, 60, 90)), ("width", 100, 4000, (640, 800, 1024, 1280, 1920)),
+    ("height", 100, 4000, (480, 600, 768, 720, 1080)), ("depth", 1, 10, ()), ("day", 1, 365, (1, 3, 7, 14, 30)),
+    ("hour", 1, 72, (1, 2, 3, 6, 12, 24)), ("quantity", 1, 20, ()), ("guest", 1, 12, ()), ("people", 1, 12, ()),
+    ("number", 1, 500, ()), ("id", 1, 99999, ()),
+]
+_NICE_NUMBERS = (0.5, 1.5, 2.5, 5, 10, 12.5, 15, 20, 25, 40, 50, 75, 99.99, 100, 150, 200, 250, 500, 1000, 2500)
+_EXAMPLE_LEAD = re.compile(r"(?:e\.g\.|eg\.|for example|for instance|such as|example[s]?:|like)\s*,?\s*(.{1,160}?)(?:\)|\.\s|$)", re.I)
+_QUOTED = re.compile(r"[\"'`]([^\"'`\n]{1,60})[\"'`]")
+_MAX_DEPTH = 12
+_SHALLOW = 3  # below this depth only required properties and the fewest items: recursive schemas end
+
+
+def resolve(schema: Any, root: dict[str, Any] | None) -> dict[str, Any]:
+    """``schema`` with a local ``$ref`` ("#/$defs/X", "#/definitions/X") followed and ``allOf`` merged."""
+    seen = 0
+    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and root is not None and seen < 10:
+        target: Any = root
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            target = target.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(target, dict) and part else target
+        if not isinstance(target, dict):
+            raise NoValue(f"cannot follow $ref {schema['$ref']!r}")
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+        seen += 1
+    if not isinstance(schema, dict):
+        return {} if schema is True else {"not": {}}
+    if isinstance(schema.get("allOf"), list):
+        merged = {k: v for k, v in schema.items() if k != "allOf"}
+        for part in schema["allOf"]:
+            part = resolve(part, root)
+            merged["properties"] = {**merged.get("properties", {}), **part.get("properties", {})}
+            merged["required"] = sorted(set(merged.get("required", [])) | set(part.get("required", [])))
+            merged.update({k: v for k, v in part.items() if k not in ("properties", "required")})
+        schema = {k: v for k, v in merged.items() if v != [] or k != "required"}
+        if not schema.get("properties"):
+            schema.pop("properties", None)
+    return schema
+
+
+def described_examples(description: str) -> list[str]:
+    """Values a description offers as examples: "(e.g. 'Italian', 'Thai')" -> ["Italian", "Thai"]."""
+    found: list[str] = []
+    for match in _EXAMPLE_LEAD.finditer(description or ""):
+        span = match.group(1)
+        quoted = _QUOTED.findall(span)
+        found.extend(q.strip() for q in quoted if q.strip())
+        if not quoted:  # unquoted: "e.g. Paris, London" -> the comma-separated words
+            found.extend(w.strip(" .;:") for w in re.split(r",|\bor\b", span) if 0 < len(w.strip(" .;:")) <= 40 and len(w.split()) <= 4)
+    return list(dict.fromkeys(found))
+
+
+def _kind(schema: dict[str, Any]) -> str:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind:
+        return str(kind)
+    if "properties" in schema or "additionalProperties" in schema:
+        return "object"
+    if "items" in schema:
+        return "array"
+    return "string"
+
+
+def _valid(value: Any, schema: dict[str, Any], root: dict[str, Any] | None) -> bool:
+    try:
+        doc = dict(schema)
+        if root is not None:  # keep the root's definitions so a $ref inside still resolves
+            doc.update({k: root[k] for k in ("$defs", "definitions") if k in root and k not in doc})
+        return Draft202012Validator(doc).is_valid(value)
+    except (SchemaError, TypeError, ValueError, RecursionError, AttributeError):
+        return False
+
+
+def draw(name: str, schema: Any, rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None = None, depth: int = 0) -> Any:
+    """A value for parameter ``name`` that satisfies ``schema``, realistic where the schema allows."""
+    if depth > _MAX_DEPTH:
+        raise NoValue(f"'{name}' nests deeper than {_MAX_DEPTH} levels")
+    schema = resolve(schema, root)
+    for _attempt in range(8):
+        value = _candidate(name, schema, rng, banks, root, depth)
+        if _valid(value, schema, root):
+            return value
+    raise NoValue(f"no value for '{name}' satisfies its schema {json.dumps(schema)[:160]}")
+
+
+def _candidate(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None, depth: int) -> Any:
+    if "const" in schema:
+        return copy.deepcopy(schema["const"])
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return copy.deepcopy(rng.choice(schema["enum"]))
+    for key in ("anyOf", "oneOf"):
+        branches = [resolve(b, root) for b in schema.get(key) or []]
+        usable = [b for b in branches if _kind(b) != "null"] or branches
+        if usable:
+            rest = {k: v for k, v in schema.items() if k not in (key, "description")}
+            branch = {**rest, **rng.choice(usable)}
+            branch.setdefault("description", schema.get("description", ""))
+            return draw(name, branch, rng, banks, root, depth + 1)
+    if "default" in schema and rng.random() < 0.15:
+        return copy.deepcopy(schema["default"])
+    kind = _kind(schema)
+    description = str(schema.get("description") or "")
+    if kind == "null":
+        return None
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind in ("integer", "number"):
+        return _number(name, schema, kind, rng)
+    if kind == "array":
+        return _array(name, schema, rng, banks, root, depth)
+    if kind == "object":
+        return _object(name, schema, rng, banks, root, depth)
+    return _string(name, description, schema, rng, banks)
+
+
+def _tokens(name: str) -> list[str]:
+    """``maxResults`` / ``max_results`` -> ["max", "results"]."""
+    return re.findall(r"[a-z0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower())
+
+
+def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) -> int | float:
+    tokens = _tokens(name)
+    low: float | None = None
+    high: float | None = None
+    nice: tuple[int, ...] = ()
+    for word, lo, hi, good in _INT_WORDS:
+        if any(t == word or t.startswith(word) and len(word) > 2 for t in tokens):
+            low, high, nice = lo, hi, good
+            break
+    s_low = schema.get("minimum")
+    if isinstance(schema.get("exclusiveMinimum"), (int, float)):
+        s_low = schema["exclusiveMinimum"] + (1 if kind == "integer" else 0.5)
+    s_high = schema.get("maximum")
+    if isinstance(schema.get("exclusiveMaximum"), (int, float)):
+        s_high = schema["exclusiveMaximum"] - (1 if kind == "integer" else 0.5)
+    # The name's usual range, narrowed by the schema's bounds; the schema's alone where they disagree.
+    if s_low is not None:
+        low = max(low, s_low) if low is not None else s_low
+    if s_high is not None:
+        high = min(high, s_high) if high is not None else s_high
+    if low is not None and high is not None and low > high:
+        low, high, nice = s_low, s_high, ()
+    step = schema.get("multipleOf")
+    if isinstance(step, (int, float)) and step > 0:
+        lo = low if low is not None else step
+        hi = high if high is not None else lo + 20 * step
+        first, last = int(-(-lo // step)), int(hi // step)
+        k = rng.randint(first, max(first, last))
+        value = k * step
+        return int(value) if kind == "integer" or float(value).is_integer() else round(value, 6)
+    pool = [v for v in (nice or _NICE_NUMBERS) if (low is None or v >= low) and (high is None or v <= high) and (kind == "number" or float(v).is_integer())]
+    if pool and rng.random() < 0.6:
+        choice = rng.choice(pool)
+        return int(choice) if kind == "integer" else choice
+    lo = low if low is not None else (1 if kind == "integer" else 0)
+    hi = high if high is not None else lo + (50 if kind == "integer" else 100)
+    if kind == "integer":
+        lo_i, hi_i = int(-(-lo // 1)), int(hi // 1)
+        return rng.randint(lo_i, max(lo_i, min(hi_i, lo_i + 500)))
+    value = round(rng.uniform(lo, hi), 1 if hi - lo < 20 else 0)
+    return int(value) if float(value).is_integer() else value
+
+
+def _array(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None, depth: int) -> list[Any]:
+    items = resolve(schema.get("items") or {"type": "string"}, root)
+    low = max(int(schema.get("minItems", 1)), 0)
+    high = int(schema.get("maxItems", max(low, 4)))
+    count = low if depth >= _SHALLOW else rng.randint(low, max(low, min(high, low + 3)))
+    # A singular name for the items: "tags" -> "tag", so the bank fits each element.
+    singular = name[:-1] if name.endswith("s") and len(name) > 3 else name
+    values: list[Any] = []
+    for _ in range(count * 4 + 4 if count else 0):
+        value = draw(singular, items, rng, banks, root, depth + 1)
+        if value not in values or not schema.get("uniqueItems") and rng.random() < 0.05:
+            values.append(value)
+        if len(values) == count:
+            break
+    return values
+
+
+def _object(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None, depth: int) -> dict[str, Any]:
+    props = schema.get("properties") or {}
+    required = set(schema.get("required") or [])
+    optional = 0.4 if depth < _SHALLOW else 0.0
+    out = {key: draw(key, sub, rng, banks, root, depth + 1) for key, sub in props.items() if key in required or rng.random() < optional}
+    extra = schema.get("additionalProperties")
+    if not props and extra not in (False, None):
+        sub = extra if isinstance(extra, dict) else {"type": "string"}
+        for key in rng.sample(["region", "env", "team", "owner", "priority"], k=rng.randint(1, 2)):
+            out[key] = draw(key, sub, rng, banks, root, depth + 1)
+    for key in required - set(out):  # required but not listed in properties: any string will do
+        out[key] = draw(key, {"type": "string"}, rng, banks, root, depth + 1)
+    return out
+
+
+def _string(name: str, description: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any]) -> str:
+    fmt = schema.get("format")
+    pattern = schema.get("pattern")
+    candidates = _format_values(fmt, rng, banks) if fmt else []
+    if not candidates:
+        # The description's own examples first; a bank the name or description points to otherwise.
+        examples = [e for e in described_examples(description) if not pattern or _search(pattern, e)]
+        bank, specific = _bank_values(name, description, banks)
+        candidates = examples if examples and (not specific or rng.random() < 0.7) else bank
+    if pattern:
+        matching = [c for c in candidates if _search(pattern, c)]
+        if not matching:  # a pattern the name's bank does not fit: any bank whose values match it
+            matching = [v for bank in banks.values() if isinstance(bank, list) for v in bank if isinstance(v, str) and _search(pattern, v)]
+        candidates = matching or [_from_regex(pattern, name)]
+    low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
+    fitting = [c for c in candidates if len(c) >= low and (high is None or len(c) <= high)]
+    if fitting:
+        return rng.choice(fitting[:40])
+    if pattern:
+        raise NoValue(f"'{name}': no value of {low}..{high} characters matches pattern {pattern!r}")
+    base = rng.choice(candidates) if candidates else "example"
+    return (base * (low // max(len(base), 1) + 1))[: high if high is not None else max(low, len(base))]
+
+
+def _search(pattern: str, text: str) -> bool:
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
+
+
+def _from_regex(pattern: str, name: str) -> str:
+    import rstr  # imported here: only tools with a pattern no bank value matches need it
+
+    try:
+        for _ in range(5):
+            text = rstr.xeger(pattern)
+            if _search(pattern, text):
+                return text
+    except Exception as exc:  # rstr raises on regex features it cannot reverse (lookarounds, backrefs)
+        raise NoValue(f"'{name}': cannot write a string for pattern {pattern!r} ({exc})") from exc
+    raise NoValue(f"'{name}': cannot write a string for pattern {pattern!r}")
+
+
+def _format_values(fmt: str, rng: random.Random, banks: dict[str, Any]) -> list[str]:
+    dates = [str(d) for d in banks.get("date", ["2026-07-04"])]
+    times = [str(t) for t in banks.get("time", ["17:30"])]
+    if fmt == "date":
+        return dates
+    if fmt == "time":
+        return [f"{t}:00" for t in times]
+    if fmt == "date-time":
+        return [f"{rng.choice(dates)}T{rng.choice(times)}:00Z" for _ in range(6)]
+    if fmt in ("email", "idn-email"):
+        return list(banks.get("email", ["alex@example.com"]))
+    if fmt in ("uri", "url", "iri", "uri-reference"):
+        return list(banks.get("url", ["https://example.com"]))
+    if fmt in ("hostname", "idn-hostname"):
+        return list(banks.get("domain_name", ["example.com"]))
+    if fmt == "uuid":
+        return [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(3)]
+    if fmt == "ipv4":
+        return [f"{rng.choice((10, 172, 192))}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}" for _ in range(3)]
+    if fmt == "ipv6":
+        return [f"2001:db8::{rng.randint(1, 0xffff):x}" for _ in range(3)]
+    if fmt == "duration":
+        return ["PT30M", "PT1H", "P1D", "PT2H30M"]
+    return []
+
+
+def _bank_values(name: str, description: str, banks: dict[str, Any]) -> tuple[list[str], bool]:
+    """(values, whether a word chose them) for a string parameter: the bank a word of its name
+    points to, else one its description points to, else the topic bank."""
+    for tokens in (_tokens(name), _tokens(description)):
+        joined = "_".join(tokens)
+        for word, bank in _WORD_BANKS:
+            hit = word in joined if "_" in word else any(t == word or len(word) > 3 and t.startswith(word) for t in tokens)
+            if hit and isinstance(banks.get(bank), list) and banks[bank]:
+                return [str(v) for v in banks[bank]], True
+    return [str(v) for v in banks.get("topic", ["example"])], False

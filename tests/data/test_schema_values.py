@@ -1,0 +1,147 @@
+"""Values drawn from a user's tool schema alone, and a generator that never stops for one tool."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from tooltune.data.catalog import load_banks, load_user_tools
+from tooltune.data.generate import GenerateConfig, generate
+from tooltune.data.records import read_records
+from tooltune.data.schema_values import NoValue, described_examples, draw
+from tooltune.data.validate import validate_file
+
+
+def _draws(schema, name="value", n=30, seed=0):
+    rng = random.Random(seed)
+    return [draw(name, schema, rng, load_banks(), root=schema) for _ in range(n)]
+
+
+def test_a_pattern_date_gets_a_real_date_not_a_topic():
+    values = _draws({"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}, name="arrival")
+    assert all(re.fullmatch(r"20\d\d-[01]\d-[0-3]\d", v) for v in values)
+
+
+def test_formats_read_as_what_they_name():
+    assert all("@" in v for v in _draws({"type": "string", "format": "email"}, name="contact"))
+    assert all(v.startswith("http") for v in _draws({"type": "string", "format": "uri"}))
+    assert all(re.fullmatch(r"[0-9a-f-]{36}", v) for v in _draws({"type": "string", "format": "uuid"}))
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00Z", v) for v in _draws({"type": "string", "format": "date-time"}))
+
+
+def test_a_value_comes_from_what_the_name_and_description_say():
+    cuisines = set(load_banks()["cuisine"])
+    assert set(_draws({"type": "string"}, name="cuisine")) <= cuisines
+    examples = _draws({"type": "string", "description": "The cell type, such as neuron or hepatocyte"}, name="cell_type")
+    assert {"neuron", "hepatocyte"} & set(examples)
+    assert described_examples("Cuisine (e.g. 'Italian', 'Thai')") == ["Italian", "Thai"]
+
+
+def test_bounds_steps_refs_and_unions():
+    assert all(v in range(8, 33, 2) for v in _draws({"type": "integer", "minimum": 8, "maximum": 32, "multipleOf": 2}, name="font_size"))
+    assert all(0 < v < 1 for v in _draws({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}, name="ratio"))
+    schema = {"type": "object", "$defs": {"Pt": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}},
+              "properties": {"at": {"$ref": "#/$defs/Pt"}}, "required": ["at"]}
+    for value in _draws(schema, name="args"):
+        assert isinstance(value["at"]["x"], int)
+    nullable = _draws({"anyOf": [{"type": "string", "format": "email"}, {"type": "null"}]}, name="cc")
+    assert all("@" in v for v in nullable)
+    tags = _draws({"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 3, "uniqueItems": True}, name="labels")
+    assert all(2 <= len(v) <= 3 and len(set(v)) == len(v) for v in tags)
+
+
+def test_an_unsatisfiable_pattern_is_named():
+    with pytest.raises(NoValue, match="pattern"):
+        _draws({"type": "string", "pattern": "^(?=a)b$"}, name="code")
+
+
+def _write_tools(tmp_path, tools):
+    path = tmp_path / "tools.json"
+    path.write_text(json.dumps(tools))
+    return str(path)
+
+
+def test_one_bad_tool_never_stops_the_run(tmp_path):
+    """The run the issue saw stop: a `pattern` date in an ordinary schema, beside tools it cannot serve."""
+    tools = [
+        {"type": "function", "function": {"name": "reserve_room", "description": "Reserve a hotel room.", "parameters": {"type": "object", "properties": {
+            "city": {"type": "string"}, "arrival": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}, "nights": {"type": "integer", "minimum": 1, "maximum": 30}},
+            "required": ["city", "arrival", "nights"]}}},
+        {"name": "lookup_order", "description": "Looks up an order.", "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}},
+        {"name": "impossible", "description": "x", "parameters": {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(?=a)b$"}}, "required": ["code"]}},
+        {"name": "lookup_order", "description": "the same name again"},
+        {"name": "", "description": "no name"},
+    ]
+    done = generate(GenerateConfig(n=40, eval_n=10, seed=1, tools_file=_write_tools(tmp_path, tools), eval_tools=["lookup_order"]), tmp_path / "out")
+    assert validate_file(done.paths["train"]).ok and validate_file(done.paths["eval"]).ok
+    assert set(done.skipped) == {"impossible", "lookup_order [3]", "[4]"}
+    assert "pattern" in done.skipped["impossible"] and "unique" in done.skipped["lookup_order [3]"]
+    assert done.rows["reserve_room"]["train"]["execute"] > 0 and "eval" in done.rows["lookup_order"]
+    report = done.render()
+    assert "impossible" in report and "skipped" in report and "reserve_room" in report
+    requests = [r.user_prompt for r in read_records(done.paths["train"])]
+    assert not any("reserve_room" in text for text in requests), "a request asks for something; it never names the function"
+
+
+def test_nothing_to_generate_is_the_only_error(tmp_path):
+    tools = [{"name": "impossible", "description": "x", "parameters": {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(?=a)b$"}}, "required": ["code"]}}]
+    with pytest.raises(ValueError, match="impossible.*pattern"):
+        generate(GenerateConfig(n=10, eval_n=0, tools_file=_write_tools(tmp_path, tools)), tmp_path / "out")
+    assert load_user_tools(_write_tools(tmp_path, [{"name": 3}]))[1]["[0]"].startswith("tool [0]")
+
+
+# -- any valid schema: hypothesis writes satisfiable JSON Schemas, every drawn row validates -------------
+_PATTERNS = [r"^[A-Z]{3}$", r"^\d{4}-\d{2}-\d{2}$", r"^[a-z0-9_-]{3,16}$", r"^\+?[0-9]{7,15}$", r"^#[0-9a-fA-F]{6}$", r"^v\d+\.\d+\.\d+$"]
+_FORMATS = ["date", "time", "date-time", "email", "uri", "uuid", "ipv4", "ipv6", "hostname"]
+_NAMES = st.sampled_from(["city", "limit", "tags", "owner", "path", "query", "start_date", "amount", "x", "config", "items", "count", "color", "id"])
+
+
+def _leaf() -> st.SearchStrategy[dict]:
+    def bounded(kind):
+        def build(lo, span, step):
+            schema = {"type": kind, "minimum": lo, "maximum": lo + span}
+            if step:
+                # both bounds multiples of the step, so the range holds at least one
+                schema.update(multipleOf=step, minimum=lo * step, maximum=(lo + span) * step)
+            return schema
+        return st.builds(build, st.integers(-50, 500), st.integers(0, 1000), st.sampled_from([None, None, 2, 5]))
+    return st.one_of(
+        st.just({"type": "string"}),
+        st.builds(lambda lo, extra: {"type": "string", "minLength": lo, "maxLength": lo + extra}, st.integers(0, 8), st.integers(0, 40)),
+        st.sampled_from(_PATTERNS).map(lambda p: {"type": "string", "pattern": p}),
+        st.sampled_from(_FORMATS).map(lambda f: {"type": "string", "format": f}),
+        st.lists(st.text("abcdefgh -", min_size=1, max_size=8), min_size=1, max_size=5, unique=True).map(lambda e: {"type": "string", "enum": e}),
+        st.just({"type": "boolean"}), st.just({"type": "integer"}), st.just({"type": "number"}),
+        bounded("integer"), bounded("number"),
+        st.builds(lambda v: {"const": v}, st.one_of(st.integers(), st.text(max_size=5))),
+        st.builds(lambda s: {"anyOf": [s, {"type": "null"}]}, st.sampled_from([{"type": "string"}, {"type": "integer", "minimum": 0}])),
+        st.just({"type": ["string", "null"]}),
+    )
+
+
+_SCHEMAS = st.recursive(
+    _leaf(),
+    lambda inner: st.one_of(
+        st.builds(lambda items, lo, extra: {"type": "array", "items": items, "minItems": lo, "maxItems": lo + extra}, inner, st.integers(0, 3), st.integers(0, 4)),
+        st.dictionaries(_NAMES, inner, min_size=1, max_size=4).flatmap(
+            lambda props: st.lists(st.sampled_from(sorted(props)), unique=True).map(lambda req: {"type": "object", "properties": props, "required": req})),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(props=st.dictionaries(_NAMES, _SCHEMAS, min_size=1, max_size=5), seed=st.integers(0, 2**16))
+def test_every_drawn_argument_validates_for_any_schema(props, seed):
+    params = {"type": "object", "properties": props, "required": sorted(props)[:2]}
+    Draft202012Validator.check_schema(params)
+    rng = random.Random(seed)
+    for name, schema in props.items():
+        value = draw(name, schema, rng, load_banks(), root=params)  # satisfiable by construction: must not raise
+        assert Draft202012Validator(schema).is_valid(value), (name, schema, value)
