@@ -232,10 +232,12 @@ def _array(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[st
     values: list[Any] = []
     for _ in range(count * 4 + 4 if count else 0):
         value = draw(singular, items, rng, banks, root, depth + 1)
-        if value not in values or not schema.get("uniqueItems") and rng.random() < 0.05:
+        if value not in values:
             values.append(value)
         if len(values) == count:
             break
+    while values and len(values) < count and not schema.get("uniqueItems"):  # few distinct values fit: repeat them
+        values.append(copy.deepcopy(rng.choice(values)))
     return values
 
 
