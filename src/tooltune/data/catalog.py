@@ -33,6 +33,8 @@ _IMPERATIVE = {
     "take", "capture", "fill", "select", "post", "reply", "comment", "fork", "assign", "describe", "invite", "lookup",
     "insert", "append", "rename", "copy", "publish", "subscribe", "enable", "disable", "archive", "restore", "submit",
     "make", "draft", "lookup", "resolve", "plan", "record", "log", "predict", "detect", "classify", "extract", "explain",
+    "scale", "drain", "patch", "apply", "install", "uninstall", "deploy", "restart", "click", "hover", "press", "wait",
+    "resize", "crawl", "scrape", "evaluate", "retrieve", "load", "save", "sync", "share", "invite", "block",
 }
 
 
@@ -91,6 +93,8 @@ def _derived_intents(tool: Tool) -> list[str]:
         if verb and len(words) <= 16:
             intents.append(" ".join([verb, *words[1:]]))
     name_words = humanize(tool.name).split()
+    if len(name_words) > 1 and not _imperative(name_words[0]) and _imperative(name_words[1]):
+        name_words = name_words[1:]  # a prefix before the verb ("API-create-a-page", "kubectl_scale")
     if name_words and _imperative(name_words[0]):
         intents.append(" ".join([_imperative(name_words[0]) or name_words[0], *name_words[1:]]))
     elif name_words:

@@ -33,7 +33,7 @@ class NoValue(ValueError):
 # Which bank a string parameter draws from, by a word in its name (checked first) or description.
 # Longer, more specific words come first ("file_path" before "path", "email" before "name").
 _WORD_BANKS: list[tuple[str, str]] = [
-    ("email", "email"), ("subject", "email_subject"), ("airport", "airport"), ("ticker", "ticker"), ("symbol", "ticker"),
+    ("email", "email"), ("username", "username"), ("filename", "file_path"), ("namespace", "namespace"), ("subject", "email_subject"), ("airport", "airport"), ("ticker", "ticker"), ("symbol", "ticker"),
     ("currency", "currency"), ("timezone", "timezone"), ("time_zone", "timezone"), ("language", "language"), ("lang", "language"),
     ("country", "country"), ("city", "city"), ("location", "city"), ("place", "city"), ("destination", "city"), ("origin", "city"),
     ("address", "address"), ("street", "street"), ("cuisine", "cuisine"), ("ingredient", "ingredient"), ("dish", "dish"), ("recipe", "dish"),
@@ -326,13 +326,22 @@ def _format_values(fmt: str, rng: random.Random, banks: dict[str, Any]) -> list[
     return []
 
 
+# Head nouns that say little alone: "company_name" is a company, "place_id" an id.
+_GENERIC_HEADS = {"name", "value", "text", "string", "type", "data", "info"}
+
+
 def _bank_values(name: str, description: str, banks: dict[str, Any]) -> tuple[list[str], bool]:
-    """(values, whether a word chose them) for a string parameter: the bank a word of its name
-    points to, else one its description points to, else the topic bank."""
-    for tokens in (_tokens(name), _tokens(description)):
-        joined = "_".join(tokens)
-        for word, bank in _WORD_BANKS:
-            hit = word in joined if "_" in word else any(t == word or len(word) > 3 and t.startswith(word) for t in tokens)
-            if hit and isinstance(banks.get(bank), list) and banks[bank]:
-                return [str(v) for v in banks[bank]], True
+    """(values, whether a word chose them) for a string parameter: the bank its head noun points to
+    (the last word of the name, unless that word is generic), then its other words, then the
+    description's words; else the topic bank."""
+    words = _tokens(name)
+    ordered = [w for w in reversed(words) if w not in _GENERIC_HEADS] + [w for w in reversed(words) if w in _GENERIC_HEADS]
+    for tokens in ([[w] for w in ordered], [_tokens(description)]):
+        for group in tokens:
+            joined = "_".join(words)
+            for word, bank in _WORD_BANKS:
+                # Short words match whole words only ("name" is not "namespace"); longer ones may prefix ("files").
+                hit = word in joined if "_" in word else any(t == word or len(word) >= 5 and t.startswith(word) for t in group)
+                if hit and isinstance(banks.get(bank), list) and banks[bank]:
+                    return [str(v) for v in banks[bank]], True
     return [str(v) for v in banks.get("topic", ["example"])], False
