@@ -107,3 +107,15 @@ def test_strict_extra_and_wrong_calls():
 )
 def test_compare_value(expected, got, credit):
     assert compare_value(expected, got) == pytest.approx(credit)
+
+
+def test_parallel_calls_pair_up_in_any_order_with_partial_credit():
+    """"Weather in Paris and Rome": two calls of one tool; the answer's order does not matter."""
+    truth = json.dumps([{"name": "get_weather_forecast", "arguments": {"location": "Paris"}}, {"name": "get_weather_forecast", "arguments": {"location": "Rome"}}])
+    both = lambda *cities: "<TOOLCALL>" + json.dumps([{"name": "get_weather_forecast", "arguments": {"location": c}} for c in cities]) + "</TOOLCALL>"
+    assert score_strict(both("Rome", "Paris"), truth, [WEATHER]).value == 1.0
+    assert score_reference(both("Rome", "Paris"), truth, [WEATHER]).value == 1.0
+    one = score_strict(both("Rome"), truth, [WEATHER])
+    assert one.value == pytest.approx(0.5) and one.failure == "wrong_tool"  # one of two calls: half the row
+    wrong = score_strict(both("Rome", "Oslo"), truth, [WEATHER]).value
+    assert 0.5 < wrong < 1.0  # Rome exact, the other call right tool but wrong city

@@ -131,7 +131,7 @@ class Generated:
         for name, why in sorted(self.skipped.items()):
             lines.append(f"{name:<{width}}  skipped: {why}")
         made = sum(sum(by.values()) for tool in self.rows.values() for by in tool.values())
-        lines.append(f"{len(self.rows)} tools with rows, {len(self.skipped)} skipped; rows not tied to one tool (harmful, out of scope) are not counted per tool ({made} tied rows)")
+        lines.append(f"{len(self.rows)} tools with rows, {len(self.skipped)} skipped; {made} rows name a tool (refuse: it was asked for but not offered); harmful and out-of-scope rows name none")
         return "\n".join(lines)
 
 
@@ -156,7 +156,7 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
     for split, records in splits.items():
         for record in records:
             tool = record.raw["extra_info"].get("tool")
-            if tool and record.raw["extra_info"].get("kind") != "tool_not_offered":
+            if tool:  # a refusal counts for the tool it asked for but the row did not offer
                 by = rows.setdefault(tool, {}).setdefault(split, {})
                 by[record.behavior] = by.get(record.behavior, 0) + 1
     return Generated(paths, rows, dict(skipped))

@@ -122,16 +122,26 @@ def _same_arguments_reference(expected: ToolCall, predicted: list[ToolCall]) -> 
 
 
 def _score_calls(expected: list[ToolCall], predicted: list[ToolCall], tools: dict[str, Tool], behavior: Behavior, decision: Decision) -> Score:
-    remaining = list(predicted)
+    # Calls pair up order-free: the best-matching same-named pair first ("Paris and Rome" answered
+    # Rome first earns full credit), greedily; lists here are a handful of calls.
+    pairs = sorted(
+        ((_argument_credit(want.arguments, got.arguments, tools.get(want.name)), i, j) for i, want in enumerate(expected) for j, got in enumerate(predicted) if got.name == want.name),
+        key=lambda item: (-item[0][0], item[1], item[2]),
+    )
+    matched: dict[int, tuple[float, str | None]] = {}
+    used: set[int] = set()
+    for (credit, failure), i, j in pairs:
+        if i not in matched and j not in used:
+            matched[i] = (credit, failure)
+            used.add(j)
+    remaining = [p for j, p in enumerate(predicted) if j not in used]
     total = 0.0
     failures: list[str] = []
-    for want in expected:
-        match = next((p for p in remaining if p.name == want.name), None)
-        if match is None:
+    for i in range(len(expected)):
+        if i not in matched:
             failures.append("wrong_tool")
             continue
-        remaining.remove(match)
-        credit, failure = _argument_credit(want.arguments, match.arguments, tools.get(want.name))
+        credit, failure = matched[i]
         total += NAME_CREDIT + (1 - NAME_CREDIT) * credit
         if failure:
             failures.append(failure)
