@@ -347,3 +347,25 @@ def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path)
     # Pinned from the generator before surface forms existed: the old files stay reproducible.
     paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4, natural=0), tmp_path).paths
     assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "f7b527b5d35e5dc6", "eval": "543eba2225e07090"}
+
+
+def test_shapes_agents_see(tmp_path):
+    """--shapes: two calls in one answer, a conversation after a tool result or a follow-up turn, a long list."""
+    paths = generate(GenerateConfig(n=300, eval_n=120, seed=2, shapes=0.5, pairs=1.0, rows_per_list=4), tmp_path).paths
+    for path in paths.values():
+        assert validate_file(path).ok
+    train, held = read_records(paths["train"]), read_records(paths["eval"])
+    for rows in (train, held):
+        assert {"single", "parallel", "multi_turn", "many_tools"} <= {r.shape for r in rows}
+    parallel = [r for r in train if r.shape == "parallel"]
+    assert all(len(parse_tool_calls(r.ground_truth)) == 2 and {c.name for c in parse_tool_calls(r.ground_truth)} <= {t.name for t in r.tools} for r in parallel)
+    turns = {r.raw["extra_info"].get("turns") for r in train if r.shape == "multi_turn"}
+    assert turns == {"follow_up", "after_result"}
+    after = next(r for r in train if r.raw["extra_info"].get("turns") == "after_result")
+    assert [m["role"] for m in after.prompt] == ["system", "user", "assistant", "tool", "user"]
+    assert all(len(r.tools) >= 6 for r in train if r.raw["extra_info"].get("shape") == "many_tools"), "a long list survives list sharing"
+    # The held-out file joins and follows up in words training never uses.
+    from tooltune.data.phrasing import FOLLOW_UPS, JOINERS
+    assert not set(JOINERS["eval"]) & set(JOINERS["train"]) and not set(FOLLOW_UPS["eval"]) & set(FOLLOW_UPS["train"])
+    # --shapes 0 (the default) draws nothing extra: the recipe's files stay what they were.
+    assert generate(GenerateConfig(n=60, eval_n=20, seed=2, shapes=0.0), tmp_path / "a").paths["train"].read_bytes() == generate(GenerateConfig(n=60, eval_n=20, seed=2), tmp_path / "b").paths["train"].read_bytes()

@@ -109,3 +109,17 @@ def test_a_benchmark_row_with_openai_tools_and_its_own_system_prompt():
     assert right.behavior == "execute" and right.metrics["strict_reward"] == 1.0 and right.metrics["exact_match"] == 1.0
     typo = score_answer(record, '<TOOLCALL>[{"name": "get_stock_price", "arguments": {"symbol": "AMZN"}}]</TOOLCALL>')
     assert typo.failure == "missing_argument" and typo.metrics["exact_call"] == 0.0
+
+
+def test_a_file_with_several_shapes_is_reported_per_shape():
+    both = json.dumps([{"name": "get_weather_forecast", "arguments": {"location": c}} for c in ("Paris", "Rome")])
+    parallel = make_record(SYSTEM, "Weather in Paris and Rome", both, "execute")
+    follow = make_record(SYSTEM, "Oh, for Lima.", json.dumps([{"name": "get_weather_forecast", "arguments": {"location": "Lima"}}]), "execute")
+    follow.raw["prompt"][1:1] = [{"role": "user", "content": "Get the weather"}, {"role": "assistant", "content": "Which location?"}]
+    rows = [*ROWS, parallel, follow]
+    answers = [*ANSWERS, "<TOOLCALL>" + json.dumps([{"name": "get_weather_forecast", "arguments": {"location": c}} for c in ("Rome", "Paris")]) + "</TOOLCALL>", "Which location?"]
+    summary = summarize(rows, answers, [score_answer(r, a) for r, a in zip(rows, answers)])
+    assert summary.rows["shape:parallel"] == 1 and summary.rows["shape:multi_turn"] == 1 and summary.rows["shape:single"] == 4
+    assert summary.metrics["shape:parallel"]["exact_call"] == 1.0  # order-free
+    assert summary.metrics["shape:multi_turn"]["exact_call"] == 0.0
+    assert "shape:single" not in summarize(ROWS, ANSWERS, [score_answer(r, a) for r, a in zip(ROWS, ANSWERS)]).rows

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..schema import Tool, render_system_prompt
+from ..schema import Tool, format_tool_calls, render_system_prompt
 from .catalog import CatalogTool, humanize, load_banks, load_catalog, load_refusals, load_user_tools
-from .phrasing import ASIDES, ASK_LEADS, CLOSERS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, OPENERS, REFUSE_WRAPS
+from .phrasing import ASIDES, ASK_LEADS, CLOSERS, FOLLOW_UPS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, JOINERS, OPENERS, REFUSE_WRAPS
 from .records import Record, make_record, write_jsonl
 from .schema_values import NoValue, draw
 from .surface import family_of, fill_slot, render, vague
@@ -35,6 +35,8 @@ from .validate import argument_problems
 __all__ = ["GenerateConfig", "Generated", "generate", "generate_split", "exact_counts", "share_tool_lists"]
 
 STYLES = ("formal", "casual", "terse")
+# Execute rows in other shapes than one call (GenerateConfig.shapes): drawn evenly.
+SHAPES = ("parallel", "same_tool_twice", "follow_up", "after_result", "many_tools")
 # Which string parameters draw from which value bank, by a word in the parameter's name.
 _NAME_BANKS = [
     ("email", "email"), ("date", "date"), ("time", "time"), ("city", "city"), ("location", "city"), ("airport", "airport"),
@@ -64,6 +66,7 @@ class GenerateConfig:
     refuse_kinds: tuple[float, float, float] = field(default=REFUSE_KINDS, metadata={"help": "Shares of harmful, out-of-scope and tool-not-offered requests among training refuse rows (drawn, not exact). eval.jsonl always uses the default, so held-out scores compare across training sets."})
     rows_per_list: int = field(default=1, metadata={"help": "Training rows that share one tool list, as requests to one agent's system prompt do: up to this many consecutive rows (a clarify row and its twin always together) get one list of their target tools plus their own distractors, at most 1 + max_distractors tools, never a tool a row asks for that it must not have. SFT with share_prompts: true runs each list once per batch. eval.jsonl keeps a list per row."})
     natural: float = field(default=0.7, metadata={"help": "Share of values a request says the way people write them ('4 pm', 'the 14th of Feb 2027', '$120k', 'Apple (AAPL)') while the call keeps the schema's form; with it, optional values are sometimes added in passing and clarify rows sometimes hold a vague stand-in for the missing value ('sometime soon'). eval.jsonl uses forms training never shows. 0 writes the plain-value files of earlier versions byte for byte."})
+    shapes: float = field(default=0.0, metadata={"help": "Share of execute rows in the shapes real agents see: two calls in one answer (two tools, or one tool for two values), a conversation that goes on after a tool result or supplies a value asked for earlier, or a long tool list (6-12 tools). Both files get them; 0 writes single-call rows only, as earlier versions did."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
     eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
 
@@ -76,6 +79,8 @@ class GenerateConfig:
             raise ValueError("max_distractors must be between 0 and 10")
         if not 0 <= self.natural <= 1:
             raise ValueError(f"--natural is a share of values between 0 and 1, got {self.natural}")
+        if not 0 <= self.shapes <= 1:
+            raise ValueError(f"--shapes is a share of execute rows between 0 and 1, got {self.shapes}")
         if not 0 <= self.pairs <= 1:
             raise ValueError(f"--pairs is a fraction of clarify rows between 0 and 1, got {self.pairs}")
         if self.rows_per_list < 1:
@@ -142,7 +147,7 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
     out = Path(out_dir)
     seen: set[str] = set()
     paths = {"train": out / "train.jsonl"}
-    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped)
+    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes)
     if config.rows_per_list > 1:
         share_tool_lists(train, train_tools, config.rows_per_list, 1 + config.max_distractors, random.Random(config.seed + 104729))
     write_jsonl(paths["train"], train)
@@ -150,7 +155,7 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
     if config.eval_n:
         paths["eval"] = out / "eval.jsonl"
         held = [t for t in eval_tools if t.name not in skipped] or [t for t in train_tools if t.name not in skipped]
-        splits["eval"] = generate_split(held, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen, natural=config.natural, skipped=skipped)
+        splits["eval"] = generate_split(held, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen, natural=config.natural, skipped=skipped, shapes=config.shapes)
         write_jsonl(paths["eval"], splits["eval"])
     rows: dict[str, dict[str, dict[str, int]]] = {}
     for split, records in splits.items():
@@ -174,6 +179,7 @@ def generate_split(
     refuse_kinds: tuple[float, float, float] = REFUSE_KINDS,
     natural: float = 0.0,
     skipped: dict[str, str] | None = None,
+    shapes: float = 0.0,
 ) -> list[Record]:
     """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated.
 
@@ -184,7 +190,7 @@ def generate_split(
     ``natural``: the share of values said in an everyday surface form (:mod:`.surface`).
     ``skipped`` collects tools dropped because no valid row could be made for them, with why."""
     skipped = {} if skipped is None else skipped
-    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped)
+    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped, shapes)
     behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
@@ -264,9 +270,12 @@ def share_tool_lists(rows: list[Record], tools: list[CatalogTool], per_list: int
                 never.add(extra["tool"])
             elif extra.get("tool"):
                 must.add(extra["tool"])
+            must.update(extra.get("calls") or [])  # a parallel call's second tool, an earlier call's tool
         return must, never
 
     groups: list[tuple[list[int], set[str], set[str]]] = []  # (rows, tools it must list, tools it must not)
+    # A long tool list is the row's point: it keeps its own.
+    units = [u for u in units if not any(rows[i].raw["extra_info"].get("shape") == "many_tools" for i in u)]
     for unit in units:
         unit_must, unit_never = needs(unit)
         if groups:
@@ -300,14 +309,14 @@ class ToolFailed(ValueError):
 
 
 class _RowMaker:
-    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None):
+    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None, shapes: float = 0.0):
         self.skipped = {} if skipped is None else skipped
         self.banks, self.natural, self._year = load_banks(), natural, 0
         tools = [t for t in tools if t.name not in self.skipped and self._serves(t)]
         if not tools:
             raise ValueError("no tools to generate rows for" + (": " + "; ".join(f"{k}: {v}" for k, v in self.skipped.items()) if self.skipped else ""))
         self.tools, self.split, self.rng, self.max_distractors = tools, split, rng, max_distractors
-        self.refuse_kinds, self.natural = refuse_kinds, natural
+        self.refuse_kinds, self.natural, self.shapes = refuse_kinds, natural, shapes
         self.codes: dict[str, list[str]] = self.banks.get("code_names") or {}  # type: ignore[assignment]
         self.enum_words: dict[str, list[str]] = self.banks.get("enum_words") or {}  # type: ignore[assignment]
         refusals = load_refusals()
@@ -352,7 +361,15 @@ class _RowMaker:
 
     # -- the three behaviors -------------------------------------------------------------
     def execute(self) -> Record:
+        if self.shapes and self.rng.random() < self.shapes:
+            return self._shaped(self.rng.choice(SHAPES))
         ct = self._next_tool(self.tools)
+        text, args, extra = self._request(ct)
+        truth = json.dumps([{"name": ct.name, "arguments": args}], ensure_ascii=False)
+        return self._record(ct, text, truth, "execute", extra)
+
+    def _request(self, ct: CatalogTool) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """(request, the call's arguments, extra_info) for one call of ``ct``."""
         style = self.rng.choice(STYLES)
         templates = [t for t in ct.templates if set(ct.tool.required) <= set(_placeholders(t))]
         if templates and self.rng.random() < 0.35:
@@ -366,8 +383,71 @@ class _RowMaker:
             args = self._arguments(ct)
             text, frame, said = self._phrase(ct, args, style)
         self._check(ct, args)
-        truth = json.dumps([{"name": ct.name, "arguments": args}], ensure_ascii=False)
-        return self._record(ct, text, truth, "execute", {"tool": ct.name, "style": style, "frame": frame, **_said(said)})
+        return text, args, {"tool": ct.name, "style": style, "frame": frame, **_said(said)}
+
+    def _shaped(self, shape: str) -> Record:
+        """An execute row in one of the other shapes agents see (``extra_info.shape`` names it)."""
+        ct = self._next_tool(self.tools)
+        if shape == "follow_up" and ct.tool.required:
+            # The request leaves a required value out, the assistant asked, the next user turn gives it.
+            missing = self.rng.choice(ct.tool.required)
+            full = self._arguments(ct)
+            self._check(ct, full)
+            said: dict[str, str] = {}
+            slots, asides = self._asides(ct, self._named_slot_phrases(ct, {k: v for k, v in full.items() if k != missing}, said))
+            style = self.rng.choice(STYLES)
+            text, frame = self._frame(self.rng.choice(ct.intents), [p for _, p in slots], style)
+            (_, phrase), = self._named_slot_phrases(ct, {missing: full[missing]}, said)
+            reply = self.rng.choice(FOLLOW_UPS[self.split]).replace("{}", phrase)
+            turns = [{"role": "user", "content": _with_asides(text, asides)}, {"role": "assistant", "content": self._ask(ct, missing)}, {"role": "user", "content": reply}]
+            extra = {"tool": ct.name, "style": style, "frame": frame, "shape": "multi_turn", "turns": "follow_up", **_said(said)}
+            return self._turns(self._offered(ct), turns, [(ct, full)], extra)
+        if shape in ("after_result", "follow_up"):
+            # An earlier call and its result, then the next request: the answer is the next call.
+            first_text, first_args, _ = self._request(ct)
+            nxt = self._next_tool(self.tools)
+            text, args, extra = self._request(nxt)
+            result = {"status": self.rng.choice(["ok", "done", "success"]), **dict(list(first_args.items())[:1])}
+            turns = [{"role": "user", "content": first_text}, {"role": "assistant", "content": format_tool_calls([{"name": ct.name, "arguments": first_args}])},
+                     {"role": "tool", "content": json.dumps(result, ensure_ascii=False)}, {"role": "user", "content": text}]
+            return self._turns(self._with(self._offered(nxt), ct), turns, [(nxt, args)], {**extra, "shape": "multi_turn", "turns": "after_result", "calls": [ct.name, nxt.name]})
+        if shape in ("parallel", "same_tool_twice"):
+            other = ct if shape == "same_tool_twice" else self.rng.choice([t for t in self.tools if t.name != ct.name] or [ct])
+            first_text, first_args, first_extra = self._request(ct)
+            for _ in range(5):  # one tool for two values: the two calls must differ
+                text, args, extra = self._request(other)
+                if other is not ct or args != first_args:
+                    break
+            stop = "" if first_text[-1:] in ".?!" else "."
+            joined = f"{first_text}{stop} {self.rng.choice(JOINERS[self.split])} {text[:1].lower()}{text[1:]}"
+            said = {**first_extra.get("said", {}), **extra.get("said", {})}
+            info = {"tool": ct.name, "style": first_extra["style"], "frame": first_extra["frame"], "shape": "parallel", "calls": [ct.name, other.name], **_said(said)}
+            return self._turns(self._with(self._offered(ct), other), [{"role": "user", "content": joined}], [(ct, first_args), (other, args)], info)
+        # A long tool list, near neighbours first: picking the right one is the whole task.
+        text, args, extra = self._request(ct)
+        others = [t for t in self.tools if t.name != ct.name]
+        neighbours = [t for t in others if t.domain == ct.domain]
+        k = min(len(others), self.rng.randint(6, 12) - 1)
+        chosen = neighbours[:k] + self.rng.sample([t for t in others if t not in neighbours], max(0, k - len(neighbours)))
+        offered = [*chosen[:k], ct]
+        self.rng.shuffle(offered)
+        return self._turns(offered, [{"role": "user", "content": text}], [(ct, args)], {**extra, "shape": "many_tools"})
+
+    def _with(self, offered: list[CatalogTool], ct: CatalogTool) -> list[CatalogTool]:
+        """``offered`` with ``ct`` in it (at a random place when it was not)."""
+        if any(t.name == ct.name for t in offered):
+            return offered
+        offered = list(offered)
+        offered.insert(self.rng.randint(0, len(offered)), ct)
+        return offered
+
+    def _turns(self, offered: list[CatalogTool], turns: list[dict[str, str]], calls: list[tuple[CatalogTool, dict[str, Any]]], extra: dict[str, Any]) -> Record:
+        for ct, args in calls:
+            self._check(ct, args)
+        truth = json.dumps([{"name": ct.name, "arguments": args} for ct, args in calls], ensure_ascii=False)
+        record = self._build(offered, turns[-1]["content"], truth, "execute", extra)
+        record.raw["prompt"] = record.raw["prompt"][:1] + turns
+        return record
 
     def clarify(self) -> Record:
         ct = self._next_tool(self.askable or self.tools)
@@ -693,8 +773,9 @@ def _with_asides(text: str, asides: list[tuple[str, str]]) -> str:
 
 
 def _prompt_key(record: Record) -> str:
-    """The request as uniqueness sees it: case and spacing do not make a prompt new."""
-    return " ".join(record.user_prompt.casefold().split())
+    """The request as uniqueness sees it (every user turn): case and spacing do not make a prompt new."""
+    users = [m["content"] for m in record.prompt if m.get("role") == "user"]
+    return " ".join(" | ".join(users).casefold().split())
 
 
 def _placeholders(template: str) -> list[str]:

@@ -125,3 +125,8 @@ ASIDES = {
     "train": ["Oh, and {}.", "({} if possible)", "Also {}.", "Ideally {}.", "- {} please", "btw {}"],
     "eval": ["By the way, {}.", "{} would be nice.", "and {} if you can"],
 }
+
+# Between two requests in one message (a parallel call): eval's are never trained on.
+JOINERS = {"train": ["Also,", "And", "Then", "After that,", "And also"], "eval": ["Plus,", "On top of that,", "While you're at it,"]}
+# A later user turn that gives the value the assistant asked for ("{}": its slot phrase).
+FOLLOW_UPS = {"train": ["{}", "Oh, {}.", "Sorry, {}.", "{} please.", "Right, {}."], "eval": ["Ah yes, {}.", "My bad: {}.", "Make that {}."]}

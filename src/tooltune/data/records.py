@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..schema import Behavior, Tool, ToolSchemaError, infer_behavior, tools_from_system_prompt
+from ..schema import Behavior, Tool, ToolSchemaError, infer_behavior, parse_tool_calls, tools_from_system_prompt
 
 __all__ = ["row_tools", "Record", "DatasetError", "Problem", "iter_jsonl", "read_records", "write_jsonl", "make_record", "structural_problems"]
 
@@ -65,6 +65,22 @@ class Record:
     def user_prompt(self) -> str:
         """The last user message: the request the answer responds to."""
         return next((m.get("content", "") for m in reversed(self.prompt) if m.get("role") == "user"), "")
+
+    @property
+    def shape(self) -> str:
+        """The row's shape, read from the row itself so hand-written files have one too:
+        ``multi_turn`` (an earlier answer or tool result in the prompt), ``parallel`` (two or more
+        calls), ``many_tools`` (six or more tools offered), ``nested`` (an object argument), ``single``."""
+        if any(m.get("role") in ("assistant", "tool") for m in self.prompt):
+            return "multi_turn"
+        calls = parse_tool_calls(self.ground_truth) or []
+        if len(calls) > 1:
+            return "parallel"
+        if len(self.tools) >= 6:
+            return "many_tools"
+        if any(isinstance(v, dict) or isinstance(v, list) and any(isinstance(x, dict) for x in v) for c in calls for v in c.arguments.values()):
+            return "nested"
+        return "single"
 
     @property
     def ground_truth(self) -> str:

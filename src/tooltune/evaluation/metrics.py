@@ -130,12 +130,15 @@ def summarize(records: list[Record], answers: list[str], scores: list[RowScore])
 
     groups: dict[str, list[RowScore]] = defaultdict(list)
     texts: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    for record, answer, score in zip(records, answers, scores):
-        for group in ("all", score.behavior):
+    # Per shape too, when the file holds more than one (a single-call file's report stays as it was).
+    shapes = [record.shape for record in records]
+    by_shape = len(set(shapes)) > 1
+    for record, answer, score, shape in zip(records, answers, scores, shapes):
+        for group in ("all", score.behavior, *([f"shape:{shape}"] if by_shape else [])):
             groups[group].append(score)
             texts[group][0].append(canonical(answer))
             texts[group][1].append(canonical(record.ground_truth))
-    order = ["all", *[b for b in BEHAVIORS if b in groups]]
+    order = ["all", *[b for b in BEHAVIORS if b in groups], *sorted(g for g in groups if g.startswith("shape:"))]
     metrics: dict[str, dict[str, float]] = {}
     for group in order:
         values: dict[str, list[float]] = defaultdict(list)
