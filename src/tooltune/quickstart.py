@@ -44,6 +44,9 @@ class Preset:
     # per row for about half the tokens, so the warm start sees more rows in its minutes.
     rows_per_list: int = 1
     share_prompts: bool = False
+    # Share of execute rows in other shapes than one call (`tooltune data generate --shapes`):
+    # parallel calls, multi-turn rows, long tool lists; 0 keeps single calls only.
+    shapes: float = 0.0
     # Held-out rows each stage answers greedily at its start, middle and end (the validation
     # reward curve, training/validation.py); each costs ~1 s per check here.
     validation_rows: int = 48
@@ -123,7 +126,7 @@ def run_quickstart(
     started = time.perf_counter()
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
     out = Path(out).resolve()
-    paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list), out / "data").paths
+    paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list, shapes=chosen.shapes), out / "data").paths
     for split, path in paths.items():
         report = validate_file(path)
         if report.problems:
