@@ -88,17 +88,19 @@ def _seeded(model: Any, seed: int) -> Iterator[None]:
 
 
 def complete(model: Any, tokenizer: Any, conversation: list[dict[str, str]], sampling: Sampling, stop: list[str] | None = None, streamer: Any = None,
-             cancel: Any = None) -> tuple[int, list[Completion]]:
+             cancel: Any = None, prefix: str = "") -> tuple[int, list[Completion]]:
     """``sampling.samples`` completions of one conversation, cut at the first ``stop`` string.
     ``cancel`` (a ``threading.Event``) ends generation at the next token once set: a server sets it
     when the client has gone, so an abandoned request does not hold the model.
 
     Returns the prompt's token count and the completions. ``streamer`` (a transformers streamer)
-    receives tokens as they are generated; it needs ``sampling.samples == 1``.
+    receives tokens as they are generated; it needs ``sampling.samples == 1``. ``prefix`` is put
+    in the model's mouth: the answer starts with it and the model writes the rest (how a server
+    enforces ``tool_choice``); each completion's text includes it.
     """
     import torch
 
-    text = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+    text = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False) + prefix
     enc = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
     kwargs = _sampling_kwargs(sampling, tokenizer)
     copies = 1
@@ -116,7 +118,7 @@ def complete(model: Any, tokenizer: Any, conversation: list[dict[str, str]], sam
     for row in generated[:, prompt_tokens:].tolist():
         ended = next((i for i, t in enumerate(row) if t in ends), None)
         kept = row[: ended + 1] if ended is not None else row
-        answer = tokenizer.decode(kept, skip_special_tokens=True)
+        answer = prefix + tokenizer.decode(kept, skip_special_tokens=True)
         cut = min((answer.find(s) for s in stop or [] if s in answer), default=-1)
         finish = "stop" if ended is not None or cut >= 0 else "length"
         out.append(Completion(answer[:cut] if cut >= 0 else answer, len(kept), finish))

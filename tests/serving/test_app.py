@@ -25,9 +25,10 @@ class ScriptedEngine(Engine):
         super().__init__(model=None, tokenizer=tokenizer)
         self.answer, self.seen = answer, []
 
-    def run(self, messages, sampling, stop, streamer=None, cancel=None):
+    def run(self, messages, sampling, stop, streamer=None, cancel=None, prefix=""):
         with self.lock:
             self.seen.append(messages)
+            self.prefixes = getattr(self, "prefixes", []) + [prefix]
             if streamer is not None:
                 streamer.put(__import__("torch").tensor([self.tokenizer.encode(self.answer, add_special_tokens=False)]))
                 streamer.end()
@@ -195,3 +196,34 @@ def test_a_cancelled_request_frees_the_model_within_a_second(tiny_model):
     first.join(timeout=5)
     assert not first.is_alive() and time.perf_counter() - started < 1.0
     assert results["first"][1][0].tokens < 2000 and not engine.lock.locked()
+
+
+def test_tool_choice_is_enforced_and_parallel_calls_can_be_limited(endpoint):
+    """tool_choice puts the call's opening in the model's mouth; parallel_tool_calls=false keeps one call."""
+    two = '<TOOLCALL>[{"name": "get_stock_price", "arguments": {"ticker": "AMZN"}}, {"name": "get_stock_price", "arguments": {"ticker": "MSFT"}}]</TOOLCALL>'
+    engine, url = endpoint(answer=two)
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused")
+    ask = dict(model="bot@2", messages=[{"role": "user", "content": "AMZN and MSFT?"}], tools=[STOCK_TOOL])
+    both = client.chat.completions.create(**ask)
+    assert [json.loads(c.function.arguments)["ticker"] for c in both.choices[0].message.tool_calls] == ["AMZN", "MSFT"]
+    one = client.chat.completions.create(**ask, parallel_tool_calls=False)
+    assert len(one.choices[0].message.tool_calls) == 1
+    client.chat.completions.create(**ask, tool_choice="required")
+    client.chat.completions.create(**ask, tool_choice={"type": "function", "function": {"name": "get_stock_price"}})
+    assert engine.prefixes[-2:] == ["<TOOLCALL>[", '<TOOLCALL>[{"name": "get_stock_price", "arguments": ']
+    none = client.chat.completions.create(**ask, tool_choice="none")
+    assert none.choices[0].finish_reason == "stop" and none.choices[0].message.tool_calls is None  # no tools offered, none parsed
+    assert "get_stock_price" not in engine.seen[-1][0]["content"]
+    for bad in ({"type": "function", "function": {"name": "nope"}}, "sometimes"):
+        with pytest.raises(openai.BadRequestError):
+            client.chat.completions.create(**ask, tool_choice=bad)
+
+
+def test_a_forced_prefix_reaches_the_model_and_the_answer(tiny_model):
+    from tooltune.inference import Sampling, complete
+    from tooltune.models.load import load_model_and_tokenizer
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model, dtype="float32")
+    _, (plain,) = complete(model, tokenizer, [{"role": "user", "content": "hi"}], Sampling(max_new_tokens=4, temperature=0))
+    _, (forced,) = complete(model, tokenizer, [{"role": "user", "content": "hi"}], Sampling(max_new_tokens=4, temperature=0), prefix="<TOOLCALL>[")
+    assert forced.text.startswith("<TOOLCALL>[") and not plain.text.startswith("<TOOLCALL>[")

@@ -62,7 +62,7 @@ class Engine:
         return cls(model, tokenizer)
 
     def run(self, messages: list[dict[str, str]], sampling: Sampling, stop: list[str] | None, streamer: Any = None,
-            cancel: threading.Event | None = None) -> tuple[int, list[Completion]]:
+            cancel: threading.Event | None = None, prefix: str = "") -> tuple[int, list[Completion]]:
         """Generate once the model is free; ``cancel`` set while waiting skips the request, set while
         generating ends it at the next token."""
         cancel = cancel or threading.Event()
@@ -74,7 +74,7 @@ class Engine:
             try:
                 if cancel.is_set():
                     return 0, []
-                return complete(self.model, self.tokenizer, messages, sampling, stop=stop, streamer=streamer, cancel=cancel)
+                return complete(self.model, self.tokenizer, messages, sampling, stop=stop, streamer=streamer, cancel=cancel, prefix=prefix)
             finally:
                 self.lock.release()
         finally:
@@ -180,7 +180,7 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
                 return _error(400, "streaming supports n=1", param="n")
             return StreamingResponse(_stream(engine, config, request, messages, sampling), media_type="text/event-stream")
         cancel = threading.Event()
-        task = asyncio.ensure_future(asyncio.to_thread(engine.run, messages, sampling, request.stop, None, cancel))
+        task = asyncio.ensure_future(asyncio.to_thread(engine.run, messages, sampling, request.stop, None, cancel, request.forced_prefix()))
         try:
             while not task.done():
                 await asyncio.wait({task}, timeout=0.25)
@@ -194,7 +194,7 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
             return _error(503, "the request was cancelled before it ran (the server is shutting down)", "server_error")
         choices = []
         for index, completion in enumerate(completions):
-            message, finish = answer_message(completion.text, request.tools)
+            message, finish = answer_message(completion.text, request.offered(), request.parallel_tool_calls)
             choices.append({"index": index, "message": message, "finish_reason": finish if finish == "tool_calls" else completion.finish_reason})
         used = sum(c.tokens for c in completions)
         return {"id": new_id(), "object": "chat.completion", "created": created(), "model": config.served_name, "choices": choices,
@@ -222,7 +222,7 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
 
     def produce() -> tuple[int, list[Completion]]:
         try:
-            return engine.run(messages, sampling, request.stop, streamer, cancel)
+            return engine.run(messages, sampling, request.stop, streamer, cancel, request.forced_prefix())
         finally:
             # Unblock the reader below whatever happened (an error surfaces when the task is
             # awaited; a request cancelled before it ran generated nothing to end the stream).
@@ -238,7 +238,8 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
 
 async def _stream_chunks(task: Any, streamer: Any, request: ChatRequest, chunk: Any) -> AsyncIterator[str]:
     yield chunk({"role": "assistant", "content": ""})
-    held, sent, streaming = "", 0, None
+    held, sent = "", 0
+    streaming: bool | None = False if request.forced_prefix() else None  # a forced call is never content
     iterator = iter(streamer)
     while True:
         piece = await asyncio.to_thread(next, iterator, None)
@@ -260,7 +261,7 @@ async def _stream_chunks(task: Any, streamer: Any, request: ChatRequest, chunk: 
         yield "data: [DONE]\n\n"
         return
     completion = completions[0]
-    message, finish = answer_message(completion.text, request.tools)
+    message, finish = answer_message(completion.text, request.offered(), request.parallel_tool_calls)
     if finish == "tool_calls":
         calls = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
         yield chunk({"tool_calls": calls})

@@ -15,7 +15,7 @@ import time
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..schema import Tool, ToolCall, format_tool_calls, messages_with_tools, parse_tool_calls, split_reasoning
 
@@ -74,6 +74,35 @@ class ChatRequest(BaseModel):
     seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
     stop: str | list[str] | None = None
     stream: bool = False
+    parallel_tool_calls: bool = True  # false: the answer carries its first call only
+
+    @model_validator(mode="after")
+    def _known_tool_choice(self) -> "ChatRequest":
+        choice = self.tool_choice
+        if choice is None or choice in ("auto", "none", "required"):
+            if choice == "required" and not self.tools:
+                raise ValueError("tool_choice 'required' needs tools")
+            return self
+        name = (choice.get("function") or {}).get("name") if isinstance(choice, dict) and choice.get("type") == "function" else None
+        if not isinstance(name, str):
+            raise ValueError('tool_choice must be "none", "auto", "required" or {"type": "function", "function": {"name": ...}}')
+        if name not in {t.function.name for t in self.tools or []}:
+            raise ValueError(f"tool_choice names {name!r}, which is not in tools")
+        return self
+
+    def forced_prefix(self) -> str:
+        """What the answer must begin with so ``tool_choice`` holds: the model writes the rest.
+        'required' opens the call list; a named function opens its call up to the arguments."""
+        if not self.tools or self.tool_choice in (None, "auto", "none"):
+            return ""
+        if self.tool_choice == "required":
+            return "<TOOLCALL>["
+        name = self.tool_choice["function"]["name"]  # type: ignore[index]
+        return '<TOOLCALL>[{"name": ' + json.dumps(name) + ', "arguments": '
+
+    def offered(self) -> list[ToolSpec] | None:
+        """The tools an answer may call: none when tool_choice is 'none'."""
+        return None if self.tool_choice == "none" else self.tools
 
     @field_validator("stop")
     @classmethod
@@ -112,14 +141,17 @@ def _arguments(raw: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def answer_message(text: str, offered: list[ToolSpec] | None) -> tuple[dict[str, Any], str]:
-    """An assistant message for ``text`` and its finish reason: parsed tool calls, or content.
+def answer_message(text: str, offered: list[ToolSpec] | None, parallel: bool = True) -> tuple[dict[str, Any], str]:
+    """An assistant message for ``text`` and its finish reason: parsed tool calls (the first only
+    unless ``parallel``), or content.
 
     A leading ``<think>`` segment goes to ``reasoning_content`` (the field vLLM and DeepSeek's API
     use), so clients see the answer alone in ``content``.
     """
     reasoning, answer = split_reasoning(text)
     calls = parse_tool_calls(answer) if offered else None
+    if calls and not parallel:
+        calls = calls[:1]
     thought = {"reasoning_content": reasoning} if reasoning else {}
     if calls:
         tool_calls = [
