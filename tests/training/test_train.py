@@ -242,3 +242,21 @@ def test_a_reward_that_fails_on_most_rows_stops_the_run_with_the_data_line(tiny_
         train(_spec(tiny_model, small_data, technique="rlvr", engine="trl", output_dir=str(tmp_path / "rl"), reward=f"{bad}:reward", max_steps=8), echo=lambda s: None)
     manifest = read_manifest(tmp_path / "rl")
     assert manifest["status"] == "failed" and "no luck" in manifest["error"]
+
+
+def test_sft_trains_on_every_shape_with_shared_prompts_and_the_think_check(tiny_model, tmp_path):
+    """Parallel calls, multi-turn prompts (a tool result, a follow-up) and long lists go through the recipe's SFT."""
+    from tooltune.data import read_records
+    from tooltune.data.generate import GenerateConfig, generate
+    from tooltune.training.datasets import sft_rows
+
+    data = generate(GenerateConfig(n=48, eval_n=8, seed=4, shapes=1.0, pairs=1.0, rows_per_list=4), tmp_path / "shapes").paths
+    rows = read_records(data["train"])
+    assert {"parallel", "multi_turn"} <= {r.shape for r in rows}
+    multi = next(r for r in rows if r.raw["extra_info"].get("turns") == "after_result")
+    (converted,) = sft_rows([multi], reasoning=True)
+    assert [m["role"] for m in converted["prompt"]] == ["system", "user", "assistant", "tool", "user"]
+    spec = _spec(tiny_model, data, technique="sft", name="sft-shapes", max_steps=3, share_prompts=True, reasoning=True, max_length=1024)
+    run = train(spec, echo=lambda s: None)
+    assert read_manifest(run)["status"] == "completed"
+    assert 0 < _metrics(run)[0]["train/loss"] < 20
