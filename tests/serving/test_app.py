@@ -227,3 +227,36 @@ def test_a_forced_prefix_reaches_the_model_and_the_answer(tiny_model):
     _, (plain,) = complete(model, tokenizer, [{"role": "user", "content": "hi"}], Sampling(max_new_tokens=4, temperature=0))
     _, (forced,) = complete(model, tokenizer, [{"role": "user", "content": "hi"}], Sampling(max_new_tokens=4, temperature=0), prefix="<TOOLCALL>[")
     assert forced.text.startswith("<TOOLCALL>[") and not plain.text.startswith("<TOOLCALL>[")
+
+
+def test_no_request_body_yields_a_500(tiny_model):
+    """Hypothesis writes request bodies, from well-formed to nonsense: every answer is 2xx or an OpenAI-shaped 4xx."""
+    from fastapi.testclient import TestClient
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tooltune.models.load import load_model_and_tokenizer
+
+    engine = ScriptedEngine(load_model_and_tokenizer(tiny_model)[1], CALL)
+    client = TestClient(create_app(ServeConfig(model=tiny_model, served_name="bot@2"), engine))
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True), st.text(max_size=12))
+    anything = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=6)
+    message = st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "tool", "system", "developer", "wizard"]) | anything,
+                                     "content": st.text(max_size=20) | anything}, optional={"tool_calls": anything, "tool_call_id": anything, "name": anything})
+    body = st.fixed_dictionaries(
+        {"model": st.just("bot@2") | anything, "messages": st.lists(message, max_size=3) | anything},
+        optional={"tools": st.just([STOCK_TOOL]) | anything, "tool_choice": st.sampled_from(["auto", "none", "required", "x"]) | anything,
+                  "temperature": scalars, "top_p": scalars, "max_tokens": scalars, "n": scalars, "seed": scalars, "stop": anything,
+                  "stream": st.booleans() | anything, "parallel_tool_calls": anything},
+    )
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(payload=body | anything)
+    def check(payload):
+        # json.dumps writes NaN and Infinity as Python's parser reads them: the server must cope with those too.
+        reply = client.post("/v1/chat/completions", content=json.dumps(payload), headers={"content-type": "application/json"})
+        assert reply.status_code < 500, (payload, reply.text)
+        if reply.status_code >= 400:
+            assert "message" in reply.json()["error"]
+
+    check()
