@@ -32,9 +32,9 @@ _IMPERATIVE = {
     "read", "write", "edit", "move", "open", "close", "merge", "push", "query", "run", "upload", "download", "navigate",
     "take", "capture", "fill", "select", "post", "reply", "comment", "fork", "assign", "describe", "invite", "lookup",
     "insert", "append", "rename", "copy", "publish", "subscribe", "enable", "disable", "archive", "restore", "submit",
-    "make", "draft", "lookup", "resolve", "plan", "record", "log", "predict", "detect", "classify", "extract", "explain",
+    "make", "draft", "resolve", "plan", "record", "log", "predict", "detect", "classify", "extract", "explain",
     "scale", "drain", "patch", "apply", "install", "uninstall", "deploy", "restart", "click", "hover", "press", "wait",
-    "resize", "crawl", "scrape", "evaluate", "retrieve", "load", "save", "sync", "share", "invite", "block",
+    "resize", "crawl", "scrape", "evaluate", "load", "save", "sync", "share", "block",
 }
 
 

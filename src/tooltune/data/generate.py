@@ -94,7 +94,7 @@ class GenerateConfig:
             return list(load_catalog("train")), list(load_catalog("eval")), {}
         tools, skipped = load_user_tools(self.tools_file)
         if not tools:
-            raise ValueError(f"{self.tools_file}: no usable tool; " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+            raise ValueError(f"{self.tools_file}: no usable tool; " + _reasons(skipped))
         names = {t.name for t in tools}
         held = set(self.eval_tools or [])
         unknown = held - names
@@ -311,12 +311,13 @@ class ToolFailed(ValueError):
 class _RowMaker:
     def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None, shapes: float = 0.0):
         self.skipped = {} if skipped is None else skipped
-        self.banks, self.natural, self._year = load_banks(), natural, 0
+        self.split, self.rng, self.max_distractors = split, rng, max_distractors
+        self.refuse_kinds, self.natural, self.shapes = refuse_kinds, natural, shapes
+        self.banks, self._year = load_banks(), 0
         tools = [t for t in tools if t.name not in self.skipped and self._serves(t)]
         if not tools:
-            raise ValueError("no tools to generate rows for" + (": " + "; ".join(f"{k}: {v}" for k, v in self.skipped.items()) if self.skipped else ""))
-        self.tools, self.split, self.rng, self.max_distractors = tools, split, rng, max_distractors
-        self.refuse_kinds, self.natural, self.shapes = refuse_kinds, natural, shapes
+            raise ValueError("no tools to generate rows for" + (": " + _reasons(self.skipped) if self.skipped else ""))
+        self.tools = tools
         self.codes: dict[str, list[str]] = self.banks.get("code_names") or {}  # type: ignore[assignment]
         self.enum_words: dict[str, list[str]] = self.banks.get("enum_words") or {}  # type: ignore[assignment]
         refusals = load_refusals()
@@ -326,15 +327,13 @@ class _RowMaker:
         self.oos_intents: list[str] = refusals["out_of_scope"][split]
         self.askable = [t for t in tools if t.tool.required]
         self._cycles: dict[int, list[CatalogTool]] = {}
-        self._year = 0
 
     def _serves(self, ct: CatalogTool) -> bool:
         """Whether valid arguments can be drawn for ``ct`` (tried on a private random stream, so
         the rows drawn afterwards are what they would be without the check); else it is skipped."""
         if ct.hinted:
             return True  # the bundled catalogs are checked by their own tests
-        saved = getattr(self, "rng", None)
-        self.rng = random.Random(ct.name)
+        saved, self.rng = self.rng, random.Random(ct.name)
         try:
             for required_only in (True, False, False):
                 args = {p: self._value(ct, p) for p in ct.tool.properties if not required_only or p in ct.tool.required}
@@ -344,10 +343,7 @@ class _RowMaker:
             self.skipped[ct.name] = exc.reason
             return False
         finally:
-            if saved is not None:
-                self.rng = saved
-            else:
-                del self.rng
+            self.rng = saved
 
     def drop(self, name: str, reason: str) -> None:
         """Stop making rows for tool ``name`` (a schema the generator could not serve after all)."""
@@ -357,7 +353,7 @@ class _RowMaker:
         for cycle in self._cycles.values():
             cycle[:] = [t for t in cycle if t.name != name]
         if not self.tools:
-            raise ValueError("no tools left to generate rows for: " + "; ".join(f"{k}: {v}" for k, v in self.skipped.items()))
+            raise ValueError("no tools left to generate rows for: " + _reasons(self.skipped))
 
     # -- the three behaviors -------------------------------------------------------------
     def execute(self) -> Record:
@@ -402,7 +398,7 @@ class _RowMaker:
             turns = [{"role": "user", "content": _with_asides(text, asides)}, {"role": "assistant", "content": self._ask(ct, missing)}, {"role": "user", "content": reply}]
             extra = {"tool": ct.name, "style": style, "frame": frame, "shape": "multi_turn", "turns": "follow_up", **_said(said)}
             return self._turns(self._offered(ct), turns, [(ct, full)], extra)
-        if shape in ("after_result", "follow_up"):
+        if shape in ("after_result", "follow_up"):  # a follow-up needs a required value to ask for: else this
             # An earlier call and its result, then the next request: the answer is the next call.
             first_text, first_args, _ = self._request(ct)
             nxt = self._next_tool(self.tools)
@@ -442,8 +438,7 @@ class _RowMaker:
         return offered
 
     def _turns(self, offered: list[CatalogTool], turns: list[dict[str, str]], calls: list[tuple[CatalogTool, dict[str, Any]]], extra: dict[str, Any]) -> Record:
-        for ct, args in calls:
-            self._check(ct, args)
+        """An execute row whose prompt is ``turns`` after the system turn; ``calls`` were checked when drawn."""
         truth = json.dumps([{"name": ct.name, "arguments": args} for ct, args in calls], ensure_ascii=False)
         record = self._build(offered, turns[-1]["content"], truth, "execute", extra)
         record.raw["prompt"] = record.raw["prompt"][:1] + turns
@@ -761,6 +756,11 @@ class _RowMaker:
         if problems:
             fix = "fix its hints" if ct.hinted else "its schema may be stricter than the generator can serve"
             raise ToolFailed(ct.name, f"drew arguments its schema refuses ({problems[0][0] or 'arguments'}: {problems[0][1]}); {fix}")
+
+
+def _reasons(skipped: dict[str, str]) -> str:
+    """Skipped tools and why, for an error message."""
+    return "; ".join(f"{name}: {why}" for name, why in skipped.items())
 
 
 def _said(said: dict[str, str]) -> dict[str, Any]:

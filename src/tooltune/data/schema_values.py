@@ -20,8 +20,7 @@ import re
 import uuid
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from .validate import schema_validator
 
 __all__ = ["NoValue", "draw", "described_examples", "resolve"]
 
@@ -123,12 +122,14 @@ def _kind(schema: dict[str, Any]) -> str:
 
 
 def _valid(value: Any, schema: dict[str, Any], root: dict[str, Any] | None) -> bool:
+    doc = dict(schema)
+    if root is not None:  # keep the root's definitions so a $ref inside still resolves
+        doc.update({k: root[k] for k in ("$defs", "definitions") if k in root and k not in doc})
     try:
-        doc = dict(schema)
-        if root is not None:  # keep the root's definitions so a $ref inside still resolves
-            doc.update({k: root[k] for k in ("$defs", "definitions") if k in root and k not in doc})
-        return Draft202012Validator(doc).is_valid(value)
-    except (SchemaError, TypeError, ValueError, RecursionError, AttributeError):
+        # The validator cache `data generate` checks rows with: one compiled validator per schema, not per draw.
+        validator = schema_validator(json.dumps(doc, sort_keys=True))
+        return validator is not None and validator.is_valid(value)
+    except (TypeError, ValueError, RecursionError, AttributeError):
         return False
 
 
@@ -335,13 +336,12 @@ def _bank_values(name: str, description: str, banks: dict[str, Any]) -> tuple[li
     (the last word of the name, unless that word is generic), then its other words, then the
     description's words; else the topic bank."""
     words = _tokens(name)
+    joined = "_".join(words)  # a two-word key ("time_zone") is looked for in the whole name
     ordered = [w for w in reversed(words) if w not in _GENERIC_HEADS] + [w for w in reversed(words) if w in _GENERIC_HEADS]
-    for tokens in ([[w] for w in ordered], [_tokens(description)]):
-        for group in tokens:
-            joined = "_".join(words)
-            for word, bank in _WORD_BANKS:
-                # Short words match whole words only ("name" is not "namespace"); longer ones may prefix ("files").
-                hit = word in joined if "_" in word else any(t == word or len(word) >= 5 and t.startswith(word) for t in group)
-                if hit and isinstance(banks.get(bank), list) and banks[bank]:
-                    return [str(v) for v in banks[bank]], True
+    for group in [[w] for w in ordered] + [_tokens(description)]:
+        for word, bank in _WORD_BANKS:
+            # Short words match whole words only ("name" is not "namespace"); longer ones may prefix ("files").
+            hit = word in joined if "_" in word else any(t == word or len(word) >= 5 and t.startswith(word) for t in group)
+            if hit and isinstance(banks.get(bank), list) and banks[bank]:
+                return [str(v) for v in banks[bank]], True
     return [str(v) for v in banks.get("topic", ["example"])], False

@@ -90,7 +90,7 @@ def argument_problems(tool: Tool, arguments: dict[str, Any]) -> list[tuple[str, 
         for name in arguments:
             if name not in tool.properties:
                 found.append((f".{name}", f"'{name}' is not a parameter of '{tool.name}' (parameters: {', '.join(tool.properties)})"))
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = schema_validator(json.dumps(schema, sort_keys=True))
     if validator is None:
         return found + [("", f"tool '{tool.name}' has an invalid JSON schema; fix its 'parameters'")]
     for error in validator.iter_errors(arguments):
@@ -100,7 +100,7 @@ def argument_problems(tool: Tool, arguments: dict[str, Any]) -> list[tuple[str, 
 
 
 @lru_cache(maxsize=4096)
-def _validator(schema_json: str) -> Draft202012Validator | None:
+def schema_validator(schema_json: str) -> Draft202012Validator | None:
     # One compiled validator per distinct schema: a 100k-row file uses a few hundred.
     schema = json.loads(schema_json)
     try:
