@@ -40,6 +40,16 @@ def test_sft_writes_a_loadable_model_and_manifest(tiny_model, small_data):
     assert params["technique"] == "sft"
 
 
+def test_sft_says_when_rows_are_longer_than_max_length(tiny_model, small_data):
+    said = []
+    train(_spec(tiny_model, small_data, technique="sft", name="sft-short", max_steps=1, max_length=64), echo=said.append)
+    warning = [s for s in said if "longer than max_length=64" in s]
+    assert warning and "raise max_length" in warning[0]
+    said.clear()
+    train(_spec(tiny_model, small_data, technique="sft", name="sft-long", max_steps=1, max_length=4096), echo=said.append)
+    assert not [s for s in said if "max_length" in s]
+
+
 def test_rlvr_logs_the_charts_a_user_watches(tiny_model, small_data):
     run = train(
         _spec(tiny_model, small_data, technique="rlvr", name="rlvr", max_steps=2, validation_data=str(small_data["eval"]), eval_steps=2),

@@ -49,4 +49,15 @@ class SFT(Technique):
         trainer = AnswerOnlySFTTrainer(**context.shared(config), train_dataset=Dataset.from_list(sft_rows(context.train_records, spec.reasoning)), eval_dataset=evaluation)
         trainer.frozen_system_prompt = spec.frozen_system_prompt
         trainer.share_prompts = spec.share_prompts
+        _warn_cut_rows(trainer.train_dataset, len(context.train_records), spec.max_length, context.echo)
         return trainer
+
+
+def _warn_cut_rows(dataset: Any, rows: int, max_length: int, echo: Any) -> None:
+    """Say how many rows lost (part of) their answer to ``max_length``: TRL cuts long rows from the
+    end, where the answer is, and drops the ones left with nothing to learn, without a word."""
+    dropped = rows - len(dataset)
+    cut = sum(len(ids) >= max_length for ids in dataset["input_ids"])
+    if dropped or cut:
+        echo(f"warning: {dropped + cut} of {rows} training rows are longer than max_length={max_length} tokens "
+             f"({dropped} dropped, {cut} cut short): their answers are not learned in full; raise max_length in the spec")
