@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator
 
-__all__ = ["Sampling", "Completion", "generate_answers", "complete", "stop_token_ids", "progress_bar", "ANSWER_TOKENS"]
+__all__ = ["Sampling", "Completion", "GenerationRequest", "batch_key", "generate_answers", "complete", "complete_batch", "stop_token_ids", "progress_bar", "ANSWER_TOKENS"]
 
 # The token budget for scoring an answer (evaluation and the validation reward): a <think> check
 # plus a call with its arguments reaches ~175 tokens at the tail; a shorter budget cuts those
@@ -64,16 +64,90 @@ def _sampling_kwargs(sampling: Sampling, tokenizer: Any) -> dict[str, Any]:
     return kwargs
 
 
-def _cancelled(event: Any) -> Any:
-    """transformers stopping criteria that end every row once ``event`` is set."""
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList
+@dataclass
+class GenerationRequest:
+    """One conversation to answer inside a batch (:func:`complete_batch`)."""
 
-    class Cancelled(StoppingCriteria):
-        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-            return torch.full((input_ids.shape[0],), event.is_set(), dtype=torch.bool, device=input_ids.device)
+    conversation: list[dict[str, str]]
+    sampling: Sampling
+    stop: list[str] | None = None  # strings that end the answer (cut off, not returned)
+    streamer: Any = None  # a transformers streamer for this answer's tokens (needs samples == 1)
+    cancel: Any = None  # a threading.Event: once set, this answer ends at the next token
+    prefix: str = ""  # put in the model's mouth: the answer starts with it (how a server enforces tool_choice)
 
-    return StoppingCriteriaList([Cancelled()])
+
+def batch_key(sampling: Sampling) -> tuple[Any, ...]:
+    """Requests with equal keys can share one generate() call: the same decoding rule and samples."""
+    if sampling.temperature <= 0:
+        return ("greedy",)
+    return ("sample", sampling.temperature, sampling.top_p, sampling.samples)
+
+
+class _RowStops:
+    """Per-row stopping for a batch: each row ends at its own token limit, stop strings or cancel
+    flag, while the others go on (transformers pads a finished row until the batch ends)."""
+
+    def __init__(self, requests: list[GenerationRequest], copies: int, prompt_tokens: int, tokenizer: Any):
+        self.requests, self.copies, self.start, self.tokenizer = requests, copies, prompt_tokens, tokenizer
+        # The answer length at which each row was first found finished: its streamer takes no token
+        # beyond it (transformers pads a finished row, and may stream a step before or after asking).
+        self.done_at: list[int | None] = [None] * (len(requests) * copies)
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        generated = input_ids.shape[1] - self.start
+        done = []
+        for row in range(input_ids.shape[0]):
+            request = self.requests[row // self.copies]
+            ended = generated >= request.sampling.max_new_tokens or (request.cancel is not None and request.cancel.is_set())
+            if not ended and request.stop:
+                tail = self.tokenizer.decode(input_ids[row, self.start :], skip_special_tokens=True)
+                ended = any(s in request.prefix + tail for s in request.stop)
+            done.append(ended)
+            if ended and self.done_at[row] is None:
+                self.done_at[row] = generated
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+class _FanOut:
+    """One streamer for a batched generate() that hands each row's tokens to that request's own
+    streamer, and ends a row's stream as soon as the row is finished."""
+
+    def __init__(self, requests: list[GenerationRequest], ends: set[int], stops: _RowStops):
+        self.requests, self.ends, self.stops = requests, ends, stops
+        self.finished = [r.streamer is None for r in requests]
+        self.sent = [0] * len(requests)
+        self.prompt_sent = False
+
+    def put(self, value: Any) -> None:
+        if not self.prompt_sent:  # the first put is the (padded) prompt batch: each streamer skips it
+            self.prompt_sent = True
+            for row, request in enumerate(self.requests):
+                if request.streamer is not None:
+                    request.streamer.put(value[row : row + 1])
+            return
+        for row, request in enumerate(self.requests):
+            if self.finished[row]:
+                continue
+            limit = self.stops.done_at[row]
+            if limit is not None and self.sent[row] >= limit:  # ended at its limit or a stop string: what follows is padding
+                self._end(row)
+                continue
+            token = int(value[row])
+            request.streamer.put(value[row : row + 1])
+            self.sent[row] += 1
+            if token in self.ends or (request.cancel is not None and request.cancel.is_set()):
+                self._end(row)
+
+    def _end(self, row: int) -> None:
+        self.finished[row] = True
+        self.requests[row].streamer.end()
+
+    def end(self) -> None:
+        for row in range(len(self.requests)):
+            if not self.finished[row]:
+                self._end(row)
 
 
 @contextmanager
@@ -87,9 +161,61 @@ def _seeded(model: Any, seed: int) -> Iterator[None]:
         yield
 
 
+def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]) -> list[tuple[int, list[Completion]]]:
+    """Answer several conversations in one generate() call: (prompt tokens, ``samples``
+    completions) for each, in order. The requests must share :func:`batch_key`; each keeps its own
+    token limit, stop strings, cancel flag, prefix and streamer. Decoding a small model is
+    memory-bound, so a batch of 16 rows costs little more per token than one row. A sampled
+    batch draws with the first request's seed: a seed reproduces an answer only when it runs alone.
+    """
+    import torch
+    from transformers import StoppingCriteriaList
+
+    if len({batch_key(r.sampling) for r in requests}) != 1:
+        raise ValueError("complete_batch needs requests with one decoding rule (see batch_key)")
+    first = requests[0].sampling
+    texts = [tokenizer.apply_chat_template(r.conversation, add_generation_prompt=True, tokenize=False) + r.prefix for r in requests]
+    previous_side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    try:
+        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+    finally:
+        tokenizer.padding_side = previous_side
+    prompt_lengths = enc["attention_mask"].sum(dim=1).tolist()
+    kwargs = _sampling_kwargs(replace(first, max_new_tokens=max(r.sampling.max_new_tokens for r in requests)), tokenizer)
+    copies = 1
+    if first.temperature <= 0 and first.samples > 1:
+        kwargs["num_return_sequences"] = 1  # greedy answers are all the same: decode once, copy below
+    rows_per_request = kwargs["num_return_sequences"]
+    width = enc["input_ids"].shape[1]
+    stops = _RowStops(requests, rows_per_request, width, tokenizer)
+    kwargs["stopping_criteria"] = StoppingCriteriaList([stops])
+    ends = set(kwargs["eos_token_id"])
+    streamer = _FanOut(requests, ends, stops) if any(r.streamer is not None for r in requests) else None
+    if streamer is not None and rows_per_request != 1:
+        raise ValueError("streaming needs samples == 1")
+    with _seeded(model, first.seed), torch.inference_mode():
+        generated = model.generate(**enc, **kwargs, streamer=streamer)
+    if first.temperature <= 0:
+        copies = first.samples
+    out = []
+    for index, request in enumerate(requests):
+        completions = []
+        for row in generated[index * rows_per_request : (index + 1) * rows_per_request, width:].tolist():
+            row = row[: request.sampling.max_new_tokens]
+            ended = next((i for i, t in enumerate(row) if t in ends), None)
+            kept = row[: ended + 1] if ended is not None else row
+            answer = request.prefix + tokenizer.decode(kept, skip_special_tokens=True)
+            cut = min((answer.find(s) for s in request.stop or [] if s in answer), default=-1)
+            finish = "stop" if ended is not None or cut >= 0 else "length"
+            completions.append(Completion(answer[:cut] if cut >= 0 else answer, len(kept), finish))
+        out.append((int(prompt_lengths[index]), completions * copies))
+    return out
+
+
 def complete(model: Any, tokenizer: Any, conversation: list[dict[str, str]], sampling: Sampling, stop: list[str] | None = None, streamer: Any = None,
              cancel: Any = None, prefix: str = "") -> tuple[int, list[Completion]]:
-    """``sampling.samples`` completions of one conversation, cut at the first ``stop`` string.
+    """``sampling.samples`` completions of one conversation, cut at the first ``stop`` string
+    (:func:`complete_batch` with one request).
     ``cancel`` (a ``threading.Event``) ends generation at the next token once set: a server sets it
     when the client has gone, so an abandoned request does not hold the model.
 
@@ -98,31 +224,7 @@ def complete(model: Any, tokenizer: Any, conversation: list[dict[str, str]], sam
     in the model's mouth: the answer starts with it and the model writes the rest (how a server
     enforces ``tool_choice``); each completion's text includes it.
     """
-    import torch
-
-    text = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False) + prefix
-    enc = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
-    kwargs = _sampling_kwargs(sampling, tokenizer)
-    copies = 1
-    if sampling.temperature <= 0 and sampling.samples > 1:
-        kwargs["num_return_sequences"], copies = 1, sampling.samples  # greedy answers are all the same: decode once
-    if stop:
-        kwargs.update(stop_strings=stop, tokenizer=tokenizer)
-    if cancel is not None:
-        kwargs["stopping_criteria"] = _cancelled(cancel)
-    with _seeded(model, sampling.seed), torch.inference_mode():
-        generated = model.generate(**enc, **kwargs, streamer=streamer)
-    prompt_tokens = enc["input_ids"].shape[1]
-    ends = set(kwargs["eos_token_id"])
-    out = []
-    for row in generated[:, prompt_tokens:].tolist():
-        ended = next((i for i, t in enumerate(row) if t in ends), None)
-        kept = row[: ended + 1] if ended is not None else row
-        answer = prefix + tokenizer.decode(kept, skip_special_tokens=True)
-        cut = min((answer.find(s) for s in stop or [] if s in answer), default=-1)
-        finish = "stop" if ended is not None or cut >= 0 else "length"
-        out.append(Completion(answer[:cut] if cut >= 0 else answer, len(kept), finish))
-    return prompt_tokens, out * copies
+    return complete_batch(model, tokenizer, [GenerationRequest(conversation, sampling, stop, streamer, cancel, prefix)])[0]
 
 
 def generate_answers(

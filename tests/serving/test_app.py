@@ -198,6 +198,55 @@ def test_a_cancelled_request_frees_the_model_within_a_second(tiny_model):
     assert results["first"][1][0].tokens < 2000 and not engine.lock.locked()
 
 
+def test_a_batch_answers_each_request_as_it_would_alone(tiny_model):
+    """Rows of one batch keep their own token limit, stop strings and stream."""
+    from transformers import TextIteratorStreamer
+
+    from tooltune.inference import GenerationRequest, Sampling, complete, complete_batch
+    from tooltune.models.load import load_model_and_tokenizer
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model, dtype="float32")
+    conversations = [[{"role": "user", "content": text}] for text in ("hi", "what is the weather in Paris tomorrow afternoon, roughly?", "AMZN?")]
+    limits = [3, 12, 6]
+    alone = [complete(model, tokenizer, c, Sampling(max_new_tokens=n, temperature=0)) for c, n in zip(conversations, limits)]
+    assert [len(a[1][0].text) > 0 for a in alone] == [True] * 3 and [a[1][0].tokens for a in alone] == limits  # a random model rarely ends by itself
+    together = complete_batch(model, tokenizer, [GenerationRequest(c, Sampling(max_new_tokens=n, temperature=0)) for c, n in zip(conversations, limits)])
+    assert together == alone
+    stop = alone[1][1][0].text[3:6]
+    streamers = [TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=60) for _ in conversations]
+    requests_ = [GenerationRequest(c, Sampling(max_new_tokens=n, temperature=0), stop=[stop] if i == 1 else None, streamer=streamers[i])
+                 for i, (c, n) in enumerate(zip(conversations, limits))]
+    streamed = [[] for _ in conversations]
+    readers = [threading.Thread(target=lambda i=i: streamed[i].extend(streamers[i])) for i in range(3)]
+    for r in readers:
+        r.start()
+    cut = complete_batch(model, tokenizer, requests_)
+    for r in readers:
+        r.join(timeout=10)
+    assert cut[1][1][0].text == alone[1][1][0].text[: alone[1][1][0].text.find(stop)] and cut[1][1][0].finish_reason == "stop"
+    assert cut[0] == alone[0] and cut[2] == alone[2]
+    assert ["".join(streamed[i]) for i in (0, 2)] == [alone[i][1][0].text for i in (0, 2)]
+
+
+def test_concurrent_requests_are_decoded_together(tiny_model):
+    from tooltune.inference import Sampling, complete
+
+    engine = Engine.load(tiny_model, dtype="float32", max_batch=4)
+    greedy = Sampling(max_new_tokens=5, temperature=0)
+    conversations = [[{"role": "user", "content": f"question number {i}" + " more" * i}] for i in range(6)]
+    results = {}
+    with engine.lock:  # the model is busy: the requests queue up behind it
+        threads = [threading.Thread(target=lambda i=i: results.setdefault(i, engine.run(conversations[i], greedy, None))) for i in range(6)]
+        for t in threads:
+            t.start()
+            time.sleep(0.05)
+        time.sleep(0.3)
+    for t in threads:
+        t.join(timeout=30)
+    assert sum(engine.batches) == 6 and max(engine.batches) == 4  # at most max_batch rows at once
+    assert all(results[i] == complete(engine.model, engine.tokenizer, conversations[i], greedy) for i in range(6))
+
+
 def test_tool_choice_is_enforced_and_parallel_calls_can_be_limited(endpoint):
     """tool_choice puts the call's opening in the model's mouth; parallel_tool_calls=false keeps one call."""
     two = '<TOOLCALL>[{"name": "get_stock_price", "arguments": {"ticker": "AMZN"}}, {"name": "get_stock_price", "arguments": {"ticker": "MSFT"}}]</TOOLCALL>'

@@ -4,10 +4,10 @@
     GET  /v1/models              the served model, under its name
     POST /v1/chat/completions    tools in, message.tool_calls out; SSE streaming for content
 
-One model, one generation at a time: requests wait their turn on a lock (a CPU has no spare
-cores to interleave on; concurrent requests queue instead of corrupting shared state). A request
-whose client has gone stops at the next token (or never starts), answers and prompts are capped,
-and shutdown cancels what runs. Every error is OpenAI's JSON shape with a 4xx status, never a
+One model, one worker thread, dynamic batching: requests that arrive while a batch decodes go
+into the next batch (up to ``max_batch`` rows; decoding a small model is memory-bound, so 16 rows
+cost little more per token than one). A request whose client has gone stops at the next token (or
+never starts), answers and prompts are capped, and shutdown cancels what runs. Every error is OpenAI's JSON shape with a 4xx status, never a
 traceback.
 """
 
@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, Request
@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..inference import Completion, Sampling, complete
+from ..inference import Completion, GenerationRequest, Sampling, batch_key, complete_batch
 from .protocol import ChatRequest, answer_message, conversation, created, new_id
 
 __all__ = ["ServeConfig", "Engine", "create_app"]
@@ -43,42 +43,98 @@ class ServeConfig:
     max_prompt_tokens: int = 8192  # longer conversations get 400 (the bundled models' context is 8k)
     max_request_bytes: int = 1_000_000  # bigger bodies get 413, chunked ones too: a chat request is kilobytes
     dtype: str = "auto"  # auto: bf16 weights where supported
+    max_batch: int = 16  # requests decoded together (1: one at a time, the old mode bench/serve_load.py compares)
+
+
+@dataclass
+class _Job:
+    request: GenerationRequest
+    done: threading.Event = field(default_factory=threading.Event)
+    result: tuple[int, list[Completion]] = (0, [])
+    error: BaseException | None = None
 
 
 class Engine:
-    """The loaded model behind a lock: one generation at a time, in a worker thread."""
+    """The loaded model and one worker thread that generates for every request: requests that
+    arrive while a batch decodes wait for the next one, which takes up to ``max_batch`` of them
+    with the same decoding rule (dynamic batching; ``max_batch=1`` answers one at a time)."""
 
-    def __init__(self, model: Any, tokenizer: Any):
-        self.model, self.tokenizer = model, tokenizer
-        self.lock = threading.Lock()
+    def __init__(self, model: Any, tokenizer: Any, max_batch: int = 16):
+        self.model, self.tokenizer, self.max_batch = model, tokenizer, max_batch
+        self.lock = threading.Lock()  # held while the model generates
         self.pending: set[threading.Event] = set()  # the cancel flags of requests waiting or running
+        self._queue: list[_Job] = []
+        self._wake = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self.batches: list[int] = []  # the size of each batch run (what the tests and the bench read)
 
     @classmethod
-    def load(cls, path: str, dtype: str = "auto") -> "Engine":
+    def load(cls, path: str, dtype: str = "auto", max_batch: int = 16) -> "Engine":
         from ..models.load import load_model_and_tokenizer
 
         model, tokenizer = load_model_and_tokenizer(path, dtype=dtype)
         model.eval()
-        return cls(model, tokenizer)
+        return cls(model, tokenizer, max_batch)
 
     def run(self, messages: list[dict[str, str]], sampling: Sampling, stop: list[str] | None, streamer: Any = None,
             cancel: threading.Event | None = None, prefix: str = "") -> tuple[int, list[Completion]]:
-        """Generate once the model is free; ``cancel`` set while waiting skips the request, set while
-        generating ends it at the next token."""
+        """Generate in the next batch that has room; ``cancel`` set while waiting skips the request
+        (``(0, [])``), set while generating ends it at the next token."""
         cancel = cancel or threading.Event()
+        job = _Job(GenerationRequest(messages, sampling, stop, streamer, cancel, prefix))
         self.pending.add(cancel)
         try:
-            while not self.lock.acquire(timeout=0.1):
+            with self._wake:
+                if self._worker is None:
+                    self._worker = threading.Thread(target=self._serve, name="tooltune-engine", daemon=True)
+                    self._worker.start()
+                self._queue.append(job)
+                self._wake.notify()
+            while not job.done.wait(timeout=0.1):
                 if cancel.is_set():
-                    return 0, []
-            try:
-                if cancel.is_set():
-                    return 0, []
-                return complete(self.model, self.tokenizer, messages, sampling, stop=stop, streamer=streamer, cancel=cancel, prefix=prefix)
-            finally:
-                self.lock.release()
+                    with self._wake:
+                        if job in self._queue:  # not started: leave now
+                            self._queue.remove(job)
+                            return 0, []
+            if job.error is not None:
+                raise job.error
+            return job.result
         finally:
             self.pending.discard(cancel)
+
+    def _next_batch(self) -> list[_Job]:
+        with self._wake:
+            while not self._queue:
+                self._wake.wait()
+            key = batch_key(self._queue[0].request.sampling)
+            batch = [j for j in self._queue if batch_key(j.request.sampling) == key][: self.max_batch]
+            for job in batch:
+                self._queue.remove(job)
+            return batch
+
+    def _serve(self) -> None:
+        while True:
+            batch = []
+            for job in self._next_batch():
+                if job.request.cancel.is_set():
+                    job.done.set()  # cancelled while it waited: it answers (0, []) and costs nothing
+                else:
+                    batch.append(job)
+            if not batch:
+                continue
+            try:
+                with self.lock:
+                    self.batches.append(len(batch))
+                    results = complete_batch(self.model, self.tokenizer, [j.request for j in batch])
+                for job, result in zip(batch, results):
+                    job.result = result
+            except Exception as exc:  # noqa: BLE001 - each waiting request raises it, the worker lives on
+                for job in batch:
+                    job.error = exc
+            for job in batch:
+                if job.request.streamer is not None and job.error is not None:
+                    job.request.streamer.end()
+                job.done.set()
 
     def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
         text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
