@@ -32,20 +32,21 @@ from tooltune.runs import resolve_ref
 from tooltune.serving.app import Engine, ServeConfig, create_app
 
 
-def _serve(engine: Engine, path: str) -> tuple[uvicorn.Server, int]:
+def _serve(engine: Engine, path: str) -> tuple[uvicorn.Server, threading.Thread, int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     config = ServeConfig(model=path, served_name="bench", max_batch=engine.max_batch)
     server = uvicorn.Server(uvicorn.Config(create_app(config, engine), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
     while not server.started:
         time.sleep(0.05)
-    return server, port
+    return server, thread, port
 
 
 def _load(engine: Engine, path: str, records: list, clients: int, per_client: int, max_tokens: int) -> dict:
-    server, port = _serve(engine, path)
+    server, thread, port = _serve(engine, path)
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", timeout=900, max_retries=0)
     lock = threading.Lock()
     latencies: list[float] = []
@@ -78,6 +79,7 @@ def _load(engine: Engine, path: str, records: list, clients: int, per_client: in
         t.join()
     wall = time.perf_counter() - started
     server.should_exit = True
+    thread.join()  # its shutdown cancels what the engine still holds: let it finish before the next run
     q = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
     return {"rps": len(latencies) / wall, "tps": tokens / wall, "p50": statistics.median(latencies), "p95": q[18], "ok": len(latencies),
             "failed": failures, "batches": statistics.mean(engine.batches) if engine.batches else 0.0}

@@ -182,8 +182,7 @@ def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]
         tokenizer.padding_side = previous_side
     prompt_lengths = enc["attention_mask"].sum(dim=1).tolist()
     kwargs = _sampling_kwargs(replace(first, max_new_tokens=max(r.sampling.max_new_tokens for r in requests)), tokenizer)
-    copies = 1
-    if first.temperature <= 0 and first.samples > 1:
+    if first.temperature <= 0:
         kwargs["num_return_sequences"] = 1  # greedy answers are all the same: decode once, copy below
     rows_per_request = kwargs["num_return_sequences"]
     width = enc["input_ids"].shape[1]
@@ -195,8 +194,6 @@ def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]
         raise ValueError("streaming needs samples == 1")
     with _seeded(model, first.seed), torch.inference_mode():
         generated = model.generate(**enc, **kwargs, streamer=streamer)
-    if first.temperature <= 0:
-        copies = first.samples
     out = []
     for index, request in enumerate(requests):
         completions = []
@@ -208,7 +205,7 @@ def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]
             cut = min((answer.find(s) for s in request.stop or [] if s in answer), default=-1)
             finish = "stop" if ended is not None or cut >= 0 else "length"
             completions.append(Completion(answer[:cut] if cut >= 0 else answer, len(kept), finish))
-        out.append((int(prompt_lengths[index]), completions * copies))
+        out.append((int(prompt_lengths[index]), completions * (request.sampling.samples if first.temperature <= 0 else 1)))
     return out
 
 

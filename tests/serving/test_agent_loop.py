@@ -59,3 +59,23 @@ def test_an_agent_calls_a_tool_sends_the_result_and_gets_the_answer(tiny_model, 
         assert not second.choices[0].message.tool_calls
     finally:
         server.should_exit = True
+
+
+def test_the_teacher_path_rewords_through_tooltune_serve(tiny_model, tmp_path):
+    """`data generate --teacher URL` against our own endpoint: every row gets an answer, a random
+    model's rewording fails the label guard, so each row keeps its request and its label."""
+    from tooltune.data.generate import GenerateConfig, generate
+    from tooltune.data import read_records
+    from tooltune.data.teacher import rewrite_with_teacher
+
+    rows = read_records(generate(GenerateConfig(n=0, eval_n=6, seed=3), tmp_path).paths["eval"])
+    before = [(r.user_prompt, r.ground_truth) for r in rows]
+    server, url = _serve(create_app(ServeConfig(model=tiny_model, served_name="teacher", max_tokens=16), Engine.load(tiny_model, dtype="float32")))
+    try:
+        summary = rewrite_with_teacher(rows, f"{url}/v1", "teacher")
+    finally:
+        server.should_exit = True
+    assert summary.failed_calls == 0 and summary.rewritten + summary.kept_original == len(rows)
+    kept = [(r.user_prompt, r.ground_truth) for r in rows if "teacher" not in r.raw.get("extra_info", {})]
+    assert len(kept) == summary.kept_original and all(k in before for k in kept)
+    assert all(r.ground_truth == b[1] for r, b in zip(rows, before))

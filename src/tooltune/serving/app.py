@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
@@ -67,6 +69,9 @@ class Engine:
         self._wake = threading.Condition()
         self._worker: threading.Thread | None = None
         self.batches: list[int] = []  # the size of each batch run (what the tests and the bench read)
+        # Threads that wait for answers (and pull streamed tokens): asyncio's default pool has
+        # cpu_count + 4 of them, which on 2 cores let only ~5 requests queue and capped every batch.
+        self.waiters = ThreadPoolExecutor(max_workers=max(64, 4 * max_batch), thread_name_prefix="tooltune-wait")
 
     @classmethod
     def load(cls, path: str, dtype: str = "auto", max_batch: int = 16) -> "Engine":
@@ -236,7 +241,7 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
                 return _error(400, "streaming supports n=1", param="n")
             return StreamingResponse(_stream(engine, config, request, messages, sampling), media_type="text/event-stream")
         cancel = threading.Event()
-        task = asyncio.ensure_future(asyncio.to_thread(engine.run, messages, sampling, request.stop, None, cancel, request.forced_prefix()))
+        task = asyncio.ensure_future(_waiting(engine, engine.run, messages, sampling, request.stop, None, cancel, request.forced_prefix()))
         try:
             while not task.done():
                 await asyncio.wait({task}, timeout=0.25)
@@ -284,21 +289,26 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
             # awaited; a request cancelled before it ran generated nothing to end the stream).
             streamer.end()
 
-    task = asyncio.create_task(asyncio.to_thread(produce))
+    task = asyncio.ensure_future(_waiting(engine, produce))
     try:
-        async for piece in _stream_chunks(task, streamer, request, chunk):
+        async for piece in _stream_chunks(task, streamer, request, chunk, engine):
             yield piece
     finally:
         cancel.set()  # a client that disconnects ends the stream here: stop generating too
 
 
-async def _stream_chunks(task: Any, streamer: Any, request: ChatRequest, chunk: Any) -> AsyncIterator[str]:
+def _waiting(engine: Engine, fn: Any, *args: Any) -> Any:
+    """Run ``fn`` on one of the engine's waiting threads (not asyncio's small default pool)."""
+    return asyncio.get_running_loop().run_in_executor(engine.waiters, functools.partial(fn, *args))
+
+
+async def _stream_chunks(task: Any, streamer: Any, request: ChatRequest, chunk: Any, engine: Engine) -> AsyncIterator[str]:
     yield chunk({"role": "assistant", "content": ""})
     held, sent = "", 0
     streaming: bool | None = False if request.forced_prefix() else None  # a forced call is never content
     iterator = iter(streamer)
     while True:
-        piece = await asyncio.to_thread(next, iterator, None)
+        piece = await _waiting(engine, next, iterator, None)
         if piece is None:
             break
         held += piece
