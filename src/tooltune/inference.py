@@ -89,6 +89,9 @@ class _RowStops:
 
     def __init__(self, requests: list[GenerationRequest], copies: int, prompt_tokens: int, tokenizer: Any):
         self.requests, self.copies, self.start, self.tokenizer = requests, copies, prompt_tokens, tokenizer
+        # Tokens to decode when looking for a stop string: enough to hold the longest one (a token
+        # is at least one character), so each step decodes a short tail, not the whole answer.
+        self.windows = [max(map(len, r.stop)) + 8 if r.stop else 0 for r in requests]
         # The answer length at which each row was first found finished: its streamer takes no token
         # beyond it (transformers pads a finished row, and may stream a step before or after asking).
         self.done_at: list[int | None] = [None] * (len(requests) * copies)
@@ -102,8 +105,9 @@ class _RowStops:
             request = self.requests[row // self.copies]
             ended = generated >= request.sampling.max_new_tokens or (request.cancel is not None and request.cancel.is_set())
             if not ended and request.stop:
-                tail = self.tokenizer.decode(input_ids[row, self.start :], skip_special_tokens=True)
-                ended = any(s in request.prefix + tail for s in request.stop)
+                window = self.windows[row // self.copies]
+                tail = self.tokenizer.decode(input_ids[row, max(self.start, input_ids.shape[1] - window) :], skip_special_tokens=True)
+                ended = any(s in (request.prefix if generated <= window else "") + tail for s in request.stop)
             done.append(ended)
             if ended and self.done_at[row] is None:
                 self.done_at[row] = generated

@@ -103,8 +103,6 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | 
     from .serving.app import Engine, ServeConfig, create_app
 
     path = resolve_ref(model).load_path()
-    if max_batch < 1:
-        raise ValueError(f"max_batch must be 1 or more (1 answers one request at a time), not {max_batch}")
     config = ServeConfig(model=path, served_name=served_name or model, api_key=api_key, max_tokens=max_tokens, max_batch=max_batch)
     echo(f"loading {path} ...")
     app = create_app(config, Engine.load(path, config.dtype, config.max_batch))

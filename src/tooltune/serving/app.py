@@ -62,6 +62,8 @@ class Engine:
     with the same decoding rule (dynamic batching; ``max_batch=1`` answers one at a time)."""
 
     def __init__(self, model: Any, tokenizer: Any, max_batch: int = 16):
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be 1 or more (1 answers one request at a time), not {max_batch}")
         self.model, self.tokenizer, self.max_batch = model, tokenizer, max_batch
         self.lock = threading.Lock()  # held while the model generates
         self.pending: set[threading.Event] = set()  # the cancel flags of requests waiting or running
