@@ -32,7 +32,13 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
     [
         ("train_data: {train}\nrolouts: 4\n", "did you mean 'rollouts'"),
         ("train_data: {train}\nbatch_size: 12\n", r"batch_size \(12\) must be a multiple of rollouts \(8\).*Try batch_size=8"),
-        ("train_data: {train}\ntechnique: ppo\n", "not one of sft, rlvr, dpo"),
+        ("train_data: {train}\ntechnique: ppo\n", "not one of sft, rlvr, rlaif, dpo"),
+        ("train_data: {train}\nreward: [strict, judge]\n", "'judge' needs a judge: section"),
+        ("train_data: {train}\nreward: {{strict: 1, judge: 0}}\n", "weight of 'judge' must be a number > 0"),
+        ("train_data: {train}\ntechnique: rlaif\n", "rlaif: needs a judge: section and 'judge' in the reward"),
+        ("train_data: {train}\nreward: [strict, judge]\njudge: {{url: http://x/v1}}\n", "judge: applies to rlaif, not rlvr"),
+        ("train_data: {train}\ntechnique: rlaif\nreward: [strict, judge]\njudge: {{model: m}}\n", "judge.url: required"),
+        ("train_data: {train}\ntechnique: rlaif\nreward: [nope, judge]\njudge: {{url: http://x/v1}}\n", "unknown reward 'nope'"),
         ("train_data: missing.jsonl\n", "does not exist"),
         ("train_data: {train}\nreward: nope\n", "unknown reward 'nope'"),
         ("technique: sft\n", "train_data: required"),
@@ -45,7 +51,7 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
         ("train_data: {train}\nfrozen_layers: -1\n", "frozen_layers: must be a whole number of layers >= 0"),
         ("train_data: {train}\nfrozen_layers: 4\nlora: true\n", "with lora every base weight is fixed already"),
         ("train_data: {train}\nengine: fast\n", "engine: must be one of auto, native, trl"),
-        ("train_data: {train}\ntechnique: sft\nengine: native\n", "engine: applies to rlvr, not sft; remove it"),
+        ("train_data: {train}\ntechnique: sft\nengine: native\n", "engine: applies to rlvr and rlaif, not sft; remove it"),
         ("train_data: {train}\nengine: native\ntrl: {{use_vllm: true}}\n", "does not run with trl.use_vllm; use engine: trl"),
         ("train_data: {train}\ntechnique: dpo\ntrl: {{beta: 0.0}}\n", "makes DPO's loss constant"),
         ("train_data: {train}\nmax_steps: 1.5\n", r"max_steps: expected a whole number, got 1.5"),
@@ -59,6 +65,16 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
 def test_bad_specs_fail_before_any_model_loads(tmp_path, small_data, text, message):
     with pytest.raises(SpecError, match=message):
         load_spec(_spec(tmp_path, text.format(train=small_data["train"])))
+
+
+def test_rlaif_spec_with_a_mixed_reward_and_judge_overrides(tmp_path, small_data):
+    path = _spec(tmp_path, f"technique: rlaif\ntrain_data: {small_data['train']}\nreward: {{strict: 0.7, judge: 0.3}}\njudge: {{url: http://127.0.0.1:1/v1, timeout: 5}}\n")
+    spec = load_spec(path, ["judge.model=grader", "judge.concurrency=4"])
+    assert spec.judge == {"url": "http://127.0.0.1:1/v1", "timeout": 5, "model": "grader", "concurrency": 4}
+    assert spec.reward == {"strict": 0.7, "judge": 0.3}
+    from tooltune.training.techniques import TECHNIQUES
+
+    assert "reward 0.70 strict + 0.30 judge" in TECHNIQUES["rlaif"].describe(spec)
 
 
 def test_bad_rows_are_reported_with_their_line(tmp_path, small_data):

@@ -270,3 +270,30 @@ def test_sft_trains_on_every_shape_with_shared_prompts_and_the_think_check(tiny_
     run = train(spec, echo=lambda s: None)
     assert read_manifest(run)["status"] == "completed"
     assert 0 < _metrics(run)[0]["train/loss"] < 20
+
+
+def test_rlaif_trains_with_a_judge_and_logs_each_part_and_its_cost(tiny_model, small_data, tmp_path):
+    from tests.rewards.test_judge import FakeJudge, serve_fake_judge
+
+    fake = FakeJudge()
+    server, url = serve_fake_judge(fake)
+    try:
+        spec = _spec(tiny_model, small_data, technique="rlaif", name="rlaif", max_steps=2, reward={"strict": 0.5, "judge": 0.5}, balance_behaviors=True,
+                     judge={"url": url, "model": "grader", "cache": str(tmp_path / "verdicts.sqlite")}, validation_data=str(small_data["eval"]), eval_steps=2)
+        run = train(spec, echo=lambda s: None)
+    finally:
+        server.should_exit = True
+    metrics, params = _metrics(run)
+    assert params["technique"] == "rlaif" and fake.calls > 0
+    for key in ("train/reward_mean", "train/reward.strict", "train/reward.judge", "judge/requests", "judge/seconds", "validation/reward.judge", "validation/reward.strict"):
+        assert key in metrics, key
+    assert metrics["train/reward.judge"] == 1.0  # the scripted judge gives every reply 5 of 5
+    assert metrics["judge/requests"] + metrics["judge/cache_hits"] > 0 and metrics["judge/failures"] == 0
+    history = read_manifest(run)["history"]
+    assert [h["validation/reward.judge"] for h in history if "validation/reward.judge" in h] == [1.0, 1.0]  # before and after
+
+
+def test_rlaif_with_a_judge_that_is_not_there_fails_before_training(tiny_model, small_data, tmp_path):
+    spec = _spec(tiny_model, small_data, technique="rlaif", name="rlaif-dead", max_steps=1, reward=["strict", "judge"], judge={"url": "http://127.0.0.1:9/v1", "timeout": 2})
+    with pytest.raises(Exception, match="did not answer.*start the endpoint or fix judge.url"):
+        train(spec, echo=lambda s: None)

@@ -66,6 +66,21 @@ def test_a_valid_form_queues_a_job_with_the_uploaded_data(client, no_worker, sma
     assert client.get(f"/api/jobs/{job.id}").json()["status"] == "queued"
 
 
+def test_an_rlaif_form_queues_a_job_with_its_judge(client, no_worker, small_data):
+    form = _form(technique="rlaif", train_path=str(small_data["train"]), judge_url="http://127.0.0.1:8001/v1", judge_model="grader", judge_weight="0.3")
+    response = client.post("/customize", data={**form, "extra": "judge.timeout=20"}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    import yaml
+
+    (job,) = list_jobs()
+    spec = yaml.safe_load(open(job.dir + "/spec.yaml"))
+    assert spec["technique"] == "rlaif" and spec["reward"] == {"strict": 0.7, "judge": 0.3}
+    assert spec["judge"] == {"url": "http://127.0.0.1:8001/v1", "model": "grader", "timeout": 20}
+    no_judge = client.post("/customize", data=_form(technique="rlaif", train_path=str(small_data["train"])))
+    assert no_judge.status_code == 400 and "rlaif needs a judge" in no_judge.text
+    assert "AI judge (rlaif)" in client.get("/customize").text
+
+
 def test_details_page_charts_and_downloads(client, tooltune_home, tiny_model):
     import mlflow
 

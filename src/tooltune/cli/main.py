@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -149,35 +150,57 @@ def reward_list() -> None:
 
     for name, fn in BUILTIN_REWARDS.items():
         click.echo(f"{name:<10} {(fn.__doc__ or '').strip().splitlines()[0]}")
+    click.echo(f"{'judge':<10} An AI judge at an OpenAI-compatible endpoint grades against a rubric (clarify, refuse, answer after a tool result); technique rlaif, or --judge-url here.")
 
 
 @reward.command("score")
 @click.option("--data", "data_file", required=True, type=click.Path(exists=True, dir_okay=False), help="The dataset (JSONL records).")
 @click.option("--responses", required=True, type=click.Path(exists=True, dir_okay=False), help='Predictions: {"id", "response"} per line, matched by id or by line.')
-@click.option("--reward", "reward_name", default="strict", show_default=True, help="Built-in name, path/to/file.py:function or module:function.")
+@click.option("--reward", "reward_name", default="strict", show_default=True,
+              help="Built-in name, path/to/file.py:function or module:function; several mixed: 'strict=0.7,judge=0.3'.")
+@click.option("--judge-url", help="For 'judge': an OpenAI-compatible endpoint (http://host:port/v1) that grades each response against a rubric.")
+@click.option("--judge-model", default="default", show_default=True, help="For 'judge': the model name the endpoint serves.")
+@click.option("--rubric", default="builtin", show_default=True, help="For 'judge': 'builtin' or a rubric file (text, or YAML {behavior: rubric}).")
+@click.option("--judge-api-key-env", help="For 'judge': the NAME of the environment variable holding the endpoint's API key.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write each row's score to this JSONL file.")
-def reward_score(data_file: str, responses: str, reward_name: str, out: str | None) -> None:
+def reward_score(data_file: str, responses: str, reward_name: str, judge_url: str | None, judge_model: str, rubric: str, judge_api_key_env: str | None, out: str | None) -> None:
     """Score a predictions file against a dataset and print the mean reward per behavior.
 
     A reward that raises or returns a non-number is reported with the row it failed on; the other
-    rows are still scored, and the command exits 1.
+    rows are still scored, and the command exits 1. With a judge (`--reward strict=0.5,judge=0.5
+    --judge-url ...`) each part's mean is printed beside the mix.
     """
     from ..data import DatasetError, read_records
-    from ..rewards import RewardError, load_reward
+    from ..rewards import RewardError
     from ..rewards.batch import match_predictions, score_rows
+    from ..rewards.mixed import build_reward
 
+    parts = [p.strip() for p in reward_name.split(",") if p.strip()]
+    spec: Any = parts[0] if len(parts) == 1 and "=" not in parts[0] else {}
+    if not isinstance(spec, str):
+        for part in parts:
+            name, _, weight = part.partition("=")
+            try:
+                spec[name.strip()] = float(weight) if weight else 1.0
+            except ValueError:
+                raise click.ClickException(f"--reward: {part!r}: write name=weight with a number, e.g. strict=0.7,judge=0.3") from None
+    judge = {"url": judge_url, "model": judge_model, "rubric": rubric, "api_key_env": judge_api_key_env} if judge_url else None
     try:
         records = read_records(data_file)
         predictions = match_predictions(records, responses)
-        reward_fn = load_reward(reward_name, on_error="skip")
+        reward_fn = build_reward(spec, judge, on_error="skip")
+        result = score_rows(reward_fn, records, predictions)
     except (DatasetError, RewardError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    result = score_rows(reward_fn, records, predictions)
+        raise click.ClickException(str(exc).replace("judge: section", "--judge-url")) from exc
     if out:
         with open(out, "w", encoding="utf-8") as handle:
-            for record, response, value in zip(records, predictions, result.values):
-                handle.write(json.dumps({"line": record.line, "id": record.id, "behavior": record.behavior, "response": response, "reward": value}) + "\n")
+            for i, (record, response, value) in enumerate(zip(records, predictions, result.values)):
+                parts = {name: values[i] for name, values in result.parts.items()}
+                handle.write(json.dumps({"line": record.line, "id": record.id, "behavior": record.behavior, "response": response, "reward": value, **({"parts": parts} if parts else {})}) + "\n")
     click.echo(result.render(reward_fn.name))
+    if getattr(reward_fn, "judge", None) is not None:
+        stats = reward_fn.judge.stats
+        click.echo(f"judge: {stats.requests} calls, {stats.cache_hits} from the cache, {stats.failures} failed, {stats.seconds:.1f}s")
     for message in reward_fn.errors:
         click.echo(f"error: {message}", err=True)
     if reward_fn.errors:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,17 @@ class ScoreSummary:
 
     values: list[float | None]
     behaviors: list[str]
+    parts: dict[str, list[float | None]] = field(default_factory=dict)  # a mixed reward's parts, row by row
+
+    def part_means(self) -> dict[str, float]:
+        """``{part: mean, part_behavior: mean}`` over the rows each part scored (a mixed reward only)."""
+        out: dict[str, float] = {}
+        for name, values in self.parts.items():
+            for key in ("execute", "clarify", "refuse", "all"):
+                got = [v for v, b in zip(values, self.behaviors) if v is not None and key in (b, "all")]
+                if got:
+                    out[name if key == "all" else f"{name}_{key}"] = sum(got) / len(got)
+        return out
 
     def means(self) -> dict[str, tuple[int, float | None]]:
         groups: dict[str, list[float]] = defaultdict(list)
@@ -56,15 +67,21 @@ class ScoreSummary:
         return {k: (counts[k], sum(groups[k]) / len(groups[k]) if groups[k] else None) for k in ("execute", "clarify", "refuse", "all") if counts.get(k)}
 
     def render(self, name: str) -> str:
-        lines = [f"reward: {name}", f"{'behavior':<10}{'rows':>7}{'mean':>9}"]
+        names = list(self.parts)
+        lines = [f"reward: {name}", f"{'behavior':<10}{'rows':>7}{'mean':>9}" + "".join(f"{p[:12]:>14}" for p in names)]
+        means = self.part_means()
         for key, (count, mean) in self.means().items():
-            lines.append(f"{key:<10}{count:>7}{'   n/a' if mean is None else f'{mean:9.3f}'}")
+            cells = "".join(f"{means[k]:14.3f}" if (k := p if key == "all" else f"{p}_{key}") in means else f"{'n/a':>14}" for p in names)
+            lines.append(f"{key:<10}{count:>7}{'   n/a' if mean is None else f'{mean:9.3f}'}{cells}")
         return "\n".join(lines)
 
 
-def score_rows(reward: Reward, records: list[Record], responses: list[str], batch_size: int = 512) -> ScoreSummary:
+def score_rows(reward: Reward | Any, records: list[Record], responses: list[str], batch_size: int = 512) -> ScoreSummary:
     values: list[float | None] = []
+    parts: dict[str, list[float | None]] = defaultdict(list)
     for start in range(0, len(records), batch_size):
         chunk = records[start : start + batch_size]
         values.extend(reward([r.prompt for r in chunk], responses[start : start + batch_size], **record_columns(chunk)))
-    return ScoreSummary(values=values, behaviors=[r.behavior for r in records])
+        for name, got in getattr(reward, "part_values", {}).items():  # a MixedReward's parts
+            parts[name].extend(got)
+    return ScoreSummary(values=values, behaviors=[r.behavior for r in records], parts=dict(parts))

@@ -25,7 +25,7 @@ from typing import Any, Callable, Literal
 
 from .builtin import BUILTIN_REWARDS, completion_text
 
-__all__ = ["Reward", "RewardError", "load_reward", "check_reward", "reward_names", "row_columns"]
+__all__ = ["Reward", "RewardError", "load_reward", "check_reward", "reward_names", "row_columns", "expand_columns"]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def row_columns(raws: list[dict[str, Any]], lines: list[int]) -> dict[str, list[
     }
 
 
-def _expand(columns: dict[str, Any]) -> dict[str, Any]:
+def expand_columns(columns: dict[str, Any]) -> dict[str, Any]:
     """Training datasets carry each row as one JSON string (``row``), because Arrow cannot hold
     rows whose ``extra_info`` or ``tools`` differ in shape; a reward gets the fields back."""
     rows = columns.get("row")
@@ -81,7 +81,7 @@ class Reward:
         return self.name.rsplit(":", 1)[-1]
 
     def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]:
-        columns = _expand(columns)
+        columns = expand_columns(columns)
         n = len(completions)
         if self.signature == "verl":
             return self._count([self._row(i, completions, columns, lambda i=i: self._call_verl(i, completions, columns)) for i in range(n)])

@@ -1,7 +1,7 @@
 """One job spec for every technique: YAML in, validated before any model is loaded.
 
     base: smollm2-135m            # bundled name, folder, .gguf, hub id, or run:NAME
-    technique: rlvr               # rlvr | sft | dpo
+    technique: rlvr               # rlvr | rlaif | sft | dpo
     train_data: data/train.jsonl
     validation_data: data/eval.jsonl
     reward: strict                # built-in name, file.py:function or module:function
@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..models.catalog import DEFAULT_MODEL
+from ..rewards.loader import RewardError
+from ..rewards.mixed import JUDGE, check_reward_spec, reward_parts
 from .errors import SpecError, name_hints
 from .techniques import TECHNIQUES
 
@@ -44,7 +46,8 @@ class JobSpec:
     validation_data: str | None = field(default=None, metadata=_help("Held-out rows answered greedily and scored by `reward` at step 0, every eval_steps and at the end: the validation reward curve (optional)."))
     validation_rows: int | None = field(default=None, metadata=_help("Score only this many validation_data rows (a seeded sample, the same at every check); a greedy answer costs ~1 s per row on a 2-core CPU."))
     eval_data: str | None = field(default=None, metadata=_help("Held-out rows (JSONL): once trained and registered, the result is evaluated against its base on them (run directory's eval/; tooltune train and jobs)."))
-    reward: str = field(default="strict", metadata=_help("Reward for rlvr (and for choosing DPO rejections): built-in, file.py:function or module:function."))
+    reward: str | list[str] | dict[str, float] = field(default="strict", metadata=_help("Reward for rlvr/rlaif (and for choosing DPO rejections): built-in, file.py:function or module:function; several mixed as [strict, judge] (equal weights) or {strict: 0.7, judge: 0.3}; 'judge' is the AI judge of `judge:` (rlaif)."))
+    judge: dict[str, Any] | None = field(default=None, metadata=_help("rlaif: the AI judge, any OpenAI-compatible endpoint: {url, model, rubric (builtin or a file), api_key_env, timeout, concurrency, cache}; see rewards/judge.py."))
     name: str | None = field(default=None, metadata=_help("Run name; default: <technique>-<timestamp>."))
     output_dir: str | None = field(default=None, metadata=_help("Run directory; default: $TOOLTUNE_HOME/runs/<name>."))
     batch_size: int = field(default=128, metadata=_help("Examples per optimizer step: rows for sft/dpo, completions (prompts x rollouts) for rlvr."))
@@ -94,10 +97,14 @@ class JobSpec:
         for name, readers in _TECHNIQUE_FIELDS.items():
             # A switch or mode another technique reads would silently do nothing here: an error. Sizes
             # (rollouts, max_length, ...) are let through, so one spec file can serve several techniques.
-            if name not in technique.reads and isinstance(_FIELDS[name].default, (bool, str)) and getattr(self, name) != _FIELDS[name].default:
+            if name not in technique.reads and (_FIELDS[name].default is None or isinstance(_FIELDS[name].default, (bool, str))) and getattr(self, name) != _FIELDS[name].default:
                 raise SpecError(f"{name}: applies to {' and '.join(readers)}, not {self.technique}; remove it")
         if not isinstance(self.trl, dict):
             raise SpecError("trl: must be a mapping of TRL config fields")
+        try:
+            check_reward_spec(self.reward, self.judge)
+        except RewardError as exc:
+            raise SpecError(str(exc)) from exc
         technique.check(self)
         if self.batch_size % self.micro_batch_size:
             raise SpecError(f"batch_size ({self.batch_size}) must be a multiple of micro_batch_size ({self.micro_batch_size}); e.g. micro_batch_size={_divisor(self.batch_size, self.micro_batch_size)}")
@@ -133,8 +140,9 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         if not sep or not key:
             raise SpecError(f"override {pair!r}: write key=value, e.g. learning_rate=1e-5 or trl.beta=0.04")
         value = yaml.safe_load(raw) if raw else ""
-        if key.startswith("trl."):
-            out.setdefault("trl", {})[key[4:]] = value
+        if key.startswith(("trl.", "judge.")):
+            section, _, name = key.partition(".")
+            out.setdefault(section, {})[name] = value
         else:
             out[key] = value
     return out
@@ -174,8 +182,9 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
             raise SpecError(f"{path}: a job spec is a mapping of fields (base, technique, train_data, ...)")
         base_dir = path.parent
     extra = parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides or {})
-    if "trl" in extra and isinstance(raw.get("trl"), dict):
-        extra["trl"] = {**raw["trl"], **extra["trl"]}
+    for section in ("trl", "judge"):  # `trl.beta=0.1` / `judge.url=...` change one field of the file's section
+        if isinstance(extra.get(section), dict) and isinstance(raw.get(section), dict):
+            extra[section] = {**raw[section], **extra[section]}
     raw.update(extra)
     unknown = [k for k in raw if k not in _FIELDS]
     if unknown:
@@ -202,6 +211,8 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
 def _coerce(key: str, value: Any) -> Any:
     """Accept what a person would write (YAML reads ``1e-5`` as a string, ``3.0`` steps is 3) and
     refuse what no field can hold (``null`` for a number, ``1.5`` steps) before anything loads."""
+    if key == "reward":
+        return value  # a name, list or mapping: reward_parts checks it with a message per case
     kind = str(_FIELDS[key].type)
     base = kind.split(" ")[0].split("[")[0]
     if value is None:
@@ -240,7 +251,7 @@ def _coerce(key: str, value: Any) -> Any:
 
 def _check_files(spec: JobSpec, isolate_reward: bool = False) -> None:
     from ..data import DatasetError, read_records
-    from ..rewards import RewardError, load_reward
+    from ..rewards import load_reward
     from ..rewards.loader import check_reward
 
     for key in ("train_data", "validation_data", "eval_data"):
@@ -256,10 +267,13 @@ def _check_files(spec: JobSpec, isolate_reward: bool = False) -> None:
         if not rows:
             raise SpecError(f"{key}: {value} has no rows")
     if TECHNIQUES[spec.technique].uses_reward:
-        try:
-            check_reward(spec.reward) if isolate_reward else load_reward(spec.reward)
-        except RewardError as exc:
-            raise SpecError(f"reward: {exc}") from exc
+        for name, _ in reward_parts(spec.reward):
+            if name == JUDGE:
+                continue  # the endpoint is called when the run starts (Judge.check), not by a spec check
+            try:
+                check_reward(name) if isolate_reward else load_reward(name)
+            except RewardError as exc:
+                raise SpecError(f"reward: {exc}") from exc
     from ..runs import resolve_ref
 
     try:

@@ -111,9 +111,9 @@ def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[]
     trainer = _build_trainer(spec, config, model, tokenizer, train_records, eval_records if trl_eval else None, tracker, echo)
     if eval_records:
         from ..inference import ANSWER_TOKENS
-        from ..rewards import load_reward
+        from ..rewards.mixed import build_reward
 
-        reward = load_reward(spec.reward, on_error="skip")
+        reward = build_reward(spec.reward, spec.judge, on_error="skip")
         # The evaluation's answer budget (or the run's, if longer): a run's SFT and RLVR checks stay
         # comparable, and a long check plus call is not cut off and scored as unparseable.
         budget = max(spec.max_completion_length, ANSWER_TOKENS)

@@ -68,8 +68,12 @@ class ValidationReward(TrainerCallback):
         started = time.perf_counter()
         with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             answers = [group[0] for group in generate_answers(model, self.tokenizer, [training_messages(r) for r in self.records], self.sampling)]
-        means = score_rows(self.reward, self.records, answers).means()
+        summary = score_rows(self.reward, self.records, answers)
+        means = summary.means()
         metrics = {("validation/reward" if key == "all" else f"validation/reward_{key}"): value for key, (_, value) in means.items() if value is not None}
+        # A mixed reward's parts on their own (validation/reward.judge_clarify, ...): the judge's
+        # score and the rule's, before and after, on the same rows.
+        metrics.update({f"validation/reward.{key}": value for key, value in summary.part_means().items()})
         # Kept so a run's training time can be told apart from the time its checks took.
         metrics["validation/seconds"] = round(time.perf_counter() - started, 1)
         state.log_history.append({"step": state.global_step, **metrics})

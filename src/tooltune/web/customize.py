@@ -68,7 +68,8 @@ def customize_form(request: Request, base: str = DEFAULT_MODEL) -> HTMLResponse:
 async def customize(request: Request, base: str = Form(...), technique: str = Form(...), train_path: str = Form(""), train_file: UploadFile | None = File(None),
                     eval_data: str = Form(""), reward: str = Form("strict"), reward_file: UploadFile | None = File(None), reward_function: str = Form(""),
                     batch_size: int = Form(...), micro_batch_size: int = Form(...), learning_rate: float = Form(...), epochs: float = Form(...),
-                    max_steps: int = Form(-1), rollouts: int = Form(8), lora: bool = Form(False), name: str = Form(""), extra: str = Form("")) -> HTMLResponse:
+                    max_steps: int = Form(-1), rollouts: int = Form(8), lora: bool = Form(False), name: str = Form(""), extra: str = Form(""),
+                    judge_url: str = Form(""), judge_model: str = Form("default"), judge_weight: float = Form(0.5)) -> HTMLResponse:
     from ..data import validate_file
     from ..jobs import submit_train
     from ..runs import RegistryError
@@ -76,7 +77,8 @@ async def customize(request: Request, base: str = Form(...), technique: str = Fo
     from ..training.spec import parse_overrides
 
     form = dict(base=base, technique=technique, train_path=train_path, eval_data=eval_data, reward=reward, reward_function=reward_function, batch_size=batch_size,
-                micro_batch_size=micro_batch_size, learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, rollouts=rollouts, lora=lora, name=name, extra=extra)
+                micro_batch_size=micro_batch_size, learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, rollouts=rollouts, lora=lora, name=name, extra=extra,
+                judge_url=judge_url, judge_model=judge_model, judge_weight=judge_weight)
     folder = _uploads()
     data = await _save(train_file, folder) or (Path(train_path.strip()) if train_path.strip() else None)
     if data is None:
@@ -96,13 +98,20 @@ async def customize(request: Request, base: str = Form(...), technique: str = Fo
                                  "micro_batch_size": micro_batch_size, "learning_rate": learning_rate, "epochs": epochs, "max_steps": max_steps, "lora": lora}
     if technique in TECHNIQUES and "rollouts" in TECHNIQUES[technique].reads:
         overrides["rollouts"] = rollouts
+    if technique == "rlaif":  # the judge's share of the reward; the rule chosen above keeps the rest
+        if not judge_url.strip():
+            return customize_page(request, 400, form=form, error="rlaif needs a judge: give its endpoint URL (an OpenAI-compatible API, e.g. http://127.0.0.1:8001/v1).")
+        if not 0 < judge_weight <= 1:
+            return customize_page(request, 400, form=form, error=f"Judge weight must be in (0, 1], got {judge_weight}.")
+        overrides["reward"] = {"judge": 1.0} if judge_weight == 1 else {reward: 1 - judge_weight, "judge": judge_weight}
+        overrides["judge"] = {"url": judge_url.strip(), "model": judge_model.strip() or "default"}
     if eval_data.strip():
         overrides["eval_data"] = eval_data.strip()
     if name.strip():
         overrides["name"] = name.strip()
     try:
         for key, value in parse_overrides(extra.split()).items():
-            overrides[key] = {**overrides.get(key, {}), **value} if key == "trl" else value
+            overrides[key] = {**overrides.get(key, {}), **value} if key in ("trl", "judge") else value
         job = submit_train(None, overrides)
     except (SpecError, RegistryError, ValueError) as exc:
         return customize_page(request, 400, form=form, error=str(exc))

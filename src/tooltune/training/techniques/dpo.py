@@ -65,14 +65,14 @@ def _sampled_rejections(spec: Any, context: Context, records: list) -> list[str 
 
     from ...inference import Sampling, progress_bar
     from ...models.load import bf16_supported
-    from ...rewards import load_reward
+    from ...rewards.mixed import build_reward
     from ..rejections import sampled_rejections
 
     model = context.model
     sampling = Sampling(max_new_tokens=spec.max_completion_length, temperature=spec.temperature, samples=spec.rejection_samples, batch_size=8, seed=spec.seed)
     with progress_bar(len(records), "sampling rejections") as advance:
         with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16_supported()):
-            rejected = sampled_rejections(model, context.tokenizer, records, load_reward(spec.reward, on_error="skip"), sampling, progress=advance)
+            rejected = sampled_rejections(model, context.tokenizer, records, build_reward(spec.reward, on_error="skip"), sampling, progress=advance)
     sampled = sum(r is not None for r in rejected)
     context.echo(f"dpo rejections: {sampled}/{len(records)} sampled from the model, {len(records) - sampled} near misses where every sample was right")
     return rejected

@@ -10,7 +10,7 @@ from typing import Any
 from .base import Context, Technique
 from .config import apply_trl, no_checkpointing
 
-__all__ = ["RLVR", "ENGINES", "native_blockers", "rlvr_engine", "BehaviorRewards"]
+__all__ = ["RLVR", "ENGINES", "native_blockers", "rlvr_engine", "BehaviorRewards", "PartMeans"]
 
 ENGINES = ("auto", "native", "trl")
 
@@ -28,7 +28,7 @@ def rlvr_engine(spec: Any) -> str:
 
     from ..errors import SpecError
 
-    if spec.technique != "rlvr" or spec.engine == "trl":
+    if spec.technique not in ("rlvr", "rlaif") or spec.engine == "trl":
         return "trl"
     blockers = native_blockers(spec.trl, int(os.environ.get("WORLD_SIZE", "1")))
     if spec.engine == "native":
@@ -52,12 +52,14 @@ class BehaviorRewards:
         self.model: Any = None  # set by the caller once the trainer exists
         self.pending: dict[tuple[str, str], list[float]] = defaultdict(list)
         self.failures: dict[str, int] = defaultdict(int)  # rows whose reward failed, per split, since the last log
+        self.parts = PartMeans()  # a mixed reward's parts (strict, judge), each its own curve
 
     def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]:
         before = getattr(self.reward, "failed", 0)
         values = self.reward(prompts, completions, **columns)
         split = "eval" if self.model is not None and not self.model.training else "train"
         self.failures[split] += getattr(self.reward, "failed", 0) - before
+        self.parts.add(split, self.reward, columns.get("behavior"))
         for value, behavior in zip(values, columns.get("behavior") or []):
             if value is not None:
                 self.pending[split, behavior].append(float(value))
@@ -66,8 +68,33 @@ class BehaviorRewards:
     def flush(self) -> dict[str, float]:
         out = {f"{split}/reward_{b}": sum(v) / len(v) for (split, b), v in self.pending.items() if v}
         out.update({f"{split}/reward_failures": float(n) for split, n in self.failures.items()})
+        out.update(self.parts.pop_means())
+        judge = getattr(self.reward, "judge", None)
+        if judge is not None:  # what the judge cost so far: requests, cache hits, failures, seconds
+            out.update(judge.stats.metrics())
         self.pending.clear()
         self.failures.clear()
+        return out
+
+
+class PartMeans:
+    """Each part of a mixed reward (:class:`tooltune.rewards.mixed.MixedReward`) averaged per split
+    and behavior until the next log: ``train/reward.judge``, ``train/reward.judge_clarify``, ..."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, list[float]] = defaultdict(list)
+
+    def add(self, split: str, reward: Any, behaviors: Any) -> None:
+        for name, values in getattr(reward, "part_values", {}).items():
+            for value, behavior in zip(values, behaviors or [None] * len(values)):
+                if value is not None:
+                    self.pending[f"{split}/reward.{name}"].append(value)
+                    if behavior:
+                        self.pending[f"{split}/reward.{name}_{behavior}"].append(value)
+
+    def pop_means(self) -> dict[str, float]:
+        out = {key: sum(v) / len(v) for key, v in self.pending.items() if v}
+        self.pending.clear()
         return out
 
 
@@ -80,8 +107,11 @@ class RLVR(Technique):
     logs_loss = False  # GRPO's loss is ~0 by construction; the reward is the curve to watch
 
     def check(self, spec: Any) -> None:
+        from ...rewards.mixed import uses_judge
         from ..errors import SpecError
 
+        if self.name == "rlvr" and uses_judge(spec.reward):
+            raise SpecError("reward: 'judge' is an AI judge's score, not a verifiable one: use technique: rlaif (the same GRPO, with the judge)")
         if spec.rollouts < 2:
             raise SpecError("rollouts: GRPO compares completions within a group; use at least 2 (8 is the reference)")
         if spec.micro_batch_size % spec.rollouts and spec.rollouts % spec.micro_batch_size:
@@ -95,7 +125,15 @@ class RLVR(Technique):
             raise SpecError(f"engine: native does not run with {' or '.join(blockers)}; use engine: trl, or drop those trl settings")
 
     def describe(self, spec: Any) -> str:
-        return f"rlvr ({rlvr_engine(spec)} engine)"
+        from ...rewards.mixed import describe_reward
+
+        return f"{self.name} ({rlvr_engine(spec)} engine, reward {describe_reward(spec.reward)})"
+
+    def reward(self, spec: Any) -> Any:
+        """The training reward (a mixed one when the spec names several)."""
+        from ...rewards.mixed import build_reward
+
+        return build_reward(spec.reward, spec.judge, on_error="skip")
 
     def trl_config(self, spec: Any, common: dict[str, Any], bf16: bool) -> Any:
         from trl import GRPOConfig
@@ -112,12 +150,11 @@ class RLVR(Technique):
     def trainer(self, spec: Any, config: Any, context: Context) -> Any:
         from datasets import Dataset
 
-        from ...rewards import load_reward
         from ..datasets import balance_behaviors, rlvr_rows
         from ..grpo_logps import KeptLogitsGRPOTrainer
         from ..native_grpo import NativeGRPOTrainer
 
-        reward = BehaviorRewards(load_reward(spec.reward, on_error="skip"))
+        reward = BehaviorRewards(self.reward(spec))
         context.tracker.rewards = reward
         trainer_cls = NativeGRPOTrainer if rlvr_engine(spec) == "native" else KeptLogitsGRPOTrainer
         prompts = balance_behaviors(context.train_records, spec.seed) if spec.balance_behaviors else context.train_records
