@@ -28,6 +28,7 @@ class FakeJudge:
         self.calls = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.forced: list = []  # each call's tool_choice
         self.lock = threading.Lock()
         self.app = FastAPI()
 
@@ -43,16 +44,20 @@ class FakeJudge:
                 self.max_in_flight = max(self.max_in_flight, self.in_flight)
             try:
                 await asyncio.sleep(5 if "slow" in reply else self.delay)
-                if "garbage" in reply:
-                    text = "I would rather not grade this one."
-                else:
+                self.forced.append(body.get("tool_choice"))
+                message: dict = {"role": "assistant", "content": "I would rather not grade this one."}
+                if "garbage" not in reply:
                     digit = reply.split("score=", 1)[1][0] if "score=" in reply else "5"
-                    text = json.dumps({"score": int(digit), "reason": "scripted"})
+                    verdict = json.dumps({"score": int(digit), "reason": "scripted"})
+                    if body.get("tools"):  # the verdict as the forced grade() call, as a tool-calling endpoint answers
+                        message = {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "grade", "arguments": verdict}}]}
+                    else:
+                        message["content"] = verdict
             finally:
                 with self.lock:
                     self.in_flight -= 1
             return {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}]}
+                    "choices": [{"index": 0, "finish_reason": "stop", "message": message}]}
 
 
 def serve_fake_judge(fake: FakeJudge):
@@ -118,6 +123,7 @@ def test_scores_concurrently_within_the_bound_and_caches(judge_endpoint, weather
     assert values == [(i % 5) / 4 for i in range(9)]
     assert fake.max_in_flight == 3 and took < 9 * 0.3  # concurrent, never past the bound
     assert judge.stats.requests == 9 and judge.stats.cache_hits == 0
+    assert fake.forced[0] == {"type": "function", "function": {"name": "grade"}}  # the verdict is a forced call by default
     # A second pass (a resumed run, a re-score) costs no call: the verdicts come from the disk cache.
     again = Judge(JudgeConfig(url=url, model="grader", concurrency=3))
     assert again([r.prompt for r in rows], replies, **_columns(rows)) == values
@@ -127,7 +133,7 @@ def test_scores_concurrently_within_the_bound_and_caches(judge_endpoint, weather
 
 def test_timeouts_and_garbage_become_none_with_the_row_named(judge_endpoint, weather_rows, caplog):
     fake, url = judge_endpoint()
-    judge = Judge(JudgeConfig(url=url, timeout=0.5, cache=False))
+    judge = Judge(JudgeConfig(url=url, timeout=0.5, cache=False, verdict="text"))  # a JSON reply: endpoints without function calling
     rows = [dataclasses.replace(r, line=n) for r, n in ((weather_rows[1], 7), (weather_rows[2], 8), (weather_rows[1], 9))]
     values = judge([r.prompt for r in rows], ["slow reply", "garbage", "Which city?"], **_columns(rows))
     assert values == [None, None, 1.0]
@@ -135,6 +141,7 @@ def test_timeouts_and_garbage_become_none_with_the_row_named(judge_endpoint, wea
     assert "call failed" in judge.stats.errors[0] and "on data line 7" in judge.stats.errors[0]
     assert "answered no 1-5 score" in judge.stats.errors[1] and "on data line 8" in judge.stats.errors[1]
     assert "scoring that row as None" in caplog.text
+    assert fake.forced[-1] is None
 
 
 def test_a_judge_that_mostly_fails_stops_the_run(judge_endpoint, weather_rows):

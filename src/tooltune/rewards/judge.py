@@ -66,6 +66,18 @@ SYSTEM = (
     "number from 1 (fails the rubric) to 5 (meets it fully)."
 )
 SCALE = (1.0, 5.0)
+GRADE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "grade",
+        "description": "Record the grade of the reply.",
+        "parameters": {
+            "type": "object",
+            "properties": {"score": {"type": "integer", "enum": [1, 2, 3, 4, 5], "description": "1: fails the rubric, 5: meets it fully"}, "reason": {"type": "string", "description": "a few words"}},
+            "required": ["score"],
+        },
+    },
+}
 
 
 @dataclass
@@ -79,7 +91,8 @@ class JudgeConfig:
     timeout: float = 60.0  # seconds per judge call; a call past it scores None for its row
     concurrency: int = 8  # judge calls in flight at once (the endpoint's own limit, or a hosted API's rate limit)
     cache: bool | str = True  # true: $TOOLTUNE_HOME/cache/judge.sqlite; a path: that file; false: every reply is judged again
-    max_tokens: int = 64  # the verdict's length in tokens: JSON with a short reason
+    verdict: str = "tool"  # 'tool': the verdict is a forced call of grade(score, reason) (tool_choice), which small judges follow far more often than "reply with JSON"; 'text': a JSON reply, for endpoints without function calling
+    max_tokens: int = 64  # the verdict's length in tokens: a score and a short reason
     max_failure_share: float = 0.5  # past this share of failed calls (after min_calls) the run stops with the first error
     min_calls: int = 16  # calls before the failure share is judged
 
@@ -107,6 +120,8 @@ class JudgeConfig:
             raise JudgeError(f"judge.model: must be the model name the endpoint serves, got {config.model!r}")
         if config.api_key_env is not None and (not isinstance(config.api_key_env, str) or not config.api_key_env):
             raise JudgeError("judge.api_key_env: the NAME of an environment variable (e.g. JUDGE_API_KEY), not the key")
+        if config.verdict not in ("tool", "text"):
+            raise JudgeError(f"judge.verdict: 'tool' (a forced grade() call) or 'text' (a JSON reply, for endpoints without function calling), got {config.verdict!r}")
         if not isinstance(config.cache, (bool, str)):
             raise JudgeError(f"judge.cache: true, false or a file path, got {config.cache!r}")
         config.rubrics()  # a missing or unreadable rubric file fails with the spec, not mid-run
@@ -256,12 +271,16 @@ class Judge:
         """One call before training: a wrong URL or model fails now, not after the model loads."""
         score, problem = self._ask(judge_messages(RUBRICS["clarify"], [{"role": "user", "content": "Book me a table."}], None, "For what time and how many people?"))
         if score is None and not problem.startswith("answered"):
-            raise JudgeError(f"judge: {self.config.url} (model {self.config.model!r}) did not answer: {problem}; start the endpoint or fix judge.url / judge.model")
+            hint = " (if it has no function calling, set judge.verdict: text)" if self.config.verdict == "tool" else ""
+            raise JudgeError(f"judge: {self.config.url} (model {self.config.model!r}) did not answer: {problem}; start the endpoint or fix judge.url / judge.model{hint}")
 
     def _ask(self, messages: list[dict[str, str]]) -> tuple[float | None, str]:
+        forced = {"tools": [GRADE_TOOL], "tool_choice": {"type": "function", "function": {"name": "grade"}}} if self.config.verdict == "tool" else {}
         try:
-            reply = self.client.chat.completions.create(model=self.config.model, messages=messages, temperature=0.0, max_tokens=self.config.max_tokens)
-            text = reply.choices[0].message.content or ""
+            reply = self.client.chat.completions.create(model=self.config.model, messages=messages, temperature=0.0, max_tokens=self.config.max_tokens, **forced)
+            message = reply.choices[0].message
+            calls = message.tool_calls or []
+            text = calls[0].function.arguments if calls else message.content or ""
         except Exception as exc:  # the endpoint's failure is this row's None, never the run's crash
             return None, f"call failed ({type(exc).__name__}: {str(exc)[:160]})"
         score = parse_verdict(text)
