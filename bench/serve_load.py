@@ -1,14 +1,17 @@
 """Throughput and latency of `tooltune serve` under concurrent clients: one request at a time
 (`--max-batch 1`) against dynamic batching (`--max-batch 16`), side by side in one run.
 
-    .venv/bin/python bench/serve_load.py [--model smollm2-135m] [--clients 1,4,16] [--per-client 4] [--max-tokens 64]
+    .venv/bin/python bench/serve_load.py [--model smollm2-135m] [--clients 1,4,16] [--per-client 4] [--max-tokens 64] [--tools mixed,agent]
 
-Loads the model once, then for each mode and client count starts the endpoint on loopback and
-runs N threads with the official `openai` client, each sending --per-client requests one after
-another (held-out rows of the generator: tools in `tools=`, the user's request as the message,
-greedy). Prints requests/s, completion tokens/s, p50/p95 latency, failures and the batch sizes the
-engine ran, then the batched mode's speed-up at the largest client count and its p95 against a
-lone request's latency. Asserts nothing.
+Loads the model once, then for each tool scenario, mode and client count starts the endpoint on
+loopback and runs N threads with the official `openai` client, each sending --per-client requests
+one after another (held-out rows of the generator: the user's request as the message, greedy).
+Scenarios: `mixed`, each request offers its own row's tools (1-4 of them: every prompt differs);
+`agent`, every request offers one agent's six tools (as an agent does: the same system turn each
+time). Modes: one at a time (`--max-batch 1 --prefix-cache 0`, the old server) and batched (the
+defaults: 16 rows, the last 8 system turns kept prefilled). Prints requests/s, completion tokens/s,
+p50/p95 latency, failures and the batch sizes the engine ran, then per scenario the batched mode's
+speed-up at the largest client count and its p95 against a lone request's. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +35,17 @@ from tooltune.runs import resolve_ref
 from tooltune.serving.app import Engine, ServeConfig, create_app
 
 
+def _scenario(kind: str, records: list, n: int) -> list[tuple[list, str]]:
+    """(tools, request) pairs: each row's own tools, or one agent's six tools for every request."""
+    as_openai = lambda tools: [{"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}} for t in tools]  # noqa: E731
+    if kind == "mixed":
+        return [(as_openai(r.tools), r.user_prompt) for r in records[:n]]
+    agent = list({t.name: t for r in records for t in r.tools}.values())[:6]
+    names = {t.name for t in agent}
+    rows = [r for r in records if {t.name for t in r.tools} <= names]
+    return [(as_openai(agent), r.user_prompt) for r in (rows * n)[:n]]
+
+
 def _serve(engine: Engine, path: str) -> tuple[uvicorn.Server, threading.Thread, int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -45,7 +59,7 @@ def _serve(engine: Engine, path: str) -> tuple[uvicorn.Server, threading.Thread,
     return server, thread, port
 
 
-def _load(engine: Engine, path: str, records: list, clients: int, per_client: int, max_tokens: int) -> dict:
+def _load(engine: Engine, path: str, requests: list, clients: int, per_client: int, max_tokens: int) -> dict:
     server, thread, port = _serve(engine, path)
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", timeout=900, max_retries=0)
     lock = threading.Lock()
@@ -55,11 +69,10 @@ def _load(engine: Engine, path: str, records: list, clients: int, per_client: in
     def worker(k: int) -> None:
         nonlocal tokens, failures
         for i in range(per_client):
-            record = records[(k * per_client + i) % len(records)]
-            tools = [{"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}} for t in record.tools]
+            tools, text = requests[(k * per_client + i) % len(requests)]
             started = time.perf_counter()
             try:
-                reply = client.chat.completions.create(model="bench", messages=[{"role": "user", "content": record.user_prompt}], tools=tools,
+                reply = client.chat.completions.create(model="bench", messages=[{"role": "user", "content": text}], tools=tools,
                                                        max_tokens=max_tokens, temperature=0)
             except openai.OpenAIError as exc:
                 with lock:
@@ -92,24 +105,32 @@ def main() -> None:
     parser.add_argument("--per-client", type=int, default=4, help="requests each client sends, one after another")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--max-batch", type=int, default=16, help="the batched mode's batch size")
+    parser.add_argument("--prefix-cache", type=int, default=8, help="the batched mode's prefilled system turns (0: none)")
+    parser.add_argument("--tools", default="mixed,agent", help="scenarios: mixed (each row's own tools), agent (one tool list for every request)")
     args = parser.parse_args()
     os.environ.setdefault("TOOLTUNE_HOME", str(Path.home() / ".tooltune"))
     counts = [int(c) for c in args.clients.split(",")]
-    records = read_records(generate(GenerateConfig(n=0, eval_n=max(counts) * args.per_client, seed=1), Path(tempfile.mkdtemp())).paths["eval"])
+    n = max(counts) * args.per_client
+    records = read_records(generate(GenerateConfig(n=0, eval_n=max(300, n), seed=1), Path(tempfile.mkdtemp())).paths["eval"])
     path = resolve_ref(args.model).load_path()
     model, tokenizer = load_model_and_tokenizer(path, dtype="auto")
     model.eval()
     print(f"model {args.model}, {os.cpu_count()} cores, {args.per_client} requests per client, max_tokens {args.max_tokens}, greedy")
-    print(f"{'mode':<14}{'clients':>8}{'req/s':>8}{'tok/s':>8}{'p50 s':>8}{'p95 s':>8}{'ok':>5}{'failed':>7}{'batch':>7}")
+    print(f"{'tools':<7}{'mode':<14}{'clients':>8}{'req/s':>8}{'tok/s':>8}{'p50 s':>8}{'p95 s':>8}{'ok':>5}{'failed':>7}{'batch':>7}")
     results = {}
-    for mode, max_batch in (("one-at-a-time", 1), ("batched", args.max_batch)):
-        engine = Engine(model, tokenizer, max_batch)
-        for clients in counts:
-            r = results[mode, clients] = _load(engine, path, records, clients, args.per_client, args.max_tokens)
-            print(f"{mode:<14}{clients:>8}{r['rps']:>8.2f}{r['tps']:>8.1f}{r['p50']:>8.2f}{r['p95']:>8.2f}{r['ok']:>5}{r['failed']:>7}{r['batches']:>7.1f}", flush=True)
-    top, lone = max(counts), results["one-at-a-time", min(counts)]["p50"]
-    print(f"{top} clients: batched {results['batched', top]['rps'] / results['one-at-a-time', top]['rps']:.1f}x the requests/s of one at a time; "
-          f"batched p95 {results['batched', top]['p95']:.2f} s = {results['batched', top]['p95'] / lone:.1f}x a lone request's {lone:.2f} s")
+    summary = []
+    for kind in args.tools.split(","):
+        requests = _scenario(kind, records, n)
+        for mode, max_batch, cached in (("one-at-a-time", 1, 0), ("batched", args.max_batch, args.prefix_cache)):
+            engine = Engine(model, tokenizer, max_batch, prefix_cache=cached)
+            for clients in counts:
+                r = results[kind, mode, clients] = _load(engine, path, requests, clients, args.per_client, args.max_tokens)
+                print(f"{kind:<7}{mode:<14}{clients:>8}{r['rps']:>8.2f}{r['tps']:>8.1f}{r['p50']:>8.2f}{r['p95']:>8.2f}{r['ok']:>5}{r['failed']:>7}{r['batches']:>7.1f}", flush=True)
+        top, lone = max(counts), results[kind, "one-at-a-time", min(counts)]["p50"]
+        batched, old = results[kind, "batched", top], results[kind, "one-at-a-time", top]
+        summary.append(f"{kind}: {top} clients: batched {batched['rps'] / old['rps']:.1f}x the requests/s of one at a time; "
+                       f"batched p95 {batched['p95']:.2f} s = {batched['p95'] / lone:.1f}x a lone request's {lone:.2f} s")
+    print("\n".join(summary))
 
 
 if __name__ == "__main__":

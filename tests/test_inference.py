@@ -55,3 +55,32 @@ def test_complete_is_seeded_without_moving_the_callers_random_stream(tiny_model)
     first = complete(model, tokenizer, CONVERSATIONS[1], sampling)
     assert torch.rand(4).equal(expected)
     assert complete(model, tokenizer, CONVERSATIONS[1], sampling) == first  # the seed still makes it repeatable
+
+
+def test_batches_prefill_row_by_row_from_a_cached_system_turn_and_answer_as_alone(bundled_tiny):
+    """Each prompt prefilled alone (no padding) from the longest cached system turn, then decoded in
+    one batch: every answer as the request alone would get it, for each bundled architecture
+    (Gemma's sliding-window layers take the padded path)."""
+    from tooltune.inference import GenerationRequest, PrefixCache, _rowwise, complete_batch
+
+    name, path = bundled_tiny
+    model, tokenizer = load_model_and_tokenizer(path, dtype="float32")
+    system = {"role": "system", "content": "You can call get_weather(location) and get_time(zone). " * 6}
+    asks = ["weather in Paris?", "what time is it in Tokyo right now, please?", "hi"]
+    convs = [[system, {"role": "user", "content": a}] for a in asks]
+
+    def answers(conversations, cache=None):
+        requests = [GenerationRequest(c, Sampling(max_new_tokens=8)) for c in conversations]
+        return [(n, [c.text for c in got]) for n, got in complete_batch(model, tokenizer, requests, cache)]
+
+    alone = [answers([c])[0] for c in convs]
+    cache = PrefixCache(size=2)
+    assert answers(convs[:1], cache) == alone[:1]  # the first request fills the cache ...
+    assert answers(convs, cache) == alone  # ... the batch starts from it, and answers as each alone
+    assert _rowwise(model) == (name == "smollm2-135m")
+    if name == "smollm2-135m":
+        assert (cache.misses, cache.hits) == (1, 3)
+        for other in ("Another tool list.", "A third one."):  # LRU: two entries, the oldest out first
+            answers([[{"role": "system", "content": other}, {"role": "user", "content": "x"}]], cache)
+        answers(convs[:1], cache)
+        assert cache.misses == 4

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator
 
-__all__ = ["Sampling", "Completion", "GenerationRequest", "batch_key", "generate_answers", "complete", "complete_batch", "stop_token_ids", "progress_bar", "ANSWER_TOKENS"]
+__all__ = ["Sampling", "Completion", "GenerationRequest", "PrefixCache", "batch_key", "generate_answers", "complete", "complete_batch", "stop_token_ids", "progress_bar", "ANSWER_TOKENS"]
 
 # The token budget for scoring an answer (evaluation and the validation reward): a <think> check
 # plus a call with its arguments reaches ~175 tokens at the tail; a shorter budget cuts those
@@ -165,12 +166,99 @@ def _seeded(model: Any, seed: int) -> Iterator[None]:
         yield
 
 
-def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]) -> list[tuple[int, list[Completion]]]:
+class PrefixCache:
+    """Keys and values of recent system turns, so a request that starts with one is prefilled from
+    where it ends. An agent sends its tool list with every request: the system turn is most of each
+    prompt, and prefilling prompts, not decoding answers, is what a batch of 16 spends most of its
+    time on (docs/serving.md). A few entries, the least recently used out first."""
+
+    def __init__(self, size: int = 8):
+        self.size = size  # system turns kept (SmolLM2-135M: ~23 KB per token, ~12 MB for 500 tokens)
+        self._entries: OrderedDict[tuple[int, ...], list[tuple[Any, Any]]] = OrderedDict()
+        self.hits = 0  # prompts that started from a cached system turn
+        self.misses = 0  # prompts prefilled from their first token
+
+    def lookup(self, ids: list[int]) -> tuple[int, list[tuple[Any, Any]] | None]:
+        """The longest cached system turn that ``ids`` starts with (and leaves a token after)."""
+        best = max((key for key in self._entries if len(key) < len(ids) and tuple(ids[: len(key)]) == key), key=len, default=None)
+        if best is None:
+            self.misses += 1
+            return 0, None
+        self.hits += 1
+        self._entries.move_to_end(best)
+        return len(best), self._entries[best]
+
+    def store(self, key: tuple[int, ...], layers: list[tuple[Any, Any]]) -> None:
+        if self.size < 1:
+            return
+        self._entries[key] = layers
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+def _rowwise(model: Any) -> bool:
+    """Rows can be prefilled one by one and their caches stacked: every layer keeps the whole
+    sequence (a sliding-window layer, as in Gemma 3, drops the start and would misalign)."""
+    from transformers import DynamicCache
+
+    return all(type(layer).__name__ == "DynamicLayer" for layer in DynamicCache(config=model.config).layers)
+
+
+def _system_turn_tokens(tokenizer: Any, conversation: list[dict[str, Any]], ids: list[int]) -> int:
+    """How many of ``ids`` render the conversation's system turn (0 when there is none or it does
+    not tokenize as a prefix): the part worth caching for the next request."""
+    if not conversation or conversation[0].get("role") != "system":
+        return 0
+    text = tokenizer.apply_chat_template(conversation[:1], tokenize=False)
+    turn = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return len(turn) if len(turn) < len(ids) and ids[: len(turn)] == turn else 0
+
+
+def _prefill(model: Any, tokenizer: Any, requests: list[GenerationRequest], rows: list[list[int]], prefixes: PrefixCache | None) -> tuple[Any, Any, Any]:
+    """Every prompt but its last token, prefilled row by row (no padding: a batch's prompts differ
+    by hundreds of tokens) from the longest cached system turn, then stacked left-padded into one
+    cache. Returns (input ids, attention mask, cache) for generate(), which feeds the last tokens."""
+    import torch
+    from transformers import DynamicCache
+
+    from .training.shared_prompt import cache_kwarg
+
+    kwarg = cache_kwarg(model)
+    device = model.device
+    width = max(len(ids) for ids in rows)
+    per_row = []
+    for request, ids in zip(requests, rows):
+        start, cached = prefixes.lookup(ids) if prefixes is not None else (0, None)
+        cache = DynamicCache(config=model.config)
+        for index, (keys, values) in enumerate(cached or []):
+            cache.update(keys, values, index)  # the next update concatenates: the entry is not changed
+        if len(ids) - 1 > start:
+            model(input_ids=torch.tensor([ids[start:-1]], device=device), use_cache=True, logits_to_keep=1, **{kwarg: cache})
+        turn = _system_turn_tokens(tokenizer, request.conversation, ids) if prefixes is not None else 0
+        if turn > start and turn <= len(ids) - 1:
+            prefixes.store(tuple(ids[:turn]), [(layer.keys[:, :, :turn].clone(), layer.values[:, :, :turn].clone()) for layer in cache.layers])
+        per_row.append([(layer.keys, layer.values) for layer in cache.layers])
+    stacked = DynamicCache(config=model.config)
+    for index in range(len(per_row[0])):
+        pad = lambda t: torch.nn.functional.pad(t, (0, 0, width - 1 - t.shape[2], 0))  # noqa: E731 - left, along the sequence
+        stacked.update(torch.cat([pad(layers[index][0]) for layers in per_row]), torch.cat([pad(layers[index][1]) for layers in per_row]), index)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    input_ids = torch.tensor([[pad_id] * (width - len(ids)) + ids for ids in rows], device=device)
+    mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in rows], device=device)
+    return input_ids, mask, stacked
+
+
+def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest], prefixes: PrefixCache | None = None) -> list[tuple[int, list[Completion]]]:
     """Answer several conversations in one generate() call: (prompt tokens, ``samples``
     completions) for each, in order. The requests must share :func:`batch_key`; each keeps its own
     token limit, stop strings, cancel flag, prefix and streamer. Decoding a small model is
     memory-bound, so a batch of 16 rows costs little more per token than one row. A sampled
     batch draws with the first request's seed: a seed reproduces an answer only when it runs alone.
+
+    Prompts are prefilled one by one without padding, each from the longest system turn held in
+    ``prefixes`` (a server keeps one), and decoded together; where that cannot be (several samples
+    per request, a sliding-window model) the batch is prefilled together, left-padded.
     """
     import torch
     from transformers import StoppingCriteriaList
@@ -179,16 +267,25 @@ def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]
         raise ValueError("complete_batch needs requests with one decoding rule (see batch_key)")
     first = requests[0].sampling
     texts = [tokenizer.apply_chat_template(r.conversation, add_generation_prompt=True, tokenize=False) + r.prefix for r in requests]
-    previous_side, tokenizer.padding_side = tokenizer.padding_side, "left"
-    try:
-        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-    finally:
-        tokenizer.padding_side = previous_side
-    prompt_lengths = enc["attention_mask"].sum(dim=1).tolist()
     kwargs = _sampling_kwargs(replace(first, max_new_tokens=max(r.sampling.max_new_tokens for r in requests)), tokenizer)
     if first.temperature <= 0:
         kwargs["num_return_sequences"] = 1  # greedy answers are all the same: decode once, copy below
     rows_per_request = kwargs["num_return_sequences"]
+    if rows_per_request == 1 and _rowwise(model):
+        rows = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+        with torch.inference_mode():
+            input_ids, mask, cache = _prefill(model, tokenizer, requests, rows, prefixes)
+        from .training.shared_prompt import cache_kwarg
+
+        enc = {"input_ids": input_ids, "attention_mask": mask, cache_kwarg(model): cache}
+        prompt_lengths = [len(ids) for ids in rows]
+    else:
+        previous_side, tokenizer.padding_side = tokenizer.padding_side, "left"
+        try:
+            enc = dict(tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device))
+        finally:
+            tokenizer.padding_side = previous_side
+        prompt_lengths = enc["attention_mask"].sum(dim=1).tolist()
     width = enc["input_ids"].shape[1]
     stops = _RowStops(requests, rows_per_request, width, tokenizer)
     kwargs["stopping_criteria"] = StoppingCriteriaList([stops])

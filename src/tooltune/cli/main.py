@@ -486,12 +486,13 @@ def compare_cmd(evaluations: tuple[str, ...], mean: bool, out: str | None) -> No
 @click.option("--name", "served_name", help="The model name clients send; default: MODEL as given.")
 @click.option("--max-tokens", default=256, show_default=True, help="Answer length when a request does not set max_tokens.")
 @click.option("--max-batch", default=16, show_default=True, type=click.IntRange(min=1), help="Concurrent requests decoded together (1: one at a time).")
-def serve_cmd(model: str, host: str, port: int, api_key: str | None, served_name: str | None, max_tokens: int, max_batch: int) -> None:
+@click.option("--prefix-cache", default=8, show_default=True, type=click.IntRange(min=0), help="System turns (tool lists) kept prefilled for the next request (0: none).")
+def serve_cmd(model: str, host: str, port: int, api_key: str | None, served_name: str | None, max_tokens: int, max_batch: int, prefix_cache: int) -> None:
     """Serve MODEL (NAME@V, NAME@alias, a run, a folder or a .gguf file) as an OpenAI-compatible endpoint."""
     from ..pipeline import serve
 
     try:
-        serve(model, host=host, port=port, api_key=api_key, served_name=served_name, max_tokens=max_tokens, max_batch=max_batch, echo=click.echo)
+        serve(model, host=host, port=port, api_key=api_key, served_name=served_name, max_tokens=max_tokens, max_batch=max_batch, prefix_cache=prefix_cache, echo=click.echo)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..inference import Completion, GenerationRequest, Sampling, batch_key, complete_batch
+from ..inference import Completion, GenerationRequest, PrefixCache, Sampling, batch_key, complete_batch
 from .protocol import ChatRequest, answer_message, conversation, created, new_id
 
 __all__ = ["ServeConfig", "Engine", "create_app"]
@@ -46,6 +46,7 @@ class ServeConfig:
     max_request_bytes: int = 1_000_000  # bigger bodies get 413, chunked ones too: a chat request is kilobytes
     dtype: str = "auto"  # auto: bf16 weights where supported
     max_batch: int = 16  # requests decoded together (1: one at a time, the old mode bench/serve_load.py compares)
+    prefix_cache: int = 8  # system turns (tool lists) whose keys and values are kept for the next request (0: none)
 
 
 @dataclass
@@ -61,10 +62,12 @@ class Engine:
     arrive while a batch decodes wait for the next one, which takes up to ``max_batch`` of them
     with the same decoding rule (dynamic batching; ``max_batch=1`` answers one at a time)."""
 
-    def __init__(self, model: Any, tokenizer: Any, max_batch: int = 16):
+    def __init__(self, model: Any, tokenizer: Any, max_batch: int = 16, prefix_cache: int = 8):
         if max_batch < 1:
             raise ValueError(f"max_batch must be 1 or more (1 answers one request at a time), not {max_batch}")
         self.model, self.tokenizer, self.max_batch = model, tokenizer, max_batch
+        # An agent sends the same tool list with every request: its system turn is prefilled once.
+        self.prompt_cache = PrefixCache(prefix_cache) if prefix_cache > 0 else None
         self.lock = threading.Lock()  # held while the model generates
         self.pending: set[threading.Event] = set()  # the cancel flags of requests waiting or running
         self._queue: list[_Job] = []
@@ -76,12 +79,12 @@ class Engine:
         self.waiters = ThreadPoolExecutor(max_workers=max(64, 4 * max_batch), thread_name_prefix="tooltune-wait")
 
     @classmethod
-    def load(cls, path: str, dtype: str = "auto", max_batch: int = 16) -> "Engine":
+    def load(cls, path: str, dtype: str = "auto", max_batch: int = 16, prefix_cache: int = 8) -> "Engine":
         from ..models.load import load_model_and_tokenizer
 
         model, tokenizer = load_model_and_tokenizer(path, dtype=dtype)
         model.eval()
-        return cls(model, tokenizer, max_batch)
+        return cls(model, tokenizer, max_batch, prefix_cache)
 
     def run(self, messages: list[dict[str, str]], sampling: Sampling, stop: list[str] | None, streamer: Any = None,
             cancel: threading.Event | None = None, prefix: str = "") -> tuple[int, list[Completion]]:
@@ -132,7 +135,7 @@ class Engine:
             try:
                 with self.lock:
                     self.batches.append(len(batch))
-                    results = complete_batch(self.model, self.tokenizer, [j.request for j in batch])
+                    results = complete_batch(self.model, self.tokenizer, [j.request for j in batch], self.prompt_cache)
                 for job, result in zip(batch, results):
                     job.result = result
             except Exception as exc:  # noqa: BLE001 - each waiting request raises it, the worker lives on
