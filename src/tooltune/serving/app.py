@@ -18,6 +18,7 @@ import contextlib
 import functools
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
@@ -74,6 +75,8 @@ class Engine:
         self._wake = threading.Condition()
         self._worker: threading.Thread | None = None
         self.batches: list[int] = []  # the size of each batch run (what the tests and the bench read)
+        self.gather = 0.1 if max_batch > 1 else 0.0  # seconds a batch waits, right after the last one, for its clients' next requests
+        self._last_end = 0.0
         # Threads that wait for answers (and pull streamed tokens): asyncio's default pool has
         # cpu_count + 4 of them, which on 2 cores let only ~5 requests queue and capped every batch.
         self.waiters = ThreadPoolExecutor(max_workers=max(64, 4 * max_batch), thread_name_prefix="tooltune-wait")
@@ -117,6 +120,12 @@ class Engine:
             while not self._queue:
                 self._wake.wait()
             key = batch_key(self._queue[0].request.sampling)
+            # Right after a batch, its clients are sending their next requests: give them `gather`
+            # seconds to join this batch, else closed-loop clients settle into two alternating
+            # half-size batches (measured: mean batch 8.0 of 16 at 16 clients).
+            deadline = self._last_end + self.gather
+            while sum(batch_key(j.request.sampling) == key for j in self._queue) < self.max_batch and (left := deadline - time.monotonic()) > 0:
+                self._wake.wait(left)
             batch = [j for j in self._queue if batch_key(j.request.sampling) == key][: self.max_batch]
             for job in batch:
                 self._queue.remove(job)
@@ -141,6 +150,7 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - each waiting request raises it, the worker lives on
                 for job in batch:
                     job.error = exc
+            self._last_end = time.monotonic()
             for job in batch:
                 if job.request.streamer is not None and job.error is not None:
                     job.request.streamer.end()
