@@ -90,7 +90,7 @@ class JudgeConfig:
     api_key_env: str | None = None  # NAME of the environment variable holding the API key; the key itself never goes in a spec (specs are logged)
     timeout: float = 60.0  # seconds per judge call; a call past it scores None for its row
     concurrency: int = 8  # judge calls in flight at once (the endpoint's own limit, or a hosted API's rate limit)
-    cache: bool | str = True  # true: $TOOLTUNE_HOME/cache/judge.sqlite; a path: that file; false: every reply is judged again
+    cache: bool | str = True  # true: $TOOLTUNE_HOME/cache/judge.sqlite; a path: that file; false: every reply is judged again (keyed by endpoint, model, rubric, conversation, reply)
     verdict: str = "tool"  # 'tool': the verdict is a forced call of grade(score, reason) (tool_choice), which small judges follow far more often than "reply with JSON"; 'text': a JSON reply, for endpoints without function calling
     max_tokens: int = 64  # the verdict's length in tokens: a score and a short reason
     max_failure_share: float = 0.5  # past this share of failed calls (after min_calls) the run stops with the first error
@@ -242,7 +242,8 @@ class Judge:
                 jobs.append(None)  # no rubric for this kind of row: the judge does not apply
                 continue
             messages = judge_messages(rubric, prompts[i], tools[i], completion_text(completions[i]))
-            jobs.append((i, _key(self.config.model, messages), messages))
+            # The endpoint is part of the key: `tooltune serve` answers to any model name, so two judges may share one.
+            jobs.append((i, _key(f"{self.config.url.rstrip('/')}|{self.config.model}", messages), messages))
         values: list[float | None] = [None] * n
         started = time.perf_counter()
         todo = []
