@@ -3,14 +3,13 @@ app with scripted verdicts, served by uvicorn, spoken to by the openai client th
 
 import dataclasses
 import json
-import socket
 import threading
 import time
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 
+from tests.serving.test_app import _serve
 from tooltune.rewards import RewardError
 from tooltune.rewards.batch import record_columns, score_rows
 from tooltune.rewards.judge import RUBRICS, Judge, JudgeConfig, JudgeError, judge_messages, parse_verdict, rubric_key
@@ -61,17 +60,9 @@ class FakeJudge:
 
 
 def serve_fake_judge(fake: FakeJudge):
-    """Start ``fake`` on a free port (uvicorn in a thread); returns the server and its /v1 URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    return server, f"http://127.0.0.1:{port}/v1"
+    """Start ``fake`` on a free port (the serving tests' uvicorn-in-a-thread helper); returns the server and its /v1 URL."""
+    server, url = _serve(fake.app)
+    return server, f"{url}/v1"
 
 
 @pytest.fixture
@@ -87,10 +78,6 @@ def judge_endpoint():
     yield start
     for server in servers:
         server.should_exit = True
-
-
-def _columns(rows):
-    return record_columns(rows)
 
 
 def test_parse_verdict_reads_what_judges_write():
@@ -118,7 +105,7 @@ def test_scores_concurrently_within_the_bound_and_caches(judge_endpoint, weather
     rows = [weather_rows[1]] * 9  # clarify rows: the judge applies
     replies = [f"Which city? score={1 + i % 5}" for i in range(9)]
     started = time.perf_counter()
-    values = judge([r.prompt for r in rows], replies, **_columns(rows))
+    values = judge([r.prompt for r in rows], replies, **record_columns(rows))
     took = time.perf_counter() - started
     assert values == [(i % 5) / 4 for i in range(9)]
     assert fake.max_in_flight == 3 and took < 9 * 0.3  # concurrent, never past the bound
@@ -126,7 +113,7 @@ def test_scores_concurrently_within_the_bound_and_caches(judge_endpoint, weather
     assert fake.forced[0] == {"type": "function", "function": {"name": "grade"}}  # the verdict is a forced call by default
     # A second pass (a resumed run, a re-score) costs no call: the verdicts come from the disk cache.
     again = Judge(JudgeConfig(url=url, model="grader", concurrency=3))
-    assert again([r.prompt for r in rows], replies, **_columns(rows)) == values
+    assert again([r.prompt for r in rows], replies, **record_columns(rows)) == values
     assert fake.calls == 9 and again.stats.cache_hits == 9 and again.stats.requests == 0
     assert (tooltune_home / "cache" / "judge.sqlite").is_file()
 
@@ -135,7 +122,7 @@ def test_timeouts_and_garbage_become_none_with_the_row_named(judge_endpoint, wea
     fake, url = judge_endpoint()
     judge = Judge(JudgeConfig(url=url, timeout=0.5, cache=False, verdict="text"))  # a JSON reply: endpoints without function calling
     rows = [dataclasses.replace(r, line=n) for r, n in ((weather_rows[1], 7), (weather_rows[2], 8), (weather_rows[1], 9))]
-    values = judge([r.prompt for r in rows], ["slow reply", "garbage", "Which city?"], **_columns(rows))
+    values = judge([r.prompt for r in rows], ["slow reply", "garbage", "Which city?"], **record_columns(rows))
     assert values == [None, None, 1.0]
     assert judge.stats.failures == 2
     assert "call failed" in judge.stats.errors[0] and "on data line 7" in judge.stats.errors[0]
@@ -149,7 +136,7 @@ def test_a_judge_that_mostly_fails_stops_the_run(judge_endpoint, weather_rows):
     judge = Judge(JudgeConfig(url=url, cache=False, min_calls=4))
     rows = [weather_rows[2]] * 6
     with pytest.raises(JudgeError, match=r"failed on \d+ of \d+ calls; the first: judge answered no 1-5 score"):
-        judge([r.prompt for r in rows], ["garbage"] * 6, **_columns(rows))
+        judge([r.prompt for r in rows], ["garbage"] * 6, **record_columns(rows))
     dead = Judge(JudgeConfig(url="http://127.0.0.1:9/v1", timeout=2))
     with pytest.raises(JudgeError, match="did not answer.*start the endpoint or fix judge.url"):
         dead.check()
