@@ -19,12 +19,14 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
+from .dynamic_sampling import DynamicSampling
+
 __all__ = ["KeptLogitsGRPOTrainer"]
 
 _LOGIT_SCALING = ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier", "logits_scaling")
 
 
-class KeptLogitsGRPOTrainer(GRPOTrainer):
+class KeptLogitsGRPOTrainer(DynamicSampling, GRPOTrainer):
     def _plain_forward_applies(self, input_ids: torch.Tensor, extra: dict[str, Any]) -> bool:
         config = self.model.config.get_text_config()
         return (

@@ -101,7 +101,7 @@ class PartMeans:
 class RLVR(Technique):
     name = "rlvr"
     summary = "GRPO: sampled answers scored by a verifiable reward"
-    reads = ("rollouts", "max_completion_length", "temperature", "balance_behaviors", "engine")
+    reads = ("rollouts", "max_completion_length", "temperature", "balance_behaviors", "engine", "dynamic_sampling")
     uses_reward = True
     trl_evaluation = False  # TRL would sample every validation prompt `rollouts` times; the greedy validation reward covers it
     logs_loss = False  # GRPO's loss is ~0 by construction; the reward is the curve to watch
@@ -119,6 +119,8 @@ class RLVR(Technique):
         if spec.batch_size % spec.rollouts:
             fix = spec.batch_size - spec.batch_size % spec.rollouts or spec.rollouts
             raise SpecError(f"batch_size ({spec.batch_size}) must be a multiple of rollouts ({spec.rollouts}): every prompt brings {spec.rollouts} completions. Try batch_size={fix}.")
+        if not isinstance(spec.dynamic_sampling, (int, float)) or isinstance(spec.dynamic_sampling, bool) or not 0 <= spec.dynamic_sampling <= 8:
+            raise SpecError(f"dynamic_sampling: extra prompts per prompt, a number from 0 (off) to 8; got {spec.dynamic_sampling!r}")
         if spec.engine not in ENGINES:
             raise SpecError(f"engine: must be one of {', '.join(ENGINES)}, got {spec.engine!r}")
         if spec.engine == "native" and (blockers := native_blockers(spec.trl)):
@@ -161,4 +163,5 @@ class RLVR(Technique):
         evaluation = Dataset.from_list(rlvr_rows(context.eval_records)) if context.eval_records else None
         trainer = trainer_cls(**context.shared(config), reward_funcs=[reward], train_dataset=Dataset.from_list(rlvr_rows(prompts)), eval_dataset=evaluation)
         reward.model = trainer.model
+        trainer.dynamic_sampling = float(spec.dynamic_sampling)
         return trainer
