@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from tooltune.models import ModelNotFound, bundled_gguf_path, list_base_models
@@ -49,3 +51,15 @@ def test_bundled_model_converts_to_a_plain_transformers_folder(tooltune_home):
     assert sum(p.numel() for p in model.parameters()) == 134_515_008
     assert getattr(model.config, "quantization_config", None) is None  # trainable, not "quantized"
     assert resolve_model("smollm2-135m") == path  # cached
+
+
+def test_loading_a_model_turns_hub_kernels_off_unless_asked(tiny_model, monkeypatch):
+    # An offline GPU box fails in transformers' hub-kernel lookup (RMSNorm/rotary) unless it is off.
+    from tooltune.models.load import load_model_and_tokenizer
+
+    monkeypatch.delenv("USE_HUB_KERNELS", raising=False)
+    load_model_and_tokenizer(tiny_model)
+    assert os.environ["USE_HUB_KERNELS"] == "NO"
+    monkeypatch.setenv("USE_HUB_KERNELS", "YES")
+    load_model_and_tokenizer(tiny_model)
+    assert os.environ["USE_HUB_KERNELS"] == "YES"

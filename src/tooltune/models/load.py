@@ -112,6 +112,9 @@ def load_model_and_tokenizer(spec: str, dtype: str = "float32") -> tuple[Any, An
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    # Weights never come from a hub at run time here; transformers would otherwise look up hub
+    # kernels for RMSNorm/rotary on CUDA, which fails on an offline GPU box. USE_HUB_KERNELS=YES opts in.
+    os.environ.setdefault("USE_HUB_KERNELS", "NO")
     path = resolve_model(spec)
     torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[resolve_dtype(dtype)]
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)

@@ -69,6 +69,9 @@ def _sampled_rejections(spec: Any, context: Context, records: list) -> list[str 
     from ..rejections import sampled_rejections
 
     model = context.model
+    if torch.cuda.is_available() and model.device.type == "cpu":
+        # Sample where the run trains: the Trainer moves the model only once it exists, after this.
+        model.to("cuda")
     sampling = Sampling(max_new_tokens=spec.max_completion_length, temperature=spec.temperature, samples=spec.rejection_samples, batch_size=8, seed=spec.seed)
     with progress_bar(len(records), "sampling rejections") as advance:
         with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16_supported()):
