@@ -1,5 +1,5 @@
 """Throughput and latency of `tooltune serve` under concurrent clients: one request at a time
-(`--max-batch 1`) against dynamic batching (`--max-batch 16`), side by side in one run.
+(`--max-batch 1`) against continuous batching (`--max-batch 16`), side by side in one run.
 
     .venv/bin/python bench/serve_load.py [--model smollm2-135m] [--clients 1,4,16] [--per-client 4] [--max-tokens 64] [--tools mixed,agent]
 
@@ -10,7 +10,7 @@ Scenarios: `mixed`, each request offers its own row's tools (1-4 of them: every 
 `agent`, every request offers one agent's six tools (as an agent does: the same system turn each
 time). Modes: one at a time (`--max-batch 1 --prefix-cache 0`, the old server) and batched (the
 defaults: 16 rows, the last 8 system turns kept prefilled). Prints requests/s, completion tokens/s,
-p50/p95 latency, failures and the batch sizes the engine ran, then per scenario the batched mode's
+p50/p95 latency, failures and the mean rows per decoding step (`rows`), then per scenario the batched mode's
 speed-up at the largest client count and its p95 against a lone request's. Asserts nothing.
 """
 

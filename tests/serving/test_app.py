@@ -174,10 +174,10 @@ def test_a_think_segment_goes_to_reasoning_content(endpoint):
 
 def test_a_cancelled_request_frees_the_model_within_a_second(tiny_model):
     """What a disconnected client (or shutdown) does: the running generation stops at its next token,
-    and a request still waiting for the model never starts."""
+    and a request still waiting for room in the batch never starts."""
     from tooltune.inference import Sampling
 
-    engine = Engine.load(tiny_model, dtype="float32")
+    engine = Engine.load(tiny_model, dtype="float32", max_batch=1)  # one row: the second request waits
     messages = [{"role": "user", "content": "hi"}]
     long = Sampling(max_new_tokens=2000, temperature=1.0)  # a random tiny model rarely stops by itself
     running, waiting = threading.Event(), threading.Event()
@@ -243,8 +243,29 @@ def test_concurrent_requests_are_decoded_together(tiny_model):
         time.sleep(0.3)
     for t in threads:
         t.join(timeout=30)
-    assert sum(engine.batches) == 6 and max(engine.batches) == 4  # at most max_batch rows at once
+    assert max(engine.batches) == 4 and engine.batches[0] == 4  # rows per step: at most max_batch at once
     assert all(results[i] == complete(engine.model, engine.tokenizer, conversations[i], greedy) for i in range(6))
+
+
+def test_a_request_joins_the_running_batch_and_leaves_when_it_ends(tiny_model):
+    """Continuous batching: a short request that arrives while a long one decodes is answered before
+    the long one ends, and its answer is the one it gets alone."""
+    from tooltune.inference import Sampling, complete
+
+    engine = Engine.load(tiny_model, dtype="float32", max_batch=4)
+    long = Sampling(max_new_tokens=600, temperature=1.0, seed=3)  # a random tiny model rarely stops by itself
+    short = Sampling(max_new_tokens=6, temperature=0)
+    question = [{"role": "user", "content": "a short question"}]
+    results, cancel = {}, threading.Event()
+    running = threading.Thread(target=lambda: results.setdefault("long", engine.run([{"role": "user", "content": "hi"}], long, None, cancel=cancel)))
+    running.start()
+    while not engine.batches:
+        time.sleep(0.01)
+    results["short"] = engine.run(question, short, None)
+    assert running.is_alive() and 2 in engine.batches  # it joined the batch and left it while the long answer went on
+    cancel.set()
+    running.join(timeout=5)
+    assert results["short"] == complete(engine.model, engine.tokenizer, question, short)
 
 
 def test_tool_choice_is_enforced_and_parallel_calls_can_be_limited(endpoint):

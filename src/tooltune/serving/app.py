@@ -28,7 +28,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..inference import Completion, GenerationRequest, PrefixCache, Sampling, batch_key, complete_batch
+from ..inference import Completion, GenerationRequest, PrefixCache, Sampling, _rowwise, batch_key, complete_batch
+from .batcher import Batcher
 from .protocol import ChatRequest, answer_message, conversation, created, new_id
 
 __all__ = ["ServeConfig", "Engine", "create_app"]
@@ -56,12 +57,15 @@ class _Job:
     done: threading.Event = field(default_factory=threading.Event)
     result: tuple[int, list[Completion]] = (0, [])
     error: BaseException | None = None
+    rows: int = 1  # rows it decodes as (a sampled request with n > 1 brings n)
+    completions: list[Completion] = field(default_factory=list)  # its rows' answers so far
 
 
 class Engine:
-    """The loaded model and one worker thread that generates for every request: requests that
-    arrive while a batch decodes wait for the next one, which takes up to ``max_batch`` of them
-    with the same decoding rule (dynamic batching; ``max_batch=1`` answers one at a time)."""
+    """The loaded model and one worker thread that generates for every request, up to ``max_batch``
+    rows at once: a request joins the running batch at the next token and leaves it when its answer
+    ends (continuous batching, batcher.py; ``max_batch=1`` answers one at a time). Models whose
+    cache cannot be stacked row by row run static batches instead (:meth:`_serve_batches`)."""
 
     def __init__(self, model: Any, tokenizer: Any, max_batch: int = 16, prefix_cache: int = 8):
         if max_batch < 1:
@@ -74,8 +78,8 @@ class Engine:
         self._queue: list[_Job] = []
         self._wake = threading.Condition()
         self._worker: threading.Thread | None = None
-        self.batches: list[int] = []  # the size of each batch run (what the tests and the bench read)
-        self.gather = 0.1 if max_batch > 1 else 0.0  # seconds a batch waits, right after the last one, for its clients' next requests
+        self.batches: list[int] = []  # rows decoded at each step (static batches: each batch's size); the tests and the bench read it
+        self.gather = 0.1 if max_batch > 1 else 0.0  # static batches: seconds a batch waits, right after the last one, for its clients' next requests
         self._last_end = 0.0
         # Threads that wait for answers (and pull streamed tokens): asyncio's default pool has
         # cpu_count + 4 of them, which on 2 cores let only ~5 requests queue and capped every batch.
@@ -132,11 +136,63 @@ class Engine:
             return batch
 
     def _serve(self) -> None:
+        if not _rowwise(self.model):
+            return self._serve_batches()
+        batcher = Batcher(self.model, self.tokenizer, self.prompt_cache)
+        while True:
+            with self._wake:
+                while not self._queue and not len(batcher):
+                    self._wake.wait()
+            admitted: list[_Job] = []
+            try:
+                with self.lock:
+                    admitted = self._admit(len(batcher))
+                    if admitted:
+                        batcher.join([(job.request, job) for job in admitted])
+                    self.batches.append(len(batcher))
+                    finished = batcher.step()
+            except Exception as exc:  # noqa: BLE001 - each request in the batch raises it, the worker lives on
+                failed = {id(job): job for job in [row.owner for row in batcher.abort()] + admitted}
+                for job in failed.values():
+                    job.error = exc
+                    if job.request.streamer is not None:
+                        job.request.streamer.end()
+                    job.done.set()
+                continue
+            for row, completion in finished:
+                job = row.owner
+                job.completions.append(completion)
+                if len(job.completions) == job.rows:
+                    sampled = job.request.sampling.temperature > 0
+                    job.result = (row.prompt_tokens, job.completions * (1 if sampled else job.request.sampling.samples))
+                    job.done.set()
+
+    def _admit(self, running: int) -> list[_Job]:
+        """Waiting requests that fit beside ``running`` rows (one that needs more than ``max_batch``
+        rows runs alone); cancelled ones are answered and dropped."""
+        admitted: list[_Job] = []
+        with self._wake:
+            while self._queue:
+                job = self._queue[0]
+                job.rows = job.request.sampling.samples if job.request.sampling.temperature > 0 else 1
+                if running + job.rows > self.max_batch and (running or admitted):
+                    break
+                self._queue.pop(0)
+                if job.request.cancel.is_set():
+                    job.done.set()  # cancelled while it waited: it answers (0, []) and costs nothing
+                    continue
+                admitted.append(job)
+                running += job.rows
+        return admitted
+
+    def _serve_batches(self) -> None:
+        """Static batches through generate(), for models whose cache cannot be stacked row by row
+        (sliding-window layers, as in Gemma 3): a batch runs to its end before the next starts."""
         while True:
             batch = []
             for job in self._next_batch():
                 if job.request.cancel.is_set():
-                    job.done.set()  # cancelled while it waited: it answers (0, []) and costs nothing
+                    job.done.set()
                 else:
                     batch.append(job)
             if not batch:

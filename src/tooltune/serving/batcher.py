@@ -1,0 +1,175 @@
+"""Continuous batching: requests join the running batch between tokens and leave as they end.
+
+Every step decodes one token for each running row. A request that arrives is prefilled (row by
+row, from its cached system turn: :func:`tooltune.inference._prefill`) and joins at the next
+step; a row that ends (end of turn, token limit, stop string, cancel) leaves at once. So a short
+answer never waits for a long one, and a new request never waits for a batch to drain: the
+latency a static batch adds. Rows sit left-padded in one KV cache; a joining group is padded to
+the batch's length (or the batch to its), and columns no row uses any more are dropped.
+
+Each row decodes with its own settings (greedy, or temperature and top-p with its own seeded
+generator): requests with different settings share the batch, and a seed draws the same answer
+whatever runs beside it, up to the batch's float rounding. Written by hand because transformers'
+``generate()`` runs a fixed batch to its end and its own continuous batching (paged attention) is
+built for GPUs; this loop is the part of it a CPU server needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..inference import Completion, GenerationRequest, PrefixCache, _prefill, stop_token_ids
+from ..training.shared_prompt import cache_kwarg
+
+__all__ = ["Batcher", "Row"]
+
+
+@dataclass
+class Row:
+    """One answer being decoded (a request with ``samples: n`` sampled brings n rows)."""
+
+    request: GenerationRequest
+    owner: Any  # what the caller gets back when the row ends (the engine's job)
+    prompt_tokens: int
+    pending: int  # the token fed at the next step
+    generator: torch.Generator | None  # None: greedy
+    generated: list[int] = field(default_factory=list)
+    window: int = 0  # tokens decoded when looking for a stop string (holds the longest one)
+
+
+class Batcher:
+    """The running rows and their shared cache; ``join`` adds requests, ``step`` decodes a token."""
+
+    def __init__(self, model: Any, tokenizer: Any, prefixes: PrefixCache | None = None):
+        self.model, self.tokenizer, self.prefixes = model, tokenizer, prefixes
+        self.rows: list[Row] = []
+        self.cache: Any = None
+        self.mask: torch.Tensor | None = None  # (rows, cached positions): 1 where a row has a token
+        self.ends = set(stop_token_ids(tokenizer))
+        self.kwarg = cache_kwarg(model)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def join(self, requests: list[tuple[GenerationRequest, Any]]) -> None:
+        """Prefill ``(request, owner)`` pairs and add their rows (``samples`` rows for a sampled
+        request, one for a greedy one) to the batch."""
+        rows, prompts, per_row = [], [], []
+        for request, owner in requests:
+            text = self.tokenizer.apply_chat_template(request.conversation, add_generation_prompt=True, tokenize=False) + request.prefix
+            ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            sampled = request.sampling.temperature > 0
+            for n in range(request.sampling.samples if sampled else 1):
+                generator = torch.Generator(device=self.model.device).manual_seed(request.sampling.seed + n) if sampled else None
+                window = max(map(len, request.stop)) + 8 if request.stop else 0
+                rows.append(Row(request, owner, len(ids), ids[-1], generator, window=window))
+                prompts.append(ids)
+                per_row.append(request)
+        with torch.inference_mode():
+            input_ids, mask, cache = _prefill(self.model, self.tokenizer, per_row, prompts, self.prefixes)
+        for row, ids in zip(rows, input_ids):
+            if row.request.streamer is not None:
+                row.request.streamer.put(ids[None, :])  # the prompt: the streamer skips it
+        self._merge(rows, mask[:, :-1], cache)
+
+    def step(self) -> list[tuple[Row, Completion]]:
+        """Decode one token for every row; returns the rows that ended, with their answers."""
+        if not self.rows:
+            return []
+        device = self.model.device
+        mask = torch.cat([self.mask, torch.ones(len(self.rows), 1, dtype=self.mask.dtype, device=device)], dim=1)
+        tokens = torch.tensor([[row.pending] for row in self.rows], device=device)
+        positions = mask.sum(dim=1, keepdim=True) - 1
+        with torch.inference_mode():
+            logits = self.model(input_ids=tokens, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1, **{self.kwarg: self.cache}).logits[:, -1].float()
+        self.mask = mask
+        finished, keep = [], []
+        for index, row in enumerate(self.rows):
+            token = self._choose(row, logits[index])
+            row.generated.append(token)
+            if row.request.streamer is not None:
+                row.request.streamer.put(torch.tensor([token]))
+            ended = self._ended(row, token)
+            if ended is None:
+                row.pending = token
+                keep.append(index)
+            else:
+                finished.append((row, self._completion(row, ended)))
+                if row.request.streamer is not None:
+                    row.request.streamer.end()
+        if len(keep) < len(self.rows):
+            self._keep(keep)
+        return finished
+
+    def abort(self) -> list[Row]:
+        """Drop every row (after an error); returns them so their callers can be told."""
+        rows, self.rows, self.cache, self.mask = self.rows, [], None, None
+        for row in rows:
+            if row.request.streamer is not None:
+                row.request.streamer.end()
+        return rows
+
+    # -- one row ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _choose(row: Row, logits: torch.Tensor) -> int:
+        if row.generator is None:
+            return int(logits.argmax())
+        probs = torch.softmax(logits / row.request.sampling.temperature, dim=-1)
+        top_p = row.request.sampling.top_p
+        if top_p < 1.0:
+            # Nucleus: the most likely tokens until their mass reaches top_p (always the first one).
+            ordered, order = probs.sort(descending=True)
+            outside = ordered.cumsum(-1) - ordered >= top_p
+            probs = torch.zeros_like(probs).scatter(0, order, ordered.masked_fill(outside, 0.0))
+        return int(torch.multinomial(probs, 1, generator=row.generator))
+
+    def _ended(self, row: Row, token: int) -> str | None:
+        """None while the row goes on, else how it ended: "stop" or "length"."""
+        request = row.request
+        if token in self.ends:
+            return "stop"
+        if request.stop:
+            tail = self.tokenizer.decode(row.generated[-row.window :], skip_special_tokens=True)
+            if any(s in (request.prefix if len(row.generated) <= row.window else "") + tail for s in request.stop):
+                return "stop"
+        if len(row.generated) >= request.sampling.max_new_tokens or (request.cancel is not None and request.cancel.is_set()):
+            return "length"
+        return None
+
+    def _completion(self, row: Row, ended: str) -> Completion:
+        answer = row.request.prefix + self.tokenizer.decode(row.generated, skip_special_tokens=True)
+        cut = min((answer.find(s) for s in row.request.stop or [] if s in answer), default=-1)
+        return Completion(answer[:cut] if cut >= 0 else answer, len(row.generated), "stop" if cut >= 0 else ended)
+
+    # -- the shared cache ---------------------------------------------------------------------
+
+    def _merge(self, rows: list[Row], mask: torch.Tensor, cache: Any) -> None:
+        """Add prefilled rows: both caches left-padded to the longer one, then stacked."""
+        if not self.rows:
+            self.rows, self.mask, self.cache = rows, mask, cache
+            return
+        length = max(self.mask.size(1), mask.size(1))
+        pad = lambda t, n: torch.nn.functional.pad(t, (0, 0, n, 0)) if n else t  # noqa: E731 - left, along the sequence
+        old, new = length - self.mask.size(1), length - mask.size(1)
+        for mine, theirs in zip(self.cache.layers, cache.layers):
+            mine.keys = torch.cat([pad(mine.keys, old), pad(theirs.keys, new)])
+            mine.values = torch.cat([pad(mine.values, old), pad(theirs.values, new)])
+        self.mask = torch.cat([torch.nn.functional.pad(self.mask, (old, 0)), torch.nn.functional.pad(mask, (new, 0))])
+        self.rows = self.rows + rows
+
+    def _keep(self, keep: list[int]) -> None:
+        """Only the rows at ``keep`` go on; columns that no row uses any more are dropped."""
+        self.rows = [self.rows[i] for i in keep]
+        if not keep:
+            self.cache, self.mask = None, None
+            return
+        index = torch.tensor(keep, device=self.mask.device)
+        self.mask = self.mask[index]
+        first = int(self.mask.any(dim=0).nonzero()[0])
+        self.mask = self.mask[:, first:]
+        for layer in self.cache.layers:
+            layer.keys, layer.values = layer.keys[index, :, first:], layer.values[index, :, first:]
