@@ -116,7 +116,7 @@ def main() -> None:
     model, tokenizer = load_model_and_tokenizer(path, dtype="auto")
     model.eval()
     print(f"model {args.model}, {os.cpu_count()} cores, {args.per_client} requests per client, max_tokens {args.max_tokens}, greedy")
-    print(f"{'tools':<7}{'mode':<14}{'clients':>8}{'req/s':>8}{'tok/s':>8}{'p50 s':>8}{'p95 s':>8}{'ok':>5}{'failed':>7}{'batch':>7}")
+    print(f"{'tools':<7}{'mode':<14}{'clients':>8}{'req/s':>8}{'tok/s':>8}{'p50 s':>8}{'p95 s':>8}{'ok':>5}{'failed':>7}{'rows':>7}")
     results = {}
     summary = []
     for kind in args.tools.split(","):
