@@ -330,3 +330,48 @@ def test_no_request_body_yields_a_500(tiny_model):
             assert "message" in reply.json()["error"]
 
     check()
+
+
+def test_the_batcher_answers_each_row_as_it_would_alone(tiny_model):
+    """Continuous batching keeps each row's token limit, stop strings, stream and seed; rows that
+    join later and rows that leave early change nobody's answer."""
+    from transformers import TextIteratorStreamer
+
+    from tooltune.inference import GenerationRequest, Sampling, complete
+    from tooltune.models.load import load_model_and_tokenizer
+    from tooltune.serving.batcher import Batcher
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model, dtype="float32")
+    conversations = [[{"role": "user", "content": text}] for text in ("hi", "what is the weather in Paris tomorrow afternoon, roughly?", "AMZN?")]
+    limits = [3, 12, 6]
+    alone = [complete(model, tokenizer, c, Sampling(max_new_tokens=n, temperature=0)) for c, n in zip(conversations, limits)]
+    stop = alone[1][1][0].text[3:6]
+    streamers = [TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=60) for _ in conversations]
+    streamed = [[] for _ in conversations]
+    readers = [threading.Thread(target=lambda i=i: streamed[i].extend(streamers[i])) for i in range(3)]
+    for r in readers:
+        r.start()
+    batcher = Batcher(model, tokenizer)
+    requests_ = [GenerationRequest(c, Sampling(max_new_tokens=n, temperature=0), stop=[stop] if i == 1 else None, streamer=streamers[i])
+                 for i, (c, n) in enumerate(zip(conversations, limits))]
+    done = {}
+    batcher.join([(requests_[1], 1)])
+    done.update((row.owner, c) for row, c in batcher.step())
+    batcher.join([(requests_[0], 0), (requests_[2], 2)])  # they join a row that is a token ahead
+    while len(batcher):
+        done.update((row.owner, c) for row, c in batcher.step())
+    for r in readers:
+        r.join(timeout=10)
+    assert done[1].text == alone[1][1][0].text[: alone[1][1][0].text.find(stop)] and done[1].finish_reason == "stop"
+    assert [done[0], done[2]] == [alone[0][1][0], alone[2][1][0]]
+    assert ["".join(streamed[i]) for i in (0, 2)] == [alone[i][1][0].text for i in (0, 2)]
+    # Sampled rows draw from their own seeded generator: the same answers beside other rows or alone.
+    sampled = GenerationRequest(conversations[2], Sampling(max_new_tokens=8, temperature=1.0, top_p=0.9, samples=2, seed=5))
+    answers = []
+    for company in ([], [(GenerationRequest(conversations[1], Sampling(max_new_tokens=4, temperature=0)), "other")]):
+        batcher.join([(sampled, "sampled"), *company])
+        got = []
+        while len(batcher):
+            got += [c.text for row, c in batcher.step() if row.owner == "sampled"]
+        answers.append(sorted(got))
+    assert answers[0] == answers[1] and len(answers[0]) == 2
