@@ -27,6 +27,7 @@ def _trainer(tiny_model, small_data, tmp_path, dynamic_sampling):
     rows = rlvr_rows(read_records(small_data["train"])[:8])
     for i, row in enumerate(rows):
         row["tied"] = i < 2  # rows 0 and 1 tie; any four extras hold at least two varied rows
+        row["behavior"] = "execute"  # a tied group's stand-in must share its behavior
     trainer = NativeGRPOTrainer(model=model, args=args, processing_class=tokenizer, reward_funcs=[_tied_or_varied], train_dataset=Dataset.from_list(rows))
     trainer.dynamic_sampling = dynamic_sampling
     model.train()
@@ -55,7 +56,10 @@ def test_off_and_in_evaluation_nothing_extra_is_generated(tiny_model, small_data
     assert not out["advantages"].any()  # both groups tie, and nothing replaced them
 
 
-def test_choose_groups_prefers_informative_then_the_steps_own():
-    assert choose_groups([False, True, True, False, True], 2) == [1, 2]
-    assert choose_groups([False, False, True, False], 2) == [0, 2]  # one informative; the step's own tied group fills
+def test_a_tied_group_is_swapped_only_for_an_informative_extra_of_its_behavior():
+    assert choose_groups([False, True, True, False, True], 2) == [2, 1]  # unknown behaviors: any informative extra
+    assert choose_groups([False, False, True, False], 2) == [2, 1]  # one stand-in; the other tied group stays
     assert choose_groups([True, True], 2) == [0, 1]
+    behaviors = ["clarify", "execute", "execute", "execute", "clarify"]
+    assert choose_groups([False, True, True, False, True], 2, behaviors) == [4, 1]  # the clarify slot stays clarify
+    assert choose_groups([False, True, True, False], 2, behaviors[:4]) == [0, 1]  # no informative clarify extra: it stays tied

@@ -83,8 +83,11 @@ class Batcher:
         mask = torch.cat([self.mask, torch.ones(len(self.rows), 1, dtype=self.mask.dtype, device=device)], dim=1)
         tokens = torch.tensor([[row.pending] for row in self.rows], device=device)
         positions = mask.sum(dim=1, keepdim=True) - 1
+        # No padding anywhere (a lone row, or rows of one length): no mask, so attention takes its
+        # causal fast path instead of building a 4-D mask at every step.
+        padded = mask if not bool(mask.all()) else None
         with torch.inference_mode():
-            logits = self.model(input_ids=tokens, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1, **{self.kwarg: self.cache}).logits[:, -1].float()
+            logits = self.model(input_ids=tokens, attention_mask=padded, position_ids=positions, use_cache=True, logits_to_keep=1, **{self.kwarg: self.cache}).logits[:, -1].float()
         self.mask = mask
         finished, keep = [], []
         for index, row in enumerate(self.rows):

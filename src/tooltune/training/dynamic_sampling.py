@@ -3,9 +3,13 @@
 A group whose rollouts all earn the same reward has advantage 0 on every row: it costs its
 generation and teaches nothing (four groups in ten, at the recipe's warm start). With
 ``dynamic_sampling: r`` each step also samples ``ceil(r x prompts)`` extra prompts from the training
-rows, all rollouts from the current policy, and trains on the step's usual number of groups,
-chosen in this order: the step's own informative groups, the extras' informative groups, then
-tied groups (which skip the backward on the native engine). The step's size, the loss and its
+rows, all rollouts from the current policy, and each of the step's own groups whose rewards tie
+is replaced by an extra group of the same behavior (execute, clarify, refuse) whose rewards differ,
+where one was drawn; a tied group with no such stand-in stays (and skips the backward on the
+native engine). Same behavior, because which groups tie is not random: a clarify row the model
+already asks on ties at 1.0, so filling its slot with any informative group would tilt every step
+toward execute rows, and the model toward calling (docs/ablations.md, RLVR with dynamic
+sampling). The step's size, the loss and its
 normalization are unchanged; it costs the extras' generation and scoring, logged as
 ``dynamic/seconds`` beside ``dynamic/informative`` (share of trained groups that carry gradient)
 and ``dynamic/generated_informative`` (share of all generated groups that did).
@@ -27,11 +31,21 @@ import torch
 __all__ = ["DynamicSampling", "choose_groups"]
 
 
-def choose_groups(informative: list[bool], wanted: int) -> list[int]:
-    """The ``wanted`` groups to train on, by index: informative ones first, in order (the step's own
-    prompts come before the extras), then tied ones, in order."""
-    ranked = [g for g, keep in enumerate(informative) if keep] + [g for g, keep in enumerate(informative) if not keep]
-    return sorted(ranked[:wanted])
+def choose_groups(informative: list[bool], wanted: int, behaviors: list[str | None] | None = None) -> list[int]:
+    """The groups to train on, by index: the first ``wanted`` are the step's own, the rest extras.
+    An own group that ties is swapped for the first unused informative extra of its behavior (any
+    extra when behaviors are unknown)."""
+    behaviors = behaviors or [None] * len(informative)
+    spare = [g for g in range(wanted, len(informative)) if informative[g]]
+    chosen = []
+    for g in range(wanted):
+        if not informative[g]:
+            stand_in = next((e for e in spare if behaviors[e] == behaviors[g]), None)
+            if stand_in is not None:
+                spare.remove(stand_in)
+                g = stand_in
+        chosen.append(g)
+    return chosen
 
 
 class DynamicSampling:
@@ -50,7 +64,8 @@ class DynamicSampling:
         advantages = out["advantages"]
         per_row = advantages if advantages.dim() == 1 else advantages.abs().sum(-1)
         informative = (per_row.view(-1, size) != 0).any(-1).tolist()
-        chosen = choose_groups(informative, groups)
+        behaviors = [row.get("behavior") for row in (list(inputs) + extra)[::size]]
+        chosen = choose_groups(informative, groups, behaviors)
         rows = torch.tensor([g * size + i for g in chosen for i in range(size)], device=advantages.device)
         total = len(inputs) + len(extra)
         kept = {key: value.index_select(0, rows.to(value.device)) if isinstance(value, torch.Tensor) and value.dim() > 0 and value.size(0) == total else value for key, value in out.items()}
