@@ -29,7 +29,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..inference import Completion, GenerationRequest, PrefixCache, Sampling, _rowwise, batch_key, complete_batch
-from .batcher import Batcher
 from .protocol import ChatRequest, answer_message, conversation, created, new_id
 
 __all__ = ["ServeConfig", "Engine", "create_app"]
@@ -138,6 +137,8 @@ class Engine:
     def _serve(self) -> None:
         if not _rowwise(self.model):
             return self._serve_batches()
+        from .batcher import Batcher  # torch: imported where the model already is
+
         batcher = Batcher(self.model, self.tokenizer, self.prompt_cache)
         while True:
             with self._wake:

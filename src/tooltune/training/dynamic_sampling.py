@@ -26,8 +26,6 @@ import random
 import time
 from typing import Any
 
-import torch
-
 __all__ = ["DynamicSampling", "choose_groups"]
 
 
@@ -56,6 +54,8 @@ class DynamicSampling:
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         if self.dynamic_sampling <= 0 or not self.model.training:
             return super()._generate_and_score_completions(inputs)  # type: ignore[misc]
+        import torch
+
         size = self.num_generations
         groups = len(inputs) // size
         extra = [row for row in self._draw_prompts(math.ceil(groups * self.dynamic_sampling)) for _ in range(size)]
