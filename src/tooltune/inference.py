@@ -84,15 +84,38 @@ def batch_key(sampling: Sampling) -> tuple[Any, ...]:
     return ("sample", sampling.temperature, sampling.top_p, sampling.samples)
 
 
+def rows_for(sampling: Sampling) -> int:
+    """Rows a request decodes as: ``samples`` when sampled, one when greedy (its answers are equal)."""
+    return sampling.samples if sampling.temperature > 0 else 1
+
+
+def stop_window(request: GenerationRequest) -> int:
+    """Tokens to decode when looking for a stop string: enough to hold the longest one (a token is
+    at least one character), so each step decodes a short tail, not the whole answer."""
+    return max(map(len, request.stop)) + 8 if request.stop else 0
+
+
+def hits_stop(request: GenerationRequest, tail: str, generated: int, window: int) -> bool:
+    """Whether ``tail`` (the last ``window`` generated tokens, decoded) holds one of the request's
+    stop strings; early on, the forced prefix counts as part of the answer."""
+    return any(s in (request.prefix if generated <= window else "") + tail for s in request.stop or [])
+
+
+def finish_answer(tokenizer: Any, request: GenerationRequest, kept: list[int], ended: bool) -> Completion:
+    """The completion of ``kept`` tokens (the end-of-turn token included when ``ended``): the prefix
+    put in the model's mouth, then the text, cut at the first stop string."""
+    answer = request.prefix + tokenizer.decode(kept, skip_special_tokens=True)
+    cut = min((answer.find(s) for s in request.stop or [] if s in answer), default=-1)
+    return Completion(answer[:cut] if cut >= 0 else answer, len(kept), "stop" if ended or cut >= 0 else "length")
+
+
 class _RowStops:
     """Per-row stopping for a batch: each row ends at its own token limit, stop strings or cancel
     flag, while the others go on (transformers pads a finished row until the batch ends)."""
 
     def __init__(self, requests: list[GenerationRequest], copies: int, prompt_tokens: int, tokenizer: Any):
         self.requests, self.copies, self.start, self.tokenizer = requests, copies, prompt_tokens, tokenizer
-        # Tokens to decode when looking for a stop string: enough to hold the longest one (a token
-        # is at least one character), so each step decodes a short tail, not the whole answer.
-        self.windows = [max(map(len, r.stop)) + 8 if r.stop else 0 for r in requests]
+        self.windows = [stop_window(r) for r in requests]
         # The answer length at which each row was first found finished: its streamer takes no token
         # beyond it (transformers pads a finished row, and may stream a step before or after asking).
         self.done_at: list[int | None] = [None] * (len(requests) * copies)
@@ -108,7 +131,7 @@ class _RowStops:
             if not ended and request.stop:
                 window = self.windows[row // self.copies]
                 tail = self.tokenizer.decode(input_ids[row, max(self.start, input_ids.shape[1] - window) :], skip_special_tokens=True)
-                ended = any(s in (request.prefix if generated <= window else "") + tail for s in request.stop)
+                ended = hits_stop(request, tail, generated, window)
             done.append(ended)
             if ended and self.done_at[row] is None:
                 self.done_at[row] = generated
@@ -268,9 +291,7 @@ def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]
     first = requests[0].sampling
     texts = [tokenizer.apply_chat_template(r.conversation, add_generation_prompt=True, tokenize=False) + r.prefix for r in requests]
     kwargs = _sampling_kwargs(replace(first, max_new_tokens=max(r.sampling.max_new_tokens for r in requests)), tokenizer)
-    if first.temperature <= 0:
-        kwargs["num_return_sequences"] = 1  # greedy answers are all the same: decode once, copy below
-    rows_per_request = kwargs["num_return_sequences"]
+    rows_per_request = kwargs["num_return_sequences"] = rows_for(first)  # greedy answers are all the same: decode once, copy below
     if rows_per_request == 1 and _rowwise(model):
         rows = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
         with torch.inference_mode():
@@ -301,11 +322,7 @@ def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]
         for row in generated[index * rows_per_request : (index + 1) * rows_per_request, width:].tolist():
             row = row[: request.sampling.max_new_tokens]
             ended = next((i for i, t in enumerate(row) if t in ends), None)
-            kept = row[: ended + 1] if ended is not None else row
-            answer = request.prefix + tokenizer.decode(kept, skip_special_tokens=True)
-            cut = min((answer.find(s) for s in request.stop or [] if s in answer), default=-1)
-            finish = "stop" if ended is not None or cut >= 0 else "length"
-            completions.append(Completion(answer[:cut] if cut >= 0 else answer, len(kept), finish))
+            completions.append(finish_answer(tokenizer, request, row[: ended + 1] if ended is not None else row, ended is not None))
         out.append((int(prompt_lengths[index]), completions * (request.sampling.samples if first.temperature <= 0 else 1)))
     return out
 

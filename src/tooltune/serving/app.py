@@ -28,7 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..inference import Completion, GenerationRequest, PrefixCache, Sampling, _rowwise, batch_key, complete_batch
+from ..inference import Completion, GenerationRequest, PrefixCache, Sampling, _rowwise, batch_key, complete_batch, rows_for
 from .protocol import ChatRequest, answer_message, conversation, created, new_id
 
 __all__ = ["ServeConfig", "Engine", "create_app"]
@@ -56,7 +56,6 @@ class _Job:
     done: threading.Event = field(default_factory=threading.Event)
     result: tuple[int, list[Completion]] = (0, [])
     error: BaseException | None = None
-    rows: int = 1  # rows it decodes as (a sampled request with n > 1 brings n)
     completions: list[Completion] = field(default_factory=list)  # its rows' answers so far
 
 
@@ -163,7 +162,7 @@ class Engine:
             for row, completion in finished:
                 job = row.owner
                 job.completions.append(completion)
-                if len(job.completions) == job.rows:
+                if len(job.completions) == rows_for(job.request.sampling):
                     sampled = job.request.sampling.temperature > 0
                     job.result = (row.prompt_tokens, job.completions * (1 if sampled else job.request.sampling.samples))
                     job.done.set()
@@ -175,15 +174,15 @@ class Engine:
         with self._wake:
             while self._queue:
                 job = self._queue[0]
-                job.rows = job.request.sampling.samples if job.request.sampling.temperature > 0 else 1
-                if running + job.rows > self.max_batch and (running or admitted):
+                rows = rows_for(job.request.sampling)
+                if running + rows > self.max_batch and (running or admitted):
                     break
                 self._queue.pop(0)
                 if job.request.cancel.is_set():
                     job.done.set()  # cancelled while it waited: it answers (0, []) and costs nothing
                     continue
                 admitted.append(job)
-                running += job.rows
+                running += rows
         return admitted
 
     def _serve_batches(self) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from ..inference import Completion, GenerationRequest, PrefixCache, _prefill, stop_token_ids
+from ..inference import Completion, GenerationRequest, PrefixCache, _prefill, finish_answer, hits_stop, rows_for, stop_token_ids, stop_window
 from ..training.shared_prompt import cache_kwarg
 
 __all__ = ["Batcher", "Row"]
@@ -61,10 +61,9 @@ class Batcher:
         for request, owner in requests:
             text = self.tokenizer.apply_chat_template(request.conversation, add_generation_prompt=True, tokenize=False) + request.prefix
             ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-            sampled = request.sampling.temperature > 0
-            for n in range(request.sampling.samples if sampled else 1):
+            sampled, window = request.sampling.temperature > 0, stop_window(request)
+            for n in range(rows_for(request.sampling)):
                 generator = torch.Generator(device=self.model.device).manual_seed(request.sampling.seed + n) if sampled else None
-                window = max(map(len, request.stop)) + 8 if request.stop else 0
                 rows.append(Row(request, owner, len(ids), ids[-1], generator, window=window))
                 prompts.append(ids)
                 per_row.append(request)
@@ -100,7 +99,7 @@ class Batcher:
                 row.pending = token
                 keep.append(index)
             else:
-                finished.append((row, self._completion(row, ended)))
+                finished.append((row, finish_answer(self.tokenizer, row.request, row.generated, ended == "stop")))
                 if row.request.streamer is not None:
                     row.request.streamer.end()
         if len(keep) < len(self.rows):
@@ -135,18 +134,11 @@ class Batcher:
         request = row.request
         if token in self.ends:
             return "stop"
-        if request.stop:
-            tail = self.tokenizer.decode(row.generated[-row.window :], skip_special_tokens=True)
-            if any(s in (request.prefix if len(row.generated) <= row.window else "") + tail for s in request.stop):
-                return "stop"
+        if request.stop and hits_stop(request, self.tokenizer.decode(row.generated[-row.window :], skip_special_tokens=True), len(row.generated), row.window):
+            return "stop"
         if len(row.generated) >= request.sampling.max_new_tokens or (request.cancel is not None and request.cancel.is_set()):
             return "length"
         return None
-
-    def _completion(self, row: Row, ended: str) -> Completion:
-        answer = row.request.prefix + self.tokenizer.decode(row.generated, skip_special_tokens=True)
-        cut = min((answer.find(s) for s in row.request.stop or [] if s in answer), default=-1)
-        return Completion(answer[:cut] if cut >= 0 else answer, len(row.generated), "stop" if cut >= 0 else ended)
 
     # -- the shared cache ---------------------------------------------------------------------
 

@@ -58,17 +58,16 @@ class DynamicSampling:
 
         size = self.num_generations
         groups = len(inputs) // size
-        extra = [row for row in self._draw_prompts(math.ceil(groups * self.dynamic_sampling)) for _ in range(size)]
+        generated = list(inputs) + [row for row in self._draw_prompts(math.ceil(groups * self.dynamic_sampling)) for _ in range(size)]
         started = time.perf_counter()
-        out = super()._generate_and_score_completions(list(inputs) + extra)  # type: ignore[misc]
+        out = super()._generate_and_score_completions(generated)  # type: ignore[misc]
         advantages = out["advantages"]
         per_row = advantages if advantages.dim() == 1 else advantages.abs().sum(-1)
         informative = (per_row.view(-1, size) != 0).any(-1).tolist()
-        behaviors = [row.get("behavior") for row in (list(inputs) + extra)[::size]]
+        behaviors = [row.get("behavior") for row in generated[::size]]
         chosen = choose_groups(informative, groups, behaviors)
         rows = torch.tensor([g * size + i for g in chosen for i in range(size)], device=advantages.device)
-        total = len(inputs) + len(extra)
-        kept = {key: value.index_select(0, rows.to(value.device)) if isinstance(value, torch.Tensor) and value.dim() > 0 and value.size(0) == total else value for key, value in out.items()}
+        kept = {key: value.index_select(0, rows.to(value.device)) if isinstance(value, torch.Tensor) and value.dim() > 0 and value.size(0) == len(generated) else value for key, value in out.items()}
         mask = kept["completion_mask"] if "tool_mask" not in kept else kept["completion_mask"] * kept["tool_mask"]
         kept["num_items_in_batch"] = mask.sum().to(out["num_items_in_batch"].dtype)
         metrics = self._metrics["train"]  # type: ignore[attr-defined]
