@@ -60,3 +60,23 @@ def test_a_run_is_evaluated_into_its_own_mlflow_run(tmp_path, tiny_model, tooltu
 def test_change_reads_like_the_reference():
     assert change(0.35, 0.55) == "+0.200 (+57%)"
     assert change(0.0, 0.5) == "+0.500" and change(0.003, 0.5) == "+0.497"  # no relative change from (almost) zero
+
+
+def test_generated_answers_get_their_quoted_values_read_and_the_unread_scores_are_kept(tmp_path, tooltune_home, monkeypatch):
+    import tooltune.evaluation.evaluate as module
+
+    data, _ = _files(tmp_path)
+    wrong = ('<think>Tool: calculate_standard_deviation. Required: numbers = "10, 20 and 30" -> [10, 20].</think>'
+             '<TOOLCALL>[{"name": "calculate_standard_deviation", "arguments": {"numbers": [10, 20]}}]</TOOLCALL>')
+    generated = [ANSWERS[0], wrong, ANSWERS[2], ANSWERS[3]]
+    monkeypatch.setattr(module, "_answers", lambda records, ref, predictions, config, label, echo: (list(generated), {"source": "stub"}))
+    said = []
+    result = evaluate(EvalConfig(data=str(data), out=str(tmp_path / "out"), model="stub"), echo=said.append)
+    assert result["results"]["model"]["metrics"]["execute"]["exact_call"] == 1.0  # both calls right once read
+    assert result["generation"]["model"]["read_values"]["answers_changed"] == 1
+    assert result["generation"]["model"]["read_values"]["unread_metrics"]["execute"]["exact_call"] == 0.5
+    rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
+    assert rows[1]["model"]["unread_answer"] == wrong and rows[1]["model"]["read"] == ["calculate_standard_deviation.numbers: [10, 20] -> [10, 20, 30]"]
+    assert any("values read by code in 1 answers" in line for line in said)
+    off = evaluate(EvalConfig(data=str(data), out=str(tmp_path / "off"), model="stub", read_values=False), echo=said.append)
+    assert off["results"]["model"]["metrics"]["execute"]["exact_call"] == 0.5 and "read_values" not in off["generation"]["model"]

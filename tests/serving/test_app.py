@@ -55,9 +55,9 @@ def endpoint(tiny_model):
 
     servers = []
 
-    def start(answer=None, api_key=None):
+    def start(answer=None, api_key=None, read_values=True):
         engine = Engine.load(tiny_model, dtype="float32") if answer is None else ScriptedEngine(load_model_and_tokenizer(tiny_model)[1], answer)
-        server, url = _serve(create_app(ServeConfig(model=tiny_model, served_name="bot@2", api_key=api_key), engine))
+        server, url = _serve(create_app(ServeConfig(model=tiny_model, served_name="bot@2", api_key=api_key, read_values=read_values), engine))
         servers.append(server)
         return engine, url
 
@@ -170,6 +170,24 @@ def test_a_think_segment_goes_to_reasoning_content(endpoint):
             content, reasoning = message["content"], message["reasoning_content"]
         assert content == "Which ticker do you mean?" and reasoning == "Tool: get_stock_price. Required: ticker = missing."
 
+
+
+def test_values_the_check_quotes_are_read_into_the_served_call(endpoint):
+    park = {"type": "function", "function": {"name": "find_parking_spot", "parameters": {"type": "object", "properties": {
+        "location": {"type": "string"}, "arrival_time": {"type": "string", "description": "HH:MM, 24-hour"}}, "required": ["location"]}}}
+    answer = ('<think>Tool: find_parking_spot. Required: location = "Fenway". Optional: arrival_time = "7:15 pm" -> "17:15".</think>'
+              '<TOOLCALL>[{"name": "find_parking_spot", "arguments": {"location": "Fenway", "arrival_time": "17:15"}}]</TOOLCALL>')
+    body = {"model": "bot@2", "messages": [{"role": "user", "content": "parking at Fenway, 7:15 pm"}], "tools": [park]}
+    for read, expected in ((True, "19:15"), (False, "17:15")):
+        _, url = endpoint(answer=answer, read_values=read)
+        for stream in (False, True):
+            reply = requests.post(f"{url}/v1/chat/completions", json={**body, "stream": stream})
+            if stream:
+                deltas = [json.loads(line[6:])["choices"][0]["delta"] for line in reply.text.splitlines() if line.startswith("data: {")]
+                call = next(d["tool_calls"][0] for d in deltas if d.get("tool_calls"))
+            else:
+                call = reply.json()["choices"][0]["message"]["tool_calls"][0]
+            assert json.loads(call["function"]["arguments"])["arrival_time"] == expected, (read, stream)
 
 
 def test_a_cancelled_request_frees_the_model_within_a_second(tiny_model):

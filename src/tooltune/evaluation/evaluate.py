@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from ..data import Record, read_records
 from ..inference import ANSWER_TOKENS
+from ..reading import read_values
 from ..rewards.batch import match_predictions
 from ..training.datasets import training_messages
 from ..runs import file_sha256, read_manifest, resolve_ref
@@ -44,6 +45,10 @@ class EvalConfig:
     dtype: str = "auto"  # auto: bf16 weights where the CPU/GPU has native bf16; float32 otherwise
     tracking_uri: str | None = None  # MLflow; default: the training run's, else SQLite under $TOOLTUNE_HOME
     seed: int = 0  # sampling seed when temperature > 0
+    # Generated answers get the values they quote from the request read by code, as serving does
+    # (tooltune/reading.py); eval.json keeps the scores of the model's own values too ("unread").
+    # Answers given as predictions are scored as they are.
+    read_values: bool = True
 
 
 def evaluate(config: EvalConfig, echo: Callable[[str], None] = print) -> dict[str, Any]:
@@ -61,11 +66,19 @@ def evaluate(config: EvalConfig, echo: Callable[[str], None] = print) -> dict[st
         if not (ref or predictions):
             continue
         answers, generation = _answers(records, ref, predictions, config, label, echo)
-        scores = [score_answer(r, a) for r, a in zip(records, answers)]
-        summary = summarize(records, answers, scores).to_dict()
-        sides[label] = {"ref": ref, "predictions": predictions, "answers": answers, "scores": scores, "summary": summary, "generation": generation}
+        readings = [read_values(a, r.tools) if config.read_values and not predictions else None for r, a in zip(records, answers)]
+        read = [reading.answer if reading else a for reading, a in zip(readings, answers)]
+        scores = [score_answer(r, a) for r, a in zip(records, read)]
+        summary = summarize(records, read, scores).to_dict()
+        sides[label] = {"ref": ref, "predictions": predictions, "answers": read, "scores": scores, "summary": summary, "generation": generation,
+                        "unread": answers, "changes": [reading.changes if reading else [] for reading in readings]}
         echo(f"{label}: tool-call reward {summary['metrics']['all']['toolcall_reward']:.3f}, strict {summary['metrics']['all']['strict_reward']:.3f}, "
              f"decision accuracy {summary['metrics']['all']['decision_accuracy']:.3f}")
+        if changed := sum(bool(c) for c in sides[label]["changes"]):
+            unread = summarize(records, answers, [score_answer(r, a) for r, a in zip(records, answers)]).to_dict()["metrics"]
+            generation["read_values"] = {"answers_changed": changed, "unread_metrics": unread}
+            echo(f"{label}: values read by code in {changed} answers; without that, tool-call reward {unread['all']['toolcall_reward']:.3f}, "
+                 f"exact call {unread['all']['exact_call']:.3f} (exact call with it: {summary['metrics']['all']['exact_call']:.3f})")
 
     _write_predictions(out / "predictions.jsonl", records, sides)
     results = {label: side["summary"] for label, side in sides.items()}
@@ -124,6 +137,8 @@ def _write_predictions(path: Path, records: list[Record], sides: dict[str, dict[
             for label, side in sides.items():
                 score = side["scores"][i]
                 row[label] = {"answer": side["answers"][i], "decision": score.decision, "failure": score.failure, **{k: round(v, 4) for k, v in score.metrics.items()}}
+                if side["changes"][i]:  # what code read into the call, and the answer as the model wrote it
+                    row[label].update(read=side["changes"][i], unread_answer=side["unread"][i])
             handle.write(json.dumps(row) + "\n")
 
 

@@ -48,6 +48,7 @@ class ServeConfig:
     dtype: str = "auto"  # auto: bf16 weights where supported
     max_batch: int = 16  # requests decoded together (1: one at a time, the old mode bench/serve_load.py compares)
     prefix_cache: int = 8  # system turns (tool lists) whose keys and values are kept for the next request (0: none)
+    read_values: bool = True  # values the model's check quotes ("7:15 pm") are read by code into the call (tooltune/reading.py); false: the model's own
 
 
 @dataclass
@@ -326,7 +327,7 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
             return _error(503, "the request was cancelled before it ran (the server is shutting down)", "server_error")
         choices = []
         for index, completion in enumerate(completions):
-            message, finish = answer_message(completion.text, request.offered(), request.parallel_tool_calls)
+            message, finish = answer_message(completion.text, request.offered(), request.parallel_tool_calls, config.read_values)
             choices.append({"index": index, "message": message, "finish_reason": finish if finish == "tool_calls" else completion.finish_reason})
         used = sum(c.tokens for c in completions)
         return {"id": new_id(), "object": "chat.completion", "created": created(), "model": config.served_name, "choices": choices,
@@ -362,7 +363,7 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
 
     task = asyncio.ensure_future(_waiting(engine, produce))
     try:
-        async for piece in _stream_chunks(task, streamer, request, chunk, engine):
+        async for piece in _stream_chunks(task, streamer, request, chunk, engine, config.read_values):
             yield piece
     finally:
         cancel.set()  # a client that disconnects ends the stream here: stop generating too
@@ -373,7 +374,7 @@ def _waiting(engine: Engine, fn: Any, *args: Any) -> Any:
     return asyncio.get_running_loop().run_in_executor(engine.waiters, functools.partial(fn, *args))
 
 
-async def _stream_chunks(task: Any, streamer: Any, request: ChatRequest, chunk: Any, engine: Engine) -> AsyncIterator[str]:
+async def _stream_chunks(task: Any, streamer: Any, request: ChatRequest, chunk: Any, engine: Engine, read: bool) -> AsyncIterator[str]:
     yield chunk({"role": "assistant", "content": ""})
     held, sent = "", 0
     streaming: bool | None = False if request.forced_prefix() else None  # a forced call is never content
@@ -398,7 +399,7 @@ async def _stream_chunks(task: Any, streamer: Any, request: ChatRequest, chunk: 
         yield "data: [DONE]\n\n"
         return
     completion = completions[0]
-    message, finish = answer_message(completion.text, request.offered(), request.parallel_tool_calls)
+    message, finish = answer_message(completion.text, request.offered(), request.parallel_tool_calls, read)
     if finish == "tool_calls":
         calls = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
         yield chunk({"tool_calls": calls})

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..reading import read_values
 from ..schema import Tool, ToolCall, format_tool_calls, messages_with_tools, parse_tool_calls, split_reasoning
 
 __all__ = ["ChatRequest", "Message", "ToolSpec", "conversation", "answer_message", "new_id"]
@@ -141,13 +142,16 @@ def _arguments(raw: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def answer_message(text: str, offered: list[ToolSpec] | None, parallel: bool = True) -> tuple[dict[str, Any], str]:
+def answer_message(text: str, offered: list[ToolSpec] | None, parallel: bool = True, read: bool = True) -> tuple[dict[str, Any], str]:
     """An assistant message for ``text`` and its finish reason: parsed tool calls (the first only
-    unless ``parallel``), or content.
+    unless ``parallel``), or content. With ``read``, values the check quotes from the request are
+    read by code (:func:`tooltune.reading.read_values`: "7:15 pm" -> "19:15").
 
     A leading ``<think>`` segment goes to ``reasoning_content`` (the field vLLM and DeepSeek's API
     use), so clients see the answer alone in ``content``.
     """
+    if read and offered:
+        text = read_values(text, [Tool(name=t.function.name, description=t.function.description or "", parameters=t.function.parameters) for t in offered]).answer
     reasoning, answer = split_reasoning(text)
     calls = parse_tool_calls(answer) if offered else None
     if calls and not parallel:

@@ -1,0 +1,348 @@
+"""Values read by code: "7:15 pm" becomes ``"19:15"`` by arithmetic, not by the model's guess.
+
+The model's ``<think>`` check quotes the request's words for a value and then writes the form the
+call needs (``arrival_time = "7:15 pm" -> "19:15"``). A 135M model copies the words well and does
+the arithmetic badly ("7:15 pm" -> "17:15", "noon" -> "11:00", "three hours" -> 30), so the step
+that is arithmetic is done here: :func:`read_values` reads each quoted span back with the inverse
+of the generator's surface forms (:mod:`tooltune.data.surface`) and puts the value in the call
+where it differs. A call value that breaks its own schema ("4 pm" where the pattern asks for
+HH:MM) is read the same way. The model still picks the tool, the slot and the span; what it
+cannot do reliably, the code does. A reading that could mean two things ("5/6/2027", "seven
+o'clock") is no reading: the model's value stands.
+
+Written by hand, not with ``dateparser`` or ``word2number``: it reads exactly the forms the
+generator writes (each family round-trips in tests/test_reading.py) and never guesses from the
+clock ("next Friday") or from a locale.
+
+Evaluation and serving apply it to generated answers (``read_values: false`` turns it off, and
+``tooltune eval`` also reports the scores without it); training rewards score the model's own
+values, so RLVR still pays the model for reading right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .data.surface import family_of
+from .schema import Tool, split_reasoning
+
+__all__ = ["read", "read_number", "read_values", "Reading"]
+
+_ONES = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
+_SCALES = {"thousand": 1_000, "k": 1_000, "million": 1_000_000, "mil": 1_000_000, "m": 1_000_000, "billion": 1_000_000_000, "bn": 1_000_000_000}
+_MONTHS = {m.lower(): i + 1 for i, m in enumerate("January February March April May June July August September October November December".split())}
+_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+_WEEKDAYS = {d.lower(): i for i, d in enumerate("Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())}
+_WEEKDAYS.update({d[:3]: i for d, i in list(_WEEKDAYS.items())})
+
+
+def _words(text: str) -> int | None:
+    """A whole number in words: "forty-five", "one hundred twenty", "twelve thousand"; None otherwise."""
+    tokens = [t for t in re.split(r"[\s-]+", text.strip().lower()) if t and t != "and"]
+    if not tokens:
+        return None
+    if tokens[0] in ("a", "an"):
+        tokens[0] = "one"
+    total = current = 0
+    for token in tokens:
+        if token in _ONES:
+            current += _ONES[token]
+        elif token in _TENS:
+            current += _TENS[token]
+        elif token == "hundred":
+            current = (current or 1) * 100
+        elif token in ("thousand", "million", "billion"):
+            total += (current or 1) * _SCALES[token]
+            current = 0
+        else:
+            return None
+    return total + current
+
+
+def read_number(text: str) -> int | float | None:
+    """A number as people write it: "1,250", "2.5k", "3.4 million", "forty-five", "two and a half",
+    "a dozen"; an int when it is whole. None for anything else."""
+    text = text.strip().lower()
+    sign = re.match(r"(?:-|minus\s+|negative\s+)(?=\S)", text)
+    if sign:
+        value = read_number(text[sign.end():])
+        return None if value is None else -value
+    if text in ("a dozen", "dozen", "one dozen"):
+        return 12
+    if text == "half a dozen":
+        return 6
+    half = re.fullmatch(r"(.+?)\s+and\s+a\s+half", text)
+    if half:
+        whole = read_number(half[1])
+        return None if whole is None else whole + 0.5
+    digits = re.fullmatch(r"(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(k|m|bn|thousand|million|mil|billion)?", text)
+    if digits:
+        number = float(digits[1].replace(",", "") + (digits[2] or "")) * _SCALES.get(digits[3] or "", 1)
+        return _tidy(number)
+    scaled = re.fullmatch(r"(.+?)\s+(thousand|million|billion)", text)
+    if scaled and (inner := _words(scaled[1])) is not None:
+        return inner * _SCALES[scaled[2]]
+    return _words(text)
+
+
+def _tidy(number: float) -> int | float:
+    number = round(number, 9)
+    return int(number) if float(number).is_integer() else number
+
+
+# -- one reader per family: the inverse of data/surface.py's forms ------------------------------------
+def _date(text: str) -> str | None:
+    text = text.strip().lower().rstrip(".")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return _iso(int(text[:4]), int(text[5:7]), int(text[8:]))
+    numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    if numeric:
+        month, day, year = int(numeric[1]), int(numeric[2]), int(numeric[3])
+        if day <= 12 and month != day:
+            return None  # 5/6/2027: May 6th in the US, 5 June elsewhere
+        return _iso(year, month, day)
+    words = re.findall(r"[a-z]+|\d+", text)
+    weekday = next((_WEEKDAYS[w] for w in words if w in _WEEKDAYS), None)
+    months = [_MONTHS[w] for w in words if w in _MONTHS]
+    numbers = [int(w) for w in words if w.isdigit()]
+    years = [n for n in numbers if n >= 1000]
+    days = [n for n in numbers if n < 1000]
+    leftovers = [w for w in words if not (w.isdigit() or w in _MONTHS or w in _WEEKDAYS or w in ("st", "nd", "rd", "th", "the", "of"))]
+    if len(months) != 1 or len(years) != 1 or len(days) != 1 or leftovers:
+        return None
+    value = _iso(years[0], months[0], days[0])
+    if value and weekday is not None and dt.date.fromisoformat(value).weekday() != weekday:
+        return None  # "Monday, March 3, 2027" is a Wednesday: one of the two is wrong
+    return value
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+_PART_OF_DAY = {"in the morning": "am", "in the afternoon": "pm", "in the evening": "pm", "at night": "pm", "tonight": "pm"}
+
+
+def _time(text: str) -> str | None:
+    text = " ".join(text.strip().lower().split())
+    if text in ("noon", "midday", "12 noon"):
+        return "12:00"
+    if text == "midnight":
+        return "00:00"
+    half = None
+    for words, marker in _PART_OF_DAY.items():
+        if text.endswith(" " + words):
+            text, half = text[: -len(words) - 1].strip(), marker
+            break
+    ampm = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\.?", text)
+    if ampm:
+        if half and half != ampm[3] + "m":
+            return None  # "7 am in the evening"
+        return _clock(int(ampm[1]), int(ampm[2] or 0), ampm[3] + "m")
+    h_notation = re.fullmatch(r"(\d{1,2})h(\d{2})?", text)
+    if h_notation and not half:
+        return _clock(int(h_notation[1]), int(h_notation[2] or 0), None)
+    digits = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if digits:
+        hour, minute = int(digits[1]), int(digits[2])
+        return _clock(hour, minute, half)  # no marker: 24-hour notation, "7:00" is 07:00
+    spoken = re.fullmatch(r"(?:(half|quarter) (past|to) )?([a-z-]+)(?: o'clock)?", text)
+    if spoken and half and (hour := _words(spoken[3])) is not None and 1 <= hour <= 12:
+        minute = {None: 0, "half": 30, "quarter": 15}[spoken[1]]
+        if spoken[2] == "to":
+            if spoken[1] != "quarter":
+                return None
+            hour, minute = hour - 1 or 12, 45
+        return _clock(hour, minute, half)
+    return None
+
+
+def _clock(hour: int, minute: int, half: str | None) -> str | None:
+    if half is not None:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "pm" else 0)
+    return f"{hour:02d}:{minute:02d}" if 0 <= hour < 24 and 0 <= minute < 60 else None
+
+
+def _minutes(text: str) -> int | None:
+    text = " ".join(text.strip().lower().split())
+    if text == "half an hour":
+        return 30
+    hm = re.fullmatch(r"(\d{1,2})h(\d{2})?", text)
+    if hm:
+        return int(hm[1]) * 60 + int(hm[2] or 0)
+    hours = re.fullmatch(r"(.+?) hours?( and a half)?", text)
+    if hours:
+        count = read_number(hours[1])
+        return _whole(None if count is None else (count + (0.5 if hours[2] else 0)) * 60)
+    minutes = re.fullmatch(r"(.+?)\s*(?:minutes?|mins?)", text)
+    return _whole(read_number(minutes[1] if minutes else text))
+
+
+def _days(text: str) -> int | None:
+    text = " ".join(text.strip().lower().split())
+    if text in ("a fortnight", "fortnight", "one fortnight"):
+        return 14
+    weeks = re.fullmatch(r"(.+?) weeks?", text)
+    if weeks:
+        count = read_number(weeks[1])
+        return _whole(None if count is None else count * 7)
+    days = re.fullmatch(r"(.+?) days?", text)
+    return _whole(read_number(days[1] if days else text))
+
+
+def _money(text: str) -> int | float | None:
+    text = " ".join(text.strip().lower().split())
+    text = re.sub(r"^(?:[$€£]|usd|eur|gbp)\s*", "", text)
+    text = re.sub(r"\s*(?:dollars?|bucks|euros?|pounds?|usd|eur|gbp)$", "", text)
+    return read_number(text)
+
+
+def _percent(text: str) -> int | float | None:
+    body = re.fullmatch(r"(.+?)\s*(?:%|percent|per cent)", text.strip().lower())
+    return read_number(body[1] if body else text)
+
+
+def _whole(number: int | float | None) -> int | None:
+    return int(number) if number is not None and float(number).is_integer() else None
+
+
+def _list(text: str, schema: dict[str, Any]) -> list[Any] | None:
+    items_schema = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+    numeric = items_schema.get("type") in ("number", "integer")
+    parts = [p.strip() for p in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s+plus\s+", text.strip()) if p.strip()]
+    if numeric and len(parts) == 1:
+        parts = parts[0].split()
+    if len(parts) < 2:
+        return None
+    if not numeric:
+        return parts
+    values = [read_number(p) for p in parts]
+    return None if any(v is None for v in values) else values
+
+
+def read(text: str, family: str | None, schema: dict[str, Any] | None = None) -> Any:
+    """The normalized value ``text`` states for a parameter of ``family`` (data/surface.py's
+    families), or None when it does not state one unambiguously."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    if family == "list":
+        return _list(text, schema or {})
+    if family == "count":
+        return _whole(read_number(text))
+    reader = {"date": _date, "time": _time, "minutes": _minutes, "days": _days, "money": _money, "amount": _money, "percent": _percent}.get(family or "")
+    return reader(text) if reader else None
+
+
+# -- answers ------------------------------------------------------------------------------------------
+_QUOTED = re.compile(r'(?P<param>[A-Za-z_][\w.-]*) = (?P<said>"(?:[^"\\]|\\.)*") -> ')
+_TOOLCALL = re.compile(r"<TOOLCALL>(.*?)</TOOLCALL>", re.DOTALL)
+
+
+@dataclass
+class Reading:
+    """An answer after reading: the text to use, and what changed (``tool.param: old -> new``)."""
+
+    answer: str
+    changes: list[str] = field(default_factory=list)
+
+
+def _quotes(reasoning: str) -> list[tuple[str, dict[str, str]]]:
+    """(tool, {param: quoted words}) for each ``Tool: NAME.`` segment of the check, in order."""
+    out = []
+    for segment in re.split(r"(?=Tool: )", reasoning):
+        name = re.match(r"Tool: ([^\s.]+(?:\.[^\s.]+)*)\.", segment)
+        if not name:
+            continue
+        quoted = {}
+        for match in _QUOTED.finditer(segment):
+            try:
+                quoted[match["param"]] = json.loads(match["said"])
+            except ValueError:
+                continue
+        out.append((name[1], quoted))
+    return out
+
+
+def _canonical(value: str, family: str) -> bool:
+    """Whether a string is already in the form its family's schema describes (HH:MM, YYYY-MM-DD)."""
+    form = {"time": r"\d{2}:\d{2}", "date": r"\d{4}-\d{2}-\d{2}"}.get(family)
+    return form is None or re.fullmatch(form, value) is not None
+
+
+def _valid(value: Any, schema: dict[str, Any]) -> bool:
+    try:
+        return Draft202012Validator(schema).is_valid(value)
+    except Exception:  # noqa: BLE001 - a schema jsonschema cannot use checks nothing
+        return True
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+def read_values(answer: str, tools: list[Tool]) -> Reading:
+    """``answer`` with each call value that the check quotes from the request (or that breaks its
+    schema) replaced by the value code reads from those words, where that reading is certain,
+    valid for the parameter's schema and different. Anything else comes back unchanged, byte for byte."""
+    reasoning, _ = split_reasoning(answer)
+    blocks = list(_TOOLCALL.finditer(answer))
+    if len(blocks) != 1:
+        return Reading(answer)
+    try:
+        calls = json.loads(blocks[0][1], object_pairs_hook=_unique_keys)
+    except ValueError:  # not JSON, or a key given twice: which value the model meant is unclear
+        return Reading(answer)
+    if isinstance(calls, dict):
+        calls = [calls]
+    if not isinstance(calls, list):
+        return Reading(answer)
+    by_name = {t.name: t for t in tools}
+    segments = _quotes(reasoning or "")
+    changes, think = [], reasoning or ""
+    for call in calls:
+        if not (isinstance(call, dict) and isinstance(call.get("arguments"), dict) and (tool := by_name.get(call.get("name")))):
+            continue
+        # The check's segment for this call: the first unused one that names its tool.
+        index = next((i for i, (name, _) in enumerate(segments) if name == tool.name), None)
+        quoted = segments.pop(index)[1] if index is not None else {}
+        for param, value in call["arguments"].items():
+            schema = tool.properties.get(param)
+            if not isinstance(schema, dict):
+                continue
+            family = family_of(param, schema, tool.properties)
+            if family in (None, "text"):
+                continue
+            said = quoted.get(param)
+            new = read(said, family, schema) if said is not None else None
+            if new is None and isinstance(value, str) and not (_valid(value, schema) and _canonical(value, family)):
+                new = read(value, family, schema)  # a span copied into the call as it was said
+            if new is None or new == value or not _valid(new, schema):
+                continue
+            call["arguments"][param] = new
+            changes.append(f"{tool.name}.{param}: {json.dumps(value, ensure_ascii=False)} -> {json.dumps(new, ensure_ascii=False)}")
+            if said is not None:
+                think = think.replace(f"{json.dumps(said, ensure_ascii=False)} -> {json.dumps(value, ensure_ascii=False)}",
+                                      f"{json.dumps(said, ensure_ascii=False)} -> {json.dumps(new, ensure_ascii=False)}", 1)
+    if not changes:
+        return Reading(answer)
+    body = json.dumps(calls, ensure_ascii=False)
+    text = answer[: blocks[0].start(1)] + body + answer[blocks[0].end(1) :]
+    if reasoning:
+        text = text.replace(reasoning, think, 1)
+    return Reading(text, changes)

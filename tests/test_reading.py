@@ -1,0 +1,136 @@
+"""Code reads the values an answer quotes from the request: every surface form reads back to the
+value the generator rendered, and an answer's call gets the reading only where it is certain."""
+
+import datetime as dt
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tooltune.reading import read, read_number, read_values
+from tooltune.schema import Tool, parse_tool_calls, split_reasoning
+from tests.data.test_surface import forms_for
+
+NUMBERS = {"type": "array", "items": {"type": "number"}}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 12, 31)))
+def test_every_date_form_reads_back(day):
+    for name, texts in forms_for("date", day.isoformat(), range(4)).items():
+        for text in texts:
+            ambiguous = name == "date.us_numeric" and day.day <= 12 and day.day != day.month
+            assert read(text, "date") == (None if ambiguous else day.isoformat()), (name, text)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 23), st.sampled_from([0, 5, 15, 20, 30, 45]))
+def test_every_time_form_reads_back(hour, minute):
+    value = f"{hour:02d}:{minute:02d}"
+    for name, texts in forms_for("time", value, range(6)).items():
+        for text in texts:
+            assert read(text, "time") == value, (name, text)
+
+
+@pytest.mark.parametrize("family, values", [
+    ("minutes", [1, 15, 30, 40, 45, 60, 90, 120, 150, 180, 199]),
+    ("days", [1, 3, 7, 14, 21, 30, 99]),
+    ("money", [4.5, 12, 40, 99.99, 250, 1200, 1250.5, 2500, 12000, 120000, 3_400_000]),
+    ("amount", [12, 250, 1200, 2500, 12000, 3_450_000]),
+    ("count", [2, 4, 6, 12, 19, 45]),
+    ("percent", [5, 5.5, 11.9, 20]),
+])
+def test_every_number_form_reads_back(family, values):
+    for value in values:
+        for name, texts in forms_for(family, value).items():
+            for text in texts:
+                assert read(text, family) == value, (name, text)
+
+
+@pytest.mark.parametrize("value", [[3, 8, 11], [2, 4, 4, 5], [10.5, 12.1], [-3, 7]])
+def test_every_list_form_reads_back(value):
+    for name, texts in forms_for("list", value).items():
+        for text in texts:
+            assert read(text, "list", NUMBERS) == value, (name, text)
+    assert read("apples and kale", "list", {"type": "array", "items": {"type": "string"}}) == ["apples", "kale"]
+
+
+@pytest.mark.parametrize("text", ["5/6/2027", "seven o'clock", "sometime next week", "next Friday", "at 7", "Monday, March 3, 2027", "a while", ""])
+def test_what_could_mean_two_things_is_no_reading(text):
+    # 5/6 is May or June; "seven" is morning or evening; March 3, 2027 is a Wednesday.
+    assert all(read(text, family) is None for family in ("date", "time", "minutes", "days"))
+
+
+def test_numbers_in_the_forms_people_use():
+    assert [read_number(t) for t in ("1,250", "2.5k", "3.4 million", "forty-five", "two and a half", "half a dozen", "minus 4", "twelve thousand")] == \
+        [1250, 2500, 3_400_000, 45, 2.5, 6, -4, 12000]
+    assert read_number("a few") is None
+
+
+PARK = Tool("find_parking_spot", "Find parking.", {"type": "object", "properties": {
+    "location": {"type": "string"},
+    "arrival_time": {"type": "string", "description": "Arrival time, HH:MM 24-hour."},
+    "max_hourly_rate": {"type": "number", "description": "Highest price per hour in USD."},
+    "size": {"type": "string", "enum": ["compact", "large"]},
+}, "required": ["location"]})
+COURT = Tool("reserve_court", "Book a court.", {"type": "object", "properties": {
+    "date": {"type": "string", "description": "Date, YYYY-MM-DD."},
+    "duration_minutes": {"type": "integer", "description": "Length in minutes."},
+}, "required": ["date"]})
+
+
+def answer(think: str, calls: list[dict]) -> str:
+    return f"<think>{think}</think><TOOLCALL>{json.dumps(calls)}</TOOLCALL>"
+
+
+def test_a_quoted_value_the_model_converted_wrongly_is_read_by_code():
+    text = answer('Tool: find_parking_spot. Required: location = "Fenway Park". Optional: arrival_time = "7:15 pm" -> "17:15".',
+                  [{"name": "find_parking_spot", "arguments": {"location": "Fenway Park", "arrival_time": "17:15"}}])
+    reading = read_values(text, [PARK])
+    assert parse_tool_calls(reading.answer)[0].arguments == {"location": "Fenway Park", "arrival_time": "19:15"}
+    assert reading.changes == ['find_parking_spot.arrival_time: "17:15" -> "19:15"']
+    assert '"7:15 pm" -> "19:15"' in split_reasoning(reading.answer)[0]  # the check says what the call does
+
+
+def test_each_call_reads_its_own_segment_of_the_check():
+    text = answer('Tool: reserve_court. Required: date = "Oct 2, 2027" -> "2027-10-22". Optional: duration_minutes = "three hours" -> 30. '
+                  'Tool: find_parking_spot. Required: location = "the club". Optional: max_hourly_rate = "twenty bucks" -> 200.',
+                  [{"name": "reserve_court", "arguments": {"date": "2027-10-22", "duration_minutes": 30}},
+                   {"name": "find_parking_spot", "arguments": {"location": "the club", "max_hourly_rate": 200}}])
+    calls = parse_tool_calls(read_values(text, [PARK, COURT]).answer)
+    assert calls[0].arguments == {"date": "2027-10-02", "duration_minutes": 180}
+    assert calls[1].arguments == {"location": "the club", "max_hourly_rate": 20}
+
+
+def test_a_span_copied_into_the_call_is_read_when_it_breaks_the_schema():
+    text = '<TOOLCALL>[{"name": "reserve_court", "arguments": {"date": "the 14th of Feb 2027", "duration_minutes": "1h30"}}]</TOOLCALL>'
+    assert parse_tool_calls(read_values(text, [COURT]).answer)[0].arguments == {"date": "2027-02-14", "duration_minutes": 90}
+
+
+@pytest.mark.parametrize("text", [
+    # right already: byte for byte the same
+    answer('Tool: find_parking_spot. Required: location = "Fenway Park". Optional: arrival_time = "7:15 pm" -> "19:15".',
+           [{"name": "find_parking_spot", "arguments": {"location": "Fenway Park", "arrival_time": "19:15"}}]),
+    # a reading that could mean two things leaves the model's value
+    answer('Tool: reserve_court. Required: date = "5/6/2027" -> "2027-06-05".', [{"name": "reserve_court", "arguments": {"date": "2027-06-05"}}]),
+    # free text and enums are never re-read
+    answer('Tool: find_parking_spot. Required: location = "fenway" -> "Fenway Park". Optional: size = "big" -> "compact".',
+           [{"name": "find_parking_spot", "arguments": {"location": "Fenway Park", "size": "compact"}}]),
+    # a tool that is not offered, a call that is not JSON, a key given twice, no call at all
+    answer('Tool: book_table. Required: time = "4 pm" -> "14:00".', [{"name": "book_table", "arguments": {"time": "14:00"}}]),
+    '<think>Tool: reserve_court. Required: date = "Oct 2, 2027" -> "2027-10-22".</think><TOOLCALL>[{"name": "reserve_court", "arguments": {"date": 2027-10-22}}]</TOOLCALL>',
+    '<think>Tool: reserve_court. Required: date = "Oct 2, 2027" -> "2027-10-22".</think><TOOLCALL>[{"name": "reserve_court", "arguments": {"date": "2027-10-22", "date": "x"}}]</TOOLCALL>',
+    "<think>Tool: reserve_court. Required: date = missing.</think>Which day would you like?",
+])
+def test_anything_else_comes_back_unchanged(text):
+    reading = read_values(text, [PARK, COURT])
+    assert reading.answer == text and reading.changes == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_reads_without_raising(text):
+    assert isinstance(read_values(text, [PARK, COURT]).answer, str)
+    for family in ("date", "time", "minutes", "days", "money", "count", "percent", "list"):
+        read(text, family, NUMBERS)
