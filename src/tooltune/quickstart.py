@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .data import Record, read_records, validate_file
-from .data.generate import GenerateConfig, generate
+from .data.generate import REFUSE_KINDS, GenerateConfig, generate
 from .models.catalog import BUNDLED, DEFAULT_MODEL
 from .rewards import load_reward
 from .rewards.batch import score_rows
@@ -47,6 +47,11 @@ class Preset:
     # Share of execute rows in other shapes than one call (`tooltune data generate --shapes`):
     # parallel calls, multi-turn rows, long tool lists; 0 keeps single calls only.
     shapes: float = 0.0
+    # Share of requests for a tool the row does not offer whose list shows a same-domain tool
+    # (`tooltune data generate --near-refusals`); 0 keeps every such list free of the tool's domain.
+    near_refusals: float = 0.0
+    # Shares of harmful, out-of-scope and tool-not-offered requests among training refuse rows.
+    refuse_kinds: tuple[float, float, float] = REFUSE_KINDS
     # Held-out rows each stage answers greedily at its start, middle and end (the validation
     # reward curve, training/validation.py); each costs ~1 s per check here.
     validation_rows: int = 48
@@ -126,7 +131,8 @@ def run_quickstart(
     started = time.perf_counter()
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
     out = Path(out).resolve()
-    paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list, shapes=chosen.shapes), out / "data").paths
+    paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list, shapes=chosen.shapes,
+                                  near_refusals=chosen.near_refusals, refuse_kinds=chosen.refuse_kinds), out / "data").paths
     for split, path in paths.items():
         report = validate_file(path)
         if report.problems:

@@ -66,6 +66,7 @@ class GenerateConfig:
     refuse_kinds: tuple[float, float, float] = field(default=REFUSE_KINDS, metadata={"help": "Shares of harmful, out-of-scope and tool-not-offered requests among training refuse rows (drawn, not exact). eval.jsonl always uses the default, so held-out scores compare across training sets."})
     rows_per_list: int = field(default=1, metadata={"help": "Training rows that share one tool list, as requests to one agent's system prompt do: up to this many consecutive rows (a clarify row and its twin always together) get one list of their target tools plus their own distractors, at most 1 + max_distractors tools, never a tool a row asks for that it must not have. SFT with share_prompts: true runs each list once per batch. eval.jsonl keeps a list per row."})
     natural: float = field(default=0.7, metadata={"help": "Share of values a request says the way people write them ('4 pm', 'the 14th of Feb 2027', '$120k', 'Apple (AAPL)') while the call keeps the schema's form; with it, optional values are sometimes added in passing and clarify rows sometimes hold a vague stand-in for the missing value ('sometime soon'). eval.jsonl uses forms training never shows. 0 writes the plain-value files of earlier versions byte for byte."})
+    near_refusals: float = field(default=0.0, metadata={"help": "Share of training requests for a tool the row does not offer whose list shows a tool of that tool's own domain (parking for a restaurant search, museum hours for public holidays), so refusing takes reading what each listed tool does, not noticing that a whole domain is absent. eval.jsonl always uses 0."})
     shapes: float = field(default=0.0, metadata={"help": "Share of execute rows in the shapes real agents see: two calls in one answer (two tools, or one tool for two values), a conversation that goes on after a tool result or supplies a value asked for earlier, or a long tool list (6-12 tools). Both files get them; 0 writes single-call rows only, as earlier versions did."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
     eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
@@ -147,7 +148,7 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
     out = Path(out_dir)
     seen: set[str] = set()
     paths = {"train": out / "train.jsonl"}
-    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes)
+    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes, config.near_refusals)
     if config.rows_per_list > 1:
         share_tool_lists(train, train_tools, config.rows_per_list, 1 + config.max_distractors, random.Random(config.seed + 104729))
     write_jsonl(paths["train"], train)
@@ -180,6 +181,7 @@ def generate_split(
     natural: float = 0.0,
     skipped: dict[str, str] | None = None,
     shapes: float = 0.0,
+    near_refusals: float = 0.0,
 ) -> list[Record]:
     """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated.
 
@@ -188,9 +190,10 @@ def generate_split(
     few rows later; a twin that would repeat a prompt is dropped for a fresh execute row).
     ``refuse_kinds``: shares of harmful / out-of-scope / tool-not-offered among refuse rows.
     ``natural``: the share of values said in an everyday surface form (:mod:`.surface`).
+    ``near_refusals``: the share of tool-not-offered requests whose list shows a same-domain tool.
     ``skipped`` collects tools dropped because no valid row could be made for them, with why."""
     skipped = {} if skipped is None else skipped
-    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped, shapes)
+    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped, shapes, near_refusals)
     behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
@@ -268,6 +271,8 @@ def share_tool_lists(rows: list[Record], tools: list[CatalogTool], per_list: int
             extra = rows[i].raw["extra_info"]
             if extra.get("kind") == "tool_not_offered":
                 never.add(extra["tool"])
+                if extra.get("near"):
+                    must.add(extra["near"])  # the near neighbour is the row's point: a shared list keeps it
             elif extra.get("tool"):
                 must.add(extra["tool"])
             must.update(extra.get("calls") or [])  # a parallel call's second tool, an earlier call's tool
@@ -309,10 +314,10 @@ class ToolFailed(ValueError):
 
 
 class _RowMaker:
-    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None, shapes: float = 0.0):
+    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None, shapes: float = 0.0, near_refusals: float = 0.0):
         self.skipped = {} if skipped is None else skipped
         self.split, self.rng, self.max_distractors = split, rng, max_distractors
-        self.refuse_kinds, self.natural, self.shapes = refuse_kinds, natural, shapes
+        self.refuse_kinds, self.natural, self.shapes, self.near_refusals = refuse_kinds, natural, shapes, near_refusals
         self.banks, self._year = load_banks(), 0
         tools = [t for t in tools if t.name not in self.skipped and self._serves(t)]
         if not tools:
@@ -518,12 +523,17 @@ class _RowMaker:
         target = self.rng.choice(self.tools)
         others = [t for t in self.tools if t.name != target.name and t.domain != target.domain] or [t for t in self.tools if t.name != target.name]
         offered = self.rng.sample(others, k=min(len(others), self.rng.randint(1, 1 + self.max_distractors)))
+        same_domain = [t for t in self.tools if t.name != target.name and t.domain == target.domain]
+        # (No draw at all when off: the default files stay byte for byte what they were.)
+        neighbour = self.rng.choice(same_domain) if same_domain and self.near_refusals and self.rng.random() < self.near_refusals else None
+        if neighbour is not None:
+            offered[self.rng.randrange(len(offered))] = neighbour
         intent = self.rng.choice(target.intents)
         args = self._arguments(target)
         said: dict[str, str] = {}
         text, frame = self._frame(intent, self._slot_phrases(target, args, said), style)
         truth = self.rng.choice(self.oos_texts).replace("{intent}", intent)
-        extra = {"kind": "tool_not_offered", "tool": target.name, "style": style, "frame": frame}
+        extra = {"kind": "tool_not_offered", "tool": target.name, "style": style, "frame": frame, **({"near": neighbour.name} if neighbour else {})}
         if not twin:
             return self._build(offered, text, truth, "refuse", extra), None
         self._check(target, args)
