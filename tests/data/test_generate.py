@@ -208,6 +208,28 @@ def test_refuse_kinds_shift_training_refusals_and_leave_eval_alone(tmp_path):
         GenerateConfig(refuse_kinds=(0.5, 0.5, 0.5))
 
 
+def test_near_refusals_list_a_same_domain_tool_and_never_the_requested_one(tmp_path):
+    domain = {t.name: t.domain for t in load_catalog("train")}
+    plain = generate(GenerateConfig(n=400, eval_n=40, seed=3, pairs=1.0, rows_per_list=4, refuse_kinds=(0.0, 0.0, 1.0)), tmp_path / "plain").paths
+    paths = generate(GenerateConfig(n=400, eval_n=40, seed=3, pairs=1.0, rows_per_list=4, refuse_kinds=(0.0, 0.0, 1.0), near_refusals=1.0), tmp_path / "near").paths
+    assert paths["eval"].read_text() == plain["eval"].read_text()  # held-out scores stay comparable
+
+    def refusals(path):
+        return [r for r in read_records(path) if r.raw["extra_info"].get("kind") == "tool_not_offered"]
+
+    near = refusals(paths["train"])
+    assert len(near) == len(refusals(plain["train"])) == 60
+    for record in near:
+        names, extra = [t.name for t in record.tools], record.raw["extra_info"]
+        assert extra["tool"] not in names
+        crowded = sum(domain[n] == domain[extra["tool"]] for n in domain) > 1
+        assert (extra.get("near") in names and domain[extra["near"]] == domain[extra["tool"]]) if crowded else "near" not in extra
+    # without it, the domain of the requested tool is absent unless a shared list brings it in
+    share = lambda rows: sum(any(domain[t.name] == domain[r.raw["extra_info"]["tool"]] for t in r.tools) for r in rows) / len(rows)
+    assert share(near) > 0.9 > 0.5 > share(refusals(plain["train"]))
+    assert validate_file(paths["train"]).ok
+
+
 def test_rows_per_list_gives_consecutive_rows_one_tool_list_that_keeps_every_answer_right(tmp_path):
     from collections import defaultdict
 
