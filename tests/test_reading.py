@@ -134,3 +134,14 @@ def test_any_text_reads_without_raising(text):
     assert isinstance(read_values(text, [PARK, COURT]).answer, str)
     for family in ("date", "time", "minutes", "days", "money", "count", "percent", "list"):
         read(text, family, NUMBERS)
+
+
+@pytest.mark.parametrize("parameters", [
+    {"type": "object", "properties": []},
+    {"type": "object", "properties": {"date": "a string"}},
+    {"type": "object", "properties": {"date": {"type": ["string", "null"], "description": 7, "maximum": "x"}}},
+    {"type": "object", "properties": {"date": {"type": "string", "description": "YYYY-MM-DD", "pattern": "("}}},
+])
+def test_a_clients_odd_schema_never_breaks_reading(parameters):
+    text = answer('Tool: f. Required: date = "Oct 2, 2027" -> "2027-10-22".', [{"name": "f", "arguments": {"date": "2027-10-22"}}])
+    assert isinstance(read_values(text, [Tool("f", "", parameters)]).answer, str)

@@ -321,11 +321,12 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
         # The check's segment for this call: the first unused one that names its tool.
         index = next((i for i, (name, _) in enumerate(segments) if name == tool.name), None)
         quoted = segments.pop(index)[1] if index is not None else {}
+        properties = tool.properties if isinstance(tool.properties, dict) else {}  # a client's schema may be anything
         for param, value in call["arguments"].items():
-            schema = tool.properties.get(param)
+            schema = properties.get(param)
             if not isinstance(schema, dict):
                 continue
-            family = family_of(param, schema, tool.properties)
+            family = family_of(param, schema, properties)
             if family in (None, "text"):
                 continue
             said = quoted.get(param)
