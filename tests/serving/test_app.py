@@ -393,3 +393,11 @@ def test_the_batcher_answers_each_row_as_it_would_alone(tiny_model):
             got += [c.text for row, c in batcher.step() if row.owner == "sampled"]
         answers.append(sorted(got))
     assert answers[0] == answers[1] and len(answers[0]) == 2
+
+
+def test_the_step_log_is_bounded(tiny_model):
+    from tooltune.models.load import load_model_and_tokenizer
+
+    engine = Engine(*load_model_and_tokenizer(tiny_model))
+    engine.batches.extend(range(200_000))  # a server's weeks of tokens
+    assert len(engine.batches) == engine.batches.maxlen and engine.batches[-1] == 199_999

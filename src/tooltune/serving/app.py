@@ -14,6 +14,7 @@ traceback.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import json
@@ -77,7 +78,9 @@ class Engine:
         self._queue: list[_Job] = []
         self._wake = threading.Condition()
         self._worker: threading.Thread | None = None
-        self.batches: list[int] = []  # rows decoded at each step (static batches: each batch's size); the tests and the bench read it
+        # Rows decoded at each recent step (static batches: each batch's size), for the tests and the
+        # bench; bounded, as a server runs for weeks (one entry per token).
+        self.batches: collections.deque[int] = collections.deque(maxlen=100_000)
         self.gather = 0.1 if max_batch > 1 else 0.0  # static batches: seconds a batch waits, right after the last one, for its clients' next requests
         self._last_end = 0.0
         # Threads that wait for answers (and pull streamed tokens): asyncio's default pool has
