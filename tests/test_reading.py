@@ -114,6 +114,9 @@ def test_a_span_copied_into_the_call_is_read_when_it_breaks_the_schema():
            [{"name": "find_parking_spot", "arguments": {"location": "Fenway Park", "arrival_time": "19:15"}}]),
     # a reading that could mean two things leaves the model's value
     answer('Tool: reserve_court. Required: date = "5/6/2027" -> "2027-06-05".', [{"name": "reserve_court", "arguments": {"date": "2027-06-05"}}]),
+    # a quote that stops short of the sign: the model's value keeps it
+    answer('Tool: reserve_court. Required: date = "2027-10-02". Optional: duration_minutes = "eight" -> -8.',
+           [{"name": "reserve_court", "arguments": {"date": "2027-10-02", "duration_minutes": -8}}]),
     # free text and enums are never re-read
     answer('Tool: find_parking_spot. Required: location = "fenway" -> "Fenway Park". Optional: size = "big" -> "compact".',
            [{"name": "find_parking_spot", "arguments": {"location": "Fenway Park", "size": "compact"}}]),
@@ -145,3 +148,19 @@ def test_any_text_reads_without_raising(text):
 def test_a_clients_odd_schema_never_breaks_reading(parameters):
     text = answer('Tool: f. Required: date = "Oct 2, 2027" -> "2027-10-22".', [{"name": "f", "arguments": {"date": "2027-10-22"}}])
     assert isinstance(read_values(text, [Tool("f", "", parameters)]).answer, str)
+
+
+STOCK = Tool("get_stock_price", "", {"type": "object", "properties": {"ticker": {"type": "string", "description": "Ticker symbol"},
+                                                                       "company": {"type": "string", "description": "Company name"}}})
+
+
+@pytest.mark.parametrize("said, code", [("Shopify (SHOP)", "SHOP"), ("Rio Tinto, RIO", "RIO"), ("BRK.B (Berkshire Hathaway)", "BRK.B")])
+def test_a_code_said_with_its_name_reads_as_the_code(said, code):
+    from tooltune.data.surface import code_forms
+
+    text = answer("Tool: get_stock_price. Required: none.", [{"name": "get_stock_price", "arguments": {"ticker": said, "company": said}}])
+    arguments = parse_tool_calls(read_values(text, [STOCK]).answer)[0].arguments
+    assert arguments == {"ticker": code, "company": said}  # a name field keeps its words
+    for form in code_forms({"SHOP": ["Shopify"]}):  # every code form the generator writes
+        assert read(form.render("SHOP", __import__("random").Random(0)), "code") == "SHOP"
+    assert read("Toyota", "code") is None and read("AAPL", "code") is None

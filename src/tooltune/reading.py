@@ -5,8 +5,8 @@ call needs (``arrival_time = "7:15 pm" -> "19:15"``). A 135M model copies the wo
 the arithmetic badly ("7:15 pm" -> "17:15", "noon" -> "11:00", "three hours" -> 30), so the step
 that is arithmetic is done here: :func:`read_values` reads each quoted span back with the inverse
 of the generator's surface forms (:mod:`tooltune.data.surface`) and puts the value in the call
-where it differs. A call value that breaks its own schema ("4 pm" where the pattern asks for
-HH:MM) is read the same way. The model still picks the tool, the slot and the span; what it
+where it differs. A call value that is not in its schema's form ("4 pm" where the description asks
+for HH:MM, "Rio Tinto, RIO" for a ticker) is read the same way. The model still picks the tool, the slot and the span; what it
 cannot do reliably, the code does. A reading that could mean two things ("5/6/2027", "seven
 o'clock") is no reading: the model's value stands.
 
@@ -233,6 +233,24 @@ def _list(text: str, schema: dict[str, Any]) -> list[Any] | None:
     return None if any(v is None for v in values) else values
 
 
+# A code said with the name it stands for (data/surface.py's code forms): "Shopify (SHOP)",
+# "Rio Tinto, RIO", "SHOP (Shopify)".
+_CODE = r"[A-Z0-9][A-Z0-9.\-]{0,9}"
+_CODED = [re.compile(rf"[^(),]*[A-Za-z][^(),]*?\s*\((?P<code>{_CODE})\)"), re.compile(rf"[^,]*[A-Za-z][^,]*?,\s*(?P<code>{_CODE})"),
+          re.compile(rf"(?P<code>{_CODE})\s*\([^()]*[a-z][^()]*\)")]
+_CODE_PARAM = re.compile(r"ticker|symbol|(?:^|_)code$|iata|icao")
+_CODE_WORDS = re.compile(r"\b(?:ticker|stock symbol|iata|icao|iso 4217|iso 3166|currency code|airport code|country code)\b", re.I)
+
+
+def _code_param(name: str, schema: dict[str, Any]) -> bool:
+    """Whether a free-text parameter takes a short code (a ticker, an airport, a currency)."""
+    return bool(_CODE_PARAM.search(name.lower()) or _CODE_WORDS.search(str(schema.get("description", ""))))
+
+
+def _code(text: str) -> str | None:
+    return next((match["code"] for pattern in _CODED if (match := pattern.fullmatch(text.strip()))), None)
+
+
 def read(text: str, family: str | None, schema: dict[str, Any] | None = None) -> Any:
     """The normalized value ``text`` states for a parameter of ``family`` (data/surface.py's
     families), or None when it does not state one unambiguously."""
@@ -242,6 +260,8 @@ def read(text: str, family: str | None, schema: dict[str, Any] | None = None) ->
         return _list(text, schema or {})
     if family == "count":
         return _whole(read_number(text))
+    if family == "code":
+        return _code(text)
     reader = {"date": _date, "time": _time, "minutes": _minutes, "days": _days, "money": _money, "amount": _money, "percent": _percent}.get(family or "")
     return reader(text) if reader else None
 
@@ -278,7 +298,7 @@ def _quotes(reasoning: str) -> list[tuple[str, dict[str, str]]]:
 
 def _canonical(value: str, family: str) -> bool:
     """Whether a string is already in the form its family's schema describes (HH:MM, YYYY-MM-DD)."""
-    form = {"time": r"\d{2}:\d{2}", "date": r"\d{4}-\d{2}-\d{2}"}.get(family)
+    form = {"time": r"\d{2}:\d{2}", "date": r"\d{4}-\d{2}-\d{2}", "code": r"\S+"}.get(family)
     return form is None or re.fullmatch(form, value) is not None
 
 
@@ -287,6 +307,10 @@ def _valid(value: Any, schema: dict[str, Any]) -> bool:
         return Draft202012Validator(schema).is_valid(value)
     except Exception:  # noqa: BLE001 - a schema jsonschema cannot use checks nothing
         return True
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -327,6 +351,8 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
             if not isinstance(schema, dict):
                 continue
             family = family_of(param, schema, properties)
+            if family == "text" and _code_param(param, schema):
+                family = "code"
             if family in (None, "text"):
                 continue
             said = quoted.get(param)
@@ -335,6 +361,8 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
                 new = read(value, family, schema)  # a span copied into the call as it was said
             if new is None or new == value or not _valid(new, schema):
                 continue
+            if _number(new) and _number(value) and abs(new) == abs(value):
+                continue  # c = "eight" -> -8: the sign was said just outside the quoted words
             call["arguments"][param] = new
             changes.append(f"{tool.name}.{param}: {json.dumps(value, ensure_ascii=False)} -> {json.dumps(new, ensure_ascii=False)}")
             if said is not None:
