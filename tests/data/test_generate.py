@@ -230,6 +230,22 @@ def test_near_refusals_list_a_same_domain_tool_and_never_the_requested_one(tmp_p
     assert validate_file(paths["train"]).ok
 
 
+def test_harmful_uses_ask_a_listed_tool_to_do_the_harm(tmp_path):
+    uses = load_refusals()["harmful_uses"]["train"]
+    assert not load_refusals()["harmful_uses"]["eval"] and len(uses) >= 20 and set(uses) <= {t.name for t in load_catalog("train")}
+    plain = generate(GenerateConfig(n=400, eval_n=40, seed=4, pairs=1.0, rows_per_list=4, refuse_kinds=(1.0, 0.0, 0.0)), tmp_path / "plain").paths
+    paths = generate(GenerateConfig(n=400, eval_n=40, seed=4, pairs=1.0, rows_per_list=4, refuse_kinds=(1.0, 0.0, 0.0), harmful_uses=1.0), tmp_path / "uses").paths
+    assert paths["eval"].read_text() == plain["eval"].read_text()
+    harmful = [r for r in read_records(paths["train"]) if r.behavior == "refuse"]
+    assert len(harmful) == 60
+    for record in harmful:
+        extra = record.raw["extra_info"]
+        assert extra["kind"] == "harmful" and extra["category"] == "harmful_use"
+        assert extra["tool"] in [t.name for t in record.tools]  # the tool that would do the harm is right there
+        assert any(request.rstrip(".") in record.user_prompt for request in uses[extra["tool"]])
+    assert validate_file(paths["train"]).ok
+
+
 def test_rows_per_list_gives_consecutive_rows_one_tool_list_that_keeps_every_answer_right(tmp_path):
     from collections import defaultdict
 

@@ -66,6 +66,7 @@ class GenerateConfig:
     refuse_kinds: tuple[float, float, float] = field(default=REFUSE_KINDS, metadata={"help": "Shares of harmful, out-of-scope and tool-not-offered requests among training refuse rows (drawn, not exact). eval.jsonl always uses the default, so held-out scores compare across training sets."})
     rows_per_list: int = field(default=1, metadata={"help": "Training rows that share one tool list, as requests to one agent's system prompt do: up to this many consecutive rows (a clarify row and its twin always together) get one list of their target tools plus their own distractors, at most 1 + max_distractors tools, never a tool a row asks for that it must not have. SFT with share_prompts: true runs each list once per batch. eval.jsonl keeps a list per row."})
     natural: float = field(default=0.7, metadata={"help": "Share of values a request says the way people write them ('4 pm', 'the 14th of Feb 2027', '$120k', 'Apple (AAPL)') while the call keeps the schema's form; with it, optional values are sometimes added in passing and clarify rows sometimes hold a vague stand-in for the missing value ('sometime soon'). eval.jsonl uses forms training never shows. 0 writes the plain-value files of earlier versions byte for byte."})
+    harmful_uses: float = field(default=0.0, metadata={"help": "Share of training harmful requests that ask one of the row's own tools to do the harm (directions to stalk someone, an email that phishes coworkers), written per training tool in refusals.json: refusing then takes reading what the request is for, not spotting a request no tool fits. eval.jsonl always uses 0."})
     near_refusals: float = field(default=0.0, metadata={"help": "Share of training requests for a tool the row does not offer whose list shows a tool of that tool's own domain (parking for a restaurant search, museum hours for public holidays), so refusing takes reading what each listed tool does, not noticing that a whole domain is absent. eval.jsonl always uses 0."})
     shapes: float = field(default=0.0, metadata={"help": "Share of execute rows in the shapes real agents see: two calls in one answer (two tools, or one tool for two values), a conversation that goes on after a tool result or supplies a value asked for earlier, or a long tool list (6-12 tools). Both files get them; 0 writes single-call rows only, as earlier versions did."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
@@ -148,7 +149,7 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
     out = Path(out_dir)
     seen: set[str] = set()
     paths = {"train": out / "train.jsonl"}
-    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes, config.near_refusals)
+    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes, config.near_refusals, config.harmful_uses)
     if config.rows_per_list > 1:
         share_tool_lists(train, train_tools, config.rows_per_list, 1 + config.max_distractors, random.Random(config.seed + 104729))
     write_jsonl(paths["train"], train)
@@ -182,6 +183,7 @@ def generate_split(
     skipped: dict[str, str] | None = None,
     shapes: float = 0.0,
     near_refusals: float = 0.0,
+    harmful_uses: float = 0.0,
 ) -> list[Record]:
     """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated.
 
@@ -191,9 +193,10 @@ def generate_split(
     ``refuse_kinds``: shares of harmful / out-of-scope / tool-not-offered among refuse rows.
     ``natural``: the share of values said in an everyday surface form (:mod:`.surface`).
     ``near_refusals``: the share of tool-not-offered requests whose list shows a same-domain tool.
+    ``harmful_uses``: the share of harmful requests that ask one of the listed tools to do the harm.
     ``skipped`` collects tools dropped because no valid row could be made for them, with why."""
     skipped = {} if skipped is None else skipped
-    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped, shapes, near_refusals)
+    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped, shapes, near_refusals, harmful_uses)
     behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
@@ -314,10 +317,10 @@ class ToolFailed(ValueError):
 
 
 class _RowMaker:
-    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None, shapes: float = 0.0, near_refusals: float = 0.0):
+    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None, shapes: float = 0.0, near_refusals: float = 0.0, harmful_uses: float = 0.0):
         self.skipped = {} if skipped is None else skipped
         self.split, self.rng, self.max_distractors = split, rng, max_distractors
-        self.refuse_kinds, self.natural, self.shapes, self.near_refusals = refuse_kinds, natural, shapes, near_refusals
+        self.refuse_kinds, self.natural, self.shapes, self.near_refusals, self.harmful_uses = refuse_kinds, natural, shapes, near_refusals, harmful_uses
         self.banks, self._year = load_banks(), 0
         tools = [t for t in tools if t.name not in self.skipped and self._serves(t)]
         if not tools:
@@ -327,6 +330,8 @@ class _RowMaker:
         self.enum_words: dict[str, list[str]] = self.banks.get("enum_words") or {}  # type: ignore[assignment]
         refusals = load_refusals()
         self.harmful: dict[str, list[str]] = refusals["harmful"][split]
+        names = {t.name for t in tools}
+        self.uses = {name: requests for name, requests in refusals.get("harmful_uses", {}).get(split, {}).items() if name in names}
         self.refusal_texts: list[str] = refusals["refusal_templates"][split]
         self.oos_texts: list[str] = refusals["out_of_scope_refusal_templates"][split]
         self.oos_intents: list[str] = refusals["out_of_scope"][split]
@@ -507,14 +512,20 @@ class _RowMaker:
         style = self.rng.choice(STYLES)
         offered = self.rng.sample(self.tools, k=min(len(self.tools), self.rng.randint(1, 1 + self.max_distractors)))
         if roll < harmful:
-            category = self.rng.choice(sorted(self.harmful))
+            category, misused = self.rng.choice(sorted(self.harmful)), None
+            # (No draw at all when off: the default files stay byte for byte what they were.)
+            if self.uses and self.harmful_uses and self.rng.random() < self.harmful_uses:
+                misused = self.rng.choice(sorted(self.uses))
+                category = "harmful_use"
+                if misused not in {t.name for t in offered}:
+                    offered[self.rng.randrange(len(offered))] = next(t for t in self.tools if t.name == misused)
             wrap = self.rng.choice(REFUSE_WRAPS[self.split][style])
-            request = self.rng.choice(self.harmful[category]).strip()
+            request = self.rng.choice(self.uses[misused] if misused else self.harmful[category]).strip()
             if not wrap.endswith("{text}") and request[-1:] not in ".?!":
                 request += "."
             text = wrap.replace("{text}", request)
             truth = self.rng.choice(self.refusal_texts)
-            return self._build(offered, text, truth, "refuse", {"kind": "harmful", "category": category, "style": style}), None
+            return self._build(offered, text, truth, "refuse", {"kind": "harmful", "category": category, "style": style, **({"tool": misused} if misused else {})}), None
         if roll < harmful + out_of_scope or len(self.tools) < 3:
             intent = self.rng.choice(self.oos_intents)
             text, frame = self._frame(intent, [], style)
