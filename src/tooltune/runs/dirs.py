@@ -47,7 +47,8 @@ def resolve_run(ref: str) -> Path:
     candidate = runs_dir() / ref
     if (candidate / "run.json").exists():
         return candidate
-    raise RunError(f"run {ref!r} not found (looked for {path}/run.json and {candidate}/run.json)")
+    looked = " and ".join(dict.fromkeys(f"{p}/run.json" for p in (path, candidate)))  # an absolute ref is both
+    raise RunError(f"run {ref!r} not found (looked for {looked}); give a run's folder (the one holding run.json) or its name under {runs_dir()}")
 
 
 def read_manifest(run: Path) -> dict[str, Any]:
