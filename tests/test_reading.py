@@ -125,6 +125,9 @@ def test_a_span_copied_into_the_call_is_read_when_it_breaks_the_schema():
     '<think>Tool: reserve_court. Required: date = "Oct 2, 2027" -> "2027-10-22".</think><TOOLCALL>[{"name": "reserve_court", "arguments": {"date": 2027-10-22}}]</TOOLCALL>',
     '<think>Tool: reserve_court. Required: date = "Oct 2, 2027" -> "2027-10-22".</think><TOOLCALL>[{"name": "reserve_court", "arguments": {"date": "2027-10-22", "date": "x"}}]</TOOLCALL>',
     "<think>Tool: reserve_court. Required: date = missing.</think>Which day would you like?",
+    # a name that is no string, calls nested past any sense
+    '<TOOLCALL>[{"name": ["reserve_court"], "arguments": {"date": "Oct 2, 2027"}}]</TOOLCALL>',
+    "<TOOLCALL>" + "[" * 5000 + "]" * 5000 + "</TOOLCALL>",
 ])
 def test_anything_else_comes_back_unchanged(text):
     reading = read_values(text, [PARK, COURT])
@@ -164,3 +167,18 @@ def test_a_code_said_with_its_name_reads_as_the_code(said, code):
     for form in code_forms({"SHOP": ["Shopify"]}):  # every code form the generator writes
         assert read(form.render("SHOP", __import__("random").Random(0)), "code") == "SHOP"
     assert read("Toyota", "code") is None and read("AAPL", "code") is None
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.fixed_dictionaries({"name": st.sampled_from(["reserve_court", "find_parking_spot", "other"]) | JSON,
+                                       "arguments": st.dictionaries(st.sampled_from(["date", "duration_minutes", "arrival_time", "max_hourly_rate", "location"]), JSON)}),
+                max_size=3),
+       st.text(max_size=80))
+def test_any_call_with_any_values_reads_without_raising(calls, said):
+    text = f'<think>Tool: reserve_court. Required: date = {json.dumps(said)} -> "x".</think><TOOLCALL>{json.dumps(calls)}</TOOLCALL>'
+    reading = read_values(text, [PARK, COURT])
+    assert isinstance(reading.answer, str) and (reading.changes or reading.answer == text)

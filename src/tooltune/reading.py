@@ -330,7 +330,7 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
         return Reading(answer)
     try:
         calls = json.loads(blocks[0][1], object_pairs_hook=_unique_keys)
-    except ValueError:  # not JSON, or a key given twice: which value the model meant is unclear
+    except (ValueError, RecursionError):  # not JSON, or a key given twice: which value the model meant is unclear
         return Reading(answer)
     if isinstance(calls, dict):
         calls = [calls]
@@ -340,7 +340,7 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
     segments = _quotes(reasoning or "")
     changes, think = [], reasoning or ""
     for call in calls:
-        if not (isinstance(call, dict) and isinstance(call.get("arguments"), dict) and (tool := by_name.get(call.get("name")))):
+        if not (isinstance(call, dict) and isinstance(call.get("arguments"), dict) and isinstance(call.get("name"), str) and (tool := by_name.get(call["name"]))):
             continue
         # The check's segment for this call: the first unused one that names its tool.
         index = next((i for i, (name, _) in enumerate(segments) if name == tool.name), None)
