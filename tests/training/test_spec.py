@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tooltune.training import JobSpec, SpecError, load_spec
@@ -101,6 +101,7 @@ def test_every_field_documents_itself():
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(field=st.sampled_from(sorted(_FIELDS)), value=st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
                                                               st.text(max_size=12), st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2)))
+@example(field="eval_data", value="\x00")  # found by this test once: a NUL byte in a path
 def test_no_spec_value_gets_past_the_check_as_anything_but_a_spec_error(small_data, field, value):
     """Whatever a person (or a form) puts in a field, the answer is a SpecError naming the field, or a spec."""
     overrides = {"train_data": str(small_data["train"]), "technique": "sft", field: value}
@@ -110,3 +111,8 @@ def test_no_spec_value_gets_past_the_check_as_anything_but_a_spec_error(small_da
         load_spec(None, overrides, check_files=field not in ("base", "reward"))
     except SpecError:
         pass
+
+
+def test_an_override_that_is_not_yaml_is_a_spec_error():
+    with pytest.raises(SpecError, match="not YAML"):
+        parse_overrides(["eval_data=a\x00b"])

@@ -140,7 +140,10 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise SpecError(f"override {pair!r}: write key=value, e.g. learning_rate=1e-5 or trl.beta=0.04")
-        value = yaml.safe_load(raw) if raw else ""
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError as exc:  # a NUL byte, an unclosed bracket: say which override
+            raise SpecError(f"override {pair!r}: the value is not YAML ({str(exc).splitlines()[0]}); quote it or write a plain value") from exc
         if key.startswith(("trl.", "judge.")):
             section, _, name = key.partition(".")
             out.setdefault(section, {})[name] = value
@@ -195,6 +198,8 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
     if "train_data" not in raw:
         raise SpecError("train_data: required; point it at a JSONL file (`tooltune data generate` writes one)")
     for key in ("train_data", "validation_data", "eval_data"):
+        if isinstance(raw.get(key), str) and "\x00" in raw[key]:
+            raise SpecError(f"{key}: a path cannot hold a NUL byte; give the JSONL file's path")
         if raw.get(key) and not Path(raw[key]).is_absolute():
             # Relative to the working directory, else to the spec file; stored absolute so that
             # `train --resume` works from anywhere.
