@@ -29,18 +29,20 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from .data import surface
 from .data.surface import family_of
 from .schema import Tool, split_reasoning
 
 __all__ = ["read", "read_number", "read_values", "Reading"]
 
-_ONES = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
-_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
+# The renderer's own word tables: what it writes is what this reads.
+_ONES = {w: i for i, w in enumerate(surface._ONES)}
+_TENS = {w: 10 * i for i, w in enumerate(surface._TENS) if w != "_"}
 _SCALES = {"thousand": 1_000, "k": 1_000, "million": 1_000_000, "mil": 1_000_000, "m": 1_000_000, "billion": 1_000_000_000, "bn": 1_000_000_000}
-_MONTHS = {m.lower(): i + 1 for i, m in enumerate("January February March April May June July August September October November December".split())}
+_MONTHS = {m.lower(): i + 1 for i, m in enumerate(surface._MONTHS)}
 _MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
 _MONTHS["sept"] = 9
-_WEEKDAYS = {d.lower(): i for i, d in enumerate("Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())}
+_WEEKDAYS = {d.lower(): i for i, d in enumerate(surface._WEEKDAYS)}
 _WEEKDAYS.update({d[:3]: i for d, i in list(_WEEKDAYS.items())})
 
 
@@ -251,6 +253,9 @@ def _code(text: str) -> str | None:
     return next((match["code"] for pattern in _CODED if (match := pattern.fullmatch(text.strip()))), None)
 
 
+_READERS = {"date": _date, "time": _time, "minutes": _minutes, "days": _days, "money": _money, "amount": _money, "percent": _percent}
+
+
 def read(text: str, family: str | None, schema: dict[str, Any] | None = None) -> Any:
     """The normalized value ``text`` states for a parameter of ``family`` (data/surface.py's
     families), or None when it does not state one unambiguously."""
@@ -262,7 +267,7 @@ def read(text: str, family: str | None, schema: dict[str, Any] | None = None) ->
         return _whole(read_number(text))
     if family == "code":
         return _code(text)
-    reader = {"date": _date, "time": _time, "minutes": _minutes, "days": _days, "money": _money, "amount": _money, "percent": _percent}.get(family or "")
+    reader = _READERS.get(family or "")
     return reader(text) if reader else None
 
 

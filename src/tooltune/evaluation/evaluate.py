@@ -75,7 +75,9 @@ def evaluate(config: EvalConfig, echo: Callable[[str], None] = print) -> dict[st
         echo(f"{label}: tool-call reward {summary['metrics']['all']['toolcall_reward']:.3f}, strict {summary['metrics']['all']['strict_reward']:.3f}, "
              f"decision accuracy {summary['metrics']['all']['decision_accuracy']:.3f}")
         if changed := sum(bool(c) for c in sides[label]["changes"]):
-            unread = summarize(records, answers, [score_answer(r, a) for r, a in zip(records, answers)]).to_dict()["metrics"]
+            # Only the changed answers need scoring again.
+            unread_scores = [score_answer(r, a) if c else s for r, a, c, s in zip(records, answers, sides[label]["changes"], scores)]
+            unread = summarize(records, answers, unread_scores).to_dict()["metrics"]
             generation["read_values"] = {"answers_changed": changed, "unread_metrics": unread}
             echo(f"{label}: values read by code in {changed} answers; without that, tool-call reward {unread['all']['toolcall_reward']:.3f}, "
                  f"exact call {unread['all']['exact_call']:.3f} (exact call with it: {summary['metrics']['all']['exact_call']:.3f})")

@@ -33,6 +33,9 @@ class ToolSpec(BaseModel):
     type: Literal["function"] = "function"
     function: FunctionSpec
 
+    def tool(self) -> Tool:
+        return Tool(name=self.function.name, description=self.function.description or "", parameters=self.function.parameters)
+
 
 class FunctionCall(BaseModel):
     name: str
@@ -131,7 +134,7 @@ def conversation(request: ChatRequest) -> list[dict[str, str]]:
         messages.append({"role": role, "content": content})
     if not request.tools or request.tool_choice == "none":
         return messages
-    return messages_with_tools(messages, [Tool(name=t.function.name, description=t.function.description or "", parameters=t.function.parameters) for t in request.tools])
+    return messages_with_tools(messages, [t.tool() for t in request.tools])
 
 
 def _arguments(raw: str) -> dict[str, Any]:
@@ -151,7 +154,7 @@ def answer_message(text: str, offered: list[ToolSpec] | None, parallel: bool = T
     use), so clients see the answer alone in ``content``.
     """
     if read and offered:
-        text = read_values(text, [Tool(name=t.function.name, description=t.function.description or "", parameters=t.function.parameters) for t in offered]).answer
+        text = read_values(text, [t.tool() for t in offered]).answer
     reasoning, answer = split_reasoning(text)
     calls = parse_tool_calls(answer) if offered else None
     if calls and not parallel:
