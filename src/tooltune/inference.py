@@ -15,10 +15,11 @@ from typing import Any, Callable, Iterator
 
 __all__ = ["Sampling", "Completion", "GenerationRequest", "PrefixCache", "batch_key", "generate_answers", "complete", "complete_batch", "stop_token_ids", "progress_bar", "ANSWER_TOKENS"]
 
-# The token budget for scoring an answer (evaluation and the validation reward): a <think> check
-# plus a call with its arguments reaches ~175 tokens at the tail; a shorter budget cuts those
-# answers off and scores them as unparseable.
-ANSWER_TOKENS = 160
+# The token budget for an answer (evaluation, the validation reward, serving's default): the
+# recipe's longest training answers (two calls with their <think> checks) reach ~320 tokens; a
+# shorter budget cuts a right answer off and scores it as unparseable. Greedy decoding stops at
+# the end token, so the budget costs time only for an answer that runs on.
+ANSWER_TOKENS = 320
 
 
 @dataclass

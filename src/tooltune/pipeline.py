@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from .inference import ANSWER_TOKENS
+
 __all__ = ["Customized", "customize", "evaluate", "serve", "export"]
 
 
@@ -94,7 +96,7 @@ def evaluate(model: str | None, data: str | Path, out: str | Path, base: str | N
     return result
 
 
-def serve(model: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None, served_name: str | None = None, max_tokens: int = 256,
+def serve(model: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None, served_name: str | None = None, max_tokens: int = ANSWER_TOKENS,
           max_batch: int = 16, prefix_cache: int = 8, read_values: bool = True, echo: Callable[[str], None] = print) -> None:
     """Serve ``model`` as an OpenAI-compatible endpoint until interrupted."""
     import uvicorn

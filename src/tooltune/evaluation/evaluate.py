@@ -38,7 +38,7 @@ class EvalConfig:
     base: str | None = None  # the model to compare against (usually what `model` was trained from)
     predictions: str | None = None  # JSONL of {"id"?, "response"} for `model`, instead of generating
     base_predictions: str | None = None  # the same for `base`
-    max_new_tokens: int = ANSWER_TOKENS  # longest answer (inference.ANSWER_TOKENS: a check plus a call reaches ~175 tokens at the tail)
+    max_new_tokens: int = ANSWER_TOKENS  # longest answer (inference.ANSWER_TOKENS: two calls with their checks reach ~320 tokens)
     temperature: float = 0.0  # 0: greedy (the default, so a rerun gives the same answers)
     batch_size: int = 16  # rows per generate() call
     limit: int | None = None  # evaluate only the first N rows (a quick look)

@@ -29,7 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..inference import Completion, GenerationRequest, PrefixCache, Sampling, _rowwise, batch_key, complete_batch, rows_for
+from ..inference import ANSWER_TOKENS, Completion, GenerationRequest, PrefixCache, Sampling, _rowwise, batch_key, complete_batch, rows_for
 from .protocol import ChatRequest, answer_message, conversation, created, new_id
 
 __all__ = ["ServeConfig", "Engine", "create_app"]
@@ -42,7 +42,7 @@ class ServeConfig:
     model: str  # what to load: a folder, run, NAME@V (resolved by the caller), .gguf or bundled name
     served_name: str  # the name clients put in `model` (and /v1/models lists)
     api_key: str | None = None  # when set, every /v1 request needs `Authorization: Bearer <key>`
-    max_tokens: int = 256  # answer length when a request does not say
+    max_tokens: int = ANSWER_TOKENS  # answer length when a request does not say: the recipe's longest answer fits
     max_tokens_limit: int = 2048  # the most a request may ask for (400 above): one request must not hold the model for minutes
     max_prompt_tokens: int = 8192  # longer conversations get 400 (the bundled models' context is 8k)
     max_request_bytes: int = 1_000_000  # bigger bodies get 413, chunked ones too: a chat request is kilobytes
