@@ -80,3 +80,18 @@ def test_generated_answers_get_their_quoted_values_read_and_the_unread_scores_ar
     assert any("values read by code in 1 answers" in line for line in said)
     off = evaluate(EvalConfig(data=str(data), out=str(tmp_path / "off"), model="stub", read_values=False), echo=said.append)
     assert off["results"]["model"]["metrics"]["execute"]["exact_call"] == 0.5 and "read_values" not in off["generation"]["model"]
+
+
+def test_the_default_answer_budget_is_the_files_longest_taught_answer_plus_a_margin(tmp_path, tiny_model, tooltune_home):
+    from transformers import AutoTokenizer
+
+    from tooltune.training.datasets import answer_budget
+
+    data, preds = _files(tmp_path)
+    result = evaluate(EvalConfig(data=str(data), out=str(tmp_path / "out"), base=tiny_model, predictions=str(preds)), echo=lambda _: None)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    budget = answer_budget(ROWS, tokenizer)
+    assert result["generation"]["base"]["max_new_tokens"] == budget > 64
+    # a random model runs on: it stops at the budget, not at a fixed cap
+    rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
+    assert max(len(tokenizer(r["base"]["unread_answer"] if "unread_answer" in r["base"] else r["base"]["answer"], add_special_tokens=False)["input_ids"]) for r in rows) <= budget + 2

@@ -1,12 +1,12 @@
 """The validation reward: fixed rows answered greedily at step 0, every eval_steps and at the end."""
 
 import pytest
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from tooltune.data import read_records
-from tooltune.inference import ANSWER_TOKENS, generate_answers
+from tooltune.inference import generate_answers
 from tooltune.training import SpecError, load_spec
-from tooltune.training.datasets import training_messages
+from tooltune.training.datasets import answer_budget, training_messages
 from tooltune.runs import read_manifest
 from tooltune.training.train import train
 from tooltune.training.validation import pick_rows
@@ -48,8 +48,9 @@ def test_sft_run_logs_the_validation_curve_of_the_model_it_trains(tiny_model, sm
     # the same seeded rows every time, greedy, answered by the base first and the final model last
     rows = pick_rows(read_records(small_data["eval"]), 3, spec.seed)
     assert all(conversations == [training_messages(r) for r in rows] for conversations, _, _ in seen)
-    # with the evaluation's answer budget, not the run's shorter max_completion_length (8)
-    assert all(s.temperature == 0 and s.max_new_tokens == ANSWER_TOKENS for _, _, s in seen)
+    # with the evaluation's answer budget (the rows' longest taught answer + 64), not the run's shorter max_completion_length (8)
+    budget = answer_budget(rows, AutoTokenizer.from_pretrained(tiny_model))
+    assert budget > 64 and all(s.temperature == 0 and s.max_new_tokens == budget for _, _, s in seen)
     base, final = (AutoModelForCausalLM.from_pretrained(p).model.embed_tokens.weight for p in (tiny_model, run / "model"))
     assert seen[0][1].equal(base) and seen[-1][1].equal(final) and not base.equal(final)
     # SFT keeps TRL's eval loss beside it

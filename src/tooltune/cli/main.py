@@ -436,7 +436,7 @@ def jobs_cancel(job_id: str) -> None:
 @click.option("--predictions", type=click.Path(exists=True, dir_okay=False), help='Score these answers ({"id"?, "response"} per line) instead of generating with --model.')
 @click.option("--base-predictions", type=click.Path(exists=True, dir_okay=False), help="The same for --base.")
 @click.option("--temperature", default=0.0, show_default=True, help="0 is greedy; above 0 samples.")
-@click.option("--max-new-tokens", default=ANSWER_TOKENS, show_default=True, help="Longest answer; two calls with their <think> checks need up to ~320 tokens.")
+@click.option("--max-new-tokens", type=click.IntRange(min=1), help="Longest answer [default: the file's longest reference answer, with its <think> check, plus 64 tokens].")
 @click.option("--batch-size", default=16, show_default=True, help="Rows per generation batch.")
 @click.option("--limit", type=int, help="Evaluate only the first N rows.")
 @click.option("--dtype", type=click.Choice(["auto", "bfloat16", "float32"]), default="auto", show_default=True)

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..data import Record, read_records
-from ..inference import ANSWER_TOKENS
 from ..reading import read_values
 from ..rewards.batch import match_predictions
-from ..training.datasets import training_messages
+from ..training.datasets import answer_budget, training_messages
 from ..runs import file_sha256, read_manifest, resolve_ref
 from .metrics import score_answer, summarize
 from .report import bar_chart, markdown_report
@@ -38,7 +37,7 @@ class EvalConfig:
     base: str | None = None  # the model to compare against (usually what `model` was trained from)
     predictions: str | None = None  # JSONL of {"id"?, "response"} for `model`, instead of generating
     base_predictions: str | None = None  # the same for `base`
-    max_new_tokens: int = ANSWER_TOKENS  # longest answer (inference.ANSWER_TOKENS: two calls with their checks reach ~320 tokens)
+    max_new_tokens: int | None = None  # longest answer; None: the file's longest reference answer with its check + 64 (training.datasets.answer_budget)
     temperature: float = 0.0  # 0: greedy (the default, so a rerun gives the same answers)
     batch_size: int = 16  # rows per generate() call
     limit: int | None = None  # evaluate only the first N rows (a quick look)
@@ -116,7 +115,8 @@ def _answers(records: list[Record], ref: str | None, predictions: str | None, co
     model, tokenizer = load_model_and_tokenizer(path, dtype=dtype)
     if torch.cuda.is_available():
         model.to("cuda")
-    sampling = Sampling(max_new_tokens=config.max_new_tokens, temperature=config.temperature, batch_size=config.batch_size, seed=config.seed)
+    budget = config.max_new_tokens or answer_budget(records, tokenizer)
+    sampling = Sampling(max_new_tokens=budget, temperature=config.temperature, batch_size=config.batch_size, seed=config.seed)
     tokens = 0
 
     def count(rows: int, new: int) -> None:
@@ -129,7 +129,7 @@ def _answers(records: list[Record], ref: str | None, predictions: str | None, co
         answers = [group[0] for group in generate_answers(model, tokenizer, [training_messages(r) for r in records], sampling, progress=count)]
     seconds = time.perf_counter() - started
     echo(f"{label}: {len(records)} rows in {seconds:.0f}s ({tokens / seconds:.0f} tokens/s, {dtype}; load {started - loaded:.0f}s)")
-    return answers, {"source": path, "seconds": round(seconds, 1), "new_tokens": tokens, "tokens_per_s": round(tokens / seconds, 1), "dtype": dtype}
+    return answers, {"source": path, "max_new_tokens": budget, "seconds": round(seconds, 1), "new_tokens": tokens, "tokens_per_s": round(tokens / seconds, 1), "dtype": dtype}
 
 
 def _write_predictions(path: Path, records: list[Record], sides: dict[str, dict[str, Any]]) -> None:

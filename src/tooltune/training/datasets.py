@@ -18,7 +18,7 @@ from ..data.records import Record
 from ..schema import ToolCall, format_tool_calls, messages_with_tools, parse_tool_calls
 from .reasoning import asked_tool, call_trace, missing_parameters, reasoning_trace
 
-__all__ = ["training_messages", "target_text", "sft_rows", "rlvr_rows", "dpo_rows", "near_miss", "balance_behaviors"]
+__all__ = ["training_messages", "target_text", "answer_budget", "sft_rows", "rlvr_rows", "dpo_rows", "near_miss", "balance_behaviors"]
 
 
 def training_messages(record: Record) -> list[dict[str, str]]:
@@ -34,6 +34,14 @@ def target_text(record: Record, reasoning: bool = False) -> str:
     answer = format_tool_calls(calls) if calls else record.ground_truth
     trace = reasoning_trace(record) if reasoning else None
     return trace + answer if trace else answer
+
+
+def answer_budget(records: list[Record], tokenizer: Any, margin: int = 64) -> int:
+    """Tokens for scoring answers to ``records``: their longest taught answer (with its ``<think>``
+    check) plus ``margin``. A right answer is never cut off, and a model that runs on (an untuned base
+    does on nearly every row) stops near the file's own longest answer rather than at a fixed cap."""
+    longest = max((len(tokenizer(target_text(r, reasoning=True), add_special_tokens=False)["input_ids"]) for r in records), default=0)
+    return longest + margin
 
 
 def sft_rows(records: list[Record], reasoning: bool = False) -> list[dict[str, Any]]:

@@ -110,13 +110,13 @@ def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[]
     tracker = MlflowTracker(spec.tracking_uri or default_tracking_uri(), run.name, _flat_params(spec), run_id=manifest.get("mlflow_run_id"))
     trainer = _build_trainer(spec, config, model, tokenizer, train_records, eval_records if trl_eval else None, tracker, echo)
     if eval_records:
-        from ..inference import ANSWER_TOKENS
         from ..rewards.mixed import build_reward
+        from .datasets import answer_budget
 
         reward = build_reward(spec.reward, spec.judge, on_error="skip")
         # The evaluation's answer budget (or the run's, if longer): a run's SFT and RLVR checks stay
         # comparable, and a long check plus call is not cut off and scored as unparseable.
-        budget = max(spec.max_completion_length, ANSWER_TOKENS)
+        budget = max(spec.max_completion_length, answer_budget(eval_records, tokenizer))
         trainer.add_callback(ValidationReward(eval_records, reward, spec.eval_steps, budget, bf16, tokenizer, tracker.log_metrics, echo))
     for callback in callbacks or []:
         trainer.add_callback(callback)
