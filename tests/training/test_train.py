@@ -51,9 +51,10 @@ def test_sft_says_when_rows_are_longer_than_max_length(tiny_model, small_data):
 
 
 def test_rlvr_logs_the_charts_a_user_watches(tiny_model, small_data):
+    said = []
     run = train(
         _spec(tiny_model, small_data, technique="rlvr", name="rlvr", max_steps=2, validation_data=str(small_data["eval"]), eval_steps=2),
-        echo=lambda s: None,
+        echo=said.append,
     )
     metrics, _ = _metrics(run)
     for key in ("train/reward_mean", "train/reward_std", "train/completion_length", "train/entropy", "train/grad_norm",
@@ -63,6 +64,10 @@ def test_rlvr_logs_the_charts_a_user_watches(tiny_model, small_data):
     assert any(k.startswith("validation/reward_") and k.split("_")[-1] in ("execute", "clarify", "refuse") for k in metrics)
     # a random tiny model never makes a parseable call: every group ties, which the metric shows
     assert metrics["train/zero_variance_group_fraction"] == 1.0
+    # and it runs on to the 12-token limit: the run says so once, and the share at the end
+    warnings = [s for s in said if "of the rollouts ran to max_completion_length=12 tokens and were cut off" in s]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: step 1:")
+    assert any(s.startswith("rollouts cut at max_completion_length=12: ") for s in said)
 
 
 def test_dpo_with_lora_saves_adapter_and_merged_model(tiny_model, small_data):

@@ -15,7 +15,7 @@ from transformers import TrainerCallback
 
 from ..runs.tracking import default_tracking_uri, use_experiment
 
-__all__ = ["MlflowTracker"]
+__all__ = ["MlflowTracker", "CutRollouts"]
 
 # TRL's log keys → the names our charts use (anything else is logged under its own name).
 RENAME = {
@@ -96,3 +96,29 @@ class MlflowTracker(TrainerCallback):
 
         if mlflow.active_run() is not None:
             mlflow.end_run(status=status)
+
+
+class CutRollouts(TrainerCallback):
+    """Says when GRPO's rollouts run into ``max_completion_length``: a cut answer parses as nothing
+    and scores as wrong, so the policy learns to be short rather than right (at 128 tokens the
+    recipe's runs cut 6-13% of their rollouts). Warns once, at the first step that cuts ``warn_at``
+    or more, and gives the run's share at the end."""
+
+    def __init__(self, limit: int, echo: Any, warn_at: float = 0.05):
+        self.limit = limit
+        self.echo = echo
+        self.warn_at = warn_at
+        self.ratios: list[float] = []
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: D401 - transformers hook
+        ratio = (logs or {}).get("completions/clipped_ratio")
+        if not state.is_world_process_zero or not isinstance(ratio, (int, float)):
+            return
+        if ratio >= self.warn_at and all(r < self.warn_at for r in self.ratios):
+            self.echo(f"warning: step {state.global_step}: {ratio:.0%} of the rollouts ran to max_completion_length={self.limit} tokens and were cut off "
+                      "(scored as unparseable, so GRPO learns to be short rather than right); raise max_completion_length in the spec")
+        self.ratios.append(float(ratio))
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if state.is_world_process_zero and self.ratios and (share := sum(self.ratios) / len(self.ratios)) > 0:
+            self.echo(f"rollouts cut at max_completion_length={self.limit}: {share:.1%} over {len(self.ratios)} logged steps")

@@ -155,6 +155,7 @@ class RLVR(Technique):
         from ..datasets import balance_behaviors, rlvr_rows
         from ..grpo_logps import KeptLogitsGRPOTrainer
         from ..native_grpo import NativeGRPOTrainer
+        from ..tracking import CutRollouts
 
         reward = BehaviorRewards(self.reward(spec))
         context.tracker.rewards = reward
@@ -164,4 +165,5 @@ class RLVR(Technique):
         trainer = trainer_cls(**context.shared(config), reward_funcs=[reward], train_dataset=Dataset.from_list(rlvr_rows(prompts)), eval_dataset=evaluation)
         reward.model = trainer.model
         trainer.dynamic_sampling = float(spec.dynamic_sampling)
+        trainer.add_callback(CutRollouts(spec.max_completion_length, context.echo))
         return trainer
