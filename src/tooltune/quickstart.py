@@ -70,7 +70,7 @@ PRESETS = {
     # on 2 cores. RLVR after it has not paid for its minutes yet (docs/results.md).
     "full": Preset(train_rows=2400, sft_steps=300, rlvr_steps=0, rlvr_prompts=2, pairs=1.0, rows_per_list=4, share_prompts=True,
                    near_refusals=0.7, refuse_kinds=(0.45, 0.2, 0.35)),
-    # The full warm start, then 20 GRPO steps of 2 prompts x 8 rollouts on the native engine (~7 min):
+    # The full warm start, then 20 GRPO steps of 2 prompts x 8 rollouts on the native engine (~15 min here):
     # the whole SFT -> RLVR pipeline, as you would run it with your own reward function.
     "full-rlvr": Preset(train_rows=2400, sft_steps=300, rlvr_steps=20, rlvr_prompts=2, pairs=1.0, rows_per_list=4, share_prompts=True,
                         near_refusals=0.7, refuse_kinds=(0.45, 0.2, 0.35)),
