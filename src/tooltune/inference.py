@@ -15,10 +15,9 @@ from typing import Any, Callable, Iterator
 
 __all__ = ["Sampling", "Completion", "GenerationRequest", "PrefixCache", "batch_key", "generate_answers", "complete", "complete_batch", "stop_token_ids", "progress_bar", "ANSWER_TOKENS"]
 
-# The token budget for an answer (evaluation, the validation reward, serving's default): the
-# recipe's longest training answers (two calls with their <think> checks) reach ~320 tokens; a
-# shorter budget cuts a right answer off and scores it as unparseable. Greedy decoding stops at
-# the end token, so the budget costs time only for an answer that runs on.
+# Serving's default answer length: the recipe's longest training answers (two calls with their
+# <think> checks) reach ~320 tokens, and a shorter budget cuts a right answer off. Evaluation and
+# the validation reward budget each file by its own answers (training.datasets.answer_budget).
 ANSWER_TOKENS = 320
 
 

@@ -94,4 +94,4 @@ def test_the_default_answer_budget_is_the_files_longest_taught_answer_plus_a_mar
     assert result["generation"]["base"]["max_new_tokens"] == budget > 64
     # a random model runs on: it stops at the budget, not at a fixed cap
     rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
-    assert max(len(tokenizer(r["base"]["unread_answer"] if "unread_answer" in r["base"] else r["base"]["answer"], add_special_tokens=False)["input_ids"]) for r in rows) <= budget + 2
+    assert max(len(tokenizer(r["base"].get("unread_answer", r["base"]["answer"]), add_special_tokens=False)["input_ids"]) for r in rows) <= budget + 2
