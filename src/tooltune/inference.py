@@ -75,6 +75,8 @@ class GenerationRequest:
     streamer: Any = None  # a transformers streamer for this answer's tokens (needs samples == 1)
     cancel: Any = None  # a threading.Event: once set, this answer ends at the next token
     prefix: str = ""  # put in the model's mouth: the answer starts with it (how a server enforces tool_choice)
+    tools: list[Any] | None = None  # the offered tools: a tool call is decoded within their schemas (tooltune/constrained.py); None: freely
+    parallel_calls: bool = True  # with tools: false allows one call (OpenAI's parallel_tool_calls)
 
 
 def batch_key(sampling: Sampling) -> tuple[Any, ...]:
@@ -314,8 +316,10 @@ def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]
     streamer = _FanOut(requests, ends, stops) if any(r.streamer is not None for r in requests) else None
     if streamer is not None and rows_per_request != 1:
         raise ValueError("streaming needs samples == 1")
+    grammars = _grammars(model, tokenizer, [r.tools for r in requests], len(requests), [r.parallel_calls for r in requests]) if any(r.tools for r in requests) else None
+    constraint = _constraint(grammars, list(range(len(requests))), rows_per_request, width, [r.prefix for r in requests])
     with _seeded(model, first.seed), torch.inference_mode():
-        generated = model.generate(**enc, **kwargs, streamer=streamer)
+        generated = model.generate(**enc, **kwargs, **constraint, streamer=streamer)
     out = []
     for index, request in enumerate(requests):
         completions = []
@@ -348,15 +352,18 @@ def generate_answers(
     conversations: list[list[dict[str, str]]],
     sampling: Sampling | None = None,
     progress: Callable[[int, int], None] | None = None,
+    tools: list[list[Any]] | None = None,
 ) -> list[list[str]]:
     """``sampling.samples`` answers for each conversation, in input order.
 
     ``progress(conversations_done, new_tokens)`` is called after each batch, so a caller can show
-    a bar with tokens/s.
+    a bar with tokens/s. ``tools`` (each conversation's offered tools) decodes every tool call
+    within its tools' schemas (:mod:`tooltune.constrained`); None decodes freely.
     """
     import torch
 
     sampling = sampling or Sampling()
+    grammars = _grammars(model, tokenizer, tools, len(conversations))
     texts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[list[str]] = [[] for _ in texts]
@@ -370,8 +377,9 @@ def generate_answers(
             for start in range(0, len(order), sampling.batch_size):
                 batch = order[start : start + sampling.batch_size]
                 enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+                constraint = _constraint(grammars, batch, sampling.samples, enc["input_ids"].shape[1])
                 with torch.inference_mode():
-                    generated = model.generate(**enc, **kwargs)
+                    generated = model.generate(**enc, **kwargs, **constraint)
                 new = generated[:, enc["input_ids"].shape[1] :]
                 answers = tokenizer.batch_decode(new, skip_special_tokens=True)
                 for k, index in enumerate(batch):
@@ -382,6 +390,32 @@ def generate_answers(
         tokenizer.padding_side = previous_side
         model.train(was_training)
     return out
+
+
+def _grammars(model: Any, tokenizer: Any, tools: list[Any] | None, count: int, parallel: list[bool] | None = None) -> tuple[Any, list[Any]] | None:
+    """(the grammar set, each conversation's compiled answer grammar) when ``tools`` asks for constrained calls."""
+    if tools is None:
+        return None
+    if len(tools) != count:
+        raise ValueError(f"tools: {len(tools)} tool lists for {count} conversations; give one list per conversation")
+    from .constrained import grammars_for
+
+    grammars = grammars_for(model, tokenizer, stop_token_ids(tokenizer))
+    return grammars, [grammars.compile(t, p) for t, p in zip(tools, parallel or [True] * count)]
+
+
+def _constraint(grammars: tuple[Any, list[Any]] | None, batch: list[int], copies: int, width: int, prefixes: list[str] | None = None) -> dict[str, Any]:
+    """generate()'s ``logits_processor`` that keeps each row of ``batch`` (``copies`` rows per
+    conversation) in its grammar; nothing when no row has one."""
+    if grammars is None or all(grammars[1][i] is None for i in batch):
+        return {}
+    from transformers import LogitsProcessorList
+
+    from .constrained import CallConstraint
+
+    rows = [grammars[1][i] for i in batch for _ in range(copies)]
+    starts = [p for p in prefixes for _ in range(copies)] if prefixes else None
+    return {"logits_processor": LogitsProcessorList([CallConstraint(rows, width, grammars[0].info.vocab_size, starts)])}
 
 
 @contextmanager

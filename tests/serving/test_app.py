@@ -25,10 +25,11 @@ class ScriptedEngine(Engine):
         super().__init__(model=None, tokenizer=tokenizer)
         self.answer, self.seen = answer, []
 
-    def run(self, messages, sampling, stop, streamer=None, cancel=None, prefix=""):
+    def run(self, messages, sampling, stop, streamer=None, cancel=None, prefix="", tools=None, parallel_calls=True):
         with self.lock:
             self.seen.append(messages)
             self.prefixes = getattr(self, "prefixes", []) + [prefix]
+            self.tools = getattr(self, "tools", []) + [tools]
             if streamer is not None:
                 streamer.put(__import__("torch").tensor([self.tokenizer.encode(self.answer, add_special_tokens=False)]))
                 streamer.end()
@@ -55,9 +56,10 @@ def endpoint(tiny_model):
 
     servers = []
 
-    def start(answer=None, api_key=None, read_values=True):
+    def start(answer=None, api_key=None, read_values=True, constrain_calls=True):
         engine = Engine.load(tiny_model, dtype="float32") if answer is None else ScriptedEngine(load_model_and_tokenizer(tiny_model)[1], answer)
-        server, url = _serve(create_app(ServeConfig(model=tiny_model, served_name="bot@2", api_key=api_key, read_values=read_values), engine))
+        server, url = _serve(create_app(ServeConfig(model=tiny_model, served_name="bot@2", api_key=api_key, read_values=read_values,
+                                                    constrain_calls=constrain_calls), engine))
         servers.append(server)
         return engine, url
 
@@ -299,12 +301,27 @@ def test_tool_choice_is_enforced_and_parallel_calls_can_be_limited(endpoint):
     client.chat.completions.create(**ask, tool_choice="required")
     client.chat.completions.create(**ask, tool_choice={"type": "function", "function": {"name": "get_stock_price"}})
     assert engine.prefixes[-2:] == ["<TOOLCALL>[", '<TOOLCALL>[{"name": "get_stock_price", "arguments": ']
+    assert [t.name for t in engine.tools[-1]] == ["get_stock_price"]  # the call is decoded within the offered tools' schemas
     none = client.chat.completions.create(**ask, tool_choice="none")
     assert none.choices[0].finish_reason == "stop" and none.choices[0].message.tool_calls is None  # no tools offered, none parsed
-    assert "get_stock_price" not in engine.seen[-1][0]["content"]
+    assert "get_stock_price" not in engine.seen[-1][0]["content"] and engine.tools[-1] is None
     for bad in ({"type": "function", "function": {"name": "nope"}}, "sometimes"):
         with pytest.raises(openai.BadRequestError):
             client.chat.completions.create(**ask, tool_choice=bad)
+
+
+def test_a_served_call_fits_its_schema_unless_the_server_frees_it(endpoint):
+    """A random model forced to make one call writes a valid one under the grammar; --free-calls hands it no tools."""
+    tool = {"type": "function", "function": {"name": "set_mode", "parameters": {
+        "type": "object", "properties": {"mode": {"type": "string", "enum": ["eco", "boost"]}, "lights": {"type": "boolean"}}, "required": ["mode", "lights"]}}}
+    ask = dict(model="bot@2", messages=[{"role": "user", "content": "eco mode, lights on"}], tools=[tool], tool_choice="required", parallel_tool_calls=False, max_tokens=60)
+    _, url = endpoint()
+    reply = openai.OpenAI(base_url=f"{url}/v1", api_key="unused").chat.completions.create(**ask)
+    call = reply.choices[0].message.tool_calls[0]
+    assert call.function.name == "set_mode" and json.loads(call.function.arguments)["mode"] in ("eco", "boost")
+    engine, url = endpoint(answer=CALL, constrain_calls=False)
+    openai.OpenAI(base_url=f"{url}/v1", api_key="unused").chat.completions.create(**ask)
+    assert engine.tools == [None]
 
 
 def test_a_forced_prefix_reaches_the_model_and_the_answer(tiny_model):

@@ -50,6 +50,7 @@ class ServeConfig:
     max_batch: int = 16  # requests decoded together (1: one at a time, the old mode bench/serve_load.py compares)
     prefix_cache: int = 8  # system turns (tool lists) whose keys and values are kept for the next request (0: none)
     read_values: bool = True  # values the model's check quotes ("7:15 pm") are read by code into the call (tooltune/reading.py); false: the model's own
+    constrain_calls: bool = True  # tool calls are decoded within the request's tool schemas (tooltune/constrained.py); false: as the model writes them
 
 
 @dataclass
@@ -96,11 +97,12 @@ class Engine:
         return cls(model, tokenizer, max_batch, prefix_cache)
 
     def run(self, messages: list[dict[str, str]], sampling: Sampling, stop: list[str] | None, streamer: Any = None,
-            cancel: threading.Event | None = None, prefix: str = "") -> tuple[int, list[Completion]]:
+            cancel: threading.Event | None = None, prefix: str = "", tools: list[Any] | None = None, parallel_calls: bool = True) -> tuple[int, list[Completion]]:
         """Generate in the next batch that has room; ``cancel`` set while waiting skips the request
-        (``(0, [])``), set while generating ends it at the next token."""
+        (``(0, [])``), set while generating ends it at the next token. ``tools``: decode a call
+        within their schemas (one call only, when not ``parallel_calls``)."""
         cancel = cancel or threading.Event()
-        job = _Job(GenerationRequest(messages, sampling, stop, streamer, cancel, prefix))
+        job = _Job(GenerationRequest(messages, sampling, stop, streamer, cancel, prefix, tools, parallel_calls))
         self.pending.add(cancel)
         try:
             with self._wake:
@@ -316,7 +318,8 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
                 return _error(400, "streaming supports n=1", param="n")
             return StreamingResponse(_stream(engine, config, request, messages, sampling), media_type="text/event-stream")
         cancel = threading.Event()
-        task = asyncio.ensure_future(_waiting(engine, engine.run, messages, sampling, request.stop, None, cancel, request.forced_prefix()))
+        task = asyncio.ensure_future(_waiting(engine, engine.run, messages, sampling, request.stop, None, cancel, request.forced_prefix(),
+                                                  _grammar_tools(config, request), request.parallel_tool_calls))
         try:
             while not task.done():
                 await asyncio.wait({task}, timeout=0.25)
@@ -339,6 +342,12 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
     return app
 
 
+def _grammar_tools(config: ServeConfig, request: ChatRequest) -> list[Any] | None:
+    """The tools whose schemas the answer's call is decoded within, when the server constrains calls."""
+    offered = request.offered()
+    return [t.tool() for t in offered] if config.constrain_calls and offered else None
+
+
 async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, messages: list[dict[str, str]], sampling: Sampling) -> AsyncIterator[str]:
     """SSE chunks. Content streams token by token; an answer that turns out to be a tool call is
     held back and sent whole as ``delta.tool_calls``, since a half call is of no use to a client."""
@@ -358,7 +367,8 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
 
     def produce() -> tuple[int, list[Completion]]:
         try:
-            return engine.run(messages, sampling, request.stop, streamer, cancel, request.forced_prefix())
+            return engine.run(messages, sampling, request.stop, streamer, cancel, request.forced_prefix(), _grammar_tools(config, request),
+                              request.parallel_tool_calls)
         finally:
             # Unblock the reader below whatever happened (an error surfaces when the task is
             # awaited; a request cancelled before it ran generated nothing to end the stream).

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from ..constrained import CallMatcher, grammars_for
 from ..inference import Completion, GenerationRequest, PrefixCache, _prefill, finish_answer, hits_stop, rows_for, stop_token_ids, stop_window
 from ..training.shared_prompt import cache_kwarg
 
@@ -38,6 +39,7 @@ class Row:
     generator: torch.Generator | None  # None: greedy
     generated: list[int] = field(default_factory=list)
     window: int = 0  # tokens decoded when looking for a stop string (holds the longest one)
+    grammar: Any = None  # a constrained.CallMatcher when the request's calls are decoded within its tools' schemas
 
 
 class Batcher:
@@ -58,13 +60,16 @@ class Batcher:
         """Prefill ``(request, owner)`` pairs and add their rows (``samples`` rows for a sampled
         request, one for a greedy one) to the batch."""
         rows, prompts, per_row = [], [], []
+        grammars = grammars_for(self.model, self.tokenizer, sorted(self.ends)) if any(r.tools for r, _ in requests) else None
         for request, owner in requests:
+            compiled = grammars.compile(request.tools, request.parallel_calls) if grammars is not None else None
             text = self.tokenizer.apply_chat_template(request.conversation, add_generation_prompt=True, tokenize=False) + request.prefix
             ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
             sampled, window = request.sampling.temperature > 0, stop_window(request)
             for n in range(rows_for(request.sampling)):
                 generator = torch.Generator(device=self.model.device).manual_seed(request.sampling.seed + n) if sampled else None
-                rows.append(Row(request, owner, len(ids), ids[-1], generator, window=window))
+                matcher = CallMatcher(compiled, grammars.info.vocab_size, request.prefix) if compiled is not None else None
+                rows.append(Row(request, owner, len(ids), ids[-1], generator, window=window, grammar=matcher))
                 prompts.append(ids)
                 per_row.append(request)
         with torch.inference_mode():
@@ -90,7 +95,11 @@ class Batcher:
         self.mask = mask
         finished, keep = [], []
         for index, row in enumerate(self.rows):
+            if row.grammar is not None:
+                row.grammar.mask(logits[index])
             token = self._choose(row, logits[index])
+            if row.grammar is not None:
+                row.grammar.accept(token)
             row.generated.append(token)
             if row.request.streamer is not None:
                 row.request.streamer.put(torch.tensor([token]))

@@ -1,0 +1,147 @@
+"""Tool calls that fit their tools' schemas by construction: schema-constrained decoding.
+
+A 135M model that has read a tool's schema still writes ``"year": "2027"`` for an integer, a
+parameter the tool does not have (``minItems``), a flat ``"vehicle": "car"`` for an object, or a
+value outside an enum. Inside ``<TOOLCALL>...</TOOLCALL>`` this decodes only tokens that keep the
+JSON a valid call of one of the offered tools (names, parameter names, types, enums, patterns,
+required parameters, nesting); the ``<think>`` check, questions and refusals stay free text, so
+the model still decides whether to call, which tool and which values. Serving stacks do the same
+(vLLM's and llama.cpp's grammars, "strict" function calling).
+
+Built on XGrammar (a token mask per step from the JSON schema, compiled in milliseconds): a
+JSON-schema grammar engine is exactly the kind of thing not to write by hand. A tool list whose
+schema XGrammar cannot compile decodes without the grammar, and the caller is told how many did.
+
+Evaluation and serving use it (``constrain_calls``); training never does: rewards score what the
+model writes on its own, so RLVR still pays the model for writing valid calls.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from .schema import Tool
+
+__all__ = ["CALL_TAG", "call_schema", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
+
+CALL_TAG = ("<TOOLCALL>", "</TOOLCALL>")  # the canonical call format (schema.toolcalls.format_tool_calls)
+
+
+def call_schema(tools: list[Tool], parallel: bool = True) -> dict[str, Any]:
+    """The JSON schema of a ``<TOOLCALL>`` body for ``tools``: one or more calls (exactly one when
+    not ``parallel``), each naming one tool and giving arguments that fit that tool's parameters."""
+    return {
+        "type": "array",
+        "minItems": 1,  # "[]" parses as no call: an answer that calls nothing should not open the tag
+        **({} if parallel else {"maxItems": 1}),
+        "items": {"anyOf": [{"type": "object", "properties": {"name": {"const": t.name}, "arguments": t.parameters},
+                             "required": ["name", "arguments"], "additionalProperties": False} for t in tools]},
+    }
+
+
+class CallGrammars:
+    """Compiles (and caches) the answer grammar of each tool list for one tokenizer."""
+
+    def __init__(self, tokenizer: Any, vocab_size: int, stop_ids: list[int]):
+        import xgrammar as xgr
+
+        self.info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size, stop_token_ids=stop_ids)
+        self.compiler = xgr.GrammarCompiler(self.info, max_threads=2)  # the compiler caches each grammar it built
+        self.failed = 0  # tool lists that decoded without a grammar (a schema XGrammar cannot compile)
+
+    def compile(self, tools: list[Tool] | None, parallel: bool = True) -> Any:
+        """The compiled grammar for an answer over ``tools``: any text, and at most one
+        ``<TOOLCALL>`` block whose body is :func:`call_schema`, after which the answer ends.
+        Keys in the schema's order (the order the generator writes; XGrammar's any-order mode
+        lets a key repeat without end) and at most one whitespace character between JSON tokens
+        (``json.dumps`` writes one; a model must not spin on spaces). None (decode freely) for no
+        tools or a schema XGrammar cannot compile."""
+        if not tools:
+            return None
+        from xgrammar.structural_tag import JSONSchemaFormat, StructuralTag, TagFormat, TriggeredTagsFormat
+
+        begin, end = CALL_TAG
+        tag = StructuralTag(format=TriggeredTagsFormat(
+            triggers=[begin], tags=[TagFormat(begin=begin, content=JSONSchemaFormat(json_schema=call_schema(tools, parallel), max_whitespace_cnt=1), end=end)],
+            stop_after_first=True))
+        try:
+            return self.compiler.compile_structural_tag(tag)
+        except Exception as error:  # noqa: BLE001 - a user's schema may use what XGrammar does not support
+            self.failed += 1
+            names = ", ".join(t.name for t in tools)
+            warnings.warn(f"decoding without a call grammar for tools [{names}]: {str(error)[:200]}", stacklevel=2)
+            return None
+
+
+_GRAMMARS: dict[tuple[Any, ...], CallGrammars] = {}
+
+
+def require() -> None:
+    """Raise a ValueError that says how to install XGrammar when it is missing."""
+    try:
+        import xgrammar  # noqa: F401
+    except ImportError as error:
+        raise ValueError("constrained tool calls need XGrammar: pip install --no-deps xgrammar==0.2.9 apache-tvm-ffi "
+                         "(scripts/install.sh does), or turn them off with --free-calls") from error
+
+
+def grammars_for(model: Any, tokenizer: Any, stop_ids: list[int]) -> CallGrammars:
+    """The :class:`CallGrammars` of this model's tokenizer, built once per process (a server
+    answers many requests with one)."""
+    require()
+    vocab = int(getattr(model.config, "vocab_size", None) or len(tokenizer))
+    key = (getattr(tokenizer, "name_or_path", ""), len(tokenizer), vocab, tuple(stop_ids))
+    if key not in _GRAMMARS:
+        _GRAMMARS[key] = CallGrammars(tokenizer, vocab, stop_ids)
+    return _GRAMMARS[key]
+
+
+class CallMatcher:
+    """One answer's place in its grammar: masks the logits of its next token, then takes the token
+    chosen. ``prefix`` is text already put in the answer's mouth (serving's forced ``tool_choice``):
+    the grammar starts after it. A token the grammar does not allow (a pad after a stop string, a
+    prefix it rejects) releases the answer: it decodes freely from there."""
+
+    def __init__(self, grammar: Any, vocab_size: int, prefix: str = ""):
+        import xgrammar as xgr
+
+        self.matcher = xgr.GrammarMatcher(grammar)
+        self.bitmask = xgr.allocate_token_bitmask(1, vocab_size)
+        self.vocab_size = vocab_size
+        self.active = not prefix or self.matcher.accept_string(prefix)
+
+    def mask(self, logits: Any) -> None:
+        """Set the logits of tokens the grammar does not allow next to -inf, in place (one row of float32)."""
+        import xgrammar as xgr
+
+        if self.active and not self.matcher.is_terminated():
+            self.matcher.fill_next_token_bitmask(self.bitmask, 0)
+            xgr.apply_token_bitmask_inplace(logits.view(1, -1), self.bitmask, vocab_size=min(self.vocab_size, logits.shape[-1]))
+
+    def accept(self, token: int) -> None:
+        if self.active and not self.matcher.is_terminated() and not self.matcher.accept_token(token):
+            self.active = False
+
+
+class CallConstraint:
+    """A transformers logits processor that keeps each row of a batched generate() inside its own
+    grammar (None: that row decodes freely); ``prefixes`` as in :class:`CallMatcher`."""
+
+    def __init__(self, grammars: list[Any], prompt_width: int, vocab_size: int, prefixes: list[str] | None = None):
+        starts = prefixes or [""] * len(grammars)
+        self.width = prompt_width
+        self.rows = [CallMatcher(g, vocab_size, p) if g is not None else None for g, p in zip(grammars, starts)]
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if input_ids.shape[1] > self.width:  # the previous step chose a token for every row
+            for row, token in zip(self.rows, input_ids[:, -1].tolist()):
+                if row is not None:
+                    row.accept(token)
+        masked = scores.float()  # the mask is applied to float32 logits (a copy only when they are not)
+        for index, row in enumerate(self.rows):
+            if row is not None:
+                row.mask(masked[index])
+        if masked is not scores:
+            scores.copy_(masked)
+        return scores

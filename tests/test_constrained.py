@@ -1,0 +1,72 @@
+"""Schema-constrained calls: a random-weight model, whose free calls are noise, writes valid ones."""
+
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from tooltune.constrained import call_schema
+from tooltune.inference import GenerationRequest, Sampling, complete_batch, generate_answers
+from tooltune.models.load import load_model_and_tokenizer
+from tooltune.schema import Tool, parse_tool_calls
+
+# Closed value sets: a random model inside a free string or number could write until the budget ends.
+FORECAST = Tool(name="get_forecast", parameters={
+    "type": "object",
+    "properties": {"unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}, "alerts": {"type": "boolean"},
+                   "region": {"type": "string", "enum": ["north", "south"]}},
+    "required": ["unit", "alerts"]})
+CLOCK = Tool(name="get_time", parameters={"type": "object", "properties": {"zone": {"type": "string", "enum": ["UTC", "CET"]}}, "required": ["zone"]})
+CONVERSATION = [{"role": "system", "content": "Call get_forecast(unit, alerts, region?) or get_time(zone)."}, {"role": "user", "content": "forecast please"}]
+
+
+def test_call_schema_accepts_calls_of_offered_tools_only():
+    validator = Draft202012Validator(call_schema([FORECAST, CLOCK]))
+    assert validator.is_valid([{"name": "get_time", "arguments": {"zone": "UTC"}}, {"name": "get_forecast", "arguments": {"unit": "celsius", "alerts": True}}])
+    assert not validator.is_valid([])  # "[]" is no call: an answer that calls nothing does not open the tag
+    assert not validator.is_valid([{"name": "get_weather", "arguments": {}}])
+    assert not validator.is_valid([{"name": "get_time", "arguments": {"zone": "PST"}}])
+    one = Draft202012Validator(call_schema([CLOCK], parallel=False))  # OpenAI's parallel_tool_calls=false
+    assert one.is_valid([{"name": "get_time", "arguments": {"zone": "UTC"}}]) and not one.is_valid([{"name": "get_time", "arguments": {"zone": "UTC"}}] * 2)
+
+
+def test_a_forced_call_is_decoded_within_the_schema(bundled_tiny):
+    """Serving's tool_choice "required" opens the call list; the grammar makes the rest a valid call."""
+    _, path = bundled_tiny
+    model, tokenizer = load_model_and_tokenizer(path, dtype="float32")
+    sampling = Sampling(max_new_tokens=80)
+    free, constrained = (complete_batch(model, tokenizer, [GenerationRequest(CONVERSATION, sampling, prefix="<TOOLCALL>[", tools=tools)])[0][1][0]
+                         for tools in (None, [FORECAST, CLOCK]))
+    assert not parse_tool_calls(free.text)  # a random model's own "call" is not one ...
+    calls = json.loads(constrained.text.removeprefix("<TOOLCALL>").removesuffix("</TOOLCALL>"))
+    Draft202012Validator(call_schema([FORECAST, CLOCK])).validate(calls)  # ... under the grammar it is
+    assert constrained.finish_reason == "stop"  # and the answer ends after the closing tag
+    assert parse_tool_calls(constrained.text)
+
+
+def test_answers_without_a_call_are_left_as_they_were(tiny_model):
+    """Outside <TOOLCALL> the grammar allows any text: the model's free answers come out unchanged."""
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    conversations = [CONVERSATION, [{"role": "user", "content": "hi"}]]
+    sampling = Sampling(max_new_tokens=12, batch_size=2)
+    free = generate_answers(model, tokenizer, conversations, sampling)
+    assert all("<TOOLCALL>" not in a[0] for a in free)
+    assert generate_answers(model, tokenizer, conversations, sampling, tools=[[FORECAST, CLOCK], []]) == free
+
+
+def test_one_tool_list_per_conversation(tiny_model):
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    with pytest.raises(ValueError, match="one list per conversation"):
+        generate_answers(model, tokenizer, [CONVERSATION], Sampling(max_new_tokens=2), tools=[])
+
+
+def test_a_schema_the_grammar_cannot_compile_decodes_freely_with_a_warning(tiny_model):
+    from tooltune.constrained import grammars_for
+    from tooltune.inference import stop_token_ids
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    grammars = grammars_for(model, tokenizer, stop_token_ids(tokenizer))
+    broken = Tool(name="odd", parameters={"type": "object", "properties": {"x": {"type": "string", "pattern": "(unclosed"}}})
+    with pytest.warns(UserWarning, match="without a call grammar for tools \\[odd\\]"):
+        assert grammars.compile([broken]) is None
+    assert grammars.compile([CLOCK]) is not None
