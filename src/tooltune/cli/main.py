@@ -123,7 +123,7 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
 @cli.command("quickstart")
 @click.option("--preset", type=click.Choice(["full", "full-rlvr", "quick"]), default="full", show_default=True,
               help="full: the recipe's SFT warm start on natural-request data (~40 min of training on 2 cores; the best model here); "
-                   "full-rlvr: the same, then 20 GRPO steps of 2 prompts x 8 (~7 min more); quick: 28 SFT + 6 GRPO steps of 1 prompt (~15 min).")
+                   "full-rlvr: the same, then 20 GRPO steps of 2 prompts x 8 (~15 min more); quick: 28 SFT + 6 GRPO steps of 1 prompt (~15 min).")
 @click.option("--out", default="runs/quickstart", show_default=True, type=click.Path(file_okay=False), help="Where to write data, runs and the summary.")
 @click.option("--base", default=DEFAULT_MODEL, show_default=True, help="Model to customize.")
 @click.option("--seed", default=0, show_default=True, help="Seeds the generated data and the training runs.")
