@@ -30,6 +30,21 @@ def test_call_schema_accepts_calls_of_offered_tools_only():
     assert one.is_valid([{"name": "get_time", "arguments": {"zone": "UTC"}}]) and not one.is_valid([{"name": "get_time", "arguments": {"zone": "UTC"}}] * 2)
 
 
+def test_definitions_a_tool_refers_to_move_to_the_root(tiny_model):
+    """Pydantic writes nested models as "#/$defs/X" from the parameters' root; inside the call list
+    they must resolve from the call list's root, for jsonschema and for the grammar."""
+    from tooltune.constrained import grammars_for
+    from tooltune.inference import stop_token_ids
+
+    order = Tool(name="place_order", parameters={"type": "object", "properties": {"address": {"$ref": "#/$defs/Address"}}, "required": ["address"],
+                                                 "$defs": {"Address": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}})
+    validator = Draft202012Validator(call_schema([order, CLOCK]))
+    assert validator.is_valid([{"name": "place_order", "arguments": {"address": {"city": "Oslo"}}}])
+    assert not validator.is_valid([{"name": "place_order", "arguments": {"address": {"town": "Oslo"}}}])
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    assert grammars_for(model, tokenizer, stop_token_ids(tokenizer)).compile([order, CLOCK]) is not None
+
+
 def test_a_forced_call_is_decoded_within_the_schema(bundled_tiny):
     """Serving's tool_choice "required" opens the call list; the grammar makes the rest a valid call."""
     _, path = bundled_tiny
@@ -66,7 +81,7 @@ def test_a_schema_the_grammar_cannot_compile_decodes_freely_with_a_warning(tiny_
 
     model, tokenizer = load_model_and_tokenizer(tiny_model)
     grammars = grammars_for(model, tokenizer, stop_token_ids(tokenizer))
-    broken = Tool(name="odd", parameters={"type": "object", "properties": {"x": {"type": "string", "pattern": "(unclosed"}}})
-    with pytest.warns(UserWarning, match="without a call grammar for tools \\[odd\\]"):
+    broken = Tool(name="odd", parameters={"type": "object", "properties": {"x": {"type": "banana"}}})
+    with pytest.warns(UserWarning, match='without a call grammar for tools \\[odd\\]: Unsupported type "banana"'):
         assert grammars.compile([broken]) is None
     assert grammars.compile([CLOCK]) is not None

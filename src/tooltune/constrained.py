@@ -31,13 +31,25 @@ CALL_TAG = ("<TOOLCALL>", "</TOOLCALL>")  # the canonical call format (schema.to
 def call_schema(tools: list[Tool], parallel: bool = True) -> dict[str, Any]:
     """The JSON schema of a ``<TOOLCALL>`` body for ``tools``: one or more calls (exactly one when
     not ``parallel``), each naming one tool and giving arguments that fit that tool's parameters."""
-    return {
+    schema: dict[str, Any] = {
         "type": "array",
         "minItems": 1,  # "[]" parses as no call: an answer that calls nothing should not open the tag
         **({} if parallel else {"maxItems": 1}),
         "items": {"anyOf": [{"type": "object", "properties": {"name": {"const": t.name}, "arguments": t.parameters},
                              "required": ["name", "arguments"], "additionalProperties": False} for t in tools]},
     }
+    # A tool's "#/$defs/X" (pydantic writes them) points at the root of its own parameters; nested
+    # here, the definitions must sit at this schema's root. Two tools defining one name differently
+    # keep the first, and the second's references fail to compile (that list then decodes freely).
+    for key in ("$defs", "definitions"):
+        merged: dict[str, Any] = {}
+        for t in tools:
+            defs = t.parameters.get(key) if isinstance(t.parameters, dict) else None
+            for name, definition in (defs.items() if isinstance(defs, dict) else ()):
+                merged.setdefault(name, definition)
+        if merged:
+            schema[key] = merged
+    return schema
 
 
 class CallGrammars:
@@ -70,7 +82,8 @@ class CallGrammars:
         except Exception as error:  # noqa: BLE001 - a user's schema may use what XGrammar does not support
             self.failed += 1
             names = ", ".join(t.name for t in tools)
-            warnings.warn(f"decoding without a call grammar for tools [{names}]: {str(error)[:200]}", stacklevel=2)
+            reason = str(error).strip().splitlines()[-1].split(": ", 1)[-1][:200]  # XGrammar prefixes a time and a C++ file
+            warnings.warn(f"decoding without a call grammar for tools [{names}]: {reason}", stacklevel=2)
             return None
 
 
