@@ -42,7 +42,11 @@ def test_definitions_a_tool_refers_to_move_to_the_root(tiny_model):
     assert validator.is_valid([{"name": "place_order", "arguments": {"address": {"city": "Oslo"}}}])
     assert not validator.is_valid([{"name": "place_order", "arguments": {"address": {"town": "Oslo"}}}])
     model, tokenizer = load_model_and_tokenizer(tiny_model)
-    assert grammars_for(model, tokenizer, stop_token_ids(tokenizer)).compile([order, CLOCK]) is not None
+    grammars = grammars_for(model, tokenizer, stop_token_ids(tokenizer))
+    assert grammars.compile([order, CLOCK]) is not None
+    other = Tool(name="ship", parameters={**order.parameters, "$defs": {"Address": {"type": "string"}}})
+    with pytest.warns(UserWarning, match="define \\$defs/Address differently"):  # one name, two meanings: no grammar rather than a wrong one
+        assert grammars.compile([order, other]) is None
 
 
 def test_a_forced_call_is_decoded_within_the_schema(bundled_tiny):

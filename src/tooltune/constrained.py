@@ -10,7 +10,7 @@ the model still decides whether to call, which tool and which values. Serving st
 
 Built on XGrammar (a token mask per step from the JSON schema, compiled in milliseconds): a
 JSON-schema grammar engine is exactly the kind of thing not to write by hand. A tool list whose
-schema XGrammar cannot compile decodes without the grammar, and the caller is told how many did.
+schema XGrammar cannot compile decodes without the grammar, with a warning that names its tools.
 
 Evaluation and serving use it (``constrain_calls``); training never does: rewards score what the
 model writes on its own, so RLVR still pays the model for writing valid calls.
@@ -39,14 +39,14 @@ def call_schema(tools: list[Tool], parallel: bool = True) -> dict[str, Any]:
                              "required": ["name", "arguments"], "additionalProperties": False} for t in tools]},
     }
     # A tool's "#/$defs/X" (pydantic writes them) points at the root of its own parameters; nested
-    # here, the definitions must sit at this schema's root. Two tools defining one name differently
-    # keep the first, and the second's references fail to compile (that list then decodes freely).
+    # here, the definitions must sit at this schema's root.
     for key in ("$defs", "definitions"):
         merged: dict[str, Any] = {}
         for t in tools:
             defs = t.parameters.get(key) if isinstance(t.parameters, dict) else None
             for name, definition in (defs.items() if isinstance(defs, dict) else ()):
-                merged.setdefault(name, definition)
+                if merged.setdefault(name, definition) != definition:
+                    raise ValueError(f"two tools define {key}/{name} differently")
         if merged:
             schema[key] = merged
     return schema
@@ -60,7 +60,6 @@ class CallGrammars:
 
         self.info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size, stop_token_ids=stop_ids)
         self.compiler = xgr.GrammarCompiler(self.info, max_threads=2)  # the compiler caches each grammar it built
-        self.failed = 0  # tool lists that decoded without a grammar (a schema XGrammar cannot compile)
 
     def compile(self, tools: list[Tool] | None, parallel: bool = True) -> Any:
         """The compiled grammar for an answer over ``tools``: any text, and at most one
@@ -74,13 +73,12 @@ class CallGrammars:
         from xgrammar.structural_tag import JSONSchemaFormat, StructuralTag, TagFormat, TriggeredTagsFormat
 
         begin, end = CALL_TAG
-        tag = StructuralTag(format=TriggeredTagsFormat(
-            triggers=[begin], tags=[TagFormat(begin=begin, content=JSONSchemaFormat(json_schema=call_schema(tools, parallel), max_whitespace_cnt=1), end=end)],
-            stop_after_first=True))
         try:
+            tag = StructuralTag(format=TriggeredTagsFormat(
+                triggers=[begin], tags=[TagFormat(begin=begin, content=JSONSchemaFormat(json_schema=call_schema(tools, parallel), max_whitespace_cnt=1), end=end)],
+                stop_after_first=True))
             return self.compiler.compile_structural_tag(tag)
         except Exception as error:  # noqa: BLE001 - a user's schema may use what XGrammar does not support
-            self.failed += 1
             names = ", ".join(t.name for t in tools)
             reason = str(error).strip().splitlines()[-1].split(": ", 1)[-1][:200]  # XGrammar prefixes a time and a C++ file
             warnings.warn(f"decoding without a call grammar for tools [{names}]: {reason}", stacklevel=2)
