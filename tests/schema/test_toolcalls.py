@@ -80,6 +80,14 @@ calls = st.builds(
 )
 
 
+def test_the_tag_that_opens_first_wins():
+    """Found by the fuzz test below: a Hermes call whose argument is the text "<TOOLCALL>"."""
+    hermes = '<tool_call>{"name": "a", "arguments": "{\\"<TOOLCALL>\\": null}"}</tool_call>'
+    assert parse_tool_calls(hermes) == [ToolCall(name="a", arguments={"<TOOLCALL>": None})]
+    ours = '<TOOLCALL>[{"name": "b", "arguments": {"note": "<tool_call>"}}]</TOOLCALL>'
+    assert parse_tool_calls(ours) == [ToolCall(name="b", arguments={"note": "<tool_call>"})]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(calls, min_size=1, max_size=4), st.text(max_size=40), st.sampled_from(["toolcall", "hermes", "fence", "bare"]))
 def test_round_trip_every_format(call_list, prose, style):

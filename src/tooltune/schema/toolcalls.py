@@ -109,13 +109,15 @@ def _parse(text: Any) -> list[ToolCall]:
         return []
     _, answer = split_reasoning(text)
 
-    for pattern in (_TOOLCALL_RE, _TOOL_CALL_RE):
-        bodies = [m.group(1) for m in pattern.finditer(answer)]
-        if bodies:
-            calls: list[ToolCall] = []
-            for body in bodies:
-                calls.extend(_calls_from_value(_load_lenient(_strip_fence(body))))
-            return calls
+    # The tag format that opens first is the answer's: the other tag may sit inside its values
+    # (a Hermes call whose argument is the text "<TOOLCALL>").
+    opened = [(m.start(), pattern) for pattern in (_TOOLCALL_RE, _TOOL_CALL_RE) if (m := pattern.search(answer))]
+    if opened:
+        pattern = min(opened, key=lambda found: found[0])[1]
+        calls: list[ToolCall] = []
+        for body in (m.group(1) for m in pattern.finditer(answer)):
+            calls.extend(_calls_from_value(_load_lenient(_strip_fence(body))))
+        return calls
 
     fenced = [m.group(2) for m in _FENCE_RE.finditer(answer)]
     if fenced:
