@@ -120,15 +120,14 @@ class CallMatcher:
         self.matcher = xgr.GrammarMatcher(grammar)
         self.bitmask = xgr.allocate_token_bitmask(1, vocab_size)
         self.vocab_size = vocab_size
+        self.apply = xgr.apply_token_bitmask_inplace  # bound once: mask() runs for every row at every token
         self.active = not prefix or self.matcher.accept_string(prefix)
 
     def mask(self, logits: Any) -> None:
         """Set the logits of tokens the grammar does not allow next to -inf, in place (one row of float32)."""
-        import xgrammar as xgr
-
         if self.active and not self.matcher.is_terminated():
             self.matcher.fill_next_token_bitmask(self.bitmask, 0)
-            xgr.apply_token_bitmask_inplace(logits.view(1, -1), self.bitmask, vocab_size=min(self.vocab_size, logits.shape[-1]))
+            self.apply(logits.view(1, -1), self.bitmask, vocab_size=min(self.vocab_size, logits.shape[-1]))
 
     def accept(self, token: int) -> None:
         if self.active and not self.matcher.is_terminated() and not self.matcher.accept_token(token):

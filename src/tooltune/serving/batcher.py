@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from ..constrained import CallMatcher, grammars_for
-from ..inference import Completion, GenerationRequest, PrefixCache, _prefill, finish_answer, hits_stop, rows_for, stop_token_ids, stop_window
+from ..constrained import CallMatcher
+from ..inference import Completion, GenerationRequest, PrefixCache, _grammars, _prefill, finish_answer, hits_stop, rows_for, stop_token_ids, stop_window
 from ..training.shared_prompt import cache_kwarg
 
 __all__ = ["Batcher", "Row"]
@@ -60,15 +60,16 @@ class Batcher:
         """Prefill ``(request, owner)`` pairs and add their rows (``samples`` rows for a sampled
         request, one for a greedy one) to the batch."""
         rows, prompts, per_row = [], [], []
-        grammars = grammars_for(self.model, self.tokenizer, sorted(self.ends)) if any(r.tools for r, _ in requests) else None
-        for request, owner in requests:
-            compiled = grammars.compile(request.tools, request.parallel_calls) if grammars is not None else None
+        asked = [r for r, _ in requests]
+        grammars = _grammars(self.model, self.tokenizer, [r.tools for r in asked], len(asked), [r.parallel_calls for r in asked]) if any(r.tools for r in asked) else None
+        for index, (request, owner) in enumerate(requests):
+            compiled = grammars[1][index] if grammars is not None else None
             text = self.tokenizer.apply_chat_template(request.conversation, add_generation_prompt=True, tokenize=False) + request.prefix
             ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
             sampled, window = request.sampling.temperature > 0, stop_window(request)
             for n in range(rows_for(request.sampling)):
                 generator = torch.Generator(device=self.model.device).manual_seed(request.sampling.seed + n) if sampled else None
-                matcher = CallMatcher(compiled, grammars.info.vocab_size, request.prefix) if compiled is not None else None
+                matcher = CallMatcher(compiled, grammars[0].info.vocab_size, request.prefix) if compiled is not None else None
                 rows.append(Row(request, owner, len(ids), ids[-1], generator, window=window, grammar=matcher))
                 prompts.append(ids)
                 per_row.append(request)
