@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from tooltune.constrained import call_schema
@@ -89,3 +91,58 @@ def test_a_schema_the_grammar_cannot_compile_decodes_freely_with_a_warning(tiny_
     with pytest.warns(UserWarning, match='without a call grammar for tools \\[odd\\]: Unsupported type "banana"'):
         assert grammars.compile([broken]) is None
     assert grammars.compile([CLOCK]) is not None
+
+
+REQUEST = 'Any senior dogs near Leeds? Budget "€45", 2.5k'
+
+
+@pytest.fixture(scope="module")
+def quoting(tiny_model):
+    """A compiled answer grammar whose check may quote only REQUEST, and a fresh matcher for it."""
+    import xgrammar as xgr
+
+    from tooltune.constrained import grammars_for
+    from tooltune.inference import stop_token_ids
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    grammar = grammars_for(model, tokenizer, stop_token_ids(tokenizer)).compile([FORECAST, CLOCK], quotes=[REQUEST, "second turn"])
+    return lambda text: xgr.GrammarMatcher(grammar).accept_string(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_check_may_quote_any_run_of_the_request_in_any_case(quoting, data):
+    start = data.draw(st.integers(0, len(REQUEST)))
+    span = REQUEST[start : data.draw(st.integers(start, len(REQUEST)))]
+    span = "".join(c.upper() if data.draw(st.booleans()) else c for c in span)
+    quoted = json.dumps(span, ensure_ascii=False)  # as the check writes it: '"' escaped, "€" as is
+    assert quoting(f"<think>Tool: get_time. Required: zone = {quoted} -> \"UTC\".</think>")
+
+
+@pytest.mark.parametrize("answer, allowed", [
+    ('<think>Tool: a. Required: location = "Leeds", species = "dogs" -> "dog".</think>Sure.', True),
+    ('<think>Tool: a. Required: location = "second turn".</think>', True),  # a later user or tool message is quotable too
+    ('<think>Tool: a. Required: location = "Ledger".</think>', False),  # a misquote
+    ('<think>Tool: a. Required: sport = "tennis".</think>', False),  # a word the request does not have
+    ('<think>Tool: a. Required: location = "Leeds? Budget second".</think>', False),  # no quote spans two messages
+    ('<think>Tool: a. Required: location = missing.</think>Which city?', True),
+    ('<think>The request is harmful.</think>Sorry.', True),
+    ("No check at all.", True),
+])
+def test_quotes_outside_the_request_are_not_decoded(quoting, answer, allowed):
+    assert quoting(answer) is allowed
+
+
+def test_a_forced_quote_is_a_run_of_the_request(bundled_tiny):
+    """A random model put inside a quote can only close it on a run of the request's characters."""
+    from tooltune.constrained import quote_sources
+
+    _, path = bundled_tiny
+    model, tokenizer = load_model_and_tokenizer(path, dtype="float32")
+    conversation = [*CONVERSATION[:1], {"role": "user", "content": REQUEST}]
+    prefix = '<think>Tool: get_forecast. Required: unit = "'
+    request = GenerationRequest(conversation, Sampling(max_new_tokens=60), prefix=prefix, tools=[FORECAST, CLOCK], quotes=quote_sources(conversation))
+    text = complete_batch(model, tokenizer, [request])[0][1][0].text
+    quoted, _ = json.JSONDecoder().raw_decode(text, len(prefix) - 1)  # the quote, as far as its closing '"'
+    assert isinstance(quoted, str)
+    assert quoted.lower() in REQUEST.lower()

@@ -12,20 +12,30 @@ Built on XGrammar (a token mask per step from the JSON schema, compiled in milli
 JSON-schema grammar engine is exactly the kind of thing not to write by hand. A tool list whose
 schema XGrammar cannot compile decodes without the grammar, with a warning that names its tools.
 
-Evaluation and serving use it (``constrain_calls``); training never does: rewards score what the
-model writes on its own, so RLVR still pays the model for writing valid calls.
+The same grammar can keep the check honest (``ground_quotes``): the check quotes the request's
+words for each value before the call's form (``location = "leeds"``, ``start_time = "4 pm" ->
+"16:00"``), and every quote in the generated training checks is such a span (3,032 of 3,032, 6 of
+them in another case). A small model still misquotes ("Ledger" for "Leeds", "tennis" for a
+badminton court); with grounding a quote can only be a run of characters from the conversation's
+user and tool messages (case aside), so the model picks the span and cannot invent one.
+
+Evaluation and serving use it (``constrain_calls``, ``ground_quotes``); training never does:
+rewards score what the model writes on its own, so RLVR still pays the model for writing valid calls.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
 from .schema import Tool
 
-__all__ = ["CALL_TAG", "call_schema", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
+__all__ = ["CALL_TAG", "QUOTE_OPEN", "call_schema", "quote_grammar", "quote_sources", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
 
 CALL_TAG = ("<TOOLCALL>", "</TOOLCALL>")  # the canonical call format (schema.toolcalls.format_tool_calls)
+THINK_TAG = ("<think>", "</think>")  # the check before the answer (training/reasoning.py), stripped by the shared parser
+QUOTE_OPEN = ' = "'  # how the check opens a value quoted from the request (training/reasoning.py: `param = "words"`)
 
 
 def call_schema(tools: list[Tool], parallel: bool = True) -> dict[str, Any]:
@@ -52,6 +62,60 @@ def call_schema(tools: list[Tool], parallel: bool = True) -> dict[str, Any]:
     return schema
 
 
+def quote_sources(conversation: list[dict[str, Any]]) -> list[str]:
+    """The texts a check may quote: the conversation's user and tool messages (the system prompt's
+    tool schemas are not the request's words: quoting an enum value from them is inventing one)."""
+    return [m["content"] for m in conversation if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str)]
+
+
+def _suffix_automaton(text: str) -> list[dict[str, int]]:
+    """The transitions of ``text``'s suffix automaton: every path from state 0 spells a substring,
+    and every substring is one path; at most 2n states (Blumer et al.), so linear in the request."""
+    nxt: list[dict[str, int]] = [{}]
+    link, length, last = [-1], [0], 0
+    for ch in text:
+        cur = len(length)
+        nxt.append({})
+        length.append(length[last] + 1)
+        link.append(0)
+        p = last
+        while p != -1 and ch not in nxt[p]:
+            nxt[p][ch] = cur
+            p = link[p]
+        if p != -1:
+            q = nxt[p][ch]
+            if length[p] + 1 == length[q]:
+                link[cur] = q
+            else:
+                clone = len(length)
+                nxt.append(dict(nxt[q]))
+                length.append(length[p] + 1)
+                link.append(link[q])
+                while p != -1 and nxt[p].get(ch) == q:
+                    nxt[p][ch] = clone
+                    p = link[p]
+                link[q] = link[cur] = clone
+        last = cur
+    return nxt
+
+
+def quote_grammar(texts: list[str]) -> str:
+    """EBNF for the inside of a JSON string that is a run of characters of one of ``texts``, in
+    any case (``"leeds"`` or ``"Leeds"`` for "Leeds"), escaped as ``json.dumps`` writes it.
+    Written here rather than taken from a library: XGrammar takes the grammar, and no grammar
+    library builds "any substring of this text" (a regex of every substring is quadratic)."""
+    sep = "\x00"  # joins the texts; no transition on it is written, so no quote spans two messages
+    folded = sep.join("".join(c.lower() if len(c.lower()) == 1 else c for c in t.replace(sep, " ")) for t in texts)
+
+    def alternatives(ch: str) -> str:
+        forms = sorted({ch, ch.upper() if len(ch.upper()) == 1 else ch})
+        return " | ".join(json.dumps(json.dumps(f, ensure_ascii=False)[1:-1], ensure_ascii=False) for f in forms)
+
+    rules = [f"s{i} ::= " + " | ".join(['""'] + [f"({alternatives(ch)}) s{j}" for ch, j in sorted(moves.items()) if ch != sep])
+             for i, moves in enumerate(_suffix_automaton(folded))]
+    return "root ::= s0\n" + "\n".join(rules)
+
+
 class CallGrammars:
     """Compiles (and caches) the answer grammar of each tool list for one tokenizer."""
 
@@ -61,23 +125,32 @@ class CallGrammars:
         self.info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size, stop_token_ids=stop_ids)
         self.compiler = xgr.GrammarCompiler(self.info, max_threads=2)  # the compiler caches each grammar it built
 
-    def compile(self, tools: list[Tool] | None, parallel: bool = True) -> Any:
+    def compile(self, tools: list[Tool] | None, parallel: bool = True, quotes: list[str] | None = None) -> Any:
         """The compiled grammar for an answer over ``tools``: any text, and at most one
         ``<TOOLCALL>`` block whose body is :func:`call_schema`, after which the answer ends.
         Keys in the schema's order (the order the generator writes; XGrammar's any-order mode
         lets a key repeat without end) and at most one whitespace character between JSON tokens
-        (``json.dumps`` writes one; a model must not spin on spaces). None (decode freely) for no
-        tools or a schema XGrammar cannot compile."""
+        (``json.dumps`` writes one; a model must not spin on spaces). With ``quotes`` (the texts
+        of :func:`quote_sources`), a leading ``<think>`` check may quote only runs of their
+        characters (:func:`quote_grammar`). None (decode freely) for no tools or a schema
+        XGrammar cannot compile."""
         if not tools:
             return None
-        from xgrammar.structural_tag import JSONSchemaFormat, StructuralTag, TagFormat, TriggeredTagsFormat
+        from xgrammar.structural_tag import (GrammarFormat, JSONSchemaFormat, OptionalFormat, SequenceFormat, StructuralTag, TagFormat,
+                                             TriggeredTagsFormat)
 
         begin, end = CALL_TAG
         try:
-            tag = StructuralTag(format=TriggeredTagsFormat(
+            answer = TriggeredTagsFormat(
                 triggers=[begin], tags=[TagFormat(begin=begin, content=JSONSchemaFormat(json_schema=call_schema(tools, parallel), max_whitespace_cnt=1), end=end)],
-                stop_after_first=True))
-            return self.compiler.compile_structural_tag(tag)
+                stop_after_first=True, excludes=[THINK_TAG[0]] if quotes else [])
+            if quotes:
+                # "<think>" is excluded from the free text above, so an answer that opens the check
+                # takes this branch and its quotes are held to the conversation's words.
+                quote = TagFormat(begin=QUOTE_OPEN, content=GrammarFormat(grammar=quote_grammar(quotes)), end='"')
+                check = TagFormat(begin=THINK_TAG[0], content=TriggeredTagsFormat(triggers=[QUOTE_OPEN], tags=[quote]), end=THINK_TAG[1])
+                answer = SequenceFormat(elements=[OptionalFormat(content=check), answer])
+            return self.compiler.compile_structural_tag(StructuralTag(format=answer))
         except Exception as error:  # noqa: BLE001 - a user's schema may use what XGrammar does not support
             names = ", ".join(t.name for t in tools)
             reason = str(error).strip().splitlines()[-1].split(": ", 1)[-1][:200]  # XGrammar prefixes a time and a C++ file

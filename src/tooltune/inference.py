@@ -77,6 +77,7 @@ class GenerationRequest:
     prefix: str = ""  # put in the model's mouth: the answer starts with it (how a server enforces tool_choice)
     tools: list[Any] | None = None  # the offered tools: a tool call is decoded within their schemas (tooltune/constrained.py); None: freely
     parallel_calls: bool = True  # with tools: false allows one call (OpenAI's parallel_tool_calls)
+    quotes: list[str] | None = None  # with tools: the texts the <think> check may quote (constrained.quote_sources); None: any words
 
 
 def batch_key(sampling: Sampling) -> tuple[Any, ...]:
@@ -316,7 +317,8 @@ def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]
     streamer = _FanOut(requests, ends, stops) if any(r.streamer is not None for r in requests) else None
     if streamer is not None and rows_per_request != 1:
         raise ValueError("streaming needs samples == 1")
-    grammars = _grammars(model, tokenizer, [r.tools for r in requests], len(requests), [r.parallel_calls for r in requests]) if any(r.tools for r in requests) else None
+    grammars = (_grammars(model, tokenizer, [r.tools for r in requests], len(requests), [r.parallel_calls for r in requests], [r.quotes for r in requests])
+                if any(r.tools for r in requests) else None)
     constraint = _constraint(grammars, list(range(len(requests))), rows_per_request, width, [r.prefix for r in requests])
     with _seeded(model, first.seed), torch.inference_mode():
         generated = model.generate(**enc, **kwargs, **constraint, streamer=streamer)
@@ -353,17 +355,21 @@ def generate_answers(
     sampling: Sampling | None = None,
     progress: Callable[[int, int], None] | None = None,
     tools: list[list[Any]] | None = None,
+    ground_quotes: bool = False,
 ) -> list[list[str]]:
     """``sampling.samples`` answers for each conversation, in input order.
 
     ``progress(conversations_done, new_tokens)`` is called after each batch, so a caller can show
     a bar with tokens/s. ``tools`` (each conversation's offered tools) decodes every tool call
-    within its tools' schemas (:mod:`tooltune.constrained`); None decodes freely.
+    within its tools' schemas (:mod:`tooltune.constrained`); None decodes freely. With tools,
+    ``ground_quotes`` also holds the ``<think>`` check's quotes to the conversation's own words.
     """
     import torch
 
+    from .constrained import quote_sources
+
     sampling = sampling or Sampling()
-    grammars = _grammars(model, tokenizer, tools, len(conversations))
+    grammars = _grammars(model, tokenizer, tools, len(conversations), quotes=[quote_sources(c) for c in conversations] if ground_quotes else None)
     texts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[list[str]] = [[] for _ in texts]
@@ -392,8 +398,10 @@ def generate_answers(
     return out
 
 
-def _grammars(model: Any, tokenizer: Any, tools: list[Any] | None, count: int, parallel: list[bool] | None = None) -> tuple[Any, list[Any]] | None:
-    """(the grammar set, each conversation's compiled answer grammar) when ``tools`` asks for constrained calls."""
+def _grammars(model: Any, tokenizer: Any, tools: list[Any] | None, count: int, parallel: list[bool] | None = None,
+              quotes: list[list[str] | None] | None = None) -> tuple[Any, list[Any]] | None:
+    """(the grammar set, each conversation's compiled answer grammar) when ``tools`` asks for
+    constrained calls; ``quotes``: each conversation's quotable texts (None: quotes are free)."""
     if tools is None:
         return None
     if len(tools) != count:
@@ -401,7 +409,7 @@ def _grammars(model: Any, tokenizer: Any, tools: list[Any] | None, count: int, p
     from .constrained import grammars_for
 
     grammars = grammars_for(model, tokenizer, stop_token_ids(tokenizer))
-    return grammars, [grammars.compile(t, p) for t, p in zip(tools, parallel or [True] * count)]
+    return grammars, [grammars.compile(t, p, q) for t, p, q in zip(tools, parallel or [True] * count, quotes or [None] * count)]
 
 
 def _constraint(grammars: tuple[Any, list[Any]] | None, batch: list[int], copies: int, width: int, prefixes: list[str] | None = None) -> dict[str, Any]:

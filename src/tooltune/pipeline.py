@@ -97,7 +97,7 @@ def evaluate(model: str | None, data: str | Path, out: str | Path, base: str | N
 
 
 def serve(model: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None, served_name: str | None = None, max_tokens: int = ANSWER_TOKENS,
-          max_batch: int = 16, prefix_cache: int = 8, read_values: bool = True, constrain_calls: bool = True, echo: Callable[[str], None] = print) -> None:
+          max_batch: int = 16, prefix_cache: int = 8, read_values: bool = True, constrain_calls: bool = True, ground_quotes: bool = True, echo: Callable[[str], None] = print) -> None:
     """Serve ``model`` as an OpenAI-compatible endpoint until interrupted."""
     import uvicorn
 
@@ -110,7 +110,7 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | 
         require()  # before minutes of loading: say now that --free-calls or an install is needed
     path = resolve_ref(model).load_path()
     config = ServeConfig(model=path, served_name=served_name or model, api_key=api_key, max_tokens=max_tokens, max_batch=max_batch, prefix_cache=prefix_cache,
-                         read_values=read_values, constrain_calls=constrain_calls)
+                         read_values=read_values, constrain_calls=constrain_calls, ground_quotes=ground_quotes)
     echo(f"loading {path} ...")
     app = create_app(config, Engine.load(path, config.dtype, config.max_batch, config.prefix_cache))
     echo(f"serving {config.served_name!r} at http://{host}:{port}/v1 (OpenAI-compatible){' with an API key' if api_key else ''}")

@@ -50,6 +50,8 @@ class EvalConfig:
     read_values: bool = True
     # Tool calls are decoded within the offered tools' schemas, as serving does (tooltune/constrained.py).
     constrain_calls: bool = True
+    # With constrain_calls: the <think> check's quotes are held to the request's own words (tooltune/constrained.py).
+    ground_quotes: bool = True
 
 
 def evaluate(config: EvalConfig, echo: Callable[[str], None] = print) -> dict[str, Any]:
@@ -129,10 +131,12 @@ def _answers(records: list[Record], ref: str | None, predictions: str | None, co
     started = time.perf_counter()
     with progress_bar(len(records), f"{label}: generating") as advance:
         answers = [group[0] for group in generate_answers(model, tokenizer, [training_messages(r) for r in records], sampling, progress=count,
-                                                          tools=[r.tools for r in records] if config.constrain_calls else None)]
+                                                          tools=[r.tools for r in records] if config.constrain_calls else None,
+                                                          ground_quotes=config.ground_quotes)]
     seconds = time.perf_counter() - started
     echo(f"{label}: {len(records)} rows in {seconds:.0f}s ({tokens / seconds:.0f} tokens/s, {dtype}; load {started - loaded:.0f}s)")
-    return answers, {"source": path, "max_new_tokens": budget, "constrain_calls": config.constrain_calls, "seconds": round(seconds, 1), "new_tokens": tokens,
+    return answers, {"source": path, "max_new_tokens": budget, "constrain_calls": config.constrain_calls,
+                     "ground_quotes": config.constrain_calls and config.ground_quotes, "seconds": round(seconds, 1), "new_tokens": tokens,
                      "tokens_per_s": round(tokens / seconds, 1), "dtype": dtype}
 
 

@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..constrained import quote_sources
 from ..inference import ANSWER_TOKENS, Completion, GenerationRequest, PrefixCache, Sampling, _rowwise, batch_key, complete_batch, rows_for
 from .protocol import ChatRequest, answer_message, conversation, created, new_id
 
@@ -51,6 +52,7 @@ class ServeConfig:
     prefix_cache: int = 8  # system turns (tool lists) whose keys and values are kept for the next request (0: none)
     read_values: bool = True  # values the model's check quotes ("7:15 pm") are read by code into the call (tooltune/reading.py); false: the model's own
     constrain_calls: bool = True  # tool calls are decoded within the request's tool schemas (tooltune/constrained.py); false: as the model writes them
+    ground_quotes: bool = True  # with constrain_calls: the check's quotes are the conversation's own words (tooltune/constrained.py); false: any words
 
 
 @dataclass
@@ -97,12 +99,14 @@ class Engine:
         return cls(model, tokenizer, max_batch, prefix_cache)
 
     def run(self, messages: list[dict[str, str]], sampling: Sampling, stop: list[str] | None, streamer: Any = None,
-            cancel: threading.Event | None = None, prefix: str = "", tools: list[Any] | None = None, parallel_calls: bool = True) -> tuple[int, list[Completion]]:
+            cancel: threading.Event | None = None, prefix: str = "", tools: list[Any] | None = None, parallel_calls: bool = True,
+            quotes: list[str] | None = None) -> tuple[int, list[Completion]]:
         """Generate in the next batch that has room; ``cancel`` set while waiting skips the request
         (``(0, [])``), set while generating ends it at the next token. ``tools``: decode a call
-        within their schemas (one call only, when not ``parallel_calls``)."""
+        within their schemas (one call only, when not ``parallel_calls``); ``quotes``: the texts
+        the check may quote (:func:`tooltune.constrained.quote_sources`)."""
         cancel = cancel or threading.Event()
-        job = _Job(GenerationRequest(messages, sampling, stop, streamer, cancel, prefix, tools, parallel_calls))
+        job = _Job(GenerationRequest(messages, sampling, stop, streamer, cancel, prefix, tools, parallel_calls, quotes))
         self.pending.add(cancel)
         try:
             with self._wake:
@@ -319,7 +323,7 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
             return StreamingResponse(_stream(engine, config, request, messages, sampling), media_type="text/event-stream")
         cancel = threading.Event()
         task = asyncio.ensure_future(_waiting(engine, engine.run, messages, sampling, request.stop, None, cancel, request.forced_prefix(),
-                                                  _grammar_tools(config, request), request.parallel_tool_calls))
+                                                  _grammar_tools(config, request), request.parallel_tool_calls, _grammar_quotes(config, request, messages)))
         try:
             while not task.done():
                 await asyncio.wait({task}, timeout=0.25)
@@ -348,6 +352,11 @@ def _grammar_tools(config: ServeConfig, request: ChatRequest) -> list[Any] | Non
     return [t.tool() for t in offered] if config.constrain_calls and offered else None
 
 
+def _grammar_quotes(config: ServeConfig, request: ChatRequest, messages: list[dict[str, str]]) -> list[str] | None:
+    """The texts the answer's check may quote, when the server grounds quotes (with constrained calls)."""
+    return quote_sources(messages) if config.ground_quotes and _grammar_tools(config, request) else None
+
+
 async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, messages: list[dict[str, str]], sampling: Sampling) -> AsyncIterator[str]:
     """SSE chunks. Content streams token by token; an answer that turns out to be a tool call is
     held back and sent whole as ``delta.tool_calls``, since a half call is of no use to a client."""
@@ -368,7 +377,7 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
     def produce() -> tuple[int, list[Completion]]:
         try:
             return engine.run(messages, sampling, request.stop, streamer, cancel, request.forced_prefix(), _grammar_tools(config, request),
-                              request.parallel_tool_calls)
+                              request.parallel_tool_calls, _grammar_quotes(config, request, messages))
         finally:
             # Unblock the reader below whatever happened (an error surfaces when the task is
             # awaited; a request cancelled before it ran generated nothing to end the stream).

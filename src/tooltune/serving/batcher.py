@@ -61,7 +61,8 @@ class Batcher:
         request, one for a greedy one) to the batch."""
         rows, prompts, per_row = [], [], []
         asked = [r for r, _ in requests]
-        grammars = _grammars(self.model, self.tokenizer, [r.tools for r in asked], len(asked), [r.parallel_calls for r in asked]) if any(r.tools for r in asked) else None
+        grammars = (_grammars(self.model, self.tokenizer, [r.tools for r in asked], len(asked), [r.parallel_calls for r in asked], [r.quotes for r in asked])
+                    if any(r.tools for r in asked) else None)
         for index, (request, owner) in enumerate(requests):
             compiled = grammars[1][index] if grammars is not None else None
             text = self.tokenizer.apply_chat_template(request.conversation, add_generation_prompt=True, tokenize=False) + request.prefix
