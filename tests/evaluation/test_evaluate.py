@@ -93,6 +93,7 @@ def test_the_default_answer_budget_is_the_files_longest_taught_answer_plus_a_mar
     budget = answer_budget(ROWS, tokenizer)
     assert result["generation"]["base"]["max_new_tokens"] == budget > 64
     assert result["generation"]["base"]["constrain_calls"] is True  # calls decoded within the row's schemas, as serving does
+    assert result["generation"]["base"]["ground_quotes"] is True  # and the check's quotes held to the request's words
     # a random model runs on: it stops at the budget, not at a fixed cap
     rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
     assert max(len(tokenizer(r["base"].get("unread_answer", r["base"]["answer"]), add_special_tokens=False)["input_ids"]) for r in rows) <= budget + 2

@@ -25,11 +25,12 @@ class ScriptedEngine(Engine):
         super().__init__(model=None, tokenizer=tokenizer)
         self.answer, self.seen = answer, []
 
-    def run(self, messages, sampling, stop, streamer=None, cancel=None, prefix="", tools=None, parallel_calls=True):
+    def run(self, messages, sampling, stop, streamer=None, cancel=None, prefix="", tools=None, parallel_calls=True, quotes=None):
         with self.lock:
             self.seen.append(messages)
             self.prefixes = getattr(self, "prefixes", []) + [prefix]
             self.tools = getattr(self, "tools", []) + [tools]
+            self.quotes = getattr(self, "quotes", []) + [quotes]
             if streamer is not None:
                 streamer.put(__import__("torch").tensor([self.tokenizer.encode(self.answer, add_special_tokens=False)]))
                 streamer.end()
@@ -56,10 +57,10 @@ def endpoint(tiny_model):
 
     servers = []
 
-    def start(answer=None, api_key=None, read_values=True, constrain_calls=True):
+    def start(answer=None, api_key=None, read_values=True, constrain_calls=True, ground_quotes=True):
         engine = Engine.load(tiny_model, dtype="float32") if answer is None else ScriptedEngine(load_model_and_tokenizer(tiny_model)[1], answer)
         server, url = _serve(create_app(ServeConfig(model=tiny_model, served_name="bot@2", api_key=api_key, read_values=read_values,
-                                                    constrain_calls=constrain_calls), engine))
+                                                    constrain_calls=constrain_calls, ground_quotes=ground_quotes), engine))
         servers.append(server)
         return engine, url
 
@@ -319,9 +320,15 @@ def test_a_served_call_fits_its_schema_unless_the_server_frees_it(endpoint):
     reply = openai.OpenAI(base_url=f"{url}/v1", api_key="unused").chat.completions.create(**ask)
     call = reply.choices[0].message.tool_calls[0]
     assert call.function.name == "set_mode" and json.loads(call.function.arguments)["mode"] in ("eco", "boost")
+    engine, url = endpoint(answer=CALL)
+    openai.OpenAI(base_url=f"{url}/v1", api_key="unused").chat.completions.create(**ask)
+    assert engine.quotes == [["eco mode, lights on"]]  # the check may quote the user's words only
+    engine, url = endpoint(answer=CALL, ground_quotes=False)
+    openai.OpenAI(base_url=f"{url}/v1", api_key="unused").chat.completions.create(**ask)
+    assert engine.tools[0] and engine.quotes == [None]
     engine, url = endpoint(answer=CALL, constrain_calls=False)
     openai.OpenAI(base_url=f"{url}/v1", api_key="unused").chat.completions.create(**ask)
-    assert engine.tools == [None]
+    assert engine.tools == [None] and engine.quotes == [None]
 
 
 def test_a_forced_prefix_reaches_the_model_and_the_answer(tiny_model):
