@@ -14,10 +14,10 @@ schema XGrammar cannot compile decodes without the grammar, with a warning that 
 
 The same grammar can keep the check honest (``ground_quotes``): the check quotes the request's
 words for each value before the call's form (``location = "leeds"``, ``start_time = "4 pm" ->
-"16:00"``), and every quote in the generated training checks is such a span (3,032 of 3,032, 6 of
-them in another case). A small model still misquotes ("Ledger" for "Leeds", "tennis" for a
-badminton court); with grounding a quote can only be a run of characters from the conversation's
-user and tool messages (case aside), so the model picks the span and cannot invent one.
+"16:00"``), and every quote in the generated training checks is such a span (docs/ablations.md).
+A small model still misquotes ("Ledger" for "Leeds", "tennis" for a badminton court); with
+grounding a quote can only be a run of characters from the conversation's user and tool messages
+(case aside), so the model picks the span and cannot invent one.
 
 Evaluation and serving use it (``constrain_calls``, ``ground_quotes``); training never does:
 rewards score what the model writes on its own, so RLVR still pays the model for writing valid calls.
