@@ -111,9 +111,10 @@ def quoting(tiny_model):
 
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
-def test_a_check_may_quote_any_run_of_the_request_in_any_case(quoting, data):
-    start = data.draw(st.integers(0, len(REQUEST)))
-    span = REQUEST[start : data.draw(st.integers(start, len(REQUEST)))]
+def test_a_check_may_quote_any_run_of_whole_words_in_any_case(quoting, data):
+    inside = [i for i in range(1, len(REQUEST)) if REQUEST[i - 1].isalnum() and REQUEST[i].isalnum()]  # no word breaks here
+    start = data.draw(st.sampled_from([i for i in range(len(REQUEST)) if i not in inside]))
+    span = REQUEST[start : data.draw(st.sampled_from([j for j in range(start + 1, len(REQUEST) + 1) if j not in inside]))]
     span = "".join(c.upper() if data.draw(st.booleans()) else c for c in span)
     quoted = json.dumps(span, ensure_ascii=False)  # as the check writes it: '"' escaped, "€" as is
     assert quoting(f"<think>Tool: get_time. Required: zone = {quoted} -> \"UTC\".</think>")
@@ -123,6 +124,9 @@ def test_a_check_may_quote_any_run_of_the_request_in_any_case(quoting, data):
     ('<think>Tool: a. Required: location = "Leeds", species = "dogs" -> "dog".</think>Sure.', True),
     ('<think>Tool: a. Required: location = "second turn".</think>', True),  # a later user or tool message is quotable too
     ('<think>Tool: a. Required: location = "Ledger".</think>', False),  # a misquote
+    ('<think>Tool: a. Required: location = "Leed" -> "Led".</think>', False),  # a word cut short
+    ('<think>Tool: a. Required: location = "eeds".</think>', False),
+    ('<think>Tool: a. Required: amount = "€45", size = "2.5k".</think>', True),
     ('<think>Tool: a. Required: sport = "tennis".</think>', False),  # a word the request does not have
     ('<think>Tool: a. Required: location = "Leeds? Budget second".</think>', False),  # no quote spans two messages
     ('<think>Tool: a. Required: location = missing.</think>Which city?', True),
@@ -134,7 +138,7 @@ def test_quotes_outside_the_request_are_not_decoded(quoting, answer, allowed):
 
 
 def test_a_forced_quote_is_a_run_of_the_request(bundled_tiny):
-    """A random model put inside a quote can only close it on a run of the request's characters."""
+    """A random model put inside a quote can only close it on a run of the request's whole words."""
     from tooltune.constrained import quote_sources
 
     _, path = bundled_tiny
@@ -145,4 +149,15 @@ def test_a_forced_quote_is_a_run_of_the_request(bundled_tiny):
     text = complete_batch(model, tokenizer, [request])[0][1][0].text
     quoted, _ = json.JSONDecoder().raw_decode(text, len(prefix) - 1)  # the quote, as far as its closing '"'
     assert isinstance(quoted, str)
-    assert quoted.lower() in REQUEST.lower()
+    at = [i for i in range(len(REQUEST)) if REQUEST.lower().startswith(quoted.lower(), i)]
+    breaks = {i for i in range(len(REQUEST) + 1) if i in (0, len(REQUEST)) or not (REQUEST[i - 1].isalnum() and REQUEST[i].isalnum())}
+    assert quoted and any(i in breaks and i + len(quoted) in breaks for i in at), quoted
+
+
+def test_a_conversation_with_nothing_to_quote_leaves_the_check_free(tiny_model):
+    from tooltune.constrained import grammars_for, quote_grammar
+    from tooltune.inference import stop_token_ids
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    assert quote_grammar([""]) is None
+    assert grammars_for(model, tokenizer, stop_token_ids(tokenizer)).compile([CLOCK], quotes=[""]) is not None

@@ -16,7 +16,7 @@ The same grammar can keep the check honest (``ground_quotes``): the check quotes
 words for each value before the call's form (``location = "leeds"``, ``start_time = "4 pm" ->
 "16:00"``), and every quote in the generated training checks is such a span (docs/ablations.md).
 A small model still misquotes ("Ledger" for "Leeds", "tennis" for a badminton court); with
-grounding a quote can only be a run of characters from the conversation's user and tool messages
+grounding a quote can only be a run of whole words from the conversation's user and tool messages
 (case aside), so the model picks the span and cannot invent one.
 
 Evaluation and serving use it (``constrain_calls``, ``ground_quotes``); training never does:
@@ -68,52 +68,35 @@ def quote_sources(conversation: list[dict[str, Any]]) -> list[str]:
     return [m["content"] for m in conversation if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str)]
 
 
-def _suffix_automaton(text: str) -> list[dict[str, int]]:
-    """The transitions of ``text``'s suffix automaton: every path from state 0 spells a substring,
-    and every substring is one path; at most 2n states (Blumer et al.), so linear in the request."""
-    nxt: list[dict[str, int]] = [{}]
-    link, length, last = [-1], [0], 0
-    for ch in text:
-        cur = len(length)
-        nxt.append({})
-        length.append(length[last] + 1)
-        link.append(0)
-        p = last
-        while p != -1 and ch not in nxt[p]:
-            nxt[p][ch] = cur
-            p = link[p]
-        if p != -1:
-            q = nxt[p][ch]
-            if length[p] + 1 == length[q]:
-                link[cur] = q
-            else:
-                clone = len(length)
-                nxt.append(dict(nxt[q]))
-                length.append(length[p] + 1)
-                link.append(link[q])
-                while p != -1 and nxt[p].get(ch) == q:
-                    nxt[p][ch] = clone
-                    p = link[p]
-                link[q] = link[cur] = clone
-        last = cur
-    return nxt
+def quote_grammar(texts: list[str]) -> str | None:
+    """EBNF for the inside of a JSON string that quotes ``texts``: a run of one text's whole words
+    ("Leeds", "dogs near Leeds", "€45"; not "Leed" or "eeds"), in any case (``"leeds"`` or
+    ``"Leeds"``), escaped as ``json.dumps`` writes it. Every quote in the generated training
+    checks is one. One rule per character position (``t0_5`` reads on from the 6th character of
+    the first text, and may stop there at a word's end); the start is any word start: linear in the texts, where a regex of
+    every run would be quadratic. Written here rather than taken from a library: XGrammar takes
+    the grammar, and no grammar library builds "any run of this text". None: nothing to quote."""
 
+    def char(ch: str) -> str:
+        forms = sorted({ch, ch.upper() if len(ch.upper()) == 1 else ch} if len(ch.lower()) == 1 else {ch})
+        return "(" + " | ".join(json.dumps(json.dumps(f, ensure_ascii=False)[1:-1], ensure_ascii=False) for f in forms) + ")"
 
-def quote_grammar(texts: list[str]) -> str:
-    """EBNF for the inside of a JSON string that is a run of characters of one of ``texts``, in
-    any case (``"leeds"`` or ``"Leeds"`` for "Leeds"), escaped as ``json.dumps`` writes it.
-    Written here rather than taken from a library: XGrammar takes the grammar, and no grammar
-    library builds "any substring of this text" (a regex of every substring is quadratic)."""
-    sep = "\x00"  # joins the texts; no transition on it is written, so no quote spans two messages
-    folded = sep.join("".join(c.lower() if len(c.lower()) == 1 else c for c in t.replace(sep, " ")) for t in texts)
+    starts, rules = [], []
+    for k, text in enumerate(texts):
+        def breaks(i: int) -> bool:  # a word starts or ends between text[i - 1] and text[i]
+            return i in (0, len(text)) or not (text[i - 1].isalnum() and text[i].isalnum())
 
-    def alternatives(ch: str) -> str:
-        forms = sorted({ch, ch.upper() if len(ch.upper()) == 1 else ch})
-        return " | ".join(json.dumps(json.dumps(f, ensure_ascii=False)[1:-1], ensure_ascii=False) for f in forms)
-
-    rules = [f"s{i} ::= " + " | ".join(['""'] + [f"({alternatives(ch)}) s{j}" for ch, j in sorted(moves.items()) if ch != sep])
-             for i, moves in enumerate(_suffix_automaton(folded))]
-    return "root ::= s0\n" + "\n".join(rules)
+        for i, ch in enumerate(text):
+            step = f"{char(ch)} t{k}_{i + 1}"
+            if i:  # the first character is only ever a start
+                rules.append(f"t{k}_{i} ::= " + ('"" | ' if breaks(i) else "") + step)
+            if breaks(i):
+                starts.append(step)  # a quote is never empty
+        if text:
+            rules.append(f't{k}_{len(text)} ::= ""')
+    if not starts:
+        return None
+    return "root ::= " + " | ".join(starts) + "\n" + "\n".join(rules)
 
 
 class CallGrammars:
@@ -132,7 +115,7 @@ class CallGrammars:
         lets a key repeat without end) and at most one whitespace character between JSON tokens
         (``json.dumps`` writes one; a model must not spin on spaces). With ``quotes`` (the texts
         of :func:`quote_sources`), a leading ``<think>`` check may quote only runs of their
-        characters (:func:`quote_grammar`). None (decode freely) for no tools or a schema
+        whole words (:func:`quote_grammar`). None (decode freely) for no tools or a schema
         XGrammar cannot compile."""
         if not tools:
             return None
@@ -141,13 +124,14 @@ class CallGrammars:
 
         begin, end = CALL_TAG
         try:
+            quotable = quote_grammar(quotes) if quotes else None
             answer = TriggeredTagsFormat(
                 triggers=[begin], tags=[TagFormat(begin=begin, content=JSONSchemaFormat(json_schema=call_schema(tools, parallel), max_whitespace_cnt=1), end=end)],
-                stop_after_first=True, excludes=[THINK_TAG[0]] if quotes else [])
-            if quotes:
+                stop_after_first=True, excludes=[THINK_TAG[0]] if quotable else [])
+            if quotable:
                 # "<think>" is excluded from the free text above, so an answer that opens the check
                 # takes this branch and its quotes are held to the conversation's words.
-                quote = TagFormat(begin=QUOTE_OPEN, content=GrammarFormat(grammar=quote_grammar(quotes)), end='"')
+                quote = TagFormat(begin=QUOTE_OPEN, content=GrammarFormat(grammar=quotable), end='"')
                 check = TagFormat(begin=THINK_TAG[0], content=TriggeredTagsFormat(triggers=[QUOTE_OPEN], tags=[quote]), end=THINK_TAG[1])
                 answer = SequenceFormat(elements=[OptionalFormat(content=check), answer])
             return self.compiler.compile_structural_tag(StructuralTag(format=answer))
