@@ -73,8 +73,8 @@ def quote_grammar(texts: list[str]) -> str | None:
     ("Leeds", "dogs near Leeds", "€45"; not "Leed" or "eeds"), in any case (``"leeds"`` or
     ``"Leeds"``), escaped as ``json.dumps`` writes it. Every quote in the generated training
     checks is one. One rule per character position (``t0_5`` reads on from the 6th character of
-    the first text, and may stop there at a word's end); the start is any word start: linear in the texts, where a regex of
-    every run would be quadratic. Written here rather than taken from a library: XGrammar takes
+    the first text, and may stop there at a word's end); the start is any word start: linear in
+    the texts, where a regex of every run would be quadratic. Written here rather than taken from a library: XGrammar takes
     the grammar, and no grammar library builds "any run of this text". None: nothing to quote."""
 
     def char(ch: str) -> str:
@@ -83,14 +83,12 @@ def quote_grammar(texts: list[str]) -> str | None:
 
     starts, rules = [], []
     for k, text in enumerate(texts):
-        def breaks(i: int) -> bool:  # a word starts or ends between text[i - 1] and text[i]
-            return i in (0, len(text)) or not (text[i - 1].isalnum() and text[i].isalnum())
-
         for i, ch in enumerate(text):
             step = f"{char(ch)} t{k}_{i + 1}"
+            breaks = i == 0 or not (text[i - 1].isalnum() and ch.isalnum())  # a word starts or ends before text[i]
             if i:  # the first character is only ever a start
-                rules.append(f"t{k}_{i} ::= " + ('"" | ' if breaks(i) else "") + step)
-            if breaks(i):
+                rules.append(f"t{k}_{i} ::= " + ('"" | ' if breaks else "") + step)
+            if breaks:
                 starts.append(step)  # a quote is never empty
         if text:
             rules.append(f't{k}_{len(text)} ::= ""')
