@@ -111,11 +111,11 @@ def quoting(tiny_model):
 
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
-def test_a_check_may_quote_any_run_of_whole_words_in_any_case(quoting, data):
+def test_a_check_may_quote_any_run_of_whole_words_as_written_or_in_lower_case(quoting, data):
     inside = [i for i in range(1, len(REQUEST)) if REQUEST[i - 1].isalnum() and REQUEST[i].isalnum()]  # no word breaks here
     start = data.draw(st.sampled_from([i for i in range(len(REQUEST)) if i not in inside]))
     span = REQUEST[start : data.draw(st.sampled_from([j for j in range(start + 1, len(REQUEST) + 1) if j not in inside]))]
-    span = "".join(c.upper() if data.draw(st.booleans()) else c for c in span)
+    span = span.lower() if data.draw(st.booleans()) else span
     quoted = json.dumps(span, ensure_ascii=False)  # as the check writes it: '"' escaped, "€" as is
     assert quoting(f"<think>Tool: get_time. Required: zone = {quoted} -> \"UTC\".</think>")
 
@@ -126,6 +126,8 @@ def test_a_check_may_quote_any_run_of_whole_words_in_any_case(quoting, data):
     ('<think>Tool: a. Required: location = "Ledger".</think>', False),  # a misquote
     ('<think>Tool: a. Required: location = "Leed" -> "Led".</think>', False),  # a word cut short
     ('<think>Tool: a. Required: location = "eeds".</think>', False),
+    ('<think>Tool: a. Required: location = "leeds".</think>', True),  # in lower case, as training checks sometimes quote
+    ('<think>Tool: a. Required: location = "LeEDS".</think>', False),  # no case the request or training has
     ('<think>Tool: a. Required: amount = "€45", size = "2.5k".</think>', True),
     ('<think>Tool: a. Required: sport = "tennis".</think>', False),  # a word the request does not have
     ('<think>Tool: a. Required: location = "Leeds? Budget second".</think>', False),  # no quote spans two messages
@@ -149,7 +151,7 @@ def test_a_forced_quote_is_a_run_of_the_request(bundled_tiny):
     text = complete_batch(model, tokenizer, [request])[0][1][0].text
     quoted, _ = json.JSONDecoder().raw_decode(text, len(prefix) - 1)  # the quote, as far as its closing '"'
     assert isinstance(quoted, str)
-    at = [i for i in range(len(REQUEST)) if REQUEST.lower().startswith(quoted.lower(), i)]
+    at = [i for i in range(len(REQUEST)) if REQUEST.startswith(quoted, i) or REQUEST.lower().startswith(quoted, i)]
     breaks = {i for i in range(len(REQUEST) + 1) if i in (0, len(REQUEST)) or not (REQUEST[i - 1].isalnum() and REQUEST[i].isalnum())}
     assert quoted and any(i in breaks and i + len(quoted) in breaks for i in at), quoted
 

@@ -17,7 +17,7 @@ words for each value before the call's form (``location = "leeds"``, ``start_tim
 "16:00"``), and every quote in the generated training checks is such a span (docs/ablations.md).
 A small model still misquotes ("Ledger" for "Leeds", "tennis" for a badminton court); with
 grounding a quote can only be a run of whole words from the conversation's user and tool messages
-(case aside), so the model picks the span and cannot invent one.
+(as written or in lower case), so the model picks the span and cannot invent one.
 
 Evaluation and serving use it (``constrain_calls``, ``ground_quotes``); training never does:
 rewards score what the model writes on its own, so RLVR still pays the model for writing valid calls.
@@ -70,28 +70,26 @@ def quote_sources(conversation: list[dict[str, Any]]) -> list[str]:
 
 def quote_grammar(texts: list[str]) -> str | None:
     """EBNF for the inside of a JSON string that quotes ``texts``: a run of one text's whole words
-    ("Leeds", "dogs near Leeds", "€45"; not "Leed" or "eeds"), in any case (``"leeds"`` or
-    ``"Leeds"``), escaped as ``json.dumps`` writes it. Every quote in the generated training
-    checks is one. One rule per character position (``t0_5`` reads on from the 6th character of
-    the first text, and may stop there at a word's end); the start is any word start: linear in
-    the texts, where a regex of every run would be quadratic. Written here rather than taken from a library: XGrammar takes
+    ("Leeds", "dogs near Leeds", "€45"; not "Leed" or "eeds"), as written or all in lower case
+    ("Leeds" or "leeds", never "LeEDS"), escaped as ``json.dumps`` writes it. Every quote in the
+    generated training checks is one. One rule per character position and case (``w0_5`` reads on
+    as written from the 6th character of the first text, ``l0_5`` in lower case, and either may
+    stop there at a word's end); the start is any word start: linear in the texts, where a regex
+    of every run would be quadratic. Written here rather than taken from a library: XGrammar takes
     the grammar, and no grammar library builds "any run of this text". None: nothing to quote."""
-
-    def char(ch: str) -> str:
-        forms = sorted({ch, ch.upper() if len(ch.upper()) == 1 else ch} if len(ch.lower()) == 1 else {ch})
-        return "(" + " | ".join(json.dumps(json.dumps(f, ensure_ascii=False)[1:-1], ensure_ascii=False) for f in forms) + ")"
-
     starts, rules = [], []
     for k, text in enumerate(texts):
-        for i, ch in enumerate(text):
-            step = f"{char(ch)} t{k}_{i + 1}"
-            breaks = i == 0 or not (text[i - 1].isalnum() and ch.isalnum())  # a word starts or ends before text[i]
-            if i:  # the first character is only ever a start
-                rules.append(f"t{k}_{i} ::= " + ('"" | ' if breaks else "") + step)
-            if breaks:
-                starts.append(step)  # a quote is never empty
-        if text:
-            rules.append(f't{k}_{len(text)} ::= ""')
+        lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+        cases = [("w", text)] + ([("l", lower)] if lower != text else [])
+        for i in range(len(text)):
+            breaks = i == 0 or not (text[i - 1].isalnum() and text[i].isalnum())  # a word starts or ends before text[i]
+            for case, chars in cases:
+                step = f"{json.dumps(json.dumps(chars[i], ensure_ascii=False)[1:-1], ensure_ascii=False)} {case}{k}_{i + 1}"
+                if i:  # the first character is only ever a start
+                    rules.append(f"{case}{k}_{i} ::= " + ('"" | ' if breaks else "") + step)
+                if breaks:
+                    starts.append(step)  # a quote is never empty
+        rules += [f'{case}{k}_{len(text)} ::= ""' for case, _ in cases if text]
     if not starts:
         return None
     return "root ::= " + " | ".join(starts) + "\n" + "\n".join(rules)
