@@ -369,7 +369,7 @@ def generate_answers(
     from .constrained import quote_sources
 
     sampling = sampling or Sampling()
-    grammars = _grammars(model, tokenizer, tools, len(conversations), quotes=[quote_sources(c) for c in conversations] if ground_quotes else None)
+    grammars = _grammars(model, tokenizer, tools, len(conversations), quotes=[quote_sources(c) for c in conversations] if ground_quotes and tools else None)
     texts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[list[str]] = [[] for _ in texts]

@@ -322,8 +322,9 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
                 return _error(400, "streaming supports n=1", param="n")
             return StreamingResponse(_stream(engine, config, request, messages, sampling), media_type="text/event-stream")
         cancel = threading.Event()
+        tools, quotes = _grammar(config, request, messages)
         task = asyncio.ensure_future(_waiting(engine, engine.run, messages, sampling, request.stop, None, cancel, request.forced_prefix(),
-                                                  _grammar_tools(config, request), request.parallel_tool_calls, _grammar_quotes(config, request, messages)))
+                                                  tools, request.parallel_tool_calls, quotes))
         try:
             while not task.done():
                 await asyncio.wait({task}, timeout=0.25)
@@ -346,15 +347,12 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
     return app
 
 
-def _grammar_tools(config: ServeConfig, request: ChatRequest) -> list[Any] | None:
-    """The tools whose schemas the answer's call is decoded within, when the server constrains calls."""
+def _grammar(config: ServeConfig, request: ChatRequest, messages: list[dict[str, str]]) -> tuple[list[Any] | None, list[str] | None]:
+    """(the tools whose schemas the answer's call is decoded within, the texts its check may quote),
+    each None when the server leaves that free; quotes are held only with constrained calls."""
     offered = request.offered()
-    return [t.tool() for t in offered] if config.constrain_calls and offered else None
-
-
-def _grammar_quotes(config: ServeConfig, request: ChatRequest, messages: list[dict[str, str]]) -> list[str] | None:
-    """The texts the answer's check may quote, when the server grounds quotes (with constrained calls)."""
-    return quote_sources(messages) if config.ground_quotes and _grammar_tools(config, request) else None
+    tools = [t.tool() for t in offered] if config.constrain_calls and offered else None
+    return tools, quote_sources(messages) if config.ground_quotes and tools else None
 
 
 async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, messages: list[dict[str, str]], sampling: Sampling) -> AsyncIterator[str]:
@@ -373,11 +371,11 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
         return f"data: {json.dumps(body)}\n\n"
 
     cancel = threading.Event()
+    tools, quotes = _grammar(config, request, messages)
 
     def produce() -> tuple[int, list[Completion]]:
         try:
-            return engine.run(messages, sampling, request.stop, streamer, cancel, request.forced_prefix(), _grammar_tools(config, request),
-                              request.parallel_tool_calls, _grammar_quotes(config, request, messages))
+            return engine.run(messages, sampling, request.stop, streamer, cancel, request.forced_prefix(), tools, request.parallel_tool_calls, quotes)
         finally:
             # Unblock the reader below whatever happened (an error surfaces when the task is
             # awaited; a request cancelled before it ran generated nothing to end the stream).
