@@ -29,12 +29,11 @@ import json
 import warnings
 from typing import Any
 
-from .schema import Tool
+from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
 __all__ = ["CALL_TAG", "QUOTE_OPEN", "call_schema", "quote_grammar", "quote_sources", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
 
 CALL_TAG = ("<TOOLCALL>", "</TOOLCALL>")  # the canonical call format (schema.toolcalls.format_tool_calls)
-THINK_TAG = ("<think>", "</think>")  # the check before the answer (training/reasoning.py), stripped by the shared parser
 QUOTE_OPEN = ' = "'  # how the check opens a value quoted from the request (training/reasoning.py: `param = "words"`)
 
 
@@ -123,12 +122,12 @@ class CallGrammars:
             quotable = quote_grammar(quotes) if quotes else None
             answer = TriggeredTagsFormat(
                 triggers=[begin], tags=[TagFormat(begin=begin, content=JSONSchemaFormat(json_schema=call_schema(tools, parallel), max_whitespace_cnt=1), end=end)],
-                stop_after_first=True, excludes=[THINK_TAG[0]] if quotable else [])
+                stop_after_first=True, excludes=[THINK_OPEN] if quotable else [])
             if quotable:
                 # "<think>" is excluded from the free text above, so an answer that opens the check
                 # takes this branch and its quotes are held to the conversation's words.
                 quote = TagFormat(begin=QUOTE_OPEN, content=GrammarFormat(grammar=quotable), end='"')
-                check = TagFormat(begin=THINK_TAG[0], content=TriggeredTagsFormat(triggers=[QUOTE_OPEN], tags=[quote]), end=THINK_TAG[1])
+                check = TagFormat(begin=THINK_OPEN, content=TriggeredTagsFormat(triggers=[QUOTE_OPEN], tags=[quote]), end=THINK_CLOSE)
                 answer = SequenceFormat(elements=[OptionalFormat(content=check), answer])
             return self.compiler.compile_structural_tag(StructuralTag(format=answer))
         except Exception as error:  # noqa: BLE001 - a user's schema may use what XGrammar does not support

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.records import row_tools
+from ..schema import split_reasoning
 from .builtin import completion_text
 from .loader import RewardError
 
@@ -305,7 +306,7 @@ def judge_messages(rubric: str, prompt: Any, tools: Any, reply: str) -> list[dic
     tool_lines = "\n".join(f"- {t.name}: {t.description}" for t in offered) or "(none)"
     turns = [m for m in prompt if isinstance(m, dict) and m.get("role") != "system"] if isinstance(prompt, list) else [{"role": "user", "content": str(prompt or "")}]
     conversation = "\n".join(f"{m.get('role')}: {m.get('content')}" for m in turns)
-    visible = re.sub(r"<think>.*?</think>", "", reply, flags=re.S).strip()
+    visible = split_reasoning(reply)[1]
     body = f"Rubric: {rubric}\n\nTools offered:\n{tool_lines}\n\nConversation:\n{conversation}\n\nReply to grade:\n{visible}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": body}]
 

@@ -28,6 +28,8 @@ from typing import Any
 import json5
 
 __all__ = [
+    "THINK_OPEN",
+    "THINK_CLOSE",
     "ToolCall",
     "parse_tool_calls",
     "split_reasoning",
@@ -44,8 +46,11 @@ _MAX_BARE_STARTS = 64
 _TOOLCALL_RE = re.compile(r"<TOOLCALL>(.*?)(?:</TOOLCALL>|$)", re.DOTALL)
 _TOOL_CALL_RE = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
 _FENCE_RE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n?(.*?)```", re.DOTALL)
+# The tags of the reasoning segment: the check training writes (training/reasoning.py), the
+# grammar that holds its quotes (constrained.py) and this parser all use these two.
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 # Reasoning comes first: a "<think>" later in the text (inside an argument, say) is content.
-_THINK_RE = re.compile(r"^\s*<think>(.*?)(?:</think>|$)", re.DOTALL)
+_THINK_RE = re.compile(rf"^\s*{THINK_OPEN}(.*?)(?:{THINK_CLOSE}|$)", re.DOTALL)
 
 
 @dataclass
@@ -70,7 +75,7 @@ def split_reasoning(text: str) -> tuple[str | None, str]:
     match = _THINK_RE.match(text)
     if match:
         return match.group(1).strip(), text[match.end() :].strip()
-    head, sep, tail = text.partition("</think>")
+    head, sep, tail = text.partition(THINK_CLOSE)
     if sep:
         return head.strip(), tail.strip()
     return None, text

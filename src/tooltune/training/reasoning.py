@@ -22,7 +22,7 @@ import json
 from typing import Any
 
 from ..data.records import Record
-from ..schema import parse_tool_calls
+from ..schema import THINK_CLOSE, THINK_OPEN, parse_tool_calls
 
 __all__ = ["reasoning_trace", "call_trace", "missing_parameters", "asked_tool", "MISSING"]
 
@@ -120,4 +120,4 @@ def _show(value: Any, said: str | None = None) -> str:
 
 
 def _think(text: str) -> str:
-    return f"<think>{text}</think>"
+    return f"{THINK_OPEN}{text}{THINK_CLOSE}"
