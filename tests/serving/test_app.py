@@ -311,8 +311,13 @@ def test_tool_choice_is_enforced_and_parallel_calls_can_be_limited(endpoint):
             client.chat.completions.create(**ask, tool_choice=bad)
 
 
-def test_a_served_call_fits_its_schema_unless_the_server_frees_it(endpoint):
-    """A random model forced to make one call writes a valid one under the grammar; --free-calls hands it no tools."""
+def test_a_served_call_fits_its_schema_unless_the_server_frees_it(endpoint, monkeypatch):
+    """A random model forced to make one call writes a valid one under the grammar, compiled in the
+    request's thread rather than the decoding loop's; --free-calls hands it no tools."""
+    from tooltune.constrained import CallGrammars
+
+    compiled_in, compile = [], CallGrammars.compile
+    monkeypatch.setattr(CallGrammars, "compile", lambda self, *a, **k: compiled_in.append(threading.current_thread().name) or compile(self, *a, **k))
     tool = {"type": "function", "function": {"name": "set_mode", "parameters": {
         "type": "object", "properties": {"mode": {"type": "string", "enum": ["eco", "boost"]}, "lights": {"type": "boolean"}}, "required": ["mode", "lights"]}}}
     ask = dict(model="bot@2", messages=[{"role": "user", "content": "eco mode, lights on"}], tools=[tool], tool_choice="required", parallel_tool_calls=False, max_tokens=60)
@@ -320,6 +325,7 @@ def test_a_served_call_fits_its_schema_unless_the_server_frees_it(endpoint):
     reply = openai.OpenAI(base_url=f"{url}/v1", api_key="unused").chat.completions.create(**ask)
     call = reply.choices[0].message.tool_calls[0]
     assert call.function.name == "set_mode" and json.loads(call.function.arguments)["mode"] in ("eco", "boost")
+    assert compiled_in and "tooltune-engine" not in compiled_in
     engine, url = endpoint(answer=CALL)
     openai.OpenAI(base_url=f"{url}/v1", api_key="unused").chat.completions.create(**ask)
     assert engine.quotes == [["eco mode, lights on"]]  # the check may quote the user's words only

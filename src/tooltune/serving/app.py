@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..constrained import quote_sources
-from ..inference import ANSWER_TOKENS, Completion, GenerationRequest, PrefixCache, Sampling, _rowwise, batch_key, complete_batch, rows_for
+from ..inference import ANSWER_TOKENS, Completion, GenerationRequest, PrefixCache, Sampling, _rowwise, batch_key, complete_batch, prepare_grammar, rows_for
 from .protocol import ChatRequest, answer_message, conversation, created, new_id
 
 __all__ = ["ServeConfig", "Engine", "create_app"]
@@ -106,7 +106,9 @@ class Engine:
         within their schemas (one call only, when not ``parallel_calls``); ``quotes``: the texts
         the check may quote (:func:`tooltune.constrained.quote_sources`)."""
         cancel = cancel or threading.Event()
-        job = _Job(GenerationRequest(messages, sampling, stop, streamer, cancel, prefix, tools, parallel_calls, quotes))
+        request = GenerationRequest(messages, sampling, stop, streamer, cancel, prefix, tools, parallel_calls, quotes)
+        prepare_grammar(self.model, self.tokenizer, request)  # here, not in the decoding loop: the running rows go on meanwhile
+        job = _Job(request)
         self.pending.add(cancel)
         try:
             with self._wake:

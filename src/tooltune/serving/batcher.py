@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from ..constrained import CallMatcher
-from ..inference import Completion, GenerationRequest, PrefixCache, _grammars, _prefill, finish_answer, hits_stop, rows_for, stop_token_ids, stop_window
+from ..inference import Completion, GenerationRequest, PrefixCache, _prefill, finish_answer, hits_stop, request_grammars, rows_for, stop_token_ids, stop_window
 from ..training.shared_prompt import cache_kwarg
 
 __all__ = ["Batcher", "Row"]
@@ -60,9 +60,7 @@ class Batcher:
         """Prefill ``(request, owner)`` pairs and add their rows (``samples`` rows for a sampled
         request, one for a greedy one) to the batch."""
         rows, prompts, per_row = [], [], []
-        asked = [r for r, _ in requests]
-        grammars = (_grammars(self.model, self.tokenizer, [r.tools for r in asked], len(asked), [r.parallel_calls for r in asked], [r.quotes for r in asked])
-                    if any(r.tools for r in asked) else None)
+        grammars = request_grammars(self.model, self.tokenizer, [r for r, _ in requests])
         for index, (request, owner) in enumerate(requests):
             compiled = grammars[1][index] if grammars is not None else None
             text = self.tokenizer.apply_chat_template(request.conversation, add_generation_prompt=True, tokenize=False) + request.prefix
