@@ -249,6 +249,7 @@ def _prefill(model: Any, tokenizer: Any, requests: list[GenerationRequest], rows
     import torch
     from transformers import DynamicCache
 
+    from .kv_cache import growing_cache
     from .training.shared_prompt import cache_kwarg
 
     kwarg = cache_kwarg(model)
@@ -266,7 +267,7 @@ def _prefill(model: Any, tokenizer: Any, requests: list[GenerationRequest], rows
         if turn > start and turn <= len(ids) - 1:
             prefixes.store(tuple(ids[:turn]), [(layer.keys[:, :, :turn].clone(), layer.values[:, :, :turn].clone()) for layer in cache.layers])
         per_row.append([(layer.keys, layer.values) for layer in cache.layers])
-    stacked = DynamicCache(config=model.config)
+    stacked = growing_cache(model.config)  # decoding writes each token in place (kv_cache.py)
     for index in range(len(per_row[0])):
         pad = lambda t: torch.nn.functional.pad(t, (0, 0, width - 1 - t.shape[2], 0))  # noqa: E731 - left, along the sequence
         stacked.update(torch.cat([pad(layers[index][0]) for layers in per_row]), torch.cat([pad(layers[index][1]) for layers in per_row]), index)
@@ -310,6 +311,10 @@ def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]
             enc = dict(tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device))
         finally:
             tokenizer.padding_side = previous_side
+        from .kv_cache import growing_cache
+        from .training.shared_prompt import cache_kwarg
+
+        enc[cache_kwarg(model)] = growing_cache(model.config)
         prompt_lengths = enc["attention_mask"].sum(dim=1).tolist()
     width = enc["input_ids"].shape[1]
     stops = _RowStops(requests, rows_per_request, width, tokenizer)

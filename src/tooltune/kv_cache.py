@@ -1,0 +1,66 @@
+"""A key/value cache that grows in place, for decoding on a CPU.
+
+transformers' ``DynamicLayer`` appends each new token with ``torch.cat``, which copies the whole
+cache at every step of every layer: measured on 2 cores (fp32, 13 rows of ~700 tokens, SmolLM2-135M)
+that copy was 39% of a decoding step. Here a layer keeps its keys and values in a buffer with room
+to spare and writes each step's token into it; the attention reads a view of the filled part. A
+buffer grows by half again when full, so a cache costs at most ~1.5x its size in memory.
+
+Code that assigns ``layer.keys`` / ``layer.values`` itself (the serving batcher stacking and
+dropping rows, ``crop``, beam reordering) keeps working: the next update sees a tensor that is not
+its own view and copies it into a new buffer, a copy those operations made anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["growing_cache"]
+
+
+def _growing_layer_class() -> type:
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingLayer(DynamicLayer):
+        """A ``DynamicLayer`` whose ``keys``/``values`` are views of buffers with spare room."""
+
+        _room: tuple[Any, Any] | None = None  # the buffers ``keys``/``values`` are views of
+
+        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            keys, values = self.keys, self.values
+            filled = keys.shape[-2] if keys.dim() == 4 else 0
+            end = filled + key_states.shape[-2]
+            room = self._room
+            ours = room is not None and filled > 0 and keys.data_ptr() == room[0].data_ptr() and values.data_ptr() == room[1].data_ptr() \
+                and keys.shape[:2] == room[0].shape[:2] and keys.stride() == room[0].stride()
+            if not ours or end > room[0].shape[-2]:
+                capacity = end + max(128, end // 2)
+                room = tuple(new.new_empty(*new.shape[:-2], capacity, new.shape[-1]) for new in (key_states, value_states))
+                if filled:
+                    room[0][..., :filled, :].copy_(keys)
+                    room[1][..., :filled, :].copy_(values)
+                self._room = room
+            room[0][..., filled:end, :].copy_(key_states)
+            room[1][..., filled:end, :].copy_(value_states)
+            self.keys, self.values = room[0][..., :end, :], room[1][..., :end, :]
+            return self.keys, self.values
+
+    return GrowingLayer
+
+
+_LAYER: type | None = None
+
+
+def growing_cache(config: Any) -> Any:
+    """A ``DynamicCache`` for ``config`` whose full-attention layers grow in place (sliding-window
+    layers, as in Gemma 3, stay transformers' own)."""
+    global _LAYER
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    _LAYER = _LAYER or _growing_layer_class()
+    cache = DynamicCache(config=config)
+    cache.layers = [_LAYER() if type(layer) is DynamicLayer else layer for layer in cache.layers]
+    return cache
