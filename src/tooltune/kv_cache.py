@@ -1,10 +1,11 @@
 """A key/value cache that grows in place, for decoding on a CPU.
 
 transformers' ``DynamicLayer`` appends each new token with ``torch.cat``, which copies the whole
-cache at every step of every layer: measured on 2 cores (fp32, 13 rows of ~700 tokens, SmolLM2-135M)
-that copy was 39% of a decoding step. Here a layer keeps its keys and values in a buffer with room
-to spare and writes each step's token into it; the attention reads a view of the filled part. A
-buffer grows by half again when full, so a cache costs at most ~1.5x its size in memory.
+cache at every step of every layer: on a CPU a large share of a batch's decoding step
+(docs/performance.md; ``bench/decode_step.py`` compares the two). Here a layer keeps its keys and
+values in a buffer with room to spare and writes each step's token into it; the attention reads a
+view of the filled part. A buffer grows by half again when full, so a cache costs at most ~1.5x
+its size in memory.
 
 Code that assigns ``layer.keys`` / ``layer.values`` itself (the serving batcher stacking and
 dropping rows, ``crop``, beam reordering) keeps working: the next update sees a tensor that is not
