@@ -12,7 +12,7 @@ import tooltune
 TORCH_MODULES = {
     "tooltune.training.dpo_logps", "tooltune.training.freezing", "tooltune.training.grpo_logps", "tooltune.training.native_grpo",
     "tooltune.training.prefix_attention", "tooltune.training.sft_loss", "tooltune.training.shared_prompt", "tooltune.training.tracking",
-    "tooltune.training.validation", "tooltune.serving.batcher",
+    "tooltune.training.validation", "tooltune.serving.batcher", "tooltune.kv_cache",
 }
 SRC = Path(tooltune.__file__).parent
 

@@ -291,6 +291,9 @@ def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]
     import torch
     from transformers import StoppingCriteriaList
 
+    from .kv_cache import growing_cache
+    from .training.shared_prompt import cache_kwarg
+
     if len({batch_key(r.sampling) for r in requests}) != 1:
         raise ValueError("complete_batch needs requests with one decoding rule (see batch_key)")
     first = requests[0].sampling
@@ -301,8 +304,6 @@ def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]
         rows = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
         with torch.inference_mode():
             input_ids, mask, cache = _prefill(model, tokenizer, requests, rows, prefixes)
-        from .training.shared_prompt import cache_kwarg
-
         enc = {"input_ids": input_ids, "attention_mask": mask, cache_kwarg(model): cache}
         prompt_lengths = [len(ids) for ids in rows]
     else:
@@ -311,9 +312,6 @@ def complete_batch(model: Any, tokenizer: Any, requests: list[GenerationRequest]
             enc = dict(tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device))
         finally:
             tokenizer.padding_side = previous_side
-        from .kv_cache import growing_cache
-        from .training.shared_prompt import cache_kwarg
-
         enc[cache_kwarg(model)] = growing_cache(model.config)
         prompt_lengths = enc["attention_mask"].sum(dim=1).tolist()
     width = enc["input_ids"].shape[1]
@@ -422,7 +420,9 @@ def prepare_grammar(model: Any, tokenizer: Any, request: GenerationRequest) -> N
     calls this in the request's own thread: XGrammar compiles without the GIL, so the decoding loop
     goes on meanwhile instead of stalling every running row while a joining request compiles."""
     if request.tools and request.grammar is None:
-        request.grammar = _grammars(model, tokenizer, [request.tools], 1, [request.parallel_calls], [request.quotes])[1][0]
+        from .constrained import grammars_for
+
+        request.grammar = grammars_for(model, tokenizer, stop_token_ids(tokenizer)).compile(request.tools, request.parallel_calls, request.quotes)
 
 
 def request_grammars(model: Any, tokenizer: Any, requests: list[GenerationRequest]) -> tuple[Any, list[Any]] | None:
