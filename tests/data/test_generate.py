@@ -379,6 +379,42 @@ def test_vague_stand_ins_only_in_clarify_rows_and_optional_values_said_in_passin
     assert with_optional > 0.25 * sum(r.behavior == "execute" for r in train)
 
 
+def test_enum_phrases_name_real_values_and_keep_held_out_tools_words_apart():
+    catalogs = {split: {t.name: t.tool for t in load_catalog(split)} for split in ("train", "eval")}
+    words = {split: set() for split in catalogs}
+    for key, by_value in load_banks()["enum_phrases"].items():
+        tool, name = key.split(".")
+        [split] = [s for s, tools in catalogs.items() if tool in tools]
+        enum = catalogs[split][tool].properties[name]["enum"]
+        for value, phrases in by_value.items():
+            assert value in enum and phrases, key
+            # a phrase that is another value of the same parameter would teach the wrong call
+            assert not {p.casefold() for p in phrases} & {v.casefold() for v in enum if v != value}, (key, value)
+            words[split] |= {p.casefold() for p in phrases}
+    assert not words["train"] & words["eval"]  # the held-out file's words are never trained on
+
+
+def test_enum_phrases_say_the_value_in_the_request_and_the_call_keeps_the_enum(tmp_path):
+    phrases = load_banks()["enum_phrases"]
+    plain = generate(GenerateConfig(n=300, eval_n=100, seed=5, pairs=1.0, rows_per_list=4), tmp_path / "plain").paths
+    paths = generate(GenerateConfig(n=300, eval_n=100, seed=5, pairs=1.0, rows_per_list=4, enum_phrases=True), tmp_path / "phrases").paths
+    used = {"train": 0, "eval": 0}
+    for split, path in paths.items():
+        assert validate_file(path).ok
+        for record in read_records(path):
+            if record.behavior != "execute":
+                continue
+            said = record.raw["extra_info"].get("said", {})
+            for call in parse_tool_calls(record.ground_truth):
+                for name, value in call.arguments.items():
+                    spoken = phrases.get(f"{call.name}.{name}", {})
+                    if said.get(name) in {p for ps in spoken.values() for p in ps}:
+                        assert said[name] in spoken[value] and said[name] in record.user_prompt
+                        used[split] += 1
+    assert used["train"] > 10 and used["eval"] > 3
+    assert paths["train"].read_text() != plain["train"].read_text()
+
+
 def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path):
     import hashlib
 

@@ -37,6 +37,8 @@ __all__ = ["GenerateConfig", "Generated", "generate", "generate_split", "exact_c
 STYLES = ("formal", "casual", "terse")
 # Execute rows in other shapes than one call (GenerateConfig.shapes): drawn evenly.
 SHAPES = ("parallel", "same_tool_twice", "follow_up", "after_result", "many_tools")
+# The family _say gives a value said as a tool's whole phrase for it ("cheapest first"), not a form put in a slot.
+ENUM_PHRASE = "enum_phrase"
 # Which string parameters draw from which value bank, by a word in the parameter's name.
 _NAME_BANKS = [
     ("email", "email"), ("date", "date"), ("time", "time"), ("city", "city"), ("location", "city"), ("airport", "airport"),
@@ -68,6 +70,7 @@ class GenerateConfig:
     natural: float = field(default=0.7, metadata={"help": "Share of values a request says the way people write them ('4 pm', 'the 14th of Feb 2027', '$120k', 'Apple (AAPL)') while the call keeps the schema's form; with it, optional values are sometimes added in passing and clarify rows sometimes hold a vague stand-in for the missing value ('sometime soon'). eval.jsonl uses forms training never shows. 0 writes the plain-value files of earlier versions byte for byte."})
     harmful_uses: float = field(default=0.0, metadata={"help": "Share of training harmful requests that ask one of the row's own tools to do the harm (directions to stalk someone, an email that phishes coworkers), written per training tool in refusals.json: refusing then takes reading what the request is for, not spotting a request no tool fits. eval.jsonl always uses 0."})
     near_refusals: float = field(default=0.0, metadata={"help": "Share of training requests for a tool the row does not offer whose list shows a tool of that tool's own domain (parking for a restaurant search, museum hours for public holidays), so refusing takes reading what each listed tool does, not noticing that a whole domain is absent. eval.jsonl always uses 0."})
+    enum_phrases: bool = field(default=False, metadata={"help": "With natural: say a catalog tool's enum values in the words people use for them ('cheapest first' for sort_by price, 'it doesn't fit' for reason 'wrong size', 'on foot' for mode walking), written per tool in values.json; eval.jsonl's tools have their own words, never trained on. Off: enum values said as the general word bank has them, inside the slot's phrase."})
     shapes: float = field(default=0.0, metadata={"help": "Share of execute rows in the shapes real agents see: two calls in one answer (two tools, or one tool for two values), a conversation that goes on after a tool result or supplies a value asked for earlier, or a long tool list (6-12 tools). Both files get them; 0 writes single-call rows only, as earlier versions did."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
     eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
@@ -149,7 +152,7 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
     out = Path(out_dir)
     seen: set[str] = set()
     paths = {"train": out / "train.jsonl"}
-    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes, config.near_refusals, config.harmful_uses)
+    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes, config.near_refusals, config.harmful_uses, config.enum_phrases)
     if config.rows_per_list > 1:
         share_tool_lists(train, train_tools, config.rows_per_list, 1 + config.max_distractors, random.Random(config.seed + 104729))
     write_jsonl(paths["train"], train)
@@ -157,7 +160,7 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
     if config.eval_n:
         paths["eval"] = out / "eval.jsonl"
         held = [t for t in eval_tools if t.name not in skipped] or [t for t in train_tools if t.name not in skipped]
-        splits["eval"] = generate_split(held, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen, natural=config.natural, skipped=skipped, shapes=config.shapes)
+        splits["eval"] = generate_split(held, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen, natural=config.natural, skipped=skipped, shapes=config.shapes, enum_phrases=config.enum_phrases)
         write_jsonl(paths["eval"], splits["eval"])
     rows: dict[str, dict[str, dict[str, int]]] = {}
     for split, records in splits.items():
@@ -184,6 +187,7 @@ def generate_split(
     shapes: float = 0.0,
     near_refusals: float = 0.0,
     harmful_uses: float = 0.0,
+    enum_phrases: bool = False,
 ) -> list[Record]:
     """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated.
 
@@ -194,9 +198,10 @@ def generate_split(
     ``natural``: the share of values said in an everyday surface form (:mod:`.surface`).
     ``near_refusals``: the share of tool-not-offered requests whose list shows a same-domain tool.
     ``harmful_uses``: the share of harmful requests that ask one of the listed tools to do the harm.
+    ``enum_phrases``: say enum values in the catalog's per-tool words when a value is said naturally.
     ``skipped`` collects tools dropped because no valid row could be made for them, with why."""
     skipped = {} if skipped is None else skipped
-    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped, shapes, near_refusals, harmful_uses)
+    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped, shapes, near_refusals, harmful_uses, enum_phrases)
     behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
@@ -317,7 +322,7 @@ class ToolFailed(ValueError):
 
 
 class _RowMaker:
-    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None, shapes: float = 0.0, near_refusals: float = 0.0, harmful_uses: float = 0.0):
+    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None, shapes: float = 0.0, near_refusals: float = 0.0, harmful_uses: float = 0.0, enum_phrases: bool = False):
         self.skipped = {} if skipped is None else skipped
         self.split, self.rng, self.max_distractors = split, rng, max_distractors
         self.refuse_kinds, self.natural, self.shapes, self.near_refusals, self.harmful_uses = refuse_kinds, natural, shapes, near_refusals, harmful_uses
@@ -328,6 +333,9 @@ class _RowMaker:
         self.tools = tools
         self.codes: dict[str, list[str]] = self.banks.get("code_names") or {}  # type: ignore[assignment]
         self.enum_words: dict[str, list[str]] = self.banks.get("enum_words") or {}  # type: ignore[assignment]
+        # "tool.parameter" -> value -> whole slot phrases ("cheapest first"): per tool, since one
+        # value means different things in different tools ("business" cabin vs a business trip).
+        self.enum_phrases: dict[str, dict[str, list[str]]] = (self.banks.get("enum_phrases") or {}) if enum_phrases else {}  # type: ignore[assignment]
         refusals = load_refusals()
         self.harmful: dict[str, list[str]] = refusals["harmful"][split]
         names = {t.name for t in tools}
@@ -631,8 +639,8 @@ class _RowMaker:
                 options = spec.get("true" if value else "false") or [f"with {humanize(name)} {'on' if value else 'off'}"]
                 phrases.append((name, self.rng.choice(options)))
             elif isinstance(spec, list) and spec:
-                text, family = self._say(ct, name, value, said)
-                phrases.append((name, fill_slot(self.rng.choice(spec), text, family)))
+                text, family = self._say(ct, name, value, said, phrase=True)
+                phrases.append((name, text if family == ENUM_PHRASE else fill_slot(self.rng.choice(spec), text, family)))
             else:
                 text, _ = self._say(ct, name, value, said)
                 phrases.append((name, self.rng.choice(GENERIC_SLOTS).format(name=humanize(name), value=text)))
@@ -641,9 +649,11 @@ class _RowMaker:
             self.rng.shuffle(phrases)
         return phrases
 
-    def _say(self, ct: CatalogTool, name: str, value: Any, said: dict[str, str], units: bool = True) -> tuple[str, str | None]:
+    def _say(self, ct: CatalogTool, name: str, value: Any, said: dict[str, str], units: bool = True, phrase: bool = False) -> tuple[str, str | None]:
         """(how the request says ``value``, its surface family); with probability ``natural`` an
-        everyday form (:mod:`.surface`) or a word for an enum value, recorded in ``said``."""
+        everyday form (:mod:`.surface`) or a word for an enum value, recorded in ``said``. With
+        ``phrase`` (the caller can use a whole slot phrase), an enum value may come back as the
+        tool's own phrase for it, family ``ENUM_PHRASE``."""
         canonical = self._render(value)
         if not self.natural or self.rng.random() >= self.natural:
             return canonical, None
@@ -652,6 +662,10 @@ class _RowMaker:
         if not units and family in ("minutes", "days", "percent"):
             return canonical, None
         if schema.get("enum"):
+            phrases = self.enum_phrases.get(f"{ct.name}.{name}", {}).get(value) if phrase and isinstance(value, str) else None
+            if phrases:
+                said[name] = text = self.rng.choice(phrases)
+                return text, ENUM_PHRASE
             words = self.enum_words.get(value) if isinstance(value, str) else None
             text = self.rng.choice(words) if words else None
         else:
