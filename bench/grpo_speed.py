@@ -101,7 +101,7 @@ def main() -> None:
 def compare(args: argparse.Namespace) -> None:
     from tooltune.data.generate import GenerateConfig, generate
 
-    data = generate(GenerateConfig(n=64, eval_n=0, seed=0), Path(os.environ["TOOLTUNE_HOME"]) / "data")["train"]
+    data = generate(GenerateConfig(n=64, eval_n=0, seed=0), Path(os.environ["TOOLTUNE_HOME"]) / "data").paths["train"]
     import torch
 
     print(f"cores: {os.cpu_count()}, torch threads: {torch.get_num_threads()}, base: {args.base}, "

@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu'}")
     with tempfile.TemporaryDirectory() as tmp:
-        paths = generate(GenerateConfig(n=2000, eval_n=2000, seed=1), tmp)
+        paths = generate(GenerateConfig(n=2000, eval_n=2000, seed=1), tmp).paths
         records = read_records(paths["eval"])
         responses = [policy(r) for policy in POLICIES.values() for r in records]
         rows = records * len(POLICIES)

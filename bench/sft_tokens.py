@@ -57,7 +57,7 @@ def main() -> None:
     config = SFTConfig(output_dir=str(work / "out"), per_device_train_batch_size=args.batch, max_length=1024, completion_only_loss=True,
                        train_sampling_strategy="group_by_length", report_to=[], use_cpu=True, bf16=False, dataloader_num_workers=0)
     for per_list in args.rows_per_list:
-        paths = generate(GenerateConfig(n=args.n, eval_n=0, seed=args.seed, pairs=args.pairs, rows_per_list=per_list), work / f"data-{per_list}")
+        paths = generate(GenerateConfig(n=args.n, eval_n=0, seed=args.seed, pairs=args.pairs, rows_per_list=per_list), work / f"data-{per_list}").paths
         records = read_records(paths["train"])
         trainer = AnswerOnlySFTTrainer(model=model, args=config, processing_class=tokenizer, train_dataset=Dataset.from_list(sft_rows(records, reasoning=True)))
         lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]

@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="job spec overrides, e.g. trl.gradient_checkpointing=false")
     args = parser.parse_args()
     os.environ.setdefault("TOOLTUNE_HOME", tempfile.mkdtemp(prefix="tooltune-bench-"))
-    data = generate(GenerateConfig(n=args.rows, eval_n=0, seed=0, pairs=args.pairs, rows_per_list=args.rows_per_list), Path(os.environ["TOOLTUNE_HOME"]) / "data")
+    data = generate(GenerateConfig(n=args.rows, eval_n=0, seed=0, pairs=args.pairs, rows_per_list=args.rows_per_list), Path(os.environ["TOOLTUNE_HOME"]) / "data").paths
     print(f"cores: {os.cpu_count()}, torch threads: {__import__('torch').get_num_threads()}, base: {args.base}")
     for technique in args.technique:
         timer = StepTimer()
