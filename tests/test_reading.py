@@ -48,6 +48,30 @@ def test_every_number_form_reads_back(family, values):
                 assert read(text, family) == value, (name, text)
 
 
+@pytest.mark.parametrize("key, values", [
+    ("cm", [155, 175.5, 180, 193]), ("kg", [52, 61.5, 95]), ("g", [30, 250, 1500]), ("km", [0.8, 45, 350, 2400]),
+    ("ohm", [47, 330, 12000, 2_200_000]), ("a", [0.02, 0.25, 1.5]), ("mhz", [2.4, 88.5, 2400]), ("w", [60, 1500]),
+])
+def test_every_unit_form_reads_back_in_the_unit_the_schema_asks_for(key, values):
+    from tooltune.data.surface import unit_forms
+
+    for value in values:
+        for form in unit_forms(key):
+            for seed in range(6):
+                text = form.render(value, __import__("random").Random(seed))
+                if text is not None:
+                    assert read(text, f"unit:{key}") == value, (form.name, text)
+
+
+@pytest.mark.parametrize("text, family, value", [
+    ("12 kΩ", "unit:ohm", 12000), ("250 mA", "unit:a", 0.25), ("1.75 m", "unit:cm", 175), ("0.25 kg", "unit:g", 250),
+    ("3.5 kilometres", "unit:m", 3500), ("2.4 GHz", "unit:mhz", 2400), ("85 kilos", "unit:kg", 85), ("193", "unit:cm", 193),
+    ("5 kg", "unit:cm", None), ("5 pm", "unit:m", None),
+])
+def test_quantities_as_people_write_them(text, family, value):
+    assert read(text, family) == value
+
+
 @pytest.mark.parametrize("value", [[3, 8, 11], [2, 4, 4, 5], [10.5, 12.1], [-3, 7]])
 def test_every_list_form_reads_back(value):
     for name, texts in forms_for("list", value).items():

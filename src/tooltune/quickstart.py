@@ -53,9 +53,9 @@ class Preset:
     # Share of harmful requests that ask one of the row's own tools to do the harm
     # (`tooltune data generate --harmful-uses`).
     harmful_uses: float = 0.0
-    # Enum values said in each tool's own words ("cheapest first" for sort_by price;
-    # `tooltune data generate --enum-phrases`).
-    enum_phrases: bool = False
+    # Enum values said in each tool's own phrases ("cheapest first" for sort_by price) and
+    # quantities in other units ("1.75 m" for height_cm 175): `data generate --paraphrased-values`.
+    paraphrased_values: bool = False
     # Shares of harmful, out-of-scope and tool-not-offered requests among training refuse rows.
     refuse_kinds: tuple[float, float, float] = REFUSE_KINDS
     # Held-out rows each stage answers greedily at its start, middle and end (the validation
@@ -143,7 +143,7 @@ def run_quickstart(
     out = Path(out).resolve()
     paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list, shapes=chosen.shapes,
                                   near_refusals=chosen.near_refusals, harmful_uses=chosen.harmful_uses, refuse_kinds=chosen.refuse_kinds,
-                                  enum_phrases=chosen.enum_phrases), out / "data").paths
+                                  paraphrased_values=chosen.paraphrased_values), out / "data").paths
     for split, path in paths.items():
         report = validate_file(path)
         if report.problems:

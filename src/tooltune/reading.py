@@ -217,6 +217,34 @@ def _percent(text: str) -> int | float | None:
     return read_number(body[1] if body else text)
 
 
+# Unit names longest first, so "km" is tried before "m" and "kilohms" before "ohms".
+_UNIT_SUFFIXES = sorted(surface.UNIT_NAMES, key=len, reverse=True)
+
+
+def _quantity(text: str, key: str) -> int | float | None:
+    """A quantity in the unit ``key`` (data/surface.py's UNITS): "12 kΩ" -> 12000 for ohms,
+    "250 mA" -> 0.25 for amps, "1.75 m" -> 175 for centimeters; a bare number is taken as already in
+    ``key``. A unit of another dimension ("5 kg" for a length) is no reading."""
+    target = surface.UNITS.get(key)
+    text = " ".join(text.strip().split())
+    if target is None or not text:
+        return None
+    for name in _UNIT_SUFFIXES:
+        # Symbols by their case (mA is no MA); words in any case ("Kilometers").
+        exact = text.endswith(name)
+        if not (exact or (len(name) > 2 and text.lower().endswith(name.lower()))):
+            continue
+        number = text[: len(text) - len(name)]
+        if number and number[-1].isalpha():
+            continue  # "pm" is no "m": the unit must stand after the number
+        unit = surface.UNITS[surface.UNIT_NAMES[name]]
+        value = read_number(number)
+        if value is None or unit.dimension != target.dimension:
+            return None
+        return _tidy(value * unit.scale / target.scale)
+    return read_number(text)
+
+
 def _whole(number: int | float | None) -> int | None:
     return int(number) if number is not None and float(number).is_integer() else None
 
@@ -267,6 +295,8 @@ def read(text: str, family: str | None, schema: dict[str, Any] | None = None) ->
         return _whole(read_number(text))
     if family == "code":
         return _code(text)
+    if family and family.startswith("unit:"):
+        return _quantity(text, family[5:])
     reader = _READERS.get(family or "")
     return reader(text) if reader else None
 

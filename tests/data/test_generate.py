@@ -379,7 +379,7 @@ def test_vague_stand_ins_only_in_clarify_rows_and_optional_values_said_in_passin
     assert with_optional > 0.25 * sum(r.behavior == "execute" for r in train)
 
 
-def test_enum_phrases_name_real_values_and_keep_held_out_tools_words_apart():
+def test_paraphrased_values_name_real_values_and_keep_held_out_tools_words_apart():
     catalogs = {split: {t.name: t.tool for t in load_catalog(split)} for split in ("train", "eval")}
     words = {split: set() for split in catalogs}
     for key, by_value in load_banks()["enum_phrases"].items():
@@ -394,10 +394,10 @@ def test_enum_phrases_name_real_values_and_keep_held_out_tools_words_apart():
     assert not words["train"] & words["eval"]  # the held-out file's words are never trained on
 
 
-def test_enum_phrases_say_the_value_in_the_request_and_the_call_keeps_the_enum(tmp_path):
+def test_paraphrased_values_say_the_value_in_the_request_and_the_call_keeps_the_enum(tmp_path):
     phrases = load_banks()["enum_phrases"]
     plain = generate(GenerateConfig(n=300, eval_n=100, seed=5, pairs=1.0, rows_per_list=4), tmp_path / "plain").paths
-    paths = generate(GenerateConfig(n=300, eval_n=100, seed=5, pairs=1.0, rows_per_list=4, enum_phrases=True), tmp_path / "phrases").paths
+    paths = generate(GenerateConfig(n=300, eval_n=100, seed=5, pairs=1.0, rows_per_list=4, paraphrased_values=True), tmp_path / "phrases").paths
     used = {"train": 0, "eval": 0}
     for split, path in paths.items():
         assert validate_file(path).ok
@@ -413,6 +413,33 @@ def test_enum_phrases_say_the_value_in_the_request_and_the_call_keeps_the_enum(t
                         used[split] += 1
     assert used["train"] > 10 and used["eval"] > 3
     assert paths["train"].read_text() != plain["train"].read_text()
+
+
+def test_paraphrased_values_say_quantities_in_other_units_that_read_back_to_the_call(tmp_path):
+    from tooltune.data.surface import family_of
+    from tooltune.reading import read
+
+    paths = generate(GenerateConfig(n=600, eval_n=150, seed=1, paraphrased_values=True), tmp_path).paths
+    said_units = {}
+    for record in read_records(paths["train"]) + read_records(paths["eval"]):
+        tools = {t.name: t for t in record.tools}
+        for name, text in record.raw["extra_info"].get("said", {}).items():
+            tool = tools.get(record.raw["extra_info"].get("tool"))
+            schema = tool.properties.get(name) if tool else None
+            family = family_of(name, schema, tool.properties) if schema else None
+            if family and family.startswith("unit:") and record.behavior == "execute":
+                [call] = parse_tool_calls(record.ground_truth)
+                assert read(text, family) == call.arguments[name], (name, text)  # the request's words mean the call's value
+                said_units.setdefault(record.raw["extra_info"]["split"], set()).add(text)
+    assert any(" m" in t or "kg" in t for t in said_units["train"]) and said_units.get("eval")
+
+
+def test_the_default_natural_files_stay_as_they_were(tmp_path):
+    import hashlib
+
+    # Pinned before --paraphrased-values existed: the recipe's data changes only when a preset asks.
+    paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4), tmp_path).paths
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "bea3e1c63414fa32", "eval": "dd131c95569f4f65"}
 
 
 def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path):

@@ -206,9 +206,20 @@ def test_training_never_uses_a_held_out_form():
     ("numbers", {"type": "array", "items": {"type": "number"}}, "list"),
     ("year", {"type": "integer", "description": "Calendar year"}, None),
     ("price_range", {"type": "string", "enum": ["budget", "upscale"]}, None),
+    ("height_cm", {"type": "number", "description": "Height in centimeters"}, "unit:cm"),
+    ("load", {"type": "number", "description": "Load resistance (kΩ)"}, "unit:kohm"),
+    ("current", {"type": "number", "description": "Current in amperes"}, "unit:a"),
+    ("distance_km", {"type": "number", "description": "How far to go"}, "unit:km"),
+    ("serving", {"type": "number", "description": "Serving size in grams; 100 g if omitted"}, "unit:g"),
+    ("temperature", {"type": "number", "description": "Target temperature in degrees Celsius"}, "amount"),
 ])
 def test_family_comes_from_the_schema(name, schema, family):
     assert family_of(name, schema) == family
+
+
+def test_units_are_a_family_only_when_asked_for():
+    """The generator's files before physical units keep their amounts (``units=False``)."""
+    assert family_of("height_cm", {"type": "number", "description": "Height in centimeters"}, units=False) == "amount"
 
 
 def test_amounts_beside_a_currency_parameter_carry_no_currency_sign():

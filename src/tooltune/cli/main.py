@@ -77,7 +77,7 @@ def data_stats(file: str, as_json: bool) -> None:
 @click.option("--refuse-kinds", default="0.55,0.25,0.2", show_default=True, help="Shares of harmful,out_of_scope,tool_not_offered among training refuse rows; eval.jsonl always uses the default.")
 @click.option("--rows-per-list", default=1, show_default=True, help="Training rows that share one tool list (requests to one agent); with share_prompts=true SFT runs each list once per batch.")
 @click.option("--natural", default=0.7, show_default=True, help="Share of values said the way people write them ('4 pm', '$120k', 'Apple (AAPL)') while the call keeps the schema's form; 0 gives plain values (earlier versions' files).")
-@click.option("--enum-phrases", is_flag=True, help="With --natural: say catalog tools' enum values in the words people use ('cheapest first' for sort_by price, 'on foot' for walking), per tool; eval.jsonl's tools have their own.")
+@click.option("--paraphrased-values", is_flag=True, help="With --natural: say catalog tools' enum values in the phrases people use ('cheapest first' for sort_by price, 'on foot' for walking; eval.jsonl's tools have their own) and quantities in another unit of the one their description names ('1.75 m' for height_cm 175, '12 kΩ' for 12000 ohms).")
 @click.option("--harmful-uses", default=0.0, show_default=True, help="Share of training harmful requests that ask one of the row's own tools to do the harm (directions to stalk someone); eval.jsonl always uses 0.")
 @click.option("--near-refusals", default=0.0, show_default=True, help="Share of requests for a tool the row does not offer whose list shows a tool of that tool's own domain (refusing then takes reading what each tool does); eval.jsonl always uses 0.")
 @click.option("--shapes", default=0.0, show_default=True, help="Share of execute rows in other shapes than one call: two calls in one answer, a conversation after a tool result or a follow-up that gives an asked-for value, a 6-12 tool list (eval.jsonl reports each shape).")
@@ -85,7 +85,7 @@ def data_stats(file: str, as_json: bool) -> None:
 @click.option("--eval-tools", help="With --tools: comma-separated names held out for eval.jsonl (default: a fifth of them).")
 @click.option("--teacher", help="Base URL of an OpenAI-compatible endpoint that rewords requests (e.g. http://localhost:8000/v1).")
 @click.option("--teacher-model", help="Model name to ask at --teacher.")
-def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kinds, rows_per_list, natural, enum_phrases, harmful_uses, near_refusals, shapes, tools_file, eval_tools, teacher, teacher_model) -> None:
+def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kinds, rows_per_list, natural, paraphrased_values, harmful_uses, near_refusals, shapes, tools_file, eval_tools, teacher, teacher_model) -> None:
     """Write synthetic execute / clarify / refuse rows: train.jsonl and held-out eval.jsonl.
 
     Training rows use the bundled training catalog; eval rows use tools, phrasings and kinds
@@ -99,7 +99,7 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
         fractions = tuple(float(x) for x in mix.split(","))
         kinds = tuple(float(x) for x in refuse_kinds.split(","))
         config = GenerateConfig(
-            n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors, pairs=pairs, refuse_kinds=kinds, rows_per_list=rows_per_list, natural=natural, harmful_uses=harmful_uses, near_refusals=near_refusals, shapes=shapes, enum_phrases=enum_phrases,  # type: ignore[arg-type]
+            n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors, pairs=pairs, refuse_kinds=kinds, rows_per_list=rows_per_list, natural=natural, harmful_uses=harmful_uses, near_refusals=near_refusals, shapes=shapes, paraphrased_values=paraphrased_values,  # type: ignore[arg-type]
             tools_file=tools_file, eval_tools=[t.strip() for t in eval_tools.split(",") if t.strip()] if eval_tools else None,
         )
         generated = generate(config, out)

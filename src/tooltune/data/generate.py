@@ -70,7 +70,7 @@ class GenerateConfig:
     natural: float = field(default=0.7, metadata={"help": "Share of values a request says the way people write them ('4 pm', 'the 14th of Feb 2027', '$120k', 'Apple (AAPL)') while the call keeps the schema's form; with it, optional values are sometimes added in passing and clarify rows sometimes hold a vague stand-in for the missing value ('sometime soon'). eval.jsonl uses forms training never shows. 0 writes the plain-value files of earlier versions byte for byte."})
     harmful_uses: float = field(default=0.0, metadata={"help": "Share of training harmful requests that ask one of the row's own tools to do the harm (directions to stalk someone, an email that phishes coworkers), written per training tool in refusals.json: refusing then takes reading what the request is for, not spotting a request no tool fits. eval.jsonl always uses 0."})
     near_refusals: float = field(default=0.0, metadata={"help": "Share of training requests for a tool the row does not offer whose list shows a tool of that tool's own domain (parking for a restaurant search, museum hours for public holidays), so refusing takes reading what each listed tool does, not noticing that a whole domain is absent. eval.jsonl always uses 0."})
-    enum_phrases: bool = field(default=False, metadata={"help": "With natural: say a catalog tool's enum values in the words people use for them ('cheapest first' for sort_by price, 'it doesn't fit' for reason 'wrong size', 'on foot' for mode walking), written per tool in values.json; eval.jsonl's tools have their own words, never trained on. Off: enum values said as the general word bank has them, inside the slot's phrase."})
+    paraphrased_values: bool = field(default=False, metadata={"help": "With natural: say more values in other words: a catalog tool's enum values in the phrases people use for them ('cheapest first' for sort_by price, 'it doesn't fit' for reason 'wrong size', 'on foot' for mode walking; written per tool in values.json, eval.jsonl's tools with their own), and quantities whose description names a unit in another unit of it ('1.75 m' for height_cm 175, '12 kΩ' for 12000 ohms, '250 mA' for 0.25 A). Off: enum values as the general word bank has them inside the slot's phrase, quantities as plain amounts, the files of earlier versions."})
     shapes: float = field(default=0.0, metadata={"help": "Share of execute rows in the shapes real agents see: two calls in one answer (two tools, or one tool for two values), a conversation that goes on after a tool result or supplies a value asked for earlier, or a long tool list (6-12 tools). Both files get them; 0 writes single-call rows only, as earlier versions did."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
     eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
@@ -152,7 +152,7 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
     out = Path(out_dir)
     seen: set[str] = set()
     paths = {"train": out / "train.jsonl"}
-    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes, config.near_refusals, config.harmful_uses, config.enum_phrases)
+    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes, config.near_refusals, config.harmful_uses, config.paraphrased_values)
     if config.rows_per_list > 1:
         share_tool_lists(train, train_tools, config.rows_per_list, 1 + config.max_distractors, random.Random(config.seed + 104729))
     write_jsonl(paths["train"], train)
@@ -160,7 +160,7 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
     if config.eval_n:
         paths["eval"] = out / "eval.jsonl"
         held = [t for t in eval_tools if t.name not in skipped] or [t for t in train_tools if t.name not in skipped]
-        splits["eval"] = generate_split(held, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen, natural=config.natural, skipped=skipped, shapes=config.shapes, enum_phrases=config.enum_phrases)
+        splits["eval"] = generate_split(held, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen, natural=config.natural, skipped=skipped, shapes=config.shapes, paraphrased_values=config.paraphrased_values)
         write_jsonl(paths["eval"], splits["eval"])
     rows: dict[str, dict[str, dict[str, int]]] = {}
     for split, records in splits.items():
@@ -187,7 +187,7 @@ def generate_split(
     shapes: float = 0.0,
     near_refusals: float = 0.0,
     harmful_uses: float = 0.0,
-    enum_phrases: bool = False,
+    paraphrased_values: bool = False,
 ) -> list[Record]:
     """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated.
 
@@ -198,10 +198,11 @@ def generate_split(
     ``natural``: the share of values said in an everyday surface form (:mod:`.surface`).
     ``near_refusals``: the share of tool-not-offered requests whose list shows a same-domain tool.
     ``harmful_uses``: the share of harmful requests that ask one of the listed tools to do the harm.
-    ``enum_phrases``: say enum values in the catalog's per-tool words when a value is said naturally.
+    ``paraphrased_values``: when a value is said naturally, enum values in the catalog's per-tool
+    phrases and quantities in another unit of the one their description names.
     ``skipped`` collects tools dropped because no valid row could be made for them, with why."""
     skipped = {} if skipped is None else skipped
-    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped, shapes, near_refusals, harmful_uses, enum_phrases)
+    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped, shapes, near_refusals, harmful_uses, paraphrased_values)
     behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
@@ -322,7 +323,7 @@ class ToolFailed(ValueError):
 
 
 class _RowMaker:
-    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None, shapes: float = 0.0, near_refusals: float = 0.0, harmful_uses: float = 0.0, enum_phrases: bool = False):
+    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None, shapes: float = 0.0, near_refusals: float = 0.0, harmful_uses: float = 0.0, paraphrased_values: bool = False):
         self.skipped = {} if skipped is None else skipped
         self.split, self.rng, self.max_distractors = split, rng, max_distractors
         self.refuse_kinds, self.natural, self.shapes, self.near_refusals, self.harmful_uses = refuse_kinds, natural, shapes, near_refusals, harmful_uses
@@ -335,7 +336,8 @@ class _RowMaker:
         self.enum_words: dict[str, list[str]] = self.banks.get("enum_words") or {}  # type: ignore[assignment]
         # "tool.parameter" -> value -> whole slot phrases ("cheapest first"): per tool, since one
         # value means different things in different tools ("business" cabin vs a business trip).
-        self.enum_phrases: dict[str, dict[str, list[str]]] = (self.banks.get("enum_phrases") or {}) if enum_phrases else {}  # type: ignore[assignment]
+        self.enum_phrases: dict[str, dict[str, list[str]]] = (self.banks.get("enum_phrases") or {}) if paraphrased_values else {}  # type: ignore[assignment]
+        self.paraphrased_values = paraphrased_values
         refusals = load_refusals()
         self.harmful: dict[str, list[str]] = refusals["harmful"][split]
         names = {t.name for t in tools}
@@ -658,8 +660,8 @@ class _RowMaker:
         if not self.natural or self.rng.random() >= self.natural:
             return canonical, None
         schema = ct.tool.properties.get(name) or {}
-        family = family_of(name, schema, ct.tool.properties)
-        if not units and family in ("minutes", "days", "percent"):
+        family = family_of(name, schema, ct.tool.properties, units=self.paraphrased_values)
+        if not units and (family in ("minutes", "days", "percent") or (family or "").startswith("unit:")):
             return canonical, None
         if schema.get("enum"):
             phrases = self.enum_phrases.get(f"{ct.name}.{name}", {}).get(value) if phrase and isinstance(value, str) else None
@@ -693,7 +695,7 @@ class _RowMaker:
         spec = ct.slots.get(missing)
         if isinstance(value, str) and value in self.codes and isinstance(spec, list) and spec:
             return self.rng.choice(spec).replace("{}", self.rng.choice(self.codes[value]))
-        return vague(family_of(missing, ct.tool.properties.get(missing) or {}, ct.tool.properties), self.rng)
+        return vague(family_of(missing, ct.tool.properties.get(missing) or {}, ct.tool.properties, units=self.paraphrased_values), self.rng)
 
     def _ask(self, ct: CatalogTool, missing: str) -> str:
         lead = self.rng.choice(ASK_LEADS[self.split])

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-__all__ = ["Form", "FAMILIES", "family_of", "render", "vague", "fill_slot", "number_words"]
+__all__ = ["Form", "FAMILIES", "UNITS", "UNIT_NAMES", "family_of", "unit_of", "render", "vague", "fill_slot", "number_words"]
 
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -284,6 +284,88 @@ def code_forms(names: dict[str, list[str]]) -> list[Form]:
     ]
 
 
+# -- physical units: "12 kΩ" for 12000 ohms, "250 mA" for 0.25 A, "1.75 m" for 175 cm ----------
+@dataclass(frozen=True)
+class Unit:
+    """A unit a schema's description can ask for; ``scale`` converts it to its dimension's base unit."""
+
+    dimension: str
+    scale: float
+    symbol: str
+    word: str  # plural, as a value other than one takes it
+
+
+UNITS: dict[str, Unit] = {
+    "mm": Unit("length", 1e-3, "mm", "millimeters"), "cm": Unit("length", 1e-2, "cm", "centimeters"),
+    "m": Unit("length", 1.0, "m", "meters"), "km": Unit("length", 1e3, "km", "kilometers"),
+    "mg": Unit("mass", 1e-3, "mg", "milligrams"), "g": Unit("mass", 1.0, "g", "grams"), "kg": Unit("mass", 1e3, "kg", "kilograms"),
+    "ml": Unit("volume", 1e-3, "mL", "milliliters"), "l": Unit("volume", 1.0, "L", "liters"),
+    "ohm": Unit("resistance", 1.0, "Ω", "ohms"), "kohm": Unit("resistance", 1e3, "kΩ", "kilohms"), "Mohm": Unit("resistance", 1e6, "MΩ", "megohms"),
+    "ma": Unit("current", 1e-3, "mA", "milliamps"), "a": Unit("current", 1.0, "A", "amps"),
+    "mv": Unit("voltage", 1e-3, "mV", "millivolts"), "v": Unit("voltage", 1.0, "V", "volts"), "kv": Unit("voltage", 1e3, "kV", "kilovolts"),
+    "w": Unit("power", 1.0, "W", "watts"), "kw": Unit("power", 1e3, "kW", "kilowatts"), "MW": Unit("power", 1e6, "MW", "megawatts"),
+    "hz": Unit("frequency", 1.0, "Hz", "hertz"), "khz": Unit("frequency", 1e3, "kHz", "kilohertz"), "mhz": Unit("frequency", 1e6, "MHz", "megahertz"),
+    "ghz": Unit("frequency", 1e9, "GHz", "gigahertz"),
+}
+# How a description or a reader names each unit (both spellings, singular and plural, symbols);
+# case matters only where it tells units apart (mW is not MW, mΩ is no unit here).
+UNIT_NAMES: dict[str, str] = {}
+for _key, _unit in UNITS.items():
+    _stem = _unit.word[:-1] if _unit.word.endswith("s") else _unit.word
+    for _name in {_unit.symbol, _unit.word, _stem, _unit.word.replace("meters", "metres").replace("liters", "litres"), _stem.replace("meter", "metre").replace("liter", "litre")}:
+        UNIT_NAMES[_name] = _key
+UNIT_NAMES.update({"kilos": "kg", "kilo": "kg", "amperes": "a", "ampere": "a", "milliamperes": "ma", "kiloohms": "kohm", "ohm": "ohm", "ohms": "ohm", "l": "l", "ml": "ml", "Ohm": "ohm"})
+_DESCRIBED_UNIT = re.compile(r"\b(?:in|of)\s+(?:the\s+)?(?:\w+\s+)?(?P<name>" + "|".join(sorted(map(re.escape, (n for n in UNIT_NAMES if len(n) > 2)), key=len, reverse=True)) + r")\b"
+                             r"|\((?P<symbol>" + "|".join(sorted(map(re.escape, (u.symbol for u in UNITS.values())), key=len, reverse=True)) + r")\)")
+_NAMED_UNIT = re.compile(r"_(?P<suffix>mm|cm|km|kg|mg|ml|hz|khz|mhz|ghz|ohms|kw|grams|meters|kilometers|kilograms|volts|watts|amps)$")
+
+
+def unit_of(name: str, description: str) -> str | None:
+    """The unit a number parameter is in, from its description ("Height in centimeters", "Load
+    resistance (kΩ)") or its name's suffix (``distance_km``); None when neither names one."""
+    match = _DESCRIBED_UNIT.search(description)
+    if match:
+        said = match["name"] or match["symbol"]
+        return UNIT_NAMES.get(said) or UNIT_NAMES.get(said.lower())
+    suffix = _NAMED_UNIT.search(name.lower())
+    return UNIT_NAMES.get(suffix["suffix"]) if suffix else None
+
+
+def _converted(value: Any, unit: Unit) -> list[tuple[float, Unit]]:
+    """``value`` (in ``unit``) in the other units of its dimension where it reads as people say it:
+    between 0.1 and 1000, at most three decimals (12000 ohms -> 12 kΩ, 175 cm -> 1.75 m)."""
+    if not _is_num(value) or value <= 0:
+        return []
+    out = []
+    for other in UNITS.values():
+        if other.dimension != unit.dimension or other is unit:
+            continue
+        x = round(value * unit.scale / other.scale, 9)
+        if 0.1 <= x < 1000 and round(x, 3) == x:
+            out.append((x, other))
+    return out
+
+
+def unit_forms(key: str) -> list[Form]:
+    unit = UNITS[key]
+
+    def prefixed(words: bool) -> Callable[[Any, random.Random], str | None]:
+        def fn(v: Any, rng: random.Random) -> str | None:
+            options = _converted(v, unit)
+            if not options:
+                return None
+            x, other = rng.choice(options)
+            return f"{_plain(x)} {other.word}" if words else f"{_plain(x)} {other.symbol}"
+        return fn
+
+    return [
+        Form("unit.symbol", lambda v, r: f"{_plain(v)} {unit.symbol}" if _is_num(v) else None),
+        Form("unit.word", lambda v, r: f"{_plain(v)} {unit.word}" if _is_num(v) and v != 1 else None),
+        Form("unit.prefixed", prefixed(words=False)),
+        Form("unit.prefixed_word", prefixed(words=True), held_out=True),
+    ]
+
+
 # Free text has no other form: casing is the value's own (the generator lowers some names, and the
 # call copies them as typed).
 CASING_FORMS: list[Form] = []
@@ -296,8 +378,10 @@ FAMILIES: dict[str, list[Form]] = {
 _MONEY_WORDS = re.compile(r"price|cost|budget|salary|fee|total|principal|rate_per|hourly_rate|amount|spend", re.I)
 
 
-def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | None = None) -> str | None:
-    """The family of forms for a parameter, from its schema and name; None when it has none."""
+def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | None = None, units: bool = True) -> str | None:
+    """The family of forms for a parameter, from its schema and name; None when it has none.
+    ``units``: a quantity whose description names a unit is ``unit:<key>`` (else an amount or count,
+    as the generator's files before physical units had it)."""
     kind = schema.get("type")
     description = str(schema.get("description", ""))
     lowered = f"{name} {description}".lower()
@@ -323,6 +407,9 @@ def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | N
         return "days" if kind == "integer" else None
     if "year" in name.lower():
         return None
+    unit = unit_of(name, description) if units else None
+    if unit is not None:
+        return f"unit:{unit}"
     small = isinstance(schema.get("maximum"), (int, float)) and schema["maximum"] <= 10  # a price level 1-4 is no amount
     if (_MONEY_WORDS.search(name) or "price" in lowered or "usd" in lowered) and not small:
         has_currency = any("currency" in p.lower() or p in ("from", "to") for p in (tool_params or {}))
@@ -335,7 +422,7 @@ def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | N
 def render(value: Any, family: str | None, rng: random.Random, split: str, codes: dict[str, list[str]] | None = None) -> tuple[str | None, str | None]:
     """(text, form name) for ``value``: a form of ``family`` that fits it, held-out forms only for
     ``split == "eval"``; (None, None) when no form fits (the caller writes the canonical text)."""
-    forms = list(FAMILIES.get(family or "", []))
+    forms = unit_forms(family[5:]) if family and family.startswith("unit:") else list(FAMILIES.get(family or "", []))
     if codes and isinstance(value, str) and value in codes:
         forms = code_forms(codes)
     allowed = [f for f in forms if split == "eval" or not f.held_out]
@@ -366,7 +453,7 @@ VAGUE: dict[str, list[str]] = {
 
 
 def vague(family: str | None, rng: random.Random) -> str | None:
-    options = VAGUE.get(family or "")
+    options = VAGUE.get("amount" if (family or "").startswith("unit:") else family or "")
     return rng.choice(options) if options else None
 
 
@@ -374,11 +461,18 @@ def vague(family: str | None, rng: random.Random) -> str | None:
 _UNITS = {"minutes": r"minutes?|mins?", "days": r"days?", "percent": r"percent|%"}
 
 
+def _unit_words(key: str) -> str:
+    """Every name of every unit of ``key``'s dimension, as one pattern: "{} cm tall" said "1.75 m" drops its "cm"."""
+    dimension = UNITS[key].dimension
+    names = [n for n, k in UNIT_NAMES.items() if UNITS[k].dimension == dimension]
+    return "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+
+
 def fill_slot(phrase: str, text: str, family: str | None) -> str:
     """Put ``text`` into a slot phrase ("for {} minutes"), dropping the phrase's unit word when the
     text already says it ("for an hour and a half", not "for an hour and a half minutes").
     The text goes in unchanged, so what a request says for a value can be found in it."""
-    unit = _UNITS.get(family or "")
+    unit = _UNITS.get(family or "") or (_unit_words(family[5:]) if family and family.startswith("unit:") else None)
     says_unit = bool(unit and re.search(rf"(?:{unit})\s*$", text)) or (family == "days" and ("week" in text or "fortnight" in text)) or (family == "minutes" and ("hour" in text or re.search(r"\dh", text) is not None))
     if says_unit:
         phrase = re.sub(rf"\{{\}}\s*(?:{unit})(?!\w)", "{}", phrase)
