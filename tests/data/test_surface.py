@@ -212,6 +212,9 @@ def test_training_never_uses_a_held_out_form():
     ("distance_km", {"type": "number", "description": "How far to go"}, "unit:km"),
     ("serving", {"type": "number", "description": "Serving size in grams; 100 g if omitted"}, "unit:g"),
     ("temperature", {"type": "number", "description": "Target temperature in degrees Celsius"}, "amount"),
+    ("area", {"type": "number", "description": "Floor area in square meters"}, "amount"),  # an area is no length
+    ("speed", {"type": "number", "description": "Speed in meters per second"}, "amount"),
+    ("capacity", {"type": "number", "description": "Battery capacity in mAh"}, "amount"),
 ])
 def test_family_comes_from_the_schema(name, schema, family):
     assert family_of(name, schema) == family

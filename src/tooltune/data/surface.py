@@ -315,8 +315,10 @@ for _key, _unit in UNITS.items():
     for _name in {_unit.symbol, _unit.word, _stem, _unit.word.replace("meters", "metres").replace("liters", "litres"), _stem.replace("meter", "metre").replace("liter", "litre")}:
         UNIT_NAMES[_name] = _key
 UNIT_NAMES.update({"kilos": "kg", "kilo": "kg", "amperes": "a", "ampere": "a", "milliamperes": "ma", "kiloohms": "kohm", "ohm": "ohm", "ohms": "ohm", "l": "l", "ml": "ml", "Ohm": "ohm"})
-_DESCRIBED_UNIT = re.compile(r"\b(?:in|of)\s+(?:the\s+)?(?:\w+\s+)?(?P<name>" + "|".join(sorted(map(re.escape, (n for n in UNIT_NAMES if len(n) > 2)), key=len, reverse=True)) + r")\b"
-                             r"|\((?P<symbol>" + "|".join(sorted(map(re.escape, (u.symbol for u in UNITS.values())), key=len, reverse=True)) + r")\)")
+# "in centimeters", "of the load in kilohms", "(kΩ)"; not a rate ("meters per second", "km/h") or
+# an area or volume ("square meters"), which are no lengths.
+_DESCRIBED_UNIT = re.compile(r"\b(?:in|of)\s+(?:the\s+)?(?:(?P<pre>\w+)\s+)?(?P<name>(?i:" + "|".join(sorted(map(re.escape, (n for n in UNIT_NAMES if len(n) > 2)), key=len, reverse=True)) + r"))\b"
+                             r"(?!\s*(?:/|per\b|squared|cubed))|\((?P<symbol>" + "|".join(sorted(map(re.escape, (u.symbol for u in UNITS.values())), key=len, reverse=True)) + r")\)")
 _NAMED_UNIT = re.compile(r"_(?P<suffix>mm|cm|km|kg|mg|ml|hz|khz|mhz|ghz|ohms|kw|grams|meters|kilometers|kilograms|volts|watts|amps)$")
 
 
@@ -324,6 +326,8 @@ def unit_of(name: str, description: str) -> str | None:
     """The unit a number parameter is in, from its description ("Height in centimeters", "Load
     resistance (kΩ)") or its name's suffix (``distance_km``); None when neither names one."""
     match = _DESCRIBED_UNIT.search(description)
+    if match and (match["pre"] or "").lower() in ("square", "cubic", "sq"):
+        return None
     if match:
         said = match["name"] or match["symbol"]
         return UNIT_NAMES.get(said) or UNIT_NAMES.get(said.lower())
