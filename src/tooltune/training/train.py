@@ -167,15 +167,16 @@ def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[]
 
 def _dtype_hint(dtype: str, bf16: bool) -> str | None:
     """A note when this CPU lacks native bf16, so a slow run does not look like a bug: without
-    AVX512-BF16/AMX a bf16 matmul runs ~5x slower than fp32, and an fp32 SFT step ~2x slower than
-    bf16 on a CPU that has it (~3x with checkpointing; README, step times)."""
+    AVX512-BF16/AMX a bf16 matmul is emulated (5x slower than fp32 on one such CPU, 200x on
+    another), and an fp32 SFT step of the main command took 2x to 5x a bf16 step on a CPU that has
+    it (docs/performance.md; docs/ablations.md, the AVX2 baseline)."""
     import torch
 
     if torch.cuda.is_available() or bf16_supported():
         return None
     if bf16:
-        return "note: this CPU has no native bf16 (AVX512-BF16/AMX) and dtype=bfloat16 emulates it, ~5x slower than fp32 here; use dtype=auto"
-    return "note: this CPU has no native bf16 (AVX512-BF16/AMX), so training runs in fp32 (SFT without checkpointing where memory allows, faster here): expect steps ~2x slower than the README's times"
+        return "note: this CPU has no native bf16 (AVX512-BF16/AMX) and dtype=bfloat16 emulates it, 5x to 200x slower than fp32; use dtype=auto"
+    return "note: this CPU has no native bf16 (AVX512-BF16/AMX), so training runs in fp32 (SFT without checkpointing where memory allows, faster here): expect steps 2x to 5x slower than the README's times (the main command took ~40 s per step on a 2-core AVX2 host, ~3.3 h in all)"
 
 
 def _flat_params(spec: JobSpec) -> dict[str, Any]:
