@@ -424,6 +424,7 @@ def test_paraphrased_values_say_quantities_in_other_units_that_read_back_to_the_
     for record in read_records(paths["train"]) + read_records(paths["eval"]):
         tools = {t.name: t for t in record.tools}
         for name, text in record.raw["extra_info"].get("said", {}).items():
+            assert text in record.user_prompt  # what the check quotes is really in the request
             tool = tools.get(record.raw["extra_info"].get("tool"))
             schema = tool.properties.get(name) if tool else None
             family = family_of(name, schema, tool.properties) if schema else None
