@@ -67,9 +67,20 @@ def test_every_unit_form_reads_back_in_the_unit_the_schema_asks_for(key, values)
     ("12 kΩ", "unit:ohm", 12000), ("250 mA", "unit:a", 0.25), ("1.75 m", "unit:cm", 175), ("0.25 kg", "unit:g", 250),
     ("3.5 kilometres", "unit:m", 3500), ("2.4 GHz", "unit:mhz", 2400), ("85 kilos", "unit:kg", 85), ("193", "unit:cm", 193),
     ("5 kg", "unit:cm", None), ("5 pm", "unit:m", None),
+    ("12k", "unit:ohm", 12000), ("0.3 Hz", "unit:ghz", 3e-10), ("1,500 m", "unit:km", 1.5), ("minus 2 km", "unit:m", -2000),
+    # never a scale on a number already in a scaled unit, never "M" for million beside a unit
+    ("1.75 M", "unit:cm", None), ("4.7M", "unit:Mohm", None), ("4.7k", "unit:kohm", None), ("5k", "unit:km", None),
+    ("-" * 3000 + "5 m", "unit:cm", None), ("1" * 400 + " m", "unit:cm", None),
 ])
 def test_quantities_as_people_write_them(text, family, value):
     assert read(text, family) == value
+
+
+def test_a_reading_is_never_infinite_or_a_million_meters():
+    tool = Tool.from_dict({"name": "f", "parameters": {"type": "object", "properties": {"length": {"type": "number", "description": "Length in meters"}}, "required": ["length"]}})
+    for said in ("9" * 308 + " km", "5 M"):
+        answer = f'<think>Tool: f. Required: length = "{said}" -> 5.</think><TOOLCALL>[{{"name": "f", "arguments": {{"length": 5}}}}]</TOOLCALL>'
+        assert read_values(answer, [tool]).answer == answer
 
 
 @pytest.mark.parametrize("value", [[3, 8, 11], [2, 4, 4, 5], [10.5, 12.1], [-3, 7]])

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,8 @@ def read_number(text: str) -> int | float | None:
     text = text.strip().lower()
     sign = re.match(r"(?:-|minus\s+|negative\s+)(?=\S)", text)
     if sign:
+        if re.match(r"(?:-|minus\s+|negative\s+)", text[sign.end():]):
+            return None  # "--5", "minus minus 5": no number people write (and no recursion to exhaust)
         value = read_number(text[sign.end():])
         return None if value is None else -value
     if text in ("a dozen", "dozen", "one dozen"):
@@ -88,7 +91,7 @@ def read_number(text: str) -> int | float | None:
     digits = re.fullmatch(r"(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(k|m|bn|thousand|million|mil|billion)?", text)
     if digits:
         number = float(digits[1].replace(",", "") + (digits[2] or "")) * _SCALES.get(digits[3] or "", 1)
-        return _tidy(number)
+        return _tidy(number) if math.isfinite(number) else None  # 400 digits is no amount
     scaled = re.fullmatch(r"(.+?)\s+(thousand|million|billion)", text)
     if scaled and (inner := _words(scaled[1])) is not None:
         return inner * _SCALES[scaled[2]]
@@ -238,11 +241,26 @@ def _quantity(text: str, key: str) -> int | float | None:
         if number and number[-1].isalpha():
             continue  # "pm" is no "m": the unit must stand after the number
         unit = surface.UNITS[surface.UNIT_NAMES[name]]
-        value = read_number(number)
+        value = _plain_number(number)
         if value is None or unit.dimension != target.dimension:
             return None
-        return _tidy(value * unit.scale / target.scale)
+        return _tidy_quantity(value * unit.scale / target.scale)
+    return _plain_number(text, scaled=target.scale == 1)
+
+
+def _plain_number(text: str, scaled: bool = False) -> int | float | None:
+    """A number before a unit: no "k" or "M" of its own ("4.7k" for a value already in kilohms is
+    4700 kilohms to read_number; "1.75 M" is meters or mega, never million), unless ``scaled`` (a
+    base unit: "12k" for ohms is 12000) and then only "k" or the words."""
+    if re.search(r"\d\s*(?:[mM]|bn|mil)$", text.strip()) or (not scaled and re.search(r"\d\s*k$|thousand$|million$|billion$", text.strip().lower())):
+        return None
     return read_number(text)
+
+
+def _tidy_quantity(number: float) -> int | float:
+    """A converted quantity to 12 significant digits (0.3 Hz in GHz is 3e-10, not 0), whole as an int."""
+    number = float(f"{number:.12g}")
+    return int(number) if number.is_integer() else number  # inf stays inf: read_values drops it
 
 
 def _whole(number: int | float | None) -> int | None:
@@ -394,7 +412,7 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
             new = read(said, family, schema) if said is not None else None
             if new is None and isinstance(value, str) and not (_valid(value, schema) and _canonical(value, family)):
                 new = read(value, family, schema)  # a span copied into the call as it was said
-            if new is None or new == value or not _valid(new, schema):
+            if new is None or new == value or (isinstance(new, float) and not math.isfinite(new)) or not _valid(new, schema):
                 continue
             if _number(new) and _number(value) and abs(new) == abs(value):
                 continue  # c = "eight" -> -8: the sign was said just outside the quoted words

@@ -220,6 +220,28 @@ def test_family_comes_from_the_schema(name, schema, family):
     assert family_of(name, schema) == family
 
 
+@pytest.mark.parametrize("description, unit", [
+    ("Weight in kg", "kg"), ("Height of the wall (in m)", "m"), ("Height [cm]", "cm"), ("R1 in kilo-ohms", "kohm"), ("Power in kW", "kw"),
+    # part of another quantity, or no unit at all
+    ("Energy used in kilowatt-hours", None), ("Battery capacity in milliamp hours", None), ("Torque in newton meters", None),
+    ("Top speed in kilometres an hour", None), ("Calories in 100 grams of the food", None), ("Reading of the meter", None),
+    ("Resistivity in ohm meters", None), ("Results in A-Z order", None),
+])
+def test_the_unit_a_description_names(description, unit):
+    from tooltune.data.surface import unit_of
+
+    assert unit_of("x", description) == unit
+
+
+def test_a_price_per_unit_is_a_price_and_unit_words_are_exact():
+    from tooltune.data.surface import unit_forms
+
+    assert family_of("price", {"type": "number", "description": "Price of a kilogram of coffee, in dollars"}) == "money"
+    said = {form.name: form.render(1000, random.Random(0)) for form in unit_forms("kw")}
+    assert said["unit.prefixed"] == "1 MW" and said["unit.prefixed_word"] == "1 megawatt"  # one megawatt, not "1 megawatts"
+    assert all(form.render(70.123456789, random.Random(0)) is None for form in unit_forms("kg"))  # never "70.1235 kg"
+
+
 def test_units_are_a_family_only_when_asked_for():
     """The generator's files before physical units keep their amounts (``units=False``)."""
     assert family_of("height_cm", {"type": "number", "description": "Height in centimeters"}, units=False) == "amount"

@@ -29,7 +29,7 @@ from .catalog import CatalogTool, humanize, load_banks, load_catalog, load_refus
 from .phrasing import ASIDES, ASK_LEADS, CLOSERS, FOLLOW_UPS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, JOINERS, OPENERS, REFUSE_WRAPS
 from .records import Record, make_record, write_jsonl
 from .schema_values import NoValue, draw
-from .surface import family_of, fill_slot, render, vague
+from .surface import family_of, fill_slot, render, unit_of, vague
 from .validate import argument_problems
 
 __all__ = ["GenerateConfig", "Generated", "generate", "generate_split", "exact_counts", "share_tool_lists"]
@@ -644,8 +644,10 @@ class _RowMaker:
                 text, family = self._say(ct, name, value, said, phrase=True)
                 phrases.append((name, text if family == ENUM_PHRASE else fill_slot(self.rng.choice(spec), text, family)))
             else:
-                text, _ = self._say(ct, name, value, said)
-                phrases.append((name, self.rng.choice(GENERIC_SLOTS).format(name=humanize(name), value=text)))
+                text, family = self._say(ct, name, value, said)
+                # "length 111 mm", not "length mm 111 mm": the value says its unit itself
+                label = re.sub(r"_[a-z]+$", "", name) if (family or "").startswith("unit:") and "_" in name and unit_of(name, "") else name
+                phrases.append((name, self.rng.choice(GENERIC_SLOTS).format(name=humanize(label), value=text)))
         # Required values first in natural order most of the time; shuffled sometimes for variety.
         if self.rng.random() < 0.3:
             self.rng.shuffle(phrases)

@@ -314,25 +314,52 @@ for _key, _unit in UNITS.items():
     _stem = _unit.word[:-1] if _unit.word.endswith("s") else _unit.word
     for _name in {_unit.symbol, _unit.word, _stem, _unit.word.replace("meters", "metres").replace("liters", "litres"), _stem.replace("meter", "metre").replace("liter", "litre")}:
         UNIT_NAMES[_name] = _key
-UNIT_NAMES.update({"kilos": "kg", "kilo": "kg", "amperes": "a", "ampere": "a", "milliamperes": "ma", "kiloohms": "kohm", "ohm": "ohm", "ohms": "ohm", "l": "l", "ml": "ml", "Ohm": "ohm"})
-# "in centimeters", "of the load in kilohms", "(kΩ)"; not a rate ("meters per second", "km/h") or
-# an area or volume ("square meters"), which are no lengths.
-_DESCRIBED_UNIT = re.compile(r"\b(?:in|of)\s+(?:the\s+)?(?:(?P<pre>\w+)\s+)?(?P<name>(?i:" + "|".join(sorted(map(re.escape, (n for n in UNIT_NAMES if len(n) > 2)), key=len, reverse=True)) + r"))\b"
-                             r"(?!\s*(?:/|per\b|squared|cubed))|\((?P<symbol>" + "|".join(sorted(map(re.escape, (u.symbol for u in UNITS.values())), key=len, reverse=True)) + r")\)")
+UNIT_NAMES.update({"kilos": "kg", "kilo": "kg", "amperes": "a", "ampere": "a", "milliamperes": "ma", "kiloohms": "kohm", "kilo-ohms": "kohm", "kilo-ohm": "kohm",
+                   "megaohms": "Mohm", "mega-ohms": "Mohm", "ohm": "ohm", "ohms": "ohm", "l": "l", "ml": "ml", "Ohm": "ohm"})
+_SYMBOLS = "|".join(sorted(map(re.escape, (u.symbol for u in UNITS.values())), key=len, reverse=True))
+# "in centimeters", "in the load's kilohms", "in kg", "(kΩ)", "[cm]": a unit word after "in" (any
+# case), a symbol after "in" as its own word, or a symbol in brackets.
+_DESCRIBED_UNIT = re.compile(r"\bin\s+(?:the\s+)?(?:(?P<pre>[\w'-]+)\s+)?(?P<name>(?i:" + "|".join(sorted(map(re.escape, (n for n in UNIT_NAMES if len(n) > 2)), key=len, reverse=True)) + r"))(?![\w-])"
+                             r"|\bin\s+(?P<insym>" + _SYMBOLS + r")(?=[\s,.;:)\]]|$)|[(\[](?P<symbol>" + _SYMBOLS + r")[)\]]")
+# What turns a unit into another quantity: a rate ("km/h", "meters per second", "kilometres an
+# hour"), an area or volume ("square meters"), a compound ("kilowatt-hours", "newton meters",
+# "ohm meters", "milliamp hours").
+_NOT_AFTER = re.compile(r"\s*(?:/|-|per\b|squared|cubed|an?\s+hour|hours?\b)", re.I)
+_NOT_BEFORE = {"square", "cubic", "sq", "newton", "foot", "pound", "kilo", "watt", "amp", "volt", "ohm", "ampere"}
 _NAMED_UNIT = re.compile(r"_(?P<suffix>mm|cm|km|kg|mg|ml|hz|khz|mhz|ghz|ohms|kw|grams|meters|kilometers|kilograms|volts|watts|amps)$")
 
 
+def _unit_name(said: str) -> str | None:
+    return UNIT_NAMES.get(said) or (UNIT_NAMES.get(said.lower()) if len(said) > 2 else None)
+
+
 def unit_of(name: str, description: str) -> str | None:
-    """The unit a number parameter is in, from its description ("Height in centimeters", "Load
-    resistance (kΩ)") or its name's suffix (``distance_km``); None when neither names one."""
-    match = _DESCRIBED_UNIT.search(description)
-    if match and (match["pre"] or "").lower() in ("square", "cubic", "sq"):
-        return None
-    if match:
-        said = match["name"] or match["symbol"]
-        return UNIT_NAMES.get(said) or UNIT_NAMES.get(said.lower())
+    """The unit a number parameter is in, from its description ("Height in centimeters", "Weight
+    in kg", "Load resistance (kΩ)") or its name's suffix (``distance_km``); None when neither names
+    one, or when the unit is part of another quantity (a rate, an area, "kilowatt-hours")."""
+    for match in _DESCRIBED_UNIT.finditer(description):
+        said = match["name"] or match["insym"] or match["symbol"]
+        pre = (match["pre"] or "").lower()
+        rest = description[match.end():]
+        if pre and (pre in _NOT_BEFORE or _unit_name(pre) or any(c.isdigit() for c in pre)):
+            return None  # "in square meters", "in newton meters", "in 100 grams" (a serving, not a unit)
+        following = re.match(r"\s*([\w]+)", rest)
+        if _NOT_AFTER.match(rest) or (following and _unit_name(following[1])):
+            return None
+        return _unit_name(said)
     suffix = _NAMED_UNIT.search(name.lower())
     return UNIT_NAMES.get(suffix["suffix"]) if suffix else None
+
+
+def _exact(v: Any) -> bool:
+    """Whether ``_plain`` writes ``v`` exactly (70.123456789 is no "70.1235", 1e-05 no "1e-05")."""
+    return _is_num(v) and "e" not in _plain(v) and float(_plain(v)) == v
+
+
+def _say_unit(x: Any, unit: Unit) -> str:
+    """ "1.5 meters", "1 meter" (a word takes the singular after exactly one; "hertz" has no other)."""
+    word = unit.word[:-1] if x == 1 and unit.word.endswith("s") else unit.word
+    return f"{_plain(x)} {word}"
 
 
 def _converted(value: Any, unit: Unit) -> list[tuple[float, Unit]]:
@@ -359,12 +386,12 @@ def unit_forms(key: str) -> list[Form]:
             if not options:
                 return None
             x, other = rng.choice(options)
-            return f"{_plain(x)} {other.word}" if words else f"{_plain(x)} {other.symbol}"
+            return _say_unit(x, other) if words else f"{_plain(x)} {other.symbol}"
         return fn
 
     return [
-        Form("unit.symbol", lambda v, r: f"{_plain(v)} {unit.symbol}" if _is_num(v) else None),
-        Form("unit.word", lambda v, r: f"{_plain(v)} {unit.word}" if _is_num(v) and v != 1 else None),
+        Form("unit.symbol", lambda v, r: f"{_plain(v)} {unit.symbol}" if _exact(v) else None),
+        Form("unit.word", lambda v, r: _say_unit(v, unit) if _exact(v) else None),
         Form("unit.prefixed", prefixed(words=False)),
         Form("unit.prefixed_word", prefixed(words=True), held_out=True),
     ]
@@ -411,13 +438,13 @@ def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | N
         return "days" if kind == "integer" else None
     if "year" in name.lower():
         return None
-    unit = unit_of(name, description) if units else None
-    if unit is not None:
-        return f"unit:{unit}"
     small = isinstance(schema.get("maximum"), (int, float)) and schema["maximum"] <= 10  # a price level 1-4 is no amount
     if (_MONEY_WORDS.search(name) or "price" in lowered or "usd" in lowered) and not small:
         has_currency = any("currency" in p.lower() or p in ("from", "to") for p in (tool_params or {}))
         return "amount" if has_currency else "money"
+    unit = unit_of(name, description) if units else None  # after money: "price of a kilogram, in dollars" is a price
+    if unit is not None:
+        return f"unit:{unit}"
     if kind == "integer":
         return "count"
     return "amount"
