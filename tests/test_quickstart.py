@@ -1,7 +1,9 @@
 import dataclasses
 import json
 
-from tooltune.quickstart import Preset, reward_curve, run_quickstart
+import pytest
+
+from tooltune.quickstart import PRESETS, Preset, preset_with, reward_curve, run_quickstart
 
 TINY = Preset(train_rows=40, sft_steps=2, rlvr_steps=2, rlvr_prompts=1, eval_rows=20, validation_rows=4)
 
@@ -54,3 +56,26 @@ def test_a_behavior_curve_follows_the_overall_step_ranges_and_marks_empty_ones()
     history = [{"step": 1, "reward": 0.2, "train/reward_execute": 0.3}, {"step": 2, "reward": 0.4}, {"step": 3, "reward": 0.6, "train/reward_execute": 0.9}, {"step": 4, "reward": 0.8}]
     assert reward_curve(history, blocks=2, key="train/reward_execute") == [(1, 2, 0.3), (3, 4, 0.9)]
     assert reward_curve(history, blocks=2, key="train/reward_refuse") == [(1, 2, None), (3, 4, None)]
+
+
+def test_a_folder_started_with_other_settings_is_never_resumed_with_these(tmp_path, tiny_model):
+    preset = dataclasses.replace(TINY, rlvr_steps=0)
+    run_quickstart(tmp_path / "qs", preset=preset, base=tiny_model, echo=lambda s: None)
+    data = (tmp_path / "qs" / "data" / "train.jsonl").read_bytes()
+    with pytest.raises(ValueError, match=r"other settings \(seed differ\)"):
+        run_quickstart(tmp_path / "qs", preset=preset, seed=1, base=tiny_model, echo=lambda s: None)
+    with pytest.raises(ValueError, match="train_rows differ"):
+        run_quickstart(tmp_path / "qs", preset=dataclasses.replace(preset, train_rows=48), base=tiny_model, echo=lambda s: None)
+    assert (tmp_path / "qs" / "data" / "train.jsonl").read_bytes() == data  # the first run's data is untouched
+
+
+def test_set_changes_a_preset_field_and_refuses_typos_and_wrong_types():
+    changed = preset_with("full", {"sft_steps": 420, "paraphrased_values": True, "pairs": 1, "refuse_kinds": [0.5, 0.25, 0.25]})
+    assert (changed.sft_steps, changed.paraphrased_values, changed.pairs, changed.refuse_kinds) == (420, True, 1.0, (0.5, 0.25, 0.25))
+    assert changed.train_rows == PRESETS["full"].train_rows
+    with pytest.raises(ValueError, match="no such preset setting; choose from train_rows"):
+        preset_with("full", {"sft_step": 420})
+    with pytest.raises(ValueError, match="expected int"):
+        preset_with("full", {"sft_steps": "many"})
+    with pytest.raises(ValueError, match="expected bool"):
+        preset_with("full", {"paraphrased_values": 1})

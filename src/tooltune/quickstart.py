@@ -10,6 +10,7 @@ checkpoint, so a kill loses at most one checkpoint interval.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from .rewards.batch import score_rows
 from .schema import format_tool_calls, parse_tool_calls
 from .schema.behavior import BEHAVIORS
 
-__all__ = ["Preset", "PRESETS", "run_quickstart", "reward_curve", "validation_curve"]
+__all__ = ["Preset", "PRESETS", "preset_with", "run_quickstart", "reward_curve", "validation_curve"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,46 @@ PRESETS = {
     "full-rlvr": Preset(train_rows=2400, sft_steps=300, rlvr_steps=20, rlvr_prompts=2, pairs=1.0, rows_per_list=4, share_prompts=True,
                         near_refusals=0.7, refuse_kinds=(0.45, 0.2, 0.35)),
 }
+
+
+def preset_with(name: str, changes: dict[str, Any]) -> Preset:
+    """Preset ``name`` with some of its fields changed (``tooltune quickstart --set FIELD=VALUE``),
+    each checked against the field's type so a typo stops here, not an hour into training."""
+    fields = {f.name: f for f in dataclasses.fields(Preset)}
+    checked: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in fields:
+            raise ValueError(f"--set {key}: no such preset setting; choose from {', '.join(fields)}")
+        kind = str(fields[key].type)
+        if kind == "bool":
+            ok = isinstance(value, bool)
+        elif kind == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind == "float":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            value = float(value) if ok else value
+        else:  # refuse_kinds: three shares
+            ok = isinstance(value, list) and len(value) == 3 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            value = tuple(float(v) for v in value) if ok else value
+        if not ok:
+            raise ValueError(f"--set {key}={value!r}: expected {kind if kind != 'tuple[float, float, float]' else 'three shares, e.g. [0.45,0.2,0.35]'}")
+        checked[key] = value
+    return dataclasses.replace(PRESETS[name], **checked)
+
+
+def _same_settings(out: Path, settings: dict[str, Any]) -> None:
+    """Refuse to resume a quickstart folder that holds another configuration's stages: its finished
+    warm start would be reused for data it never saw (another seed, rows or base). Checked before
+    anything is written, so the earlier run's data and models stay as they were."""
+    path = out / "settings.json"
+    if path.exists():
+        before = json.loads(path.read_text())
+        if before != settings:
+            changed = sorted(k for k in {*before.get("preset", {}), *settings["preset"]} if before.get("preset", {}).get(k) != settings["preset"].get(k))
+            changed += [k for k in ("seed", "base") if before.get(k) != settings[k]]
+            raise ValueError(f"{out} holds a quickstart run with other settings ({', '.join(changed)} differ); rerun it with its own settings to resume, or use another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=2))
 
 
 def _gold(record: Record) -> str:
@@ -141,6 +182,7 @@ def run_quickstart(
     started = time.perf_counter()
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
     out = Path(out).resolve()
+    _same_settings(out, {"preset": json.loads(json.dumps(dataclasses.asdict(chosen))), "seed": seed, "base": base})
     paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list, shapes=chosen.shapes,
                                   near_refusals=chosen.near_refusals, harmful_uses=chosen.harmful_uses, refuse_kinds=chosen.refuse_kinds,
                                   paraphrased_values=chosen.paraphrased_values), out / "data").paths

@@ -103,6 +103,9 @@ def test_quickstart_offers_the_presets():
     assert sorted(choices) == sorted(PRESETS)
     result = run("quickstart", "--help")
     assert all(name in result.output for name in PRESETS)
+    for bad, says in ((["--set", "sft_step=4"], "no such preset setting"), (["--set", "sft_steps"], "write key=value"), (["--set", "pairs=lots"], "expected float")):
+        result = run("quickstart", "--out", "unused", *bad)
+        assert result.exit_code == 1 and says in result.output and "Traceback" not in result.output, result.output
 
 
 def test_train_command_runs_a_spec_and_rejects_bad_ones(tmp_path, tiny_model, small_data):

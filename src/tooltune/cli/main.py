@@ -128,16 +128,23 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
 @click.option("--out", default="runs/quickstart", show_default=True, type=click.Path(file_okay=False), help="Where to write data, runs and the summary.")
 @click.option("--base", default=DEFAULT_MODEL, show_default=True, help="Model to customize.")
 @click.option("--seed", default=0, show_default=True, help="Seeds the generated data and the training runs.")
-def quickstart(preset: str, out: str, base: str, seed: int) -> None:
+@click.option("--set", "changes", multiple=True, metavar="FIELD=VALUE",
+              help="Change one of the preset's settings, e.g. --set sft_steps=420 --set paraphrased_values=true (fields: tooltune.quickstart.Preset). A folder keeps the settings it was started with.")
+def quickstart(preset: str, out: str, base: str, seed: int, changes: tuple[str, ...]) -> None:
     """The main job: generate data, SFT warm start (then RLVR in the full-rlvr and quick presets);
     prints the validation reward on held-out rows at each stage's start, middle and end.
 
     Rerun the same command after an interruption: finished stages are reused and the running one
     resumes from its last checkpoint.
     """
-    from ..quickstart import run_quickstart
+    from ..quickstart import preset_with, run_quickstart
+    from ..training.spec import parse_overrides
 
-    run_quickstart(Path(out) / preset, preset=preset, seed=seed, base=base, echo=click.echo)
+    try:  # a bad --set, or a folder started with other settings (SpecError is a ValueError too)
+        chosen = preset_with(preset, parse_overrides(list(changes)))
+        run_quickstart(Path(out) / preset, preset=chosen, seed=seed, base=base, echo=click.echo)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 # -------------------------------------------------------------------------------------- reward
