@@ -307,15 +307,22 @@ UNITS: dict[str, Unit] = {
     "hz": Unit("frequency", 1.0, "Hz", "hertz"), "khz": Unit("frequency", 1e3, "kHz", "kilohertz"), "mhz": Unit("frequency", 1e6, "MHz", "megahertz"),
     "ghz": Unit("frequency", 1e9, "GHz", "gigahertz"),
 }
-# How a description or a reader names each unit (both spellings, singular and plural, symbols);
-# case matters only where it tells units apart (mW is not MW, mΩ is no unit here).
-UNIT_NAMES: dict[str, str] = {}
-for _key, _unit in UNITS.items():
-    _stem = _unit.word[:-1] if _unit.word.endswith("s") else _unit.word
-    for _name in {_unit.symbol, _unit.word, _stem, _unit.word.replace("meters", "metres").replace("liters", "litres"), _stem.replace("meter", "metre").replace("liter", "litre")}:
-        UNIT_NAMES[_name] = _key
-UNIT_NAMES.update({"kilos": "kg", "kilo": "kg", "amperes": "a", "ampere": "a", "milliamperes": "ma", "kiloohms": "kohm", "kilo-ohms": "kohm", "kilo-ohm": "kohm",
-                   "megaohms": "Mohm", "mega-ohms": "Mohm", "ohm": "ohm", "ohms": "ohm", "l": "l", "ml": "ml", "Ohm": "ohm"})
+
+
+def _unit_names() -> dict[str, str]:
+    """How a description or a reader names each unit (both spellings, singular and plural, symbols);
+    case matters only where it tells units apart (mW is not MW, mΩ is no unit here)."""
+    names = {}
+    for key, unit in UNITS.items():
+        stem = unit.word[:-1] if unit.word.endswith("s") else unit.word
+        for name in (unit.symbol, unit.word, stem, unit.word.replace("meters", "metres").replace("liters", "litres"), stem.replace("meter", "metre").replace("liter", "litre")):
+            names[name] = key
+    names.update({"kilos": "kg", "kilo": "kg", "amperes": "a", "ampere": "a", "milliamperes": "ma", "kiloohms": "kohm", "kilo-ohms": "kohm", "kilo-ohm": "kohm",
+                  "megaohms": "Mohm", "mega-ohms": "Mohm", "l": "l", "ml": "ml", "Ohm": "ohm"})
+    return names
+
+
+UNIT_NAMES = _unit_names()
 _SYMBOLS = "|".join(sorted(map(re.escape, (u.symbol for u in UNITS.values())), key=len, reverse=True))
 # "in centimeters", "in the load's kilohms", "in kg", "(kΩ)", "[cm]": a unit word after "in" (any
 # case), a symbol after "in" as its own word, or a symbol in brackets.
