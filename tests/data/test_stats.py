@@ -24,3 +24,14 @@ def test_request_shape_masks_argument_values():
     assert request_shape("Weather for San Francisco for 3 days?", calls) == "weather for <v> for <v> days?"
     calls2 = parse_tool_calls(json.dumps([{"name": "f", "arguments": {"location": "Paris", "days": 5}}]))
     assert request_shape("Weather for Paris for 5 days?", calls2) == request_shape("Weather for San Francisco for 3 days?", calls)
+
+
+def test_stats_count_the_values_a_request_says_otherwise_by_kind(tmp_path):
+    from tooltune.data.generate import GenerateConfig, generate
+
+    paths = generate(GenerateConfig(n=300, eval_n=0, seed=2, paraphrased_values=True), tmp_path).paths
+    stats = compute_stats(paths["train"])
+    assert {"date", "enum", "unit"} <= set(stats.said) and stats.to_dict()["values_said_otherwise"] == dict(stats.said.most_common())
+    assert "values said otherwise than the call writes them, by parameter kind" in stats.render()
+    plain = generate(GenerateConfig(n=60, eval_n=0, seed=2, natural=0), tmp_path / "plain").paths
+    assert not compute_stats(plain["train"]).said  # plain values: nothing to read

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..schema import parse_tool_calls
 from .records import Record, iter_jsonl, structural_problems
+from .surface import family_of
 
 __all__ = ["DatasetStats", "compute_stats", "approx_tokens", "request_shape"]
 
@@ -63,6 +64,9 @@ class DatasetStats:
     duplicate_prompts: int = 0
     duplicate_rows: int = 0
     shapes: Counter = field(default_factory=Counter)
+    # Values a request words otherwise than its call writes them (``extra_info.said``), by surface
+    # family ("date", "unit", "enum" ...): how much of the file teaches reading rather than copying.
+    said: Counter = field(default_factory=Counter)
 
     def token_summary(self) -> dict[str, float]:
         values = sorted(self.prompt_tokens)
@@ -83,6 +87,7 @@ class DatasetStats:
             "duplicate_prompts": self.duplicate_prompts,
             "duplicate_rows": self.duplicate_rows,
             "distinct_request_shapes": len(self.shapes),
+            "values_said_otherwise": dict(self.said.most_common()),
         }
 
     def render(self, top: int = 15) -> str:
@@ -102,6 +107,8 @@ class DatasetStats:
             lines.append(f"  ... and {len(self.tools_called) - top} more")
         lines.append(f"distinct request shapes (values masked): {len(self.shapes)}")
         lines.append(f"duplicates: {self.duplicate_prompts} repeated user prompts, {self.duplicate_rows} repeated rows")
+        if self.said:
+            lines.append(f"values said otherwise than the call writes them, by parameter kind: {sum(self.said.values())} (" + ", ".join(f"{k} {v}" for k, v in self.said.most_common()) + ")")
         return "\n".join(lines)
 
 
@@ -141,4 +148,12 @@ def compute_stats(path: str | Path) -> DatasetStats:
             stats.duplicate_rows += 1
         seen_rows.add(key)
         stats.shapes[request_shape(record.user_prompt, calls)] += 1
+        said = (obj.get("extra_info") or {}).get("said") if isinstance(obj.get("extra_info"), dict) else None
+        if isinstance(said, dict) and said:
+            target = obj["extra_info"].get("tool")  # the row's own tool wins where two tools share a parameter name
+            schemas = {name: schema for tool in sorted(record.tools, key=lambda t: t.name == target) for name, schema in tool.properties.items() if isinstance(schema, dict)}
+            for name in said:
+                schema = schemas.get(name, {})
+                family = "enum" if schema.get("enum") else family_of(name, schema) or "other"
+                stats.said["unit" if family.startswith("unit:") else family] += 1
     return stats
