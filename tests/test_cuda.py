@@ -10,8 +10,10 @@ from transformers import TrainerCallback
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
-# Same small settings as tests/training/test_train.py, in the dtype a GPU user gets (auto: bf16).
-FAST = {"batch_size": 8, "micro_batch_size": 4, "rollouts": 4, "max_completion_length": 12, "max_length": 320, "learning_rate": 1e-3, "dtype": "auto", "save_steps": 1}
+from tests.training.test_train import FAST as CPU_FAST
+
+# The CPU tests' small settings, in the dtype a GPU user gets (auto: bf16).
+FAST = {**CPU_FAST, "dtype": "auto"}
 
 
 class _Devices(TrainerCallback):

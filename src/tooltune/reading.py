@@ -232,10 +232,10 @@ def _quantity(text: str, key: str) -> int | float | None:
     text = " ".join(text.strip().split())
     if target is None or not text:
         return None
+    lowered = text.lower()
     for name in _UNIT_SUFFIXES:
         # Symbols by their case (mA is no MA); words in any case ("Kilometers").
-        exact = text.endswith(name)
-        if not (exact or (len(name) > 2 and text.lower().endswith(name.lower()))):
+        if not (text.endswith(name) or (len(name) > 2 and lowered.endswith(name.lower()))):
             continue
         number = text[: len(text) - len(name)]
         if number and number[-1].isalpha():
@@ -257,10 +257,13 @@ def _plain_number(text: str, scaled: bool = False) -> int | float | None:
     return read_number(text)
 
 
-def _tidy_quantity(number: float) -> int | float:
-    """A converted quantity to 12 significant digits (0.3 Hz in GHz is 3e-10, not 0), whole as an int."""
+def _tidy_quantity(number: float) -> int | float | None:
+    """A converted quantity to 12 significant digits (0.3 Hz in GHz is 3e-10, not 0), whole as an
+    int; None past float's range (308 digits of kilometers), as read_number does."""
+    if not math.isfinite(number):
+        return None
     number = float(f"{number:.12g}")
-    return int(number) if number.is_integer() else number  # inf stays inf: read_values drops it
+    return int(number) if number.is_integer() else number
 
 
 def _whole(number: int | float | None) -> int | None:
@@ -412,7 +415,7 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
             new = read(said, family, schema) if said is not None else None
             if new is None and isinstance(value, str) and not (_valid(value, schema) and _canonical(value, family)):
                 new = read(value, family, schema)  # a span copied into the call as it was said
-            if new is None or new == value or (isinstance(new, float) and not math.isfinite(new)) or not _valid(new, schema):
+            if new is None or new == value or not _valid(new, schema):
                 continue
             if _number(new) and _number(value) and abs(new) == abs(value):
                 continue  # c = "eight" -> -8: the sign was said just outside the quoted words

@@ -148,10 +148,11 @@ def compute_stats(path: str | Path) -> DatasetStats:
             stats.duplicate_rows += 1
         seen_rows.add(key)
         stats.shapes[request_shape(record.user_prompt, calls)] += 1
-        said = (obj.get("extra_info") or {}).get("said") if isinstance(obj.get("extra_info"), dict) else None
+        extra = obj.get("extra_info") if isinstance(obj.get("extra_info"), dict) else {}
+        said = extra.get("said")
         if isinstance(said, dict) and said:
-            target = obj["extra_info"].get("tool")  # the row's own tool wins where two tools share a parameter name
-            schemas = {name: schema for tool in sorted(record.tools, key=lambda t: t.name == target) for name, schema in tool.properties.items() if isinstance(schema, dict)}
+            # The row's own tool last, so it wins where two listed tools share a parameter name.
+            schemas = {name: schema for tool in sorted(record.tools, key=lambda t: t.name == extra.get("tool")) for name, schema in tool.properties.items() if isinstance(schema, dict)}
             for name in said:
                 schema = schemas.get(name, {})
                 family = "enum" if schema.get("enum") else family_of(name, schema) or "other"
