@@ -471,3 +471,15 @@ def test_shapes_agents_see(tmp_path):
     assert not set(JOINERS["eval"]) & set(JOINERS["train"]) and not set(FOLLOW_UPS["eval"]) & set(FOLLOW_UPS["train"])
     # --shapes 0 (the default) draws nothing extra: the recipe's files stay what they were.
     assert generate(GenerateConfig(n=60, eval_n=20, seed=2, shapes=0.0), tmp_path / "a").paths["train"].read_bytes() == generate(GenerateConfig(n=60, eval_n=20, seed=2), tmp_path / "b").paths["train"].read_bytes()
+
+
+def test_no_date_range_runs_backwards(tmp_path):
+    # check_in before check_out, start_date before end_date: dates drawn apart are put in order.
+    paths = generate(GenerateConfig(n=400, eval_n=20, seed=5, pairs=1.0, rows_per_list=4), tmp_path).paths
+    ranges = 0
+    for record in read_records(paths["train"]):
+        for call in parse_tool_calls(record.ground_truth) if record.behavior == "execute" else []:
+            dates = [v for v in call.arguments.values() if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)]
+            ranges += len(dates) > 1
+            assert dates == sorted(dates), (call.name, call.arguments)
+    assert ranges >= 5  # the check saw ranges

@@ -390,7 +390,7 @@ class _RowMaker:
         templates = [t for t in ct.templates if set(ct.tool.required) <= set(_placeholders(t))]
         if templates and self.rng.random() < 0.35:
             template = self.rng.choice(templates)
-            args = {p: self._value(ct, p) for p in _ordered(ct, _placeholders(template))}
+            args = self._in_order(ct, {p: self._value(ct, p) for p in _ordered(ct, _placeholders(template))})
             said: dict[str, str] = {}
             # A template writes its own unit words ("{duration_minutes} minutes"): forms that say a unit stay out.
             text = _fill_template(template, {p: self._say(ct, p, v, said, units=False)[0] for p, v in args.items()})
@@ -606,6 +606,18 @@ class _RowMaker:
                 if value not in args.values():
                     break
                 value = self._value(ct, name)
+            args[name] = value
+        return self._in_order(ct, args)
+
+    def _in_order(self, ct: CatalogTool, args: dict[str, Any]) -> dict[str, Any]:
+        """A call's dates in schema order are a range (check_in, check_out; start_date, end_date): drawn
+        apart, they are sorted so that none runs backwards. Plain files (``natural=0``) keep the
+        draws of earlier versions, so the benchmark files they write stay byte for byte the same."""
+        if not self.natural:
+            return args
+        names = [p for p in ct.tool.properties if isinstance(args.get(p), str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", args[p])
+                 and family_of(p, ct.tool.properties.get(p) or {}, ct.tool.properties) == "date"]
+        for name, value in zip(names, sorted(args[n] for n in names)):
             args[name] = value
         return args
 
