@@ -215,6 +215,13 @@ def test_training_never_uses_a_held_out_form():
     ("area", {"type": "number", "description": "Floor area in square meters"}, "amount"),  # an area is no length
     ("speed", {"type": "number", "description": "Speed in meters per second"}, "amount"),
     ("capacity", {"type": "number", "description": "Battery capacity in mAh"}, "amount"),
+    # money words are whole words of the name: no fee in square_feet, no cost in a costume
+    ("square_feet", {"type": "integer", "description": "Living area in square feet"}, "count"),
+    ("costume_count", {"type": "integer"}, "count"),
+    ("amount_ml", {"type": "integer", "description": "Amount of water in milliliters"}, "unit:ml"),  # water, not dollars
+    ("maxPrice", {"type": "number"}, "money"),
+    ("max_rent", {"type": "number", "description": "Highest monthly rent"}, "money"),
+    ("total_fees", {"type": "number"}, "money"),
 ])
 def test_family_comes_from_the_schema(name, schema, family):
     assert family_of(name, schema) == family
@@ -245,6 +252,7 @@ def test_a_price_per_unit_is_a_price_and_unit_words_are_exact():
 def test_units_are_a_family_only_when_asked_for():
     """The generator's files before physical units keep their amounts (``units=False``)."""
     assert family_of("height_cm", {"type": "number", "description": "Height in centimeters"}, units=False) == "amount"
+    assert family_of("amount_ml", {"type": "integer", "description": "Amount of water in milliliters"}, units=False) == "count"  # never "200 dollars"
 
 
 def test_amounts_beside_a_currency_parameter_carry_no_currency_sign():

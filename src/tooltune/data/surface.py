@@ -413,7 +413,16 @@ FAMILIES: dict[str, list[Form]] = {
     "date": DATE_FORMS, "time": TIME_FORMS, "minutes": MINUTE_FORMS, "days": DAY_FORMS, "money": MONEY_FORMS,
     "amount": AMOUNT_FORMS, "count": COUNT_FORMS, "percent": PERCENT_FORMS, "list": LIST_FORMS, "text": CASING_FORMS,
 }
-_MONEY_WORDS = re.compile(r"price|cost|budget|salary|fee|total|principal|rate_per|hourly_rate|amount|spend", re.I)
+# Whole words of a parameter's name (snake_case or camelCase): "fee" in ``square_feet`` is no fee.
+_MONEY_WORDS = re.compile(r"(?:^|_)(?:price|cost|budget|salary|fee|rent|total|principal|rate_per|hourly_rate|amount|spend)(?:s|ing)?(?=_|$)")
+# Words that make a quantity money even when a unit is named; "amount" and "total" alone do not
+# (``amount_ml``, "Amount of water in milliliters", is water).
+_PRICE_WORDS = re.compile(r"(?:^|_)(?:price|cost|budget|salary|fee|rent|principal|rate_per|hourly_rate|spend)(?:s|ing)?(?=_|$)")
+
+
+def _snake(name: str) -> str:
+    """``maxPrice`` and ``max-price`` as ``max_price``, lower case."""
+    return re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower())
 
 
 def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | None = None, units: bool = True) -> str | None:
@@ -446,11 +455,14 @@ def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | N
     if "year" in name.lower():
         return None
     small = isinstance(schema.get("maximum"), (int, float)) and schema["maximum"] <= 10  # a price level 1-4 is no amount
-    if (_MONEY_WORDS.search(name) or "price" in lowered or "usd" in lowered) and not small:
+    snake, unit = _snake(name), unit_of(name, description)
+    priced = _PRICE_WORDS.search(snake) or "price" in lowered or "usd" in lowered
+    # A named unit wins over "amount" or "total" (``amount_ml`` is water), not over a price ("price
+    # of a kilogram, in dollars" is a price).
+    if (priced or (_MONEY_WORDS.search(snake) and unit is None)) and not small:
         has_currency = any("currency" in p.lower() or p in ("from", "to") for p in (tool_params or {}))
         return "amount" if has_currency else "money"
-    unit = unit_of(name, description) if units else None  # after money: "price of a kilogram, in dollars" is a price
-    if unit is not None:
+    if unit is not None and units:
         return f"unit:{unit}"
     if kind == "integer":
         return "count"
