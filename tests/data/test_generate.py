@@ -484,3 +484,23 @@ def test_no_date_range_runs_backwards(tmp_path):
             ranges += len(dates) > 1
             assert dates == sorted(dates), (call.name, call.arguments)
     assert ranges >= 5  # the check saw ranges
+
+
+def test_named_bounds_of_a_users_tool_never_run_backwards(tmp_path):
+    # min_price under max_price, startDateTime before endDateTime, start_time before end_time.
+    window = {"type": "object", "required": ["startDateTime", "endDateTime", "min_price", "max_price"], "properties": {
+        "startDateTime": {"type": "string", "format": "date-time"}, "endDateTime": {"type": "string", "format": "date-time"},
+        "min_price": {"type": "number", "minimum": 0}, "max_price": {"type": "number", "minimum": 0},
+        "start_time": {"type": "string", "pattern": r"^\d{2}:\d{2}$"}, "end_time": {"type": "string", "pattern": r"^\d{2}:\d{2}$"}}}
+    tools = [{"name": "find_events", "description": "Find events in a time window.", "parameters": window},
+             {"name": "get_weather", "description": "Get the weather for a city.", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
+    (tmp_path / "tools.json").write_text(json.dumps(tools))
+    paths = generate(GenerateConfig(n=100, eval_n=10, tools_file=str(tmp_path / "tools.json"), eval_tools=["get_weather"]), tmp_path / "out").paths
+    pairs = 0
+    for record in read_records(paths["train"]):
+        for call in parse_tool_calls(record.ground_truth) if record.behavior == "execute" else []:
+            for low, high in (("startDateTime", "endDateTime"), ("min_price", "max_price"), ("start_time", "end_time")):
+                if low in call.arguments and high in call.arguments:
+                    pairs += 1
+                    assert call.arguments[low] <= call.arguments[high], call.arguments
+    assert pairs >= 30

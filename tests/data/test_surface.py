@@ -269,3 +269,5 @@ def test_a_slot_phrase_drops_its_unit_when_the_form_says_one():
     assert fill_slot("in the last {} days", "a week", "days") == "for a week"
     assert fill_slot("over the past {} days", "two weeks", "days") == "over the past two weeks"
     assert fill_slot("at {}% a year", "5.5 percent", "percent") == "at 5.5 percent a year"
+    assert fill_slot("as {} leave", "personal leave", None) == "as personal leave"  # a synonym that says the slot's word
+    assert fill_slot("as {} leave", "personal", None) == "as personal leave"

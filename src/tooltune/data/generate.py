@@ -619,6 +619,13 @@ class _RowMaker:
                  and family_of(p, ct.tool.properties.get(p) or {}, ct.tool.properties) == "date"]
         for name, value in zip(names, sorted(args[n] for n in names)):
             args[name] = value
+        # Named bounds: start_time before end_time, min_price under max_price, since before until.
+        for low, high in _bounds([p for p in ct.tool.properties if p in args]):
+            a, b = args[low], args[high]
+            if _comparable(a, b) and a > b:
+                swapped = {**args, low: b, high: a}
+                if not argument_problems(ct.tool, swapped):
+                    args = swapped
         return args
 
     def _phrase(self, ct: CatalogTool, args: dict[str, Any], style: str) -> tuple[str, str, dict[str, str]]:
@@ -714,9 +721,10 @@ class _RowMaker:
     def _ask(self, ct: CatalogTool, missing: str) -> str:
         lead = self.rng.choice(ASK_LEADS[self.split])
         own = ct.ask.get(missing)
-        if own and self.rng.random() < 0.75:
-            return lead + own
-        return lead + self.rng.choice(GENERIC_ASKS[self.split]).format(name=humanize(missing))
+        ask = own if own and self.rng.random() < 0.75 else self.rng.choice(GENERIC_ASKS[self.split]).format(name=humanize(missing))
+        opening = re.findall(r"\w+", lead.lower())[:2]
+        # "Happy to help. Happy to help. Could you ...", "Sure! Sure, what ...": one opener is enough.
+        return ask if opening and re.findall(r"\w+", ask.lower())[: len(opening)] == opening else lead + ask
 
     def _value(self, ct: CatalogTool, name: str) -> Any:
         value = self._bank_value(ct, name)
@@ -831,6 +839,31 @@ def _prompt_key(record: Record) -> str:
 
 def _placeholders(template: str) -> list[str]:
     return re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template)
+
+
+# The first word of each pair bounds a range from below: min_price / max_price, startDateTime / endDateTime.
+_BOUND_WORDS = {"start": "end", "begin": "end", "min": "max", "minimum": "maximum", "from": "to", "since": "until",
+                "earliest": "latest", "low": "high", "lower": "upper", "first": "last"}
+
+
+def _bounds(names: list[str]) -> list[tuple[str, str]]:
+    """(lower, upper) parameter pairs whose names differ only in a bound word."""
+    words = {n: re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", n).lower()).strip("_").split("_") for n in names}
+    pairs = []
+    for low in names:
+        for high in names:
+            a, b = words[low], words[high]
+            if len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1 and any(_BOUND_WORDS.get(x) == y for x, y in zip(a, b)):
+                pairs.append((low, high))
+    return pairs
+
+
+def _comparable(a: Any, b: Any) -> bool:
+    """Two numbers, or two strings in one ISO form (dates, date-times, HH:MM) that sort as they read."""
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
+        return True
+    forms = (r"\d{4}-\d{2}-\d{2}", r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?", r"\d{2}:\d{2}(:\d{2})?")
+    return isinstance(a, str) and isinstance(b, str) and any(re.fullmatch(f, a) and re.fullmatch(f, b) for f in forms)
 
 
 def _ordered(ct: CatalogTool, names: list[str]) -> list[str]:
