@@ -89,6 +89,39 @@ def test_one_bad_tool_never_stops_the_run(tmp_path):
     assert not any("reserve_room" in text for text in requests), "a request asks for something; it never names the function"
 
 
+def test_mcp_tools_as_a_server_lists_them(tmp_path):
+    # MCP names the schema inputSchema; a saved tools/list reply wraps the list in result.
+    issue = {"name": "get_issue", "description": "Get a GitHub issue.", "inputSchema": {"type": "object", "properties": {
+        "owner": {"type": "string"}, "repo": {"type": "string"}, "issue_number": {"type": "integer"}}, "required": ["owner", "repo", "issue_number"]}}
+    weather = {"name": "get_weather", "description": "Get the weather for a city.", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+    reply = {"jsonrpc": "2.0", "id": 1, "result": {"tools": [issue, weather]}}
+    done = generate(GenerateConfig(n=30, eval_n=5, tools_file=_write_tools(tmp_path, reply), eval_tools=["get_weather"]), tmp_path / "out")
+    calls = [json.loads(r.ground_truth)[0] for r in read_records(done.paths["train"]) if r.behavior == "execute"]
+    assert calls and all(set(c["arguments"]) == {"owner", "repo", "issue_number"} for c in calls)
+    assert validate_file(done.paths["train"]).ok
+
+
+def test_boolean_and_unsatisfiable_optional_properties_are_left_out_not_fatal(tmp_path):
+    flags = {"name": "set_flags", "description": "Set flags on a record.", "parameters": {"type": "object", "required": ["city"], "properties": {
+        "city": {"type": "string"}, "anything": True, "never": False, "seven": {"type": "integer", "const": "seven"}}}}
+    weather = {"name": "get_weather", "description": "Get the weather for a city.", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+    done = generate(GenerateConfig(n=60, eval_n=5, tools_file=_write_tools(tmp_path, [flags, weather]), eval_tools=["get_weather"]), tmp_path / "out")
+    calls = [json.loads(r.ground_truth)[0]["arguments"] for r in read_records(done.paths["train"]) if r.behavior == "execute"]
+    assert calls and not any("never" in c or "seven" in c for c in calls) and any("anything" in c for c in calls)
+    assert "set_flags" not in done.skipped
+
+
+def test_a_skipped_tool_never_leaves_a_split_empty_and_a_failed_run_writes_nothing(tmp_path):
+    weather = {"name": "get_weather", "description": "Get the weather for a city.", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+    bad = {"name": "bad", "description": "x", "parameters": {"type": "object", "properties": {"x": {"type": "integer", "minimum": 10, "maximum": 5}}, "required": ["x"]}}
+    tools = _write_tools(tmp_path, [weather, bad])
+    done = generate(GenerateConfig(n=20, eval_n=5, tools_file=tools), tmp_path / "out")  # the held-out pick comes from the tools that can be served
+    assert "bad" in done.skipped and done.rows["get_weather"]["train"]
+    with pytest.raises(ValueError, match="every tool --eval-tools names was skipped"):
+        generate(GenerateConfig(n=20, eval_n=5, tools_file=tools, eval_tools=["bad"]), tmp_path / "out2")
+    assert not (tmp_path / "out2" / "train.jsonl").exists()
+
+
 def test_nothing_to_generate_is_the_only_error(tmp_path):
     tools = [{"name": "impossible", "description": "x", "parameters": {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(?=a)b$"}}, "required": ["code"]}}]
     with pytest.raises(ValueError, match="impossible.*pattern"):

@@ -83,6 +83,18 @@ def test_row_tools_field_in_openai_format_is_used(tmp_path, weather_rows):
     assert problems[0].field == "tools[0]"
 
 
+def test_a_ref_to_nowhere_and_a_date_that_is_none_are_problems_not_tracebacks(tmp_path, weather_rows):
+    raw = dict(weather_rows[0].raw)
+    day = {"type": "string", "format": "date"}
+    raw["reward_model"] = {"style": "rule", "ground_truth": json.dumps([{"name": "get_weather", "arguments": {"city": "Paris", "day": "2026-13-45"}}])}
+    raw["tools"] = [{"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"$ref": "#/$defs/nope"}, "day": day}}}]
+    nowhere = json.dumps(raw)
+    raw["tools"] = [{"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "day": day}}}]
+    problems = validate_file(_write(tmp_path / "t.jsonl", [nowhere, json.dumps(raw)])).problems
+    assert [p.line for p in problems] == [1, 2]
+    assert "cannot be checked" in problems[0].message and "'2026-13-45' is not a 'date'" in problems[1].message
+
+
 def test_bytes_that_are_not_utf8_or_nest_too_deep_are_problems_with_their_line(tmp_path):
     path = tmp_path / "odd.jsonl"
     path.write_bytes(b'{"a": 1}\n{"a": "\xff\xfe"}\n' + b"[" * 100000 + b"]" * 100000 + b"\n")

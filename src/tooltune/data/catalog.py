@@ -12,9 +12,10 @@ bundled files live in ``tooltune/data/catalogs/``:
 
 from __future__ import annotations
 
+
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -136,7 +137,8 @@ def load_refusals() -> dict[str, Any]:
 
 
 def load_user_tools(path: str | Path) -> tuple[list[CatalogTool], dict[str, str]]:
-    """A user's tools: a JSON list of OpenAI function schemas (or ``{"tools": [...]}``), hints optional.
+    """A user's tools: a JSON list of OpenAI function schemas or MCP tools (or ``{"tools": [...]}``, or
+    an MCP server's whole ``tools/list`` reply), hints optional.
 
     Returns (tools, skipped): a tool whose schema is broken, or whose name repeats an earlier one,
     is skipped with its reason (keyed by its name, or ``[i]`` without one) rather than failing the
@@ -145,6 +147,8 @@ def load_user_tools(path: str | Path) -> tuple[list[CatalogTool], dict[str, str]
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: cannot read tools ({exc}); expected a JSON list of OpenAI function schemas") from exc
+    if isinstance(data, dict) and isinstance(data.get("result"), dict):
+        data = data["result"]  # an MCP server's JSON-RPC reply to tools/list, saved as it came
     items = data.get("tools") if isinstance(data, dict) else data
     if not isinstance(items, list) or not items:
         raise ValueError(f"{path}: expected a non-empty JSON list of tools (or an object with a 'tools' list)")
@@ -158,6 +162,12 @@ def load_user_tools(path: str | Path) -> tuple[list[CatalogTool], dict[str, str]
             if isinstance(flat, dict) and isinstance(flat.get("name"), str) and flat["name"].strip():
                 label = flat["name"]
             entry = CatalogTool.from_dict(flat)
+            properties = entry.tool.properties
+            if isinstance(properties, dict) and any(isinstance(v, bool) for v in properties.values()):
+                # Boolean schemas as their object forms (true: anything, false: nothing), which every
+                # step after this reads; a false one is never given (or, required, skips the tool).
+                parameters = {**entry.tool.parameters, "properties": {k: ({} if v is True else {"not": {}} if v is False else v) for k, v in properties.items()}}
+                entry = replace(entry, tool=replace(entry.tool, parameters=parameters))
         except (ToolSchemaError, TypeError, ValueError) as exc:
             skipped[label] = f"tool [{i}]: {exc}"
             continue

@@ -100,11 +100,16 @@ class GenerateConfig:
         tools, skipped = load_user_tools(self.tools_file)
         if not tools:
             raise ValueError(f"{self.tools_file}: no usable tool; " + _reasons(skipped))
+        unknown = set(self.eval_tools or []) - {t.name for t in tools}
+        if unknown:
+            raise ValueError(f"--eval-tools names unknown tools: {', '.join(sorted(unknown))} (known: {', '.join(sorted(t.name for t in tools))})")
+        # Which tools can be served is known before the split, so a skipped tool never leaves a split empty.
+        tools = _RowMaker(tools, "train", random.Random(self.seed), self.max_distractors, natural=self.natural, skipped=skipped).tools
         names = {t.name for t in tools}
         held = set(self.eval_tools or [])
-        unknown = held - names
-        if unknown:
-            raise ValueError(f"--eval-tools names unknown tools: {', '.join(sorted(unknown))} (known: {', '.join(sorted(names))})")
+        if held and not held & names:
+            raise ValueError(f"every tool --eval-tools names was skipped ({_reasons({n: skipped[n] for n in sorted(held) if n in skipped})}); hold out another")
+        held &= names
         if not held and len(tools) > 1:
             held = set(random.Random(self.seed).sample(sorted(names), max(1, len(tools) // 5)))
         train = [t for t in tools if t.name not in held]
@@ -137,9 +142,11 @@ class Generated:
         lines = [f"{'tool':<{width}}  " + "  ".join(f"{s + ' ex/cl/ref':>16}" for s in splits)]
         for name in sorted(self.rows):
             counts = ["/".join(str(self.rows[name].get(s, {}).get(b, 0)) for b in ("execute", "clarify", "refuse")) if self.rows[name].get(s) else "-" for s in splits]
-            lines.append(f"{name:<{width}}  " + "  ".join(f"{c:>16}" for c in counts))
+            stopped = f"  stopped early, its rows so far kept: {self.skipped[name]}" if name in self.skipped else ""
+            lines.append(f"{name:<{width}}  " + "  ".join(f"{c:>16}" for c in counts) + stopped)
         for name, why in sorted(self.skipped.items()):
-            lines.append(f"{name:<{width}}  skipped: {why}")
+            if name not in self.rows:
+                lines.append(f"{name:<{width}}  skipped: {why}")
         made = sum(sum(by.values()) for tool in self.rows.values() for by in tool.values())
         lines.append(f"{len(self.rows)} tools with rows, {len(self.skipped)} skipped; {made} rows name a tool (refuse: it was asked for but not offered); harmful and out-of-scope rows name none")
         return "\n".join(lines)
@@ -155,13 +162,13 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
     train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes, config.near_refusals, config.harmful_uses, config.paraphrased_values)
     if config.rows_per_list > 1:
         share_tool_lists(train, train_tools, config.rows_per_list, 1 + config.max_distractors, random.Random(config.seed + 104729))
-    write_jsonl(paths["train"], train)
     splits = {"train": train}
     if config.eval_n:
         paths["eval"] = out / "eval.jsonl"
         held = [t for t in eval_tools if t.name not in skipped] or [t for t in train_tools if t.name not in skipped]
         splits["eval"] = generate_split(held, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen, natural=config.natural, skipped=skipped, shapes=config.shapes, paraphrased_values=config.paraphrased_values)
-        write_jsonl(paths["eval"], splits["eval"])
+    for split, records in splits.items():  # written only when every split could be made
+        write_jsonl(paths[split], records)
     rows: dict[str, dict[str, dict[str, int]]] = {}
     for split, records in splits.items():
         for record in records:
@@ -328,6 +335,7 @@ class _RowMaker:
         self.split, self.rng, self.max_distractors = split, rng, max_distractors
         self.refuse_kinds, self.natural, self.shapes, self.near_refusals, self.harmful_uses = refuse_kinds, natural, shapes, near_refusals, harmful_uses
         self.banks, self._year = load_banks(), 0
+        self.left_out: dict[str, set[str]] = {}  # tool -> optional parameters no drawn value satisfies
         tools = [t for t in tools if t.name not in self.skipped and self._serves(t)]
         if not tools:
             raise ValueError("no tools to generate rows for" + (": " + _reasons(self.skipped) if self.skipped else ""))
@@ -356,7 +364,17 @@ class _RowMaker:
         saved, self.rng = self.rng, random.Random(ct.name)
         try:
             for required_only in (True, False, False):
-                args = {p: self._value(ct, p) for p in ct.tool.properties if not required_only or p in ct.tool.required}
+                args = {}
+                for p in ct.tool.properties:
+                    if (required_only and p not in ct.tool.required) or p in self.left_out.get(ct.name, ()):
+                        continue
+                    try:
+                        args[p] = self._value(ct, p)
+                    except ToolFailed:
+                        if p in ct.tool.required:
+                            raise
+                        # An optional parameter no value satisfies: calls leave it out, as a user's agent would.
+                        self.left_out.setdefault(ct.name, set()).add(p)
                 self._check(ct, args)
             return True
         except ToolFailed as exc:
@@ -598,7 +616,7 @@ class _RowMaker:
     def _arguments(self, ct: CatalogTool) -> dict[str, Any]:
         # Natural requests state an optional value more often (a stated one the call must carry).
         share = 0.4 if self.natural else 0.3
-        chosen = [p for p in ct.tool.properties if p in ct.tool.required or self.rng.random() < share]
+        chosen = [p for p in ct.tool.properties if (p in ct.tool.required or self.rng.random() < share) and p not in self.left_out.get(ct.name, ())]
         args: dict[str, Any] = {}
         for name in chosen:
             value = self._value(ct, name)

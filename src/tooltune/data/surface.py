@@ -429,6 +429,8 @@ def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | N
     """The family of forms for a parameter, from its schema and name; None when it has none.
     ``units``: a quantity whose description names a unit is ``unit:<key>`` (else an amount or count,
     as the generator's files before physical units had it)."""
+    if not isinstance(schema, dict):
+        return None  # a boolean schema (true: anything, false: nothing) says no form
     kind = schema.get("type")
     description = str(schema.get("description", ""))
     lowered = f"{name} {description}".lower()

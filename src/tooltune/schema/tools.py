@@ -44,7 +44,9 @@ class Tool:
 
     @classmethod
     def from_dict(cls, obj: Any) -> "Tool":
-        """Accept ``{"type": "function", "function": {...}}`` or the bare ``{"name", ...}`` form."""
+        """Accept ``{"type": "function", "function": {...}}`` or the bare ``{"name", ...}`` form, with the
+        schema under ``parameters`` (OpenAI), ``inputSchema`` (an MCP server's ``tools/list``) or
+        ``input_schema`` (Anthropic)."""
         if isinstance(obj, dict) and isinstance(obj.get("function"), dict):
             obj = obj["function"]
         if not isinstance(obj, dict):
@@ -52,9 +54,10 @@ class Tool:
         name = obj.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ToolSchemaError("a tool needs a non-empty string 'name'")
-        params = obj.get("parameters", {"type": "object", "properties": {}})
+        key = next((k for k in ("parameters", "inputSchema", "input_schema") if k in obj), "parameters")
+        params = obj.get(key, {"type": "object", "properties": {}})
         if not isinstance(params, dict):
-            raise ToolSchemaError(f"tool '{name}': 'parameters' must be a JSON schema object")
+            raise ToolSchemaError(f"tool '{name}': '{key}' must be a JSON schema object")
         props = params.get("properties", {})
         if not isinstance(props, dict):
             raise ToolSchemaError(f"tool '{name}': 'parameters.properties' must be an object")
