@@ -178,3 +178,18 @@ def test_every_drawn_argument_validates_for_any_schema(props, seed):
     for name, schema in props.items():
         value = draw(name, schema, rng, load_banks(), root=params)  # satisfiable by construction: must not raise
         assert Draft202012Validator(schema).is_valid(value), (name, schema, value)
+
+
+def test_a_request_asks_for_the_thing_the_tool_does():
+    from tooltune.data.catalog import _derived_intents
+    from tooltune.data.generate import _RowMaker
+    from tooltune.schema import Tool
+
+    # A verb the list lacks is still a verb when name and description both start with it.
+    assert _derived_intents(Tool(name="register_user", description="Registers a new user account.")) == ["register a new user account", "register user"]
+    # The name as a thing to look up only when nothing reads better.
+    assert _derived_intents(Tool(name="pick_country", description="Selects a country code.")) == ["select a country code", "pick country"]
+    assert _derived_intents(Tool(name="plain_tool")) == ["look up the plain tool"]
+    # Nested values keep their shape; null is said as a word.
+    assert _RowMaker._render([[37, 10], [8, 5]]) == "[37, 10], [8, 5]"
+    assert _RowMaker._render({"a": {"b": 7}, "level": None}) == "a (b 7), level none"

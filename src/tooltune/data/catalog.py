@@ -36,6 +36,13 @@ _IMPERATIVE = {
     "make", "draft", "resolve", "plan", "record", "log", "predict", "detect", "classify", "extract", "explain",
     "scale", "drain", "patch", "apply", "install", "uninstall", "deploy", "restart", "click", "hover", "press", "wait",
     "resize", "crawl", "scrape", "evaluate", "load", "save", "sync", "share", "block",
+    "register", "ping", "pick", "choose", "verify", "validate", "approve", "reject", "pause", "resume", "transfer",
+    "pay", "refund", "mark", "tag", "label", "notify", "remind", "sort", "filter", "format", "parse", "encode",
+    "decode", "render", "plot", "export", "import", "connect", "join", "follow", "like", "rate", "review", "test",
+    "build", "commit", "clone", "release", "monitor", "measure", "simulate", "solve", "recommend", "suggest",
+    "rank", "identify", "transcribe", "rewrite", "answer", "ask", "accept", "decline", "confirm", "lock", "unlock",
+    "turn", "toggle", "adjust", "mute", "buy", "sell", "attach", "backup", "refresh", "trigger", "forward",
+    "shorten", "geocode", "locate", "route", "count", "download", "invoke", "request", "reset", "clear",
 }
 
 
@@ -89,16 +96,20 @@ def _derived_intents(tool: Tool) -> list[str]:
     intents = []
     sentence = re.split(r"(?<=[.!?])\s|\n", tool.description.strip())[0].rstrip(".").strip()
     words = sentence.split()
-    if words:
-        verb = _imperative(words[0])
-        if verb and len(words) <= 16:
-            intents.append(" ".join([verb, *words[1:]]))
     name_words = humanize(tool.name).split()
     if len(name_words) > 1 and not _imperative(name_words[0]) and _imperative(name_words[1]):
         name_words = name_words[1:]  # a prefix before the verb ("API-create-a-page", "kubectl_scale")
-    if name_words and _imperative(name_words[0]):
+    # A verb the list does not know is still a verb where the name and the description both start
+    # with it: register_user, "Registers a new user account."
+    said = words[0].lower().strip(",:;") if words else ""
+    own = name_words[0].lower() if name_words and said in {name_words[0].lower() + e for e in ("", "s", "es")} else None
+    if words:
+        verb = _imperative(words[0]) or own
+        if verb and len(words) <= 16:
+            intents.append(" ".join([verb, *words[1:]]))
+    if name_words and (_imperative(name_words[0]) or own):
         intents.append(" ".join([_imperative(name_words[0]) or name_words[0], *name_words[1:]]))
-    elif name_words:
+    elif name_words and not intents:  # the name as a thing to look up, only when nothing reads better
         intents.append(f"look up the {' '.join(name_words)}")
     return intents
 

@@ -707,7 +707,8 @@ class _RowMaker:
             if phrases:
                 said[name] = text = self.rng.choice(phrases)
                 return text, ENUM_PHRASE
-            words = self.enum_words.get(value) if isinstance(value, str) else None
+            # The word bank knows the bundled tools' meanings ("advanced" as a skill level); a user's enum may mean another.
+            words = self.enum_words.get(value) if isinstance(value, str) and ct.hinted else None
             text = self.rng.choice(words) if words else None
         else:
             text, _ = render(value, family, self.rng, self.split, self.codes if isinstance(value, str) and value in self.codes else None)
@@ -816,15 +817,21 @@ class _RowMaker:
         return rng.choice(self.banks.get("topic") or ["example"])
 
     @staticmethod
-    def _render(value: Any) -> str:
+    def _render(value: Any, nested: bool = False) -> str:
+        if value is None:
+            return "none"
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, float):
             return str(int(value)) if value.is_integer() else repr(value)
+        # The outer list or object reads as prose ("3, 8, 11"; "city Paris, days 3"); one inside it keeps
+        # its brackets, so [[37, 10], [8, 5]] is not said as four numbers.
         if isinstance(value, list):
-            return ", ".join(_RowMaker._render(v) for v in value)
+            text = ", ".join(_RowMaker._render(v, True) for v in value)
+            return f"[{text}]" if nested else text
         if isinstance(value, dict):
-            return ", ".join(f"{humanize(k)} {_RowMaker._render(v)}" for k, v in value.items())
+            text = ", ".join(f"{humanize(k)} {_RowMaker._render(v, True)}" for k, v in value.items())
+            return f"({text})" if nested else text
         return str(value)
 
     @staticmethod

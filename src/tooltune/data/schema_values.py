@@ -158,7 +158,7 @@ def _candidate(name: str, schema: dict[str, Any], rng: random.Random, banks: dic
             branch = {**rest, **rng.choice(usable)}
             branch.setdefault("description", schema.get("description", ""))
             return draw(name, branch, rng, banks, root, depth + 1)
-    if "default" in schema and rng.random() < 0.15:
+    if "default" in schema and rng.random() < 0.15 and schema["default"] not in ("", None):  # "" or null says nothing: draw a value
         return copy.deepcopy(schema["default"])
     kind = _kind(schema)
     description = str(schema.get("description") or "")
