@@ -193,3 +193,13 @@ def test_a_request_asks_for_the_thing_the_tool_does():
     # Nested values keep their shape; null is said as a word.
     assert _RowMaker._render([[37, 10], [8, 5]]) == "[37, 10], [8, 5]"
     assert _RowMaker._render({"a": {"b": 7}, "level": None}) == "a (b 7), level none"
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "number", "minimum": 0.001, "maximum": 0.002},  # narrower than one decimal
+    {"type": "number", "maximum": -1e-9},  # only an upper bound, below zero
+    {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 0.01},
+    {"type": "string", "enum": ["a", 1, None]},  # one enum value fits the type
+])
+def test_narrow_or_odd_schemas_that_can_be_met_are_met(schema):
+    assert all(Draft202012Validator(schema).is_valid(v) for v in _draws(schema))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import random
 import re
 import uuid
@@ -149,7 +150,9 @@ def _candidate(name: str, schema: dict[str, Any], rng: random.Random, banks: dic
     if "const" in schema:
         return copy.deepcopy(schema["const"])
     if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return copy.deepcopy(rng.choice(schema["enum"]))
+        # Only the values the rest of the schema admits (["a", 1, null] with type string: "a").
+        rest = {k: v for k, v in schema.items() if k != "enum"}
+        return copy.deepcopy(rng.choice([v for v in schema["enum"] if _valid(v, rest, root)] or schema["enum"]))
     for key in ("anyOf", "oneOf"):
         branches = [resolve(b, root) for b in schema.get(key) or []]
         usable = [b for b in branches if _kind(b) != "null"] or branches
@@ -189,12 +192,18 @@ def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) ->
         if any(t == word or t.startswith(word) and len(word) > 2 for t in tokens):
             low, high, nice = lo, hi, good
             break
-    s_low = schema.get("minimum")
-    if isinstance(schema.get("exclusiveMinimum"), (int, float)):
-        s_low = schema["exclusiveMinimum"] + (1 if kind == "integer" else 0.5)
-    s_high = schema.get("maximum")
-    if isinstance(schema.get("exclusiveMaximum"), (int, float)):
-        s_high = schema["exclusiveMaximum"] - (1 if kind == "integer" else 0.5)
+    s_low, s_high = schema.get("minimum"), schema.get("maximum")
+    ex_low, ex_high = (schema.get(k) if isinstance(schema.get(k), (int, float)) else None for k in ("exclusiveMinimum", "exclusiveMaximum"))
+
+    def inside(bound: float, other: Any) -> float:
+        """How far inside an exclusive bound to start: 1 for integers; for numbers 0.5, or a quarter of a narrower range."""
+        if kind == "integer":
+            return 1
+        return 0.5 if not isinstance(other, (int, float)) or abs(other - bound) > 2 else abs(other - bound) / 4
+    if ex_low is not None:
+        s_low = ex_low + inside(ex_low, ex_high if ex_high is not None else s_high)
+    if ex_high is not None:
+        s_high = ex_high - inside(ex_high, ex_low if ex_low is not None else s_low)
     # The name's usual range, narrowed by the schema's bounds; the schema's alone where they disagree.
     if s_low is not None:
         low = max(low, s_low) if low is not None else s_low
@@ -214,12 +223,18 @@ def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) ->
     if pool and rng.random() < 0.6:
         choice = rng.choice(pool)
         return int(choice) if kind == "integer" else choice
+    width = 50 if kind == "integer" else 100
     lo = low if low is not None else (1 if kind == "integer" else 0)
-    hi = high if high is not None else lo + (50 if kind == "integer" else 100)
+    if low is None and high is not None and high < lo:  # only an upper bound, below the usual start
+        lo = high - width
+    hi = high if high is not None else lo + width
     if kind == "integer":
         lo_i, hi_i = int(-(-lo // 1)), int(hi // 1)
         return rng.randint(lo_i, max(lo_i, min(hi_i, lo_i + 500)))
-    value = round(rng.uniform(lo, hi), 1 if hi - lo < 20 else 0)
+    span = hi - lo
+    # Digits enough for the range (0.001..0.002 needs four), and never rounded past a bound.
+    digits = 0 if span >= 20 else 1 if span >= 1 else 1 - math.floor(math.log10(span)) if span > 0 else 6
+    value = min(max(round(rng.uniform(lo, hi), digits), lo), hi)
     return int(value) if float(value).is_integer() else value
 
 
