@@ -96,8 +96,7 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
     if bool(teacher) != bool(teacher_model):
         raise click.UsageError("--teacher and --teacher-model go together")
     try:
-        fractions = tuple(float(x) for x in mix.split(","))
-        kinds = tuple(float(x) for x in refuse_kinds.split(","))
+        fractions, kinds = _fractions("--mix", mix), _fractions("--refuse-kinds", refuse_kinds)
         config = GenerateConfig(
             n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors, pairs=pairs, refuse_kinds=kinds, rows_per_list=rows_per_list, natural=natural, harmful_uses=harmful_uses, near_refusals=near_refusals, shapes=shapes, paraphrased_values=paraphrased_values,  # type: ignore[arg-type]
             tools_file=tools_file, eval_tools=[t.strip() for t in eval_tools.split(",") if t.strip()] if eval_tools else None,
@@ -119,6 +118,13 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
             click.echo(f"teacher on {split}: {summary.rewritten} reworded, {summary.kept_original} kept (rewrite changed a value), {summary.failed_calls} endpoint errors")
     for split, path in paths.items():
         click.echo(f"wrote {path}")
+
+
+def _fractions(option: str, text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated numbers such as 0.6,0.25,0.15, got {text!r}", param_hint=option) from None
 
 
 @cli.command("quickstart")

@@ -76,8 +76,8 @@ class GenerateConfig:
     eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
 
     def __post_init__(self) -> None:
-        if self.n < 0 or self.eval_n < 0:
-            raise ValueError("--n and --eval-n must be >= 0")
+        if self.n < 0 or self.eval_n < 0 or self.n + self.eval_n == 0:
+            raise ValueError(f"--n counts training rows (0 writes no train.jsonl) and --eval-n held-out rows (0 writes no eval.jsonl); at least one must be positive, got {self.n} and {self.eval_n}")
         if len(self.mix) != 3 or any(m < 0 for m in self.mix) or abs(sum(self.mix) - 1) > 1e-6:
             raise ValueError(f"--mix needs three non-negative fractions (execute,clarify,refuse) that sum to 1, got {','.join(map(str, self.mix))}")
         if not 0 <= self.max_distractors <= 10:
@@ -147,6 +147,9 @@ class Generated:
         for name, why in sorted(self.skipped.items()):
             if name not in self.rows:
                 lines.append(f"{name:<{width}}  skipped: {why}")
+        both = sorted(name for name, by in self.rows.items() if by.get("train", {}).get("execute") and by.get("eval", {}).get("execute"))
+        if both:  # one usable tool: nothing could be held out
+            lines.append(f"note: {', '.join(both)} made calls in both files, so eval.jsonl measures tools training saw; bring more tools to hold some out")
         made = sum(sum(by.values()) for tool in self.rows.values() for by in tool.values())
         lines.append(f"{len(self.rows)} tools with rows, {len(self.skipped)} skipped; {made} rows name a tool (refuse: it was asked for but not offered); harmful and out-of-scope rows name none")
         return "\n".join(lines)
@@ -167,6 +170,8 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
         paths["eval"] = out / "eval.jsonl"
         held = [t for t in eval_tools if t.name not in skipped] or [t for t in train_tools if t.name not in skipped]
         splits["eval"] = generate_split(held, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen, natural=config.natural, skipped=skipped, shapes=config.shapes, paraphrased_values=config.paraphrased_values)
+    if not config.n:  # held-out rows only: no empty train.jsonl
+        del splits["train"], paths["train"]
     for split, records in splits.items():  # written only when every split could be made
         write_jsonl(paths[split], records)
     rows: dict[str, dict[str, dict[str, int]]] = {}
