@@ -203,3 +203,8 @@ def test_a_request_asks_for_the_thing_the_tool_does():
 ])
 def test_narrow_or_odd_schemas_that_can_be_met_are_met(schema):
     assert all(Draft202012Validator(schema).is_valid(v) for v in _draws(schema))
+
+
+def test_a_schemas_examples_and_an_ex_dot_hint_are_used():
+    assert set(_draws({"type": "string", "examples": ["Berlin", "Oslo"]}, name="ville")) <= {"Berlin", "Oslo"}
+    assert set(_draws({"type": "string", "description": "Ville, ex. 'Lyon'"}, name="ville")) == {"Lyon"}
