@@ -366,6 +366,10 @@ class _RowMaker:
         the rows drawn afterwards are what they would be without the check); else it is skipped."""
         if ct.hinted:
             return True  # the bundled catalogs are checked by their own tests
+        unlisted = [p for p in ct.tool.required if p not in ct.tool.properties]
+        if unlisted:
+            self.skipped[ct.name] = f"required {', '.join(map(repr, unlisted))} not among its properties; describe {'it' if len(unlisted) == 1 else 'them'} under 'properties'"
+            return False
         saved, self.rng = self.rng, random.Random(ct.name)
         try:
             for required_only in (True, False, False):
