@@ -439,9 +439,10 @@ def test_the_default_natural_files_stay_as_they_were(tmp_path):
     import hashlib
 
     # The recipe's data changes only when a preset asks, or when a bug in it is fixed: re-pinned
-    # 2026-12-06 when money stopped being read into square_feet ("€650 sq ft") and amount_ml ("200 dollars ml").
+    # 2026-12-06 when money stopped being read into square_feet ("€650 sq ft") and amount_ml ("200 dollars
+    # ml"), and again when the seams stopped saying things twice ("ok ok so", "for line Line 4", "flag..").
     paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4), tmp_path).paths
-    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "102e592fc07d6163", "eval": "dd131c95569f4f65"}
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "944414038fdeeca9", "eval": "dd131c95569f4f65"}
 
 
 def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path):
@@ -504,3 +505,11 @@ def test_named_bounds_of_a_users_tool_never_run_backwards(tmp_path):
                     pairs += 1
                     assert call.arguments[low] <= call.arguments[high], call.arguments
     assert pairs >= 30
+
+
+def test_the_seams_of_a_request_say_nothing_twice(tmp_path):
+    # "ok ok so ...", "so, so I need to", "...missing a flag..": an opener, a closer or a sentence end said once.
+    paths = generate(GenerateConfig(n=1200, eval_n=20, seed=0, pairs=1.0), tmp_path).paths
+    requests = [r.user_prompt for r in read_records(paths["train"])]
+    assert not [t for t in requests if re.search(r"\b(ok|so),? \1\b", t, re.I)]
+    assert not [t for t in requests if re.search(r"(?<!\.)[.?!]\.(?!\.)", t)]

@@ -271,3 +271,4 @@ def test_a_slot_phrase_drops_its_unit_when_the_form_says_one():
     assert fill_slot("at {}% a year", "5.5 percent", "percent") == "at 5.5 percent a year"
     assert fill_slot("as {} leave", "personal leave", None) == "as personal leave"  # a synonym that says the slot's word
     assert fill_slot("as {} leave", "personal", None) == "as personal leave"
+    assert fill_slot("for line {}", "Line 4", None) == "for Line 4"  # the value says the slot's word first

@@ -670,7 +670,11 @@ class _RowMaker:
         body = frames[index].replace("{Intent}", intent[:1].upper() + intent[1:]).replace("{intent}", intent).replace("{slots}", joiner.join(slots))
         opener = self.rng.choice(OPENERS[self.split][style])
         closer = self.rng.choice(CLOSERS[self.split][style])
-        text = " ".join(part for part in (opener, _tidy(body, self.natural > 0), closer) if part)
+        body = _tidy(body, self.natural > 0)
+        if self.natural:  # "ok" before "ok so ...", "now." after "... right now": one is enough
+            opener = "" if _words(opener)[-1:] == _words(body)[:1] else opener
+            closer = "" if _words(closer)[:1] == _words(body)[-1:] else closer
+        text = " ".join(part for part in (opener, body, closer) if part)
         return text, f"{self.split}.{style}.{index}"
 
     def _slot_phrases(self, ct: CatalogTool, args: dict[str, Any], said: dict[str, str]) -> list[str]:
@@ -862,7 +866,7 @@ def _said(said: dict[str, str]) -> dict[str, Any]:
 
 
 def _with_asides(text: str, asides: list[tuple[str, str]]) -> str:
-    return " ".join([text, *(aside for _, aside in asides)])
+    return " ".join([text, *(_SENTENCE_END.sub(r"\1", aside) for _, aside in asides)])
 
 
 def _prompt_key(record: Record) -> str:
@@ -909,6 +913,14 @@ def _fill_template(template: str, values: dict[str, str]) -> str:
     return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: values.get(m.group(1), m.group(0)), template)
 
 
+# A value that ends a sentence ends it once: "...missing a flag.." (an ellipsis stays).
+_SENTENCE_END = re.compile(r"(?<!\.)([.?!])\.(?!\.)")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
 def _tidy(text: str, keep_leading_dots: bool = False) -> str:
     """Clean the seams an empty slot list leaves: double spaces, space before punctuation.
     ``keep_leading_dots`` spares a value that starts with one (".io"); plain-value files keep the
@@ -916,4 +928,6 @@ def _tidy(text: str, keep_leading_dots: bool = False) -> str:
     text = re.sub(r"\s+", " ", text)
     text = re.sub(r"\s+([?.!,])(?=\s|$|[?.!,])" if keep_leading_dots else r"\s+([?.!,])", r"\1", text)
     text = re.sub(r",([?.!])", r"\1", text)
+    if keep_leading_dots:
+        text = _SENTENCE_END.sub(r"\1", text)
     return text.strip()

@@ -530,7 +530,9 @@ def fill_slot(phrase: str, text: str, family: str | None) -> str:
         phrase = re.sub(rf"\{{\}}\s*(?:{unit})(?!\w)", "{}", phrase)
     if re.search(r"\b(last|past) \{\}", phrase) and re.match(r"(a|one) (week|fortnight)$", text):
         phrase = re.sub(r"\b(?:in|over) the (last|past) \{\}", "for {}", phrase)  # "over the past a week" reads wrong
-    last = re.search(r"(\w+)\s*$", text)
+    last, first = re.search(r"(\w+)\s*$", text), re.match(r"\s*(\w+)", text)
     if last:  # "as {} leave" with "personal leave": "as personal leave", not "as personal leave leave"
         phrase = re.sub(rf"\{{\}}\s+{re.escape(last[1])}(?!\w)", "{}", phrase, flags=re.I)
+    if first:  # "for line {}" with "Line 4": "for Line 4"
+        phrase = re.sub(rf"(?<!\w){re.escape(first[1])}\s+\{{\}}", "{}", phrase, flags=re.I)
     return phrase.replace("{}", text)
