@@ -513,3 +513,9 @@ def test_the_seams_of_a_request_say_nothing_twice(tmp_path):
     requests = [r.user_prompt for r in read_records(paths["train"])]
     assert not [t for t in requests if re.search(r"\b(ok|so),? \1\b", t, re.I)]
     assert not [t for t in requests if re.search(r"(?<!\.)[.?!]\.(?!\.)", t)]
+
+
+def test_the_second_request_of_a_message_brings_no_greeting(tmp_path):
+    paths = generate(GenerateConfig(n=300, eval_n=20, seed=1, shapes=1.0), tmp_path).paths
+    joined = [r.user_prompt for r in read_records(paths["train"]) if r.raw["extra_info"].get("shape") == "parallel"]
+    assert len(joined) > 30 and not [t for t in joined if re.search(r"\b(Also,|And|Then|After that,|And also) (hello|hi|hey|good morning)\b", t, re.I)]

@@ -411,8 +411,9 @@ class _RowMaker:
         truth = json.dumps([{"name": ct.name, "arguments": args}], ensure_ascii=False)
         return self._record(ct, text, truth, "execute", extra)
 
-    def _request(self, ct: CatalogTool) -> tuple[str, dict[str, Any], dict[str, Any]]:
-        """(request, the call's arguments, extra_info) for one call of ``ct``."""
+    def _request(self, ct: CatalogTool, opener: bool = True) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """(request, the call's arguments, extra_info) for one call of ``ct``; without ``opener`` no
+        greeting leads it (the second request of a message)."""
         style = self.rng.choice(STYLES)
         templates = [t for t in ct.templates if set(ct.tool.required) <= set(_placeholders(t))]
         if templates and self.rng.random() < 0.35:
@@ -424,7 +425,7 @@ class _RowMaker:
             frame = "template"
         else:
             args = self._arguments(ct)
-            text, frame, said = self._phrase(ct, args, style)
+            text, frame, said = self._phrase(ct, args, style, opener)
         self._check(ct, args)
         return text, args, {"tool": ct.name, "style": style, "frame": frame, **_said(said)}
 
@@ -458,7 +459,7 @@ class _RowMaker:
             other = ct if shape == "same_tool_twice" else self.rng.choice([t for t in self.tools if t.name != ct.name] or [ct])
             first_text, first_args, first_extra = self._request(ct)
             for _ in range(5):  # one tool for two values: the two calls must differ
-                text, args, extra = self._request(other)
+                text, args, extra = self._request(other, opener=False)  # "Also, hello. Could you ..." reads wrong
                 if other is not ct or args != first_args:
                     break
             stop = "" if first_text[-1:] in ".?!" else "."
@@ -655,20 +656,20 @@ class _RowMaker:
                     args = swapped
         return args
 
-    def _phrase(self, ct: CatalogTool, args: dict[str, Any], style: str) -> tuple[str, str, dict[str, str]]:
+    def _phrase(self, ct: CatalogTool, args: dict[str, Any], style: str, opener: bool = True) -> tuple[str, str, dict[str, str]]:
         """(request, frame, what it says for each value not in the call's form)."""
         said: dict[str, str] = {}
         intent = self.rng.choice(ct.intents)
         slots, asides = self._asides(ct, self._named_slot_phrases(ct, args, said))
-        text, frame = self._frame(intent, [p for _, p in slots], style)
+        text, frame = self._frame(intent, [p for _, p in slots], style, opener)
         return _with_asides(text, asides), frame, said
 
-    def _frame(self, intent: str, slots: list[str], style: str) -> tuple[str, str]:
+    def _frame(self, intent: str, slots: list[str], style: str, lead: bool = True) -> tuple[str, str]:
         frames = FRAMES[self.split][style]
         index = self.rng.randrange(len(frames))
         joiner = ", " if style == "terse" and self.rng.random() < 0.5 else " "
         body = frames[index].replace("{Intent}", intent[:1].upper() + intent[1:]).replace("{intent}", intent).replace("{slots}", joiner.join(slots))
-        opener = self.rng.choice(OPENERS[self.split][style])
+        opener = self.rng.choice(OPENERS[self.split][style]) if lead else (self.rng.choice(OPENERS[self.split][style]), "")[1]  # drawn either way: the rows after stay the same
         closer = self.rng.choice(CLOSERS[self.split][style])
         body = _tidy(body, self.natural > 0)
         if self.natural:  # "ok" before "ok so ...", "now." after "... right now": one is enough
