@@ -462,6 +462,7 @@ class _RowMaker:
                 text, args, extra = self._request(other, opener=False)  # "Also, hello. Could you ..." reads wrong
                 if other is not ct or args != first_args:
                     break
+            text = re.sub(r"^(?:hey there|hey|hi|hello|good morning)\b[,.!]?\s+", "", text, flags=re.I)  # a frame's own greeting too
             stop = "" if first_text[-1:] in ".?!" else "."
             joined = f"{first_text}{stop} {self.rng.choice(JOINERS[self.split])} {text[:1].lower()}{text[1:]}"
             said = {**first_extra.get("said", {}), **extra.get("said", {})}
