@@ -451,6 +451,9 @@ def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path)
     # Pinned from the generator before surface forms existed: the old files stay reproducible.
     paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4, natural=0), tmp_path).paths
     assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "f7b527b5d35e5dc6", "eval": "543eba2225e07090"}
+    # The benchmark file every gen-plain number was measured on, and its training twin (docs/data.md).
+    paths = generate(GenerateConfig(n=2100, seed=0, pairs=1.0, rows_per_list=4, natural=0), tmp_path / "bench").paths
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for k, p in paths.items()} == {"train": "1a8a7940b74d", "eval": "5f6a6733a5fa"}
 
 
 def test_shapes_agents_see(tmp_path):

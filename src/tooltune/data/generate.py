@@ -694,7 +694,7 @@ class _RowMaker:
                 phrases.append((name, self.rng.choice(options)))
             elif isinstance(spec, list) and spec:
                 text, family = self._say(ct, name, value, said, phrase=True)
-                phrases.append((name, text if family == ENUM_PHRASE else fill_slot(self.rng.choice(spec), text, family)))
+                phrases.append((name, text if family == ENUM_PHRASE else fill_slot(self.rng.choice(spec), text, family, seams=self.natural > 0)))
             else:
                 text, family = self._say(ct, name, value, said)
                 # "length 111 mm", not "length mm 111 mm": the value says its unit itself
@@ -757,8 +757,9 @@ class _RowMaker:
         own = ct.ask.get(missing)
         ask = own if own and self.rng.random() < 0.75 else self.rng.choice(GENERIC_ASKS[self.split]).format(name=humanize(missing))
         opening = re.findall(r"\w+", lead.lower())[:2]
-        # "Happy to help. Happy to help. Could you ...", "Sure! Sure, what ...": one opener is enough.
-        return ask if opening and re.findall(r"\w+", ask.lower())[: len(opening)] == opening else lead + ask
+        # "Happy to help. Happy to help. Could you ...", "Sure! Sure, what ...": one opener is enough
+        # (plain-value files keep the old answers, byte for byte).
+        return ask if self.natural and opening and re.findall(r"\w+", ask.lower())[: len(opening)] == opening else lead + ask
 
     def _value(self, ct: CatalogTool, name: str) -> Any:
         value = self._bank_value(ct, name)

@@ -520,17 +520,19 @@ def _unit_words(key: str) -> str:
     return "|".join(sorted(map(re.escape, names), key=len, reverse=True))
 
 
-def fill_slot(phrase: str, text: str, family: str | None) -> str:
+def fill_slot(phrase: str, text: str, family: str | None, seams: bool = True) -> str:
     """Put ``text`` into a slot phrase ("for {} minutes"), dropping the phrase's unit word when the
-    text already says it ("for an hour and a half", not "for an hour and a half minutes").
-    The text goes in unchanged, so what a request says for a value can be found in it."""
+    text already says it ("for an hour and a half", not "for an hour and a half minutes"), and with
+    ``seams`` a word beside the slot that the text starts or ends with ("for line Line 4"; plain-value
+    files keep the old seams, byte for byte). The text goes in unchanged, so what a request says for
+    a value can be found in it."""
     unit = _UNITS.get(family or "") or (_unit_words(family[5:]) if family and family.startswith("unit:") else None)
     says_unit = bool(unit and re.search(rf"(?:{unit})\s*$", text)) or (family == "days" and ("week" in text or "fortnight" in text)) or (family == "minutes" and ("hour" in text or re.search(r"\dh", text) is not None))
     if says_unit:
         phrase = re.sub(rf"\{{\}}\s*(?:{unit})(?!\w)", "{}", phrase)
     if re.search(r"\b(last|past) \{\}", phrase) and re.match(r"(a|one) (week|fortnight)$", text):
         phrase = re.sub(r"\b(?:in|over) the (last|past) \{\}", "for {}", phrase)  # "over the past a week" reads wrong
-    last, first = re.search(r"(\w+)\s*$", text), re.match(r"\s*(\w+)", text)
+    last, first = (re.search(r"(\w+)\s*$", text), re.match(r"\s*(\w+)", text)) if seams else (None, None)
     if last:  # "as {} leave" with "personal leave": "as personal leave", not "as personal leave leave"
         phrase = re.sub(rf"\{{\}}\s+{re.escape(last[1])}(?!\w)", "{}", phrase, flags=re.I)
     if first:  # "for line {}" with "Line 4": "for Line 4"
