@@ -440,9 +440,9 @@ def test_the_default_natural_files_stay_as_they_were(tmp_path):
 
     # The recipe's data changes only when a preset asks, or when a bug in it is fixed: re-pinned
     # 2026-12-06 when money stopped being read into square_feet ("€650 sq ft") and amount_ml ("200 dollars
-    # ml"), and again when the seams stopped saying things twice ("ok ok so", "for line Line 4", "flag..").
+    # ml"), and again when the seams stopped saying things twice ("ok ok so", "hey there, hey", "flag..").
     paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4), tmp_path).paths
-    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "944414038fdeeca9", "eval": "dd131c95569f4f65"}
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "476ddb24b16c13f6", "eval": "dd131c95569f4f65"}
 
 
 def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path):
@@ -515,10 +515,18 @@ def test_the_seams_of_a_request_say_nothing_twice(tmp_path):
     paths = generate(GenerateConfig(n=1200, eval_n=20, seed=0, pairs=1.0), tmp_path).paths
     requests = [r.user_prompt for r in read_records(paths["train"])]
     assert not [t for t in requests if re.search(r"\b(ok|so),? \1\b", t, re.I)]
-    assert not [t for t in requests if re.search(r"(?<!\.)[.?!]\.(?!\.)", t)]
+    assert not [t for t in requests if re.search(r"(?<!\.)[.?!]\.(?=\s|$)", t)]
 
 
 def test_the_second_request_of_a_message_brings_no_greeting(tmp_path):
     paths = generate(GenerateConfig(n=300, eval_n=20, seed=1, shapes=1.0), tmp_path).paths
     joined = [r.user_prompt for r in read_records(paths["train"]) if r.raw["extra_info"].get("shape") == "parallel"]
     assert len(joined) > 30 and not [t for t in joined if re.search(r"\b(Also,|And|Then|After that,|And also) (hello|hi|hey|good morning)\b", t, re.I)]
+
+
+def test_a_sentence_end_is_tidied_but_dots_inside_a_value_stay():
+    from tooltune.data.generate import _tidy
+
+    assert _tidy("Send it with the message: see you at 5.. thanks", True) == "Send it with the message: see you at 5. thanks"
+    assert _tidy("Compare main..feature and ../src and 1..10.", True) == "Compare main..feature and ../src and 1..10."
+    assert _tidy("Wait for it...", True) == "Wait for it..."

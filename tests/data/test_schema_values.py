@@ -188,7 +188,10 @@ def test_a_request_asks_for_the_thing_the_tool_does():
     # A verb the list lacks is still a verb when name and description both start with it.
     assert _derived_intents(Tool(name="register_user", description="Registers a new user account.")) == ["register a new user account", "register user"]
     # The name as a thing to look up only when nothing reads better.
-    assert _derived_intents(Tool(name="pick_country", description="Selects a country code.")) == ["select a country code", "pick country"]
+    assert _derived_intents(Tool(name="pick_country", description="Selects a country code.")) == ["select a country code"]
+    # A noun the name and description share is no verb; an ambiguous verb inside a name strips nothing.
+    assert _derived_intents(Tool(name="weather_forecast", description="Weather forecast for a city.")) == ["look up the weather forecast"]
+    assert _derived_intents(Tool(name="firecrawl_monitor_create", description="Create a monitor.")) == ["create a monitor"]
     assert _derived_intents(Tool(name="plain_tool")) == ["look up the plain tool"]
     # Nested values keep their shape; null is said as a word.
     assert _RowMaker._render([[37, 10], [8, 5]]) == "[37, 10], [8, 5]"
@@ -208,3 +211,4 @@ def test_narrow_or_odd_schemas_that_can_be_met_are_met(schema):
 def test_a_schemas_examples_and_an_ex_dot_hint_are_used():
     assert set(_draws({"type": "string", "examples": ["Berlin", "Oslo"]}, name="ville")) <= {"Berlin", "Oslo"}
     assert set(_draws({"type": "string", "description": "Ville, ex. 'Lyon'"}, name="ville")) == {"Lyon"}
+    assert "Matches whole lines" not in _draws({"type": "string", "description": "Search pattern, as a regex. Matches whole lines"}, name="query")

@@ -220,8 +220,12 @@ def test_training_never_uses_a_held_out_form():
     ("costume_count", {"type": "integer"}, "count"),
     ("amount_ml", {"type": "integer", "description": "Amount of water in milliliters"}, "unit:ml"),  # water, not dollars
     ("maxPrice", {"type": "number"}, "money"),
-    ("max_rent", {"type": "number", "description": "Highest monthly rent"}, "money"),
     ("total_fees", {"type": "number"}, "money"),
+    ("subtotal", {"type": "number"}, "money"),
+    ("totalcost", {"type": "number"}, "money"),
+    ("coffee_count", {"type": "integer"}, "count"),
+    ("rent_months", {"type": "integer", "description": "Lease length"}, "count"),
+    ("max_rent", {"type": "number", "description": "Highest monthly rent"}, "money"),
 ])
 def test_family_comes_from_the_schema(name, schema, family):
     assert family_of(name, schema) == family
@@ -272,3 +276,4 @@ def test_a_slot_phrase_drops_its_unit_when_the_form_says_one():
     assert fill_slot("as {} leave", "personal leave", None) == "as personal leave"  # a synonym that says the slot's word
     assert fill_slot("as {} leave", "personal", None) == "as personal leave"
     assert fill_slot("for line {}", "Line 4", None) == "for Line 4"  # the value says the slot's word first
+    assert fill_slot("similar to {}", "To Kill a Mockingbird", None) == "similar to To Kill a Mockingbird"  # a function word stays

@@ -36,6 +36,10 @@ _IMPERATIVE = {
     "make", "draft", "resolve", "plan", "record", "log", "predict", "detect", "classify", "extract", "explain",
     "scale", "drain", "patch", "apply", "install", "uninstall", "deploy", "restart", "click", "hover", "press", "wait",
     "resize", "crawl", "scrape", "evaluate", "load", "save", "sync", "share", "block",
+}
+# Verbs that are as often nouns ("monitor", "forward", "record"): a verb only as a description's
+# first word ("Monitors a site"), never inside a tool's name (firecrawl_monitor_create).
+_AMBIGUOUS_VERBS = {
     "register", "ping", "pick", "choose", "verify", "validate", "approve", "reject", "pause", "resume", "transfer",
     "pay", "refund", "mark", "tag", "label", "notify", "remind", "sort", "filter", "format", "parse", "encode",
     "decode", "render", "plot", "export", "import", "connect", "join", "follow", "like", "rate", "review", "test",
@@ -99,12 +103,12 @@ def _derived_intents(tool: Tool) -> list[str]:
     name_words = humanize(tool.name).split()
     if len(name_words) > 1 and not _imperative(name_words[0]) and _imperative(name_words[1]):
         name_words = name_words[1:]  # a prefix before the verb ("API-create-a-page", "kubectl_scale")
-    # A verb the list does not know is still a verb where the name and the description both start
-    # with it: register_user, "Registers a new user account."
+    # A verb the lists do not know is still a verb where the description says the name's first word
+    # inflected: register_user, "Registers a new user account." (not weather_forecast, "Weather forecast ...").
     said = words[0].lower().strip(",:;") if words else ""
-    own = name_words[0].lower() if name_words and said in {name_words[0].lower() + e for e in ("", "s", "es")} else None
+    own = name_words[0].lower() if name_words and said in {name_words[0].lower() + e for e in ("s", "es")} else None
     if words:
-        verb = _imperative(words[0]) or own
+        verb = _imperative(words[0], ambiguous=True) or own
         if verb and len(words) <= 16:
             intents.append(" ".join([verb, *words[1:]]))
     if name_words and (_imperative(name_words[0]) or own):
@@ -114,11 +118,12 @@ def _derived_intents(tool: Tool) -> list[str]:
     return intents
 
 
-def _imperative(word: str) -> str | None:
-    """"Retrieves" / "search" / "Lists" -> the imperative ("retrieve", "search", "list"), or None."""
+def _imperative(word: str, ambiguous: bool = False) -> str | None:
+    """"Retrieves" / "search" / "Lists" -> the imperative ("retrieve", "search", "list"), or None;
+    ``ambiguous`` also counts verbs that are as often nouns (where a description starts with one)."""
     word = word.lower().strip(",:;")
     for stem in (word, word[:-1] if word.endswith("s") else "", word[:-2] if word.endswith("es") else "", word[:-3] + "y" if word.endswith("ies") else ""):
-        if stem in _IMPERATIVE:
+        if stem in _IMPERATIVE or (ambiguous and stem in _AMBIGUOUS_VERBS):
             return stem
         if stem in ("return", "provide", "give", "obtain"):  # "Returns the weather" asks to get it
             return "get"

@@ -649,9 +649,9 @@ class _RowMaker:
         for name, value in zip(names, sorted(args[n] for n in names)):
             args[name] = value
         # Named bounds: start_time before end_time, min_price under max_price, since before until.
-        for low, high in _bounds([p for p in ct.tool.properties if p in args]):
+        for low, high, word in _bounds([p for p in ct.tool.properties if p in args]):
             a, b = args[low], args[high]
-            if _comparable(a, b) and a > b:
+            if _comparable(a, b, numbers=word not in _TIME_BOUNDS) and a > b:
                 swapped = {**args, low: b, high: a}
                 if not argument_problems(ct.tool, swapped):
                     args = swapped
@@ -674,7 +674,8 @@ class _RowMaker:
         closer = self.rng.choice(CLOSERS[self.split][style])
         body = _tidy(body, self.natural > 0)
         if self.natural:  # "ok" before "ok so ...", "now." after "... right now": one is enough
-            opener = "" if _words(opener)[-1:] == _words(body)[:1] else opener
+            short = _words(opener) if len(_words(opener)) <= 2 else _words(opener)[-1:]  # a greeting's words, a sentence's last
+            opener = "" if set(_words(body)[:1]) & set(short) else opener  # "hey there, hey, can you"
             closer = "" if _words(closer)[:1] == _words(body)[-1:] else closer
         text = " ".join(part for part in (opener, body, closer) if part)
         return text, f"{self.split}.{style}.{index}"
@@ -887,22 +888,29 @@ _BOUND_WORDS = {"start": "end", "begin": "end", "min": "max", "minimum": "maximu
                 "earliest": "latest", "low": "high", "lower": "upper", "first": "last"}
 
 
-def _bounds(names: list[str]) -> list[tuple[str, str]]:
-    """(lower, upper) parameter pairs whose names differ only in a bound word."""
+# Bounds that order times, not numbers: from_account_id / to_account_id are no range.
+_TIME_BOUNDS = {"from", "since", "earliest"}
+
+
+def _bounds(names: list[str]) -> list[tuple[str, str, str]]:
+    """(lower, upper, bound word) parameter pairs whose names differ only in a bound word."""
     words = {n: re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", n).lower()).strip("_").split("_") for n in names}
     pairs = []
     for low in names:
         for high in names:
             a, b = words[low], words[high]
-            if len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1 and any(_BOUND_WORDS.get(x) == y for x, y in zip(a, b)):
-                pairs.append((low, high))
+            if len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1:
+                word = next((x for x, y in zip(a, b) if x != y), "")
+                if _BOUND_WORDS.get(word) == next(y for x, y in zip(a, b) if x != y):
+                    pairs.append((low, high, word))
     return pairs
 
 
-def _comparable(a: Any, b: Any) -> bool:
-    """Two numbers, or two strings in one ISO form (dates, date-times, HH:MM) that sort as they read."""
+def _comparable(a: Any, b: Any, numbers: bool = True) -> bool:
+    """Two numbers (with ``numbers``), or two strings in one ISO form (dates, date-times, HH:MM)
+    that sort as they read."""
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
-        return True
+        return numbers
     forms = (r"\d{4}-\d{2}-\d{2}", r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?", r"\d{2}:\d{2}(:\d{2})?")
     return isinstance(a, str) and isinstance(b, str) and any(re.fullmatch(f, a) and re.fullmatch(f, b) for f in forms)
 
@@ -917,7 +925,7 @@ def _fill_template(template: str, values: dict[str, str]) -> str:
 
 
 # A value that ends a sentence ends it once: "...missing a flag.." (an ellipsis stays).
-_SENTENCE_END = re.compile(r"(?<!\.)([.?!])\.(?!\.)")
+_SENTENCE_END = re.compile(r"(?<!\.)([.?!])\.(?=\s|$)")  # "main..feature", "../src" and "1..10" stay
 
 
 def _words(text: str) -> list[str]:
@@ -929,7 +937,7 @@ def _tidy(text: str, keep_leading_dots: bool = False) -> str:
     ``keep_leading_dots`` spares a value that starts with one (".io"); plain-value files keep the
     old seam rule so they stay byte for byte what earlier versions wrote."""
     text = re.sub(r"\s+", " ", text)
-    text = re.sub(r"\s+([?.!,])(?=\s|$|[?.!,])" if keep_leading_dots else r"\s+([?.!,])", r"\1", text)
+    text = re.sub(r"\s+([?.!,])(?=\s|$|[?!,]|\.(?:\s|$))" if keep_leading_dots else r"\s+([?.!,])", r"\1", text)
     text = re.sub(r",([?.!])", r"\1", text)
     if keep_leading_dots:
         text = _SENTENCE_END.sub(r"\1", text)

@@ -65,7 +65,7 @@ _INT_WORDS: list[tuple[str, int, int, tuple[int, ...]]] = [
     ("number", 1, 500, ()), ("id", 1, 99999, ()),
 ]
 _NICE_NUMBERS = (0.5, 1.5, 2.5, 5, 10, 12.5, 15, 20, 25, 40, 50, 75, 99.99, 100, 150, 200, 250, 500, 1000, 2500)
-_EXAMPLE_LEAD = re.compile(r"(?:e\.g\.|eg\.|ex\.|for example|for instance|such as|example[s]?:|like)\s*,?\s*(.{1,160}?)(?:\)|\.\s|$)", re.I)
+_EXAMPLE_LEAD = re.compile(r"(?:e\.g\.|\beg\.|\bex\.|for example|for instance|such as|example[s]?:|like)\s*,?\s*(.{1,160}?)(?:\)|\.\s|$)", re.I)
 _QUOTED = re.compile(r"[\"'`]([^\"'`\n]{1,60})[\"'`]")
 _MAX_DEPTH = 12
 _SHALLOW = 3  # below this depth only required properties and the fewest items: recursive schemas end

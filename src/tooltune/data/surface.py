@@ -414,10 +414,12 @@ FAMILIES: dict[str, list[Form]] = {
     "amount": AMOUNT_FORMS, "count": COUNT_FORMS, "percent": PERCENT_FORMS, "list": LIST_FORMS, "text": CASING_FORMS,
 }
 # Whole words of a parameter's name (snake_case or camelCase): "fee" in ``square_feet`` is no fee.
-_MONEY_WORDS = re.compile(r"(?:^|_)(?:price|cost|budget|salary|fee|rent|total|principal|rate_per|hourly_rate|amount|spend)(?:s|ing)?(?=_|$)")
+_MONEY_WORDS = re.compile(r"(?:^|_)(?:\w*price|\w*cost|budget|salary|fee|rent|(?:sub|grand)?total|principal|rate_per|hourly_rate|amount|spend)(?:s|ing)?(?=_|$)")
 # Words that make a quantity money even when a unit is named; "amount" and "total" alone do not
 # (``amount_ml``, "Amount of water in milliliters", is water).
-_PRICE_WORDS = re.compile(r"(?:^|_)(?:price|cost|budget|salary|fee|rent|principal|rate_per|hourly_rate|spend)(?:s|ing)?(?=_|$)")
+_PRICE_WORDS = re.compile(r"(?:^|_)(?:\w*price|\w*cost|budget|salary|fee|rent|principal|rate_per|hourly_rate|spend)(?:s|ing)?(?=_|$)")
+# A rent counted in months is a lease length (rent_months), not an amount of money.
+_RENT_LENGTH = re.compile(r"(?:^|_)rent_(?:days|weeks|months|years)(?=_|$)|(?:^|_)(?:days|weeks|months|years)_(?:of_)?rent(?=_|$)")
 
 
 def _snake(name: str) -> str:
@@ -457,7 +459,7 @@ def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | N
     if "year" in name.lower():
         return None
     small = isinstance(schema.get("maximum"), (int, float)) and schema["maximum"] <= 10  # a price level 1-4 is no amount
-    snake, unit = _snake(name), unit_of(name, description)
+    snake, unit = _RENT_LENGTH.sub("_", _snake(name)), unit_of(name, description)
     priced = _PRICE_WORDS.search(snake) or "price" in lowered or "usd" in lowered
     # A named unit wins over "amount" or "total" (``amount_ml`` is water), not over a price ("price
     # of a kilogram, in dollars" is a price).
@@ -520,6 +522,10 @@ def _unit_words(key: str) -> str:
     return "|".join(sorted(map(re.escape, names), key=len, reverse=True))
 
 
+_FUNCTION_WORDS = frozenset("a an the to in on at by for of from with as into about near under over and or "
+                            "than then up down out off via per is are be".split())
+
+
 def fill_slot(phrase: str, text: str, family: str | None, seams: bool = True) -> str:
     """Put ``text`` into a slot phrase ("for {} minutes"), dropping the phrase's unit word when the
     text already says it ("for an hour and a half", not "for an hour and a half minutes"), and with
@@ -533,6 +539,8 @@ def fill_slot(phrase: str, text: str, family: str | None, seams: bool = True) ->
     if re.search(r"\b(last|past) \{\}", phrase) and re.match(r"(a|one) (week|fortnight)$", text):
         phrase = re.sub(r"\b(?:in|over) the (last|past) \{\}", "for {}", phrase)  # "over the past a week" reads wrong
     last, first = (re.search(r"(\w+)\s*$", text), re.match(r"\s*(\w+)", text)) if seams else (None, None)
+    # Only a content word said twice: "similar to {}" with "To Kill a Mockingbird" keeps its "to".
+    last, first = (m if m and m[1].lower() not in _FUNCTION_WORDS else None for m in (last, first))
     if last:  # "as {} leave" with "personal leave": "as personal leave", not "as personal leave leave"
         phrase = re.sub(rf"\{{\}}\s+{re.escape(last[1])}(?!\w)", "{}", phrase, flags=re.I)
     if first:  # "for line {}" with "Line 4": "for Line 4"

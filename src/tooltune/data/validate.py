@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from ..schema import BEHAVIORS, Tool, ToolSchemaError, parse_tool_calls, tools_from_system_prompt
@@ -110,9 +110,12 @@ def schema_validator(schema_json: str) -> Draft202012Validator | None:
         Draft202012Validator.check_schema(schema)
     except SchemaError:
         return None
-    # Formats are checked where jsonschema can without extra packages (date, email, ipv4, ipv6,
-    # uuid, regex): "2026-13-45" is no date, whatever its pattern.
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(schema, format_checker=_FORMATS)
+
+
+# Formats checked with the standard library alone ("2026-13-45" is no date), the same set on every
+# machine: jsonschema checks "time" or "uri" only where optional packages happen to be installed.
+_FORMATS = FormatChecker(formats=("date", "email", "ipv4", "ipv6", "uuid", "regex"))
 
 
 def _row_tools(obj: dict[str, Any], line: int, problems: list[Problem]) -> tuple[list[Tool], str]:

@@ -55,7 +55,9 @@ class Tool:
         if not isinstance(name, str) or not name.strip():
             raise ToolSchemaError("a tool needs a non-empty string 'name'")
         key = next((k for k in ("parameters", "inputSchema", "input_schema") if k in obj), "parameters")
-        params = obj.get(key, {"type": "object", "properties": {}})
+        params = obj.get(key)
+        if params is None:  # absent, or null: a tool without parameters
+            params = {"type": "object", "properties": {}}
         if not isinstance(params, dict):
             raise ToolSchemaError(f"tool '{name}': '{key}' must be a JSON schema object")
         props = params.get("properties", {})
