@@ -530,3 +530,12 @@ def test_a_sentence_end_is_tidied_but_dots_inside_a_value_stay():
     assert _tidy("Send it with the message: see you at 5.. thanks", True) == "Send it with the message: see you at 5. thanks"
     assert _tidy("Compare main..feature and ../src and 1..10.", True) == "Compare main..feature and ../src and 1..10."
     assert _tidy("Wait for it...", True) == "Wait for it..."
+
+
+def test_bounds_are_named_pairs_and_from_to_orders_only_times():
+    from tooltune.data.generate import _bounds, _comparable
+
+    pairs = {(low, high): word for low, high, word in _bounds(["min_price", "max_price", "from_account_id", "to_account_id", "first_name", "last_name"])}
+    assert pairs == {("min_price", "max_price"): "min", ("from_account_id", "to_account_id"): "from", ("first_name", "last_name"): "first"}
+    assert not _comparable(3, 7, numbers=False) and _comparable("2026-01-02", "2026-01-01", numbers=False)
+    assert not _comparable("Ada", "Lovelace")  # names are no range
