@@ -102,6 +102,8 @@ def preset_with(name: str, changes: dict[str, Any]) -> Preset:
             value = tuple(float(v) for v in value) if ok else value
         if not ok:
             raise ValueError(f"--set {key}={value!r}: expected {kind if kind != 'tuple[float, float, float]' else 'three shares, e.g. [0.45,0.2,0.35]'}")
+        if kind in ("int", "float") and value < 0 or (key in ("train_rows", "sft_steps", "rlvr_prompts") and value < 1):
+            raise ValueError(f"--set {key}={value!r}: must be {'at least 1' if key in ('train_rows', 'sft_steps', 'rlvr_prompts') else '>= 0'}")
         checked[key] = value
     return dataclasses.replace(PRESETS[name], **checked)
 

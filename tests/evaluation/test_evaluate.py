@@ -1,5 +1,6 @@
 import json
 import shutil
+import pytest
 
 from mlflow.tracking import MlflowClient
 
@@ -97,3 +98,11 @@ def test_the_default_answer_budget_is_the_files_longest_taught_answer_plus_a_mar
     # a random model runs on: it stops at the budget, not at a fixed cap
     rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
     assert max(len(tokenizer(r["base"].get("unread_answer", r["base"]["answer"]), add_special_tokens=False)["input_ids"]) for r in rows) <= budget + 2
+
+
+def test_a_limit_or_batch_that_is_not_a_positive_count_is_refused():
+    from tooltune.evaluation.evaluate import EvalConfig
+
+    for bad in ({"limit": 0}, {"limit": -5}, {"batch_size": 0}, {"max_new_tokens": 0}):
+        with pytest.raises(ValueError, match="must be a whole number >= 1"):
+            EvalConfig(data="x.jsonl", out="out", model="m", **bad)

@@ -60,6 +60,13 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
         ("train_data: {train}\nbase: /nonexistent\n", "base: model '/nonexistent' not found"),
         ("train_data: {train}\nname: {{a: 1}}\n", "name: expected str"),
         ("train_data: {train}\nlora: 3\n", "lora: expected bool"),
+        # found by a hostile probe: each of these used to start loading a model (or training)
+        ("train_data: {train}\ntechnique: sft\nvalidation_data: {train}\nreward: nosuch.py:score\n", "reward: .*nosuch.py"),
+        ("train_data: {train}\ntechnique: sft\nmax_steps: 0\n", "max_steps: a number of steps >= 1, or -1"),
+        ("train_data: {train}\ntechnique: sft\nname: ../../escape\n", "name: a run's name is a folder name"),
+        ("train_data: {train}\ntemperature: 0\n", "temperature: rollouts .* > 0"),
+        ("train_data: {train}\ntechnique: sft\nlora: true\nlora_r: 0\n", "lora_r and lora_alpha"),
+        ("train_data: {train}\nbase: smollm2-135\n", "did you mean 'smollm2-135m'"),
     ],
 )
 def test_bad_specs_fail_before_any_model_loads(tmp_path, small_data, text, message):

@@ -228,6 +228,17 @@ def test_a_run_that_fails_after_its_folder_exists_says_failed_with_the_error(tin
     assert manifest["status"] == "failed" and "no field 'a'" in manifest["error"]
 
 
+def test_a_run_stopped_while_its_model_loads_says_interrupted(tiny_model, small_data, tmp_path, monkeypatch):
+    import tooltune.models.load as load
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl+C (or SIGTERM, made an exit) before training began
+    monkeypatch.setattr(load, "load_model_and_tokenizer", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        train(_spec(tiny_model, small_data, technique="sft", output_dir=str(tmp_path / "stopped")), echo=lambda s: None)
+    assert read_manifest(tmp_path / "stopped")["status"] == "interrupted"
+
+
 def test_sigterm_stops_a_run_as_interrupted_and_it_resumes(tiny_model, small_data, tmp_path):
     import os
     import signal

@@ -53,6 +53,12 @@ class EvalConfig:
     # With constrain_calls: the <think> check's quotes are held to the request's own words (tooltune/constrained.py).
     ground_quotes: bool = True
 
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "limit", "max_new_tokens"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ValueError(f"{name}: must be a whole number >= 1, got {value!r}")
+
 
 def evaluate(config: EvalConfig, echo: Callable[[str], None] = print) -> dict[str, Any]:
     if not (config.model or config.predictions):

@@ -11,6 +11,8 @@ Resolving loads no weights (``load_path`` converts a bundled or GGUF model on fi
 
 from __future__ import annotations
 
+import difflib
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -93,8 +95,12 @@ def resolve_ref(text: str, tracking_uri: str | None = None) -> ModelRef:
         if not (path / "config.json").exists():
             raise ModelRefError(f"{path} is a folder without config.json; give a transformers model folder, a run, a .gguf file, NAME@VERSION or one of: {', '.join(BUNDLED)}")
         return ModelRef(text, "folder", folder=path)
-    if path.exists() or text.startswith((".", "/", "~")) or text.endswith(".gguf"):
-        raise ModelRefError(f"model {text!r} not found: give a transformers folder (with config.json), a .gguf file, a run, NAME@VERSION, a hub id, or one of: {', '.join(BUNDLED)}")
+    if path.exists() or text.startswith((".", "/", "~")) or text.endswith(".gguf") or "/" not in text:
+        # A bare name is a typo more often than a hub id (hub ids are ORG/NAME): say so now,
+        # not after a minute of retries against a hub this machine may not reach.
+        close = difflib.get_close_matches(text, list(BUNDLED), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ModelRefError(f"model {text!r} not found: {hint}give a transformers folder (with config.json), a .gguf file, a run, NAME@VERSION, a hub id (ORG/NAME), or one of: {', '.join(BUNDLED)}")
     return ModelRef(text, "hub")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,12 @@ class JobSpec:
             raise SpecError(f"validation_rows: must be a positive integer (or left out for every row), got {self.validation_rows!r}")
         if self.learning_rate <= 0:
             raise SpecError(f"learning_rate: must be > 0, got {self.learning_rate}")
-        if self.max_steps <= 0 and self.epochs <= 0:
+        if not isinstance(self.max_steps, int) or (self.max_steps < 1 and self.max_steps != -1):
+            raise SpecError(f"max_steps: a number of steps >= 1, or -1 for every epoch; got {self.max_steps!r}")
+        if self.max_steps == -1 and self.epochs <= 0:
             raise SpecError("epochs: must be > 0 (or set max_steps)")
+        if self.name is not None and (not str(self.name).strip() or re.search(r"[/\\]|^\.", str(self.name))):
+            raise SpecError(f"name: a run's name is a folder name under the runs directory (no '/', '\\' or leading '.'), got {self.name!r}; output_dir puts a run elsewhere")
         technique = TECHNIQUES[self.technique]
         for name, readers in _TECHNIQUE_FIELDS.items():
             # A switch or mode another technique reads would silently do nothing here: an error. Sizes
@@ -113,6 +118,10 @@ class JobSpec:
             raise SpecError(f"frozen_layers: must be a whole number of layers >= 0, got {self.frozen_layers!r}")
         if self.frozen_layers and self.lora:
             raise SpecError("frozen_layers: with lora every base weight is fixed already; use one of them")
+        if not isinstance(self.temperature, (int, float)) or isinstance(self.temperature, bool) or self.temperature <= 0:
+            raise SpecError(f"temperature: rollouts (and sampled rejections) are drawn at a temperature > 0 (1.0 is TRL's default), got {self.temperature!r}")
+        if self.lora and (not isinstance(self.lora_r, int) or self.lora_r < 1 or not isinstance(self.lora_alpha, (int, float)) or self.lora_alpha <= 0):
+            raise SpecError(f"lora_r and lora_alpha: a rank >= 1 and a scale > 0 (16 and 32 are the defaults), got {self.lora_r!r} and {self.lora_alpha!r}")
         if self.dtype not in ("auto", "bfloat16", "float32"):
             raise SpecError(f"dtype: must be auto, bfloat16 or float32, got {self.dtype!r}")
         if not isinstance(self.trl, dict):
@@ -272,7 +281,9 @@ def _check_files(spec: JobSpec, isolate_reward: bool = False) -> None:
             raise SpecError(f"{key}: {exc}") from exc
         if not rows:
             raise SpecError(f"{key}: {value} has no rows")
-    if TECHNIQUES[spec.technique].uses_reward:
+    # SFT and DPO score their validation curve with the reward too: a broken reward file fails here,
+    # whatever the technique, not after the model has loaded.
+    if TECHNIQUES[spec.technique].uses_reward or spec.validation_data:
         for name, _ in reward_parts(spec.reward):
             if name == JUDGE:
                 continue  # the endpoint is called when the run starts (Judge.check), not by a spec check

@@ -65,17 +65,26 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
     )
     manifest.setdefault("started_at", time.strftime("%Y-%m-%dT%H:%M:%S"))
     save = (lambda: write_manifest(run, manifest)) if main_process else (lambda: None)
+    # SIGTERM (a cancelled job, `kill`) ends Python without unwinding: make it an exit that does,
+    # so run.json and MLflow say the run stopped instead of "running" for good, from the moment
+    # run.json says "running" (loading a model takes a while too).
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if threading.current_thread() is threading.main_thread() else None
     save()
     try:
         return _train(spec, run, manifest, save, base, main_process, echo, callbacks, _resume_run)
-    except (KeyboardInterrupt, SystemExit):
-        raise  # _train marked the run interrupted
     except BaseException as exc:
-        # Whatever failed after the folder exists, run.json says so (never "running" for good).
+        # Whatever stopped it after the folder exists, run.json says so (never "running" for good);
+        # once training began, _train has said it already.
         if manifest.get("status") == "running":
-            manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            stopped = isinstance(exc, (KeyboardInterrupt, SystemExit))
+            manifest.update(status="interrupted" if stopped else "failed", finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            if not stopped:
+                manifest["error"] = f"{type(exc).__name__}: {exc}"[:2000]
             save()
         raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
@@ -129,9 +138,6 @@ def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[]
     if hint := _dtype_hint(spec.dtype, bf16):
         echo(hint)
     started = time.perf_counter()
-    # SIGTERM (a cancelled job, `kill`) ends Python without unwinding: make it an exit that does,
-    # so run.json and MLflow say the run stopped instead of "running" for good.
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if threading.current_thread() is threading.main_thread() else None
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except BaseException as exc:
@@ -143,9 +149,6 @@ def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[]
         save()
         tracker.end("KILLED" if stopped else "FAILED")
         raise
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
     trainer.accelerator.wait_for_everyone()
     if not main_process:
         return run
