@@ -432,9 +432,12 @@ def jobs_logs(job_id: str, follow: bool) -> None:
 @click.argument("job_id")
 def jobs_cancel(job_id: str) -> None:
     """Cancel a queued or running job (its run keeps its checkpoints: `tooltune train --resume RUN`)."""
-    from ..jobs import cancel_job
+    from ..jobs import cancel_job, get_job
 
     try:
+        before = get_job(job_id)
+        if before.status not in ("queued", "running"):
+            raise click.ClickException(f"job {before.id} already {before.status}; nothing to cancel")
         job = cancel_job(job_id)
     except KeyError as exc:
         raise click.ClickException(exc.args[0]) from exc

@@ -274,7 +274,8 @@ def _check_files(spec: JobSpec, isolate_reward: bool = False) -> None:
         if value is None:
             continue
         if not Path(value).is_file():
-            raise SpecError(f"{key}: file {value} does not exist")
+            what = "is a folder; give the JSONL file in it" if Path(value).is_dir() else "does not exist"
+            raise SpecError(f"{key}: {value or '(empty)'} {what}")
         try:
             rows = read_records(value)
         except DatasetError as exc:
