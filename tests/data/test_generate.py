@@ -539,3 +539,13 @@ def test_bounds_are_named_pairs_and_from_to_orders_only_times():
     assert pairs == {("min_price", "max_price"): "min", ("from_account_id", "to_account_id"): "from", ("first_name", "last_name"): "first"}
     assert not _comparable(3, 7, numbers=False) and _comparable("2026-01-02", "2026-01-01", numbers=False)
     assert not _comparable("Ada", "Lovelace")  # names are no range
+
+
+def test_a_users_range_listed_end_first_still_runs_forwards(tmp_path):
+    trip = {"name": "book_trip", "description": "Book a round trip.", "parameters": {"type": "object", "required": ["return_date", "departure_date"], "properties": {
+        "return_date": {"type": "string", "format": "date"}, "departure_date": {"type": "string", "format": "date"}}}}
+    weather = {"name": "get_weather", "description": "Get the weather for a city.", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+    (tmp_path / "tools.json").write_text(json.dumps([trip, weather]))
+    paths = generate(GenerateConfig(n=60, eval_n=5, tools_file=str(tmp_path / "tools.json"), eval_tools=["get_weather"]), tmp_path / "out").paths
+    calls = [c.arguments for r in read_records(paths["train"]) if r.behavior == "execute" for c in parse_tool_calls(r.ground_truth)]
+    assert calls and all(c["departure_date"] <= c["return_date"] for c in calls)

@@ -644,7 +644,9 @@ class _RowMaker:
         draws of earlier versions, so the benchmark files they write stay byte for byte the same."""
         if not self.natural:
             return args
-        names = [p for p in ct.tool.properties if isinstance(args.get(p), str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", args[p])
+        # The bundled catalogs list a range's dates in order; a user's schema may not (return_date
+        # before depart_date), so there the named pairs below decide.
+        names = [p for p in ct.tool.properties if ct.hinted and isinstance(args.get(p), str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", args[p])
                  and family_of(p, ct.tool.properties.get(p) or {}, ct.tool.properties) == "date"]
         for name, value in zip(names, sorted(args[n] for n in names)):
             args[name] = value
@@ -885,11 +887,12 @@ def _placeholders(template: str) -> list[str]:
 
 # The first word of each pair bounds a range from below: min_price / max_price, startDateTime / endDateTime.
 _BOUND_WORDS = {"start": "end", "begin": "end", "min": "max", "minimum": "maximum", "from": "to", "since": "until",
-                "earliest": "latest", "low": "high", "lower": "upper", "first": "last"}
+                "earliest": "latest", "low": "high", "lower": "upper", "first": "last", "in": "out", "checkin": "checkout",
+                "departure": "return", "depart": "return", "outbound": "return", "pickup": "dropoff", "arrival": "departure"}
 
 
 # Bounds that order times, not numbers: from_account_id / to_account_id are no range.
-_TIME_BOUNDS = {"from", "since", "earliest"}
+_TIME_BOUNDS = {"from", "since", "earliest", "in", "checkin", "departure", "depart", "outbound", "pickup", "arrival"}
 
 
 def _bounds(names: list[str]) -> list[tuple[str, str, str]]:
