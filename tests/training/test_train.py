@@ -276,7 +276,7 @@ def test_sft_trains_on_every_shape_with_shared_prompts_and_the_think_check(tiny_
     from tooltune.data.generate import GenerateConfig, generate
     from tooltune.training.datasets import sft_rows
 
-    data = generate(GenerateConfig(n=48, eval_n=8, seed=4, shapes=1.0, pairs=1.0, rows_per_list=4), tmp_path / "shapes").paths
+    data = generate(GenerateConfig(n=48, eval_n=8, seed=5, shapes=1.0, pairs=1.0, rows_per_list=4), tmp_path / "shapes").paths  # a draw with every shape and turn kind
     rows = read_records(data["train"])
     assert {"parallel", "multi_turn"} <= {r.shape for r in rows}
     multi = next(r for r in rows if r.raw["extra_info"].get("turns") == "after_result")
