@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 __all__ = ["apply_trl", "no_checkpointing"]
@@ -12,20 +13,24 @@ def apply_trl(config_cls: type, args: dict[str, Any], extra: dict[str, Any]) -> 
     """``config_cls(**args)`` with the spec's ``trl:`` fields on top; an unknown field is a SpecError."""
     from ..errors import SpecError, name_hints
 
-    names = {f.name for f in dataclasses.fields(config_cls)}
-    unknown = [k for k in extra if k not in names]
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    unknown = [k for k in extra if k not in fields]
     if unknown:
-        raise SpecError(f"trl: {config_cls.__name__} has no field {name_hints(unknown, names)}")
-    # TRL's configs take any value and fail (or train wrong) later: a plain field gets its own type here.
-    defaults = {f.name: f.default for f in dataclasses.fields(config_cls)}
+        raise SpecError(f"trl: {config_cls.__name__} has no field {name_hints(unknown, set(fields))}")
+    # TRL's configs take any value and fail (or train wrong) later: a field of one plain type (its
+    # annotation: save_steps is a float, a ratio, though its default is 500) gets that type here.
     for name, value in extra.items():
-        default = defaults[name]
-        kind = next((k for k in (bool, int, float, str) if type(default) is k), None)  # noqa: E721 - bool is no int here
-        fits = kind is None or (isinstance(value, (int, float)) and not isinstance(value, bool) if kind in (int, float) else isinstance(value, kind))
-        if kind is int and isinstance(value, float) and not value.is_integer():
-            fits = False
+        annotation = str(fields[name].type)
+        words = set(re.findall(r"[A-Za-z_]\w*", annotation)) - {"class", "typing", "Optional", "Union", "None"}
+        # Numbers and switches only: a str field may take more than its annotation says (scale_rewards: false).
+        kinds = words if words <= {"bool", "int", "float"} else set()
+        kind = "float" if kinds == {"int", "float"} else next(iter(kinds)) if len(kinds) == 1 else None
+        if kind is None or (value is None and ("Optional" in annotation or "None" in annotation)):
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        fits = {"bool": isinstance(value, bool), "float": number, "int": number and float(value).is_integer()}[kind]
         if not fits:
-            raise SpecError(f"trl.{name}: expected {kind.__name__} like its default {default!r}, got {value!r}")
+            raise SpecError(f"trl.{name}: expected {kind} (its default is {fields[name].default!r}), got {value!r}")
     return config_cls(**{**args, **extra})
 
 
