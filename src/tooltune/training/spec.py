@@ -49,7 +49,7 @@ class JobSpec:
     eval_data: str | None = field(default=None, metadata=_help("Held-out rows (JSONL): once trained and registered, the result is evaluated against its base on them (run directory's eval/; tooltune train and jobs)."))
     reward: str | list[str] | dict[str, float] = field(default="strict", metadata=_help("Reward for rlvr/rlaif (and for choosing DPO rejections): built-in, file.py:function or module:function; several mixed as [strict, judge] (equal weights) or {strict: 0.7, judge: 0.3}; 'judge' is the AI judge of `judge:` (rlaif)."))
     judge: dict[str, Any] | None = field(default=None, metadata=_help("rlaif: the AI judge, any OpenAI-compatible endpoint: {url, model, rubric (builtin or a file), api_key_env, timeout, concurrency, cache}; see rewards/judge.py."))
-    name: str | None = field(default=None, metadata=_help("Run name; default: <technique>-<timestamp>."))
+    name: str | None = field(default=None, metadata=_help("Run name, a folder name under the runs directory (output_dir puts a run elsewhere); default: <technique>-<timestamp>."))
     output_dir: str | None = field(default=None, metadata=_help("Run directory; default: $TOOLTUNE_HOME/runs/<name>."))
     batch_size: int = field(default=128, metadata=_help("Examples per optimizer step: rows for sft/dpo, completions (prompts x rollouts) for rlvr."))
     micro_batch_size: int = field(default=8, metadata=_help("Examples per forward pass; batch_size / micro_batch_size steps of gradient accumulation."))
