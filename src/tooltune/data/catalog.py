@@ -23,7 +23,7 @@ from typing import Any
 
 from ..schema import Tool, ToolSchemaError
 
-__all__ = ["CatalogTool", "load_catalog", "load_banks", "load_refusals", "load_user_tools", "humanize"]
+__all__ = ["CatalogTool", "load_catalog", "load_banks", "load_refusals", "load_user_tools", "humanize", "name_words"]
 
 # Imperative verbs that let a tool description double as a request ("Search for restaurants...").
 _IMPERATIVE = {
@@ -54,6 +54,12 @@ def humanize(name: str) -> str:
     """``target_language`` → ``target language``; ``maxResults`` → ``max results``."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
     return " ".join(spaced.replace("_", " ").replace("-", " ").split()).lower()
+
+
+def name_words(name: str) -> list[str]:
+    """``maxResults`` / ``max_results`` / ``max-results`` -> ["max", "results"] (no punctuation kept,
+    unlike :func:`humanize`: for matching words of a name, not for saying it)."""
+    return re.findall(r"[a-z0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower())
 
 
 @dataclass

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schema import Tool, format_tool_calls, render_system_prompt
-from .catalog import CatalogTool, humanize, load_banks, load_catalog, load_refusals, load_user_tools
+from .catalog import CatalogTool, humanize, load_banks, name_words, load_catalog, load_refusals, load_user_tools
 from .phrasing import ASIDES, ASK_LEADS, CLOSERS, FOLLOW_UPS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, JOINERS, OPENERS, REFUSE_WRAPS
 from .records import Record, make_record, write_jsonl
 from .schema_values import NoValue, draw
@@ -759,10 +759,10 @@ class _RowMaker:
         lead = self.rng.choice(ASK_LEADS[self.split])
         own = ct.ask.get(missing)
         ask = own if own and self.rng.random() < 0.75 else self.rng.choice(GENERIC_ASKS[self.split]).format(name=humanize(missing))
-        opening = re.findall(r"\w+", lead.lower())[:2]
+        opening = _words(lead)[:2]
         # "Happy to help. Happy to help. Could you ...", "Sure! Sure, what ...": one opener is enough
         # (plain-value files keep the old answers, byte for byte).
-        return ask if self.natural and opening and re.findall(r"\w+", ask.lower())[: len(opening)] == opening else lead + ask
+        return ask if self.natural and opening and _words(ask)[: len(opening)] == opening else lead + ask
 
     def _value(self, ct: CatalogTool, name: str) -> Any:
         value = self._bank_value(ct, name)
@@ -897,7 +897,7 @@ _TIME_BOUNDS = {"from", "since", "earliest", "in", "checkin", "departure", "depa
 
 def _bounds(names: list[str]) -> list[tuple[str, str, str]]:
     """(lower, upper, bound word) parameter pairs whose names differ only in a bound word."""
-    words = {n: re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", n).lower()).strip("_").split("_") for n in names}
+    words = {n: name_words(n) for n in names}
     pairs = []
     for low in names:
         for high in names:

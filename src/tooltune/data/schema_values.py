@@ -21,6 +21,7 @@ import re
 import uuid
 from typing import Any
 
+from .catalog import name_words
 from .validate import schema_validator
 
 __all__ = ["NoValue", "draw", "described_examples", "resolve"]
@@ -178,13 +179,8 @@ def _candidate(name: str, schema: dict[str, Any], rng: random.Random, banks: dic
     return _string(name, description, schema, rng, banks)
 
 
-def _tokens(name: str) -> list[str]:
-    """``maxResults`` / ``max_results`` -> ["max", "results"]."""
-    return re.findall(r"[a-z0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower())
-
-
 def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) -> int | float:
-    tokens = _tokens(name)
+    tokens = name_words(name)
     low: float | None = None
     high: float | None = None
     nice: tuple[int, ...] = ()
@@ -351,10 +347,10 @@ def _bank_values(name: str, description: str, banks: dict[str, Any]) -> tuple[li
     """(values, whether a word chose them) for a string parameter: the bank its head noun points to
     (the last word of the name, unless that word is generic), then its other words, then the
     description's words; else the topic bank."""
-    words = _tokens(name)
+    words = name_words(name)
     joined = "_".join(words)  # a two-word key ("time_zone") is looked for in the whole name
     ordered = [w for w in reversed(words) if w not in _GENERIC_HEADS] + [w for w in reversed(words) if w in _GENERIC_HEADS]
-    for group in [[w] for w in ordered] + [_tokens(description)]:
+    for group in [[w] for w in ordered] + [name_words(description)]:
         for word, bank in _WORD_BANKS:
             # Short words match whole words only ("name" is not "namespace"); longer ones may prefix ("files").
             hit = word in joined if "_" in word else any(t == word or len(word) >= 5 and t.startswith(word) for t in group)

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .catalog import name_words
+
 __all__ = ["Form", "FAMILIES", "UNITS", "UNIT_NAMES", "family_of", "unit_of", "render", "vague", "fill_slot", "number_words"]
 
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
@@ -422,11 +424,6 @@ _PRICE_WORDS = re.compile(r"(?:^|_)(?:\w*price|\w*cost|budget|salary|fee|rent|pr
 _RENT_LENGTH = re.compile(r"(?:^|_)rent_(?:days|weeks|months|years)(?=_|$)|(?:^|_)(?:days|weeks|months|years)_(?:of_)?rent(?=_|$)")
 
 
-def _snake(name: str) -> str:
-    """``maxPrice`` and ``max-price`` as ``max_price``, lower case."""
-    return re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower())
-
-
 def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | None = None, units: bool = True) -> str | None:
     """The family of forms for a parameter, from its schema and name; None when it has none.
     ``units``: a quantity whose description names a unit is ``unit:<key>`` (else an amount or count,
@@ -459,7 +456,7 @@ def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | N
     if "year" in name.lower():
         return None
     small = isinstance(schema.get("maximum"), (int, float)) and schema["maximum"] <= 10  # a price level 1-4 is no amount
-    snake, unit = _RENT_LENGTH.sub("_", _snake(name)), unit_of(name, description)
+    snake, unit = _RENT_LENGTH.sub("_", "_".join(name_words(name))), unit_of(name, description)
     priced = _PRICE_WORDS.search(snake) or "price" in lowered or "usd" in lowered
     # A named unit wins over "amount" or "total" (``amount_ml`` is water), not over a price ("price
     # of a kilogram, in dollars" is a price).
