@@ -3,6 +3,7 @@ import os
 import pytest
 
 from tooltune.models import ModelNotFound, bundled_gguf_path, list_base_models
+from tooltune.models.catalog import BUNDLED
 from tooltune.models.load import load_model_and_tokenizer, resolve_model
 
 
@@ -63,3 +64,18 @@ def test_loading_a_model_turns_hub_kernels_off_unless_asked(tiny_model, monkeypa
     monkeypatch.setenv("USE_HUB_KERNELS", "YES")
     load_model_and_tokenizer(tiny_model)
     assert os.environ["USE_HUB_KERNELS"] == "YES"
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if m.assembler else n for n, m in BUNDLED.items()])
+def test_a_bundled_base_s_layer_count_is_its_weights(name):
+    """frozen_layers is checked against the catalog's count before any weights load: it must be the GGUF's."""
+    import gguf
+
+    try:
+        path = bundled_gguf_path(name)
+    except ModelNotFound as exc:
+        pytest.skip(str(exc))
+    fields = gguf.GGUFReader(path).fields
+    arch = fields["general.architecture"]
+    block_count = fields[f"{bytes(arch.parts[arch.data[0]]).decode()}.block_count"]
+    assert int(block_count.parts[block_count.data[0]][0]) == BUNDLED[name].layers

@@ -208,8 +208,13 @@ def test_sft_with_frozen_layers_changes_only_the_layers_above(tiny_model, small_
     changed = {name for name in after if not torch.equal(before[name], after[name])}
     assert changed and not any(".layers.0." in name for name in changed)
     assert any(".layers.1." in name for name in changed) and "model.embed_tokens.weight" in changed  # tied: learns from the output side
-    with pytest.raises(SpecError, match="would freeze every layer of this model \\(2\\)"):
-        train(_spec(tiny_model, small_data, technique="sft", name="sft-frozen-all", max_steps=1, frozen_layers=2), echo=lambda s: None)
+    # Too many layers fails with the spec, before any weights load: a folder's config says its depth,
+    # a bundled base's catalog entry says its own.
+    with pytest.raises(SpecError, match="would freeze every layer of .* \\(2\\); use at most 1"):
+        _spec(tiny_model, small_data, technique="sft", name="sft-frozen-all", max_steps=1, frozen_layers=2)
+    with pytest.raises(SpecError, match="would freeze every layer of smollm2-135m \\(30\\)"):
+        _spec("smollm2-135m", small_data, technique="sft", frozen_layers=30)
+    _spec("smollm2-135m", small_data, technique="sft", frozen_layers=29)
 
 
 def test_a_cpu_without_native_bf16_gets_a_note_instead_of_a_silent_slow_run(monkeypatch):

@@ -86,6 +86,7 @@ class BundledModel:
     chat: ChatFormat  # turn format; its template is installed when the weights ship none
     model_type: str  # transformers' config.model_type: with vocab_size, how a trained folder is traced back to its base
     vocab_size: int
+    layers: int  # decoder layers (config.num_hidden_layers): a spec's frozen_layers is checked against it before the weights load
     recipe: dict[str, Any] = field(default_factory=dict)  # job-spec settings the main recipe (quickstart) uses on this base
     gguf_tokenizer: tuple[str, str] | None = None  # (tokenizer model, pre-tokenizer) for `export --format gguf`; None: not supported
     assembler: str | None = None  # a module whose assemble(path) writes the GGUF from chunk packages
@@ -105,6 +106,7 @@ BUNDLED: dict[str, BundledModel] = {
         chat=CHATML,
         model_type="llama",
         vocab_size=49152,
+        layers=30,
         gguf_tokenizer=("gpt2", "smollm"),  # byte-level BPE; llama.cpp's name for SmolLM's pre-tokenizer
     ),
     "gemma3-270m": BundledModel(
@@ -120,6 +122,7 @@ BUNDLED: dict[str, BundledModel] = {
         chat=GEMMA,
         model_type="gemma3_text",
         vocab_size=262144,
+        layers=18,
         # The 262k x 640 embedding is 170M of the 268M weights: fixed, a step takes 7 s instead of 11
         # on 2 cores at the same loss (docs/performance.md).
         recipe={"frozen_embeddings": True},

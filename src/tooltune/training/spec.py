@@ -18,13 +18,14 @@ module is torch-free, so a bad spec fails in a fraction of a second.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models.catalog import DEFAULT_MODEL
+from ..models.catalog import BUNDLED, DEFAULT_MODEL
 from ..rewards.loader import RewardError
 from ..rewards.mixed import JUDGE, check_reward_spec, reward_parts
 from .errors import SpecError, name_hints
@@ -295,8 +296,23 @@ def _check_files(spec: JobSpec, isolate_reward: bool = False) -> None:
     from ..runs import resolve_ref
 
     try:
-        resolve_ref(spec.base)  # a base that is not there fails now, not after the run folder exists
+        base = resolve_ref(spec.base)  # a base that is not there fails now, not after the run folder exists
     except ValueError as exc:
         raise SpecError(f"base: {exc}") from exc
+    depth = _layers(base)
+    if spec.frozen_layers and depth is not None and spec.frozen_layers >= depth:
+        raise SpecError(f"frozen_layers: {spec.frozen_layers} would freeze every layer of {spec.base} ({depth}); use at most {depth - 1}")
+
+
+def _layers(base: Any) -> int | None:
+    """The base's decoder layers, read without loading weights; None where only loading tells (GGUF, hub)."""
+    if base.kind == "bundled" and base.text in BUNDLED:
+        return BUNDLED[base.text].layers
+    try:
+        config = json.loads((base.folder / "config.json").read_text()) if base.folder is not None else {}
+    except (OSError, ValueError):
+        return None
+    layers = config.get("num_hidden_layers", (config.get("text_config") or {}).get("num_hidden_layers"))
+    return layers if isinstance(layers, int) else None
 
 
