@@ -144,6 +144,8 @@ def test_models_show_alias_delete(tooltune_home, tiny_model):
     assert missing.exit_code == 1 and "it has: 1, @prod" in missing.output
     assert run("models", "delete", "bot", "1", "--yes").exit_code == 0
     assert CliRunner().invoke(cli, ["models", "show", "bot@1"]).exit_code == 1
+    base = CliRunner().invoke(cli, ["models", "show", "smollm2-135m"])  # a bundled base: its entry, not "register it"
+    assert base.exit_code == 0 and json.loads(base.output)["chat"] == "chatml"
 
 
 def test_eval_scores_predictions_and_explains_a_missing_model(tmp_path):

@@ -51,6 +51,8 @@ def test_training_job_runs_detached_registers_and_evaluates(tiny_model, small_da
     assert job.id in listed and "succeeded" in listed and "model-tooltune@1" in listed
     shown = json.loads(CliRunner().invoke(cli, ["jobs", "status", job.id[-6:], "--json"]).output)
     assert shown["id"] == job.id and shown["returncode"] == 0
+    plain = CliRunner().invoke(cli, ["jobs", "status", job.id]).output
+    assert "\n  model: model-tooltune@1\n" in plain and "{" not in plain  # one line per result, not a dict
 
 
 def test_eval_job_writes_its_report(tiny_model, small_data, tmp_path):

@@ -251,14 +251,20 @@ def models_list() -> None:
 @models.command("show")
 @click.argument("ref")
 def models_show(ref: str) -> None:
-    """Details of NAME[@VERSION|@ALIAS] (latest version without a selector): lineage, metrics, evaluations."""
+    """Details of NAME[@VERSION|@ALIAS] (latest version without a selector): lineage, metrics,
+    evaluations; or of a bundled base model."""
+    from ..models import list_base_models
     from ..runs import Registry, RegistryError, parse_ref
 
     name, selector = parse_ref(ref)
     try:
         version = Registry().get(name, selector)
     except RegistryError as exc:
-        raise click.ClickException(str(exc)) from exc
+        base = next((row for row in list_base_models() if row["name"] == ref), None)
+        if base is None:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(json.dumps(base, indent=2, default=str))  # a bundled base: nothing to register
+        return
     click.echo(json.dumps(version.to_dict(), indent=2, default=str))
 
 
@@ -405,9 +411,10 @@ def jobs_status(job_id: str, as_json: bool) -> None:
         click.echo(json.dumps(job.to_dict(), indent=2))
         return
     click.echo(_job_line(job))
-    for key in ("error", "result"):
-        if getattr(job, key):
-            click.echo(f"  {key}: {getattr(job, key)}")
+    if job.error:
+        click.echo(f"  error: {job.error}")
+    for key, value in job.result.items():  # one line each: the run, the registered version, the metrics file
+        click.echo(f"  {key}: {value}")
     click.echo(f"  log: {job.log_path if job.backend == 'local' else 'kept by Ray (tooltune jobs logs ' + job.id + ')'}")
 
 

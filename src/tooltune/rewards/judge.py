@@ -142,7 +142,9 @@ class JudgeConfig:
             try:
                 mapping = yaml.safe_load(text)
             except yaml.YAMLError as exc:
-                raise JudgeError(f"judge.rubric: {path} is not valid YAML/JSON ({exc})") from exc
+                mark = getattr(exc, "problem_mark", None)
+                where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+                raise JudgeError(f"judge.rubric: {path}{where} is not valid YAML/JSON: {getattr(exc, 'problem', None) or str(exc).splitlines()[0]}") from exc
             kinds = ("execute", "clarify", "refuse", "answer", "*")
             if not isinstance(mapping, dict) or not mapping or any(k not in kinds or not isinstance(v, str) for k, v in mapping.items()):
                 raise JudgeError(f"judge.rubric: {path} must map row kinds ({', '.join(kinds)}) to rubric text")

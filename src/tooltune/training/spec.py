@@ -191,7 +191,9 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
         try:
             raw = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
-            raise SpecError(f"{path}: not valid YAML ({exc})") from exc
+            mark = getattr(exc, "problem_mark", None)  # PyYAML names the text "<unicode string>": say the file and line
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise SpecError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', None) or str(exc).splitlines()[0]}") from exc
         if not isinstance(raw, dict):
             raise SpecError(f"{path}: a job spec is a mapping of fields (base, technique, train_data, ...)")
         base_dir = path.parent
