@@ -533,12 +533,15 @@ def test_a_sentence_end_is_tidied_but_dots_inside_a_value_stay():
 
 
 def test_bounds_are_named_pairs_and_from_to_orders_only_times():
-    from tooltune.data.generate import _bounds, _comparable
+    from tooltune.data.generate import _after, _bounds
 
     pairs = {(low, high): word for low, high, word in _bounds(["min_price", "max_price", "from_account_id", "to_account_id", "first_name", "last_name"])}
     assert pairs == {("min_price", "max_price"): "min", ("from_account_id", "to_account_id"): "from", ("first_name", "last_name"): "first"}
-    assert not _comparable(3, 7, numbers=False) and _comparable("2026-01-02", "2026-01-01", numbers=False)
-    assert not _comparable("Ada", "Lovelace")  # names are no range
+    assert not _after(7, 3, numbers=False) and _after(7, 3) and _after("2026-01-02", "2026-01-01", numbers=False)
+    assert not _after("Lovelace", "Ada")  # names are no range
+    # date-times by their instant, not their text: 10:00 in Paris is 09:00Z, before 09:30Z
+    assert not _after("2026-03-01T10:00:00+01:00", "2026-03-01T09:30:00Z") and _after("2026-03-01T10:00:00.5Z", "2026-03-01T10:00:00Z")
+    assert not _after("2026-03-01T10:00:00", "2026-03-01T09:00:00Z")  # one without an offset: no order to tell
 
 
 def test_a_users_range_listed_end_first_still_runs_forwards(tmp_path):

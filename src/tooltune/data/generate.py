@@ -17,6 +17,7 @@ request for a tool the row does not offer comes with the twin that lists the too
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import random
 import re
@@ -653,7 +654,7 @@ class _RowMaker:
         # Named bounds: start_time before end_time, min_price under max_price, since before until.
         for low, high, word in _bounds([p for p in ct.tool.properties if p in args]):
             a, b = args[low], args[high]
-            if _comparable(a, b, numbers=word not in _TIME_BOUNDS) and a > b:
+            if _after(a, b, numbers=word not in _TIME_BOUNDS):
                 swapped = {**args, low: b, high: a}
                 if not argument_problems(ct.tool, swapped):
                     args = swapped
@@ -909,13 +910,22 @@ def _bounds(names: list[str]) -> list[tuple[str, str, str]]:
     return pairs
 
 
-def _comparable(a: Any, b: Any, numbers: bool = True) -> bool:
-    """Two numbers (with ``numbers``), or two strings in one ISO form (dates, date-times, HH:MM)
-    that sort as they read."""
+def _after(a: Any, b: Any, numbers: bool = True) -> bool:
+    """Whether bound ``a`` lies after ``b``: two numbers (with ``numbers``), two ISO dates or HH:MM
+    times, or two date-times by their instant (offsets may differ); anything else is no range."""
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
-        return numbers
-    forms = (r"\d{4}-\d{2}-\d{2}", r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?", r"\d{2}:\d{2}(:\d{2})?")
-    return isinstance(a, str) and isinstance(b, str) and any(re.fullmatch(f, a) and re.fullmatch(f, b) for f in forms)
+        return numbers and a > b
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return False
+    if any(re.fullmatch(f, a) and re.fullmatch(f, b) for f in (r"\d{4}-\d{2}-\d{2}", r"\d{2}:\d{2}(:\d{2})?")):
+        return a > b  # one fixed-width form: the text sorts as the value
+    stamp = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?"
+    if not (re.fullmatch(stamp, a) and re.fullmatch(stamp, b)):
+        return False
+    try:
+        return dt.datetime.fromisoformat(a) > dt.datetime.fromisoformat(b)
+    except (ValueError, TypeError):  # a field out of range; one with an offset and one without
+        return False
 
 
 def _ordered(ct: CatalogTool, names: list[str]) -> list[str]:
