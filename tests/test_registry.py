@@ -49,6 +49,35 @@ def test_register_versions_aliases_and_delete(tooltune_home, tiny_model):
         resolve_ref("nope@1")
 
 
+def test_names_and_aliases_that_could_never_be_used_again_are_refused(tooltune_home, tiny_model):
+    """Found by a hostile probe: "o'brien" broke `models list` and the studio for good; "bad name"
+    and "a@b" registered but no NAME@V could name them; "latest" and "prod" as a version were tracebacks."""
+    registry = Registry()
+    run = str(_run(tooltune_home, tiny_model, "r"))
+    for name in ("o'brien", "bad name", "a@b", "", "../../etc"):
+        with pytest.raises(RegistryError, match="use letters, digits"):
+            registry.register(run, name)
+    registry.register(run, "bot")
+    registry.register(run, "bot")
+    for alias in ("latest", "bad alias"):
+        with pytest.raises(RegistryError, match=f"alias '{alias}'"):
+            registry.set_alias("bot", alias, 1)
+    registry.set_alias("bot", "prod", 2)
+    registry.delete_version("bot", "prod")  # an alias names the version to delete
+    assert [v.version for v in registry.versions("bot")] == [1]
+    registry.delete_version("bot", 1)  # the last version: the name goes with it
+    assert "bot" not in registry.names()
+    with pytest.raises(RegistryError) as missing:
+        registry.get("a@b@1")
+    assert "models register" not in str(missing.value)  # no advice to register a name that cannot be one
+    # A name from before names were checked still lists, shows and deletes.
+    registry.client.create_registered_model("o'brien")
+    registry.client.create_model_version("o'brien", source=run + "/model")
+    assert [v.version for v in registry.versions("o'brien")] == [1]
+    registry.delete_version("o'brien", 1)
+    assert registry.names() == []
+
+
 def test_unfinished_runs_are_not_registered(tooltune_home, tiny_model):
     run = _run(tooltune_home, tiny_model, "half", status="interrupted")
     with pytest.raises(RegistryError, match="resume"):

@@ -58,7 +58,7 @@ def _sampling_kwargs(sampling: Sampling, tokenizer: Any) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"do_sample": sampling.temperature > 0, "max_new_tokens": sampling.max_new_tokens, "num_return_sequences": sampling.samples,
                               "eos_token_id": stops, "pad_token_id": tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]}
     if sampling.temperature > 0:
-        kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
+        kwargs.update(temperature=max(sampling.temperature, 1e-4), top_p=sampling.top_p, top_k=0)  # near 0 would overflow: greedy at most
     else:
         # The bundled generation config carries sampling defaults; greedy must not warn about them.
         kwargs.update(temperature=None, top_p=None, top_k=None)

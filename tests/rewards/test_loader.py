@@ -98,3 +98,32 @@ def test_a_non_finite_reward_is_refused_with_its_line(tmp_path):
     path.write_text("def reward(prompts, completions, **kw):\n    return [float('inf') for _ in completions]\n")
     with pytest.raises(RewardError, match=r"returned float inf, expected a finite number.*data line 7"):
         load_reward(f"{path}:reward")(None, ["a"], line=[7])
+
+
+def test_rewards_written_as_trl_s_docs_write_them(tmp_path, weather_rows):
+    """TRL calls rewards by keyword (f(completions, **kwargs) in its docs) and takes numpy arrays;
+    a reward that overflows a float, exits, or exits at import is a reported failure, not a crash."""
+    path = tmp_path / "trl_style.py"
+    path.write_text(
+        "import sys\n"
+        "def doc_style(completions, **kwargs):\n    return [float(len(c) > 1) for c in completions]\n"
+        "def named_otherwise(p, c, **kw):\n    return [0.5 for _ in c]\n"
+        "def only_kwargs(**kwargs):\n    return [0.25 for _ in kwargs['completions']]\n"
+        "class Array(list):\n    def tolist(self):\n        return list(self)\n"
+        "def array(prompts, completions, **kw):\n    return Array([1.0] * len(completions))\n"
+        "def huge(prompts, completions, **kw):\n    return [10 ** 400 for _ in completions]\n"
+        "def leaves(prompts, completions, **kw):\n    sys.exit(3)\n"
+    )
+    columns = {k: v[:2] for k, v in record_columns(weather_rows).items()}
+    assert load_reward(f"{path}:doc_style")(None, ["ab", "c"], **columns) == [1.0, 0.0]
+    assert load_reward(f"{path}:named_otherwise")(None, ["ab", "c"], **columns) == [0.5, 0.5]
+    assert load_reward(f"{path}:only_kwargs")(None, ["ab", "c"], **columns) == [0.25, 0.25]
+    assert load_reward(f"{path}:array")(None, ["ab", "c"], **columns) == [1.0, 1.0]
+    with pytest.raises(RewardError, match="returned int 1000000.*expected a finite number"):
+        load_reward(f"{path}:huge")(None, ["ab", "c"], **columns)
+    with pytest.raises(RewardError, match="raised SystemExit: 3"):
+        load_reward(f"{path}:leaves")(None, ["ab", "c"], **columns)
+    exits = tmp_path / "exits.py"
+    exits.write_text("import sys\nsys.exit(4)\ndef f(prompts, completions, **kw):\n    return [1.0]\n")
+    with pytest.raises(RewardError, match="importing .* failed with SystemExit: 4"):
+        load_reward(f"{exits}:f")

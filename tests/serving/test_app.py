@@ -146,6 +146,19 @@ def test_errors_are_openai_shaped(endpoint):
     long = requests.post(f"{url}/v1/chat/completions", json={**hi, "messages": [{"role": "user", "content": "word " * 9000}]}, headers=headers)
     assert long.status_code == 400 and long.json()["error"]["code"] == "context_length_exceeded"
     assert requests.get(f"{url}/health").json()["status"] == "ok"  # health needs no key
+    # found by a hostile probe: each of these was a 200 (or a 500) before
+    stock = {"type": "function", "function": {**STOCK_TOOL["function"]}}
+    cases = {
+        "messages.0": {**hi, "messages": [{"role": "user", "content": "a\ud800b"}]},  # a lone surrogate cannot be tokenized
+        "tools.0.function.parameters": {**hi, "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "banana"}}}]},
+        "tools": {**hi, "tools": [STOCK_TOOL, stock]},  # one name twice
+    }
+    for where, body in cases.items():
+        bad = requests.post(f"{url}/v1/chat/completions", data=json.dumps(body), headers={**headers, "content-type": "application/json"})
+        assert bad.status_code == 400 and where in (bad.json()["error"]["param"] or "") + bad.json()["error"]["message"], (where, bad.text)
+    for schema in ({"properties": "x"}, {"required": "a"}, {"type": "object", "properties": {"a": {"enum": "x"}}}):
+        bad = requests.post(f"{url}/v1/chat/completions", json={**hi, "tools": [{"type": "function", "function": {"name": "f", "parameters": schema}}]}, headers=headers)
+        assert bad.status_code == 400, schema
 
 
 def test_concurrent_requests_queue_on_one_model(endpoint):
@@ -431,3 +444,37 @@ def test_the_step_log_is_bounded(tiny_model):
     engine = Engine(*load_model_and_tokenizer(tiny_model))
     engine.batches.extend(range(200_000))  # a server's weeks of tokens
     assert len(engine.batches) == engine.batches.maxlen and engine.batches[-1] == 199_999
+
+
+def test_one_request_s_sampling_never_fails_the_rows_beside_it(endpoint):
+    """A temperature or top_p that underflows float32 (1e-300) decodes greedily instead of failing
+    every request decoding in the same batch; no seed draws afresh, as OpenAI's endpoint does."""
+    _, url = endpoint()
+    hi = {"model": "bot@2", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 6}
+    bodies = [{**hi, "temperature": 0}, {**hi, "temperature": 1e-300}, {**hi, "top_p": 1e-300}, {**hi, "temperature": 1e-300, "stream": True}]
+    replies = [None] * len(bodies)
+    threads = [threading.Thread(target=lambda i=i: replies.__setitem__(i, requests.post(f"{url}/v1/chat/completions", json=bodies[i]))) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert [r.status_code for r in replies] == [200] * 4, [r.text for r in replies]
+    assert replies[1].json()["choices"][0]["message"] == replies[0].json()["choices"][0]["message"]  # near-zero temperature: greedy
+    assert replies[3].text.rstrip().endswith("data: [DONE]")
+    sampled = {requests.post(f"{url}/v1/chat/completions", json={**hi, "temperature": 1.0, "max_tokens": 12}).json()["choices"][0]["message"]["content"] for _ in range(3)}
+    assert len(sampled) > 1  # a random 49k-token model repeats 12 sampled tokens by chance ~never
+    seeded = {requests.post(f"{url}/v1/chat/completions", json={**hi, "temperature": 1.0, "max_tokens": 12, "seed": 5}).json()["choices"][0]["message"]["content"] for _ in range(2)}
+    assert len(seeded) == 1
+
+
+def test_a_conversation_the_chat_template_refuses_is_a_400(endpoint):
+    from jinja2.exceptions import TemplateError
+
+    engine, url = endpoint(answer="ok")
+
+    def refuse(messages):
+        raise TemplateError("Conversation roles must alternate user/assistant/user/assistant/...")
+
+    engine.prompt_tokens = refuse
+    reply = requests.post(f"{url}/v1/chat/completions", json={"model": "bot@2", "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]})
+    assert reply.status_code == 400 and reply.json()["error"]["param"] == "messages" and "must alternate" in reply.json()["error"]["message"]

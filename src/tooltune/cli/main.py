@@ -512,10 +512,10 @@ def compare_cmd(evaluations: tuple[str, ...], mean: bool, out: str | None) -> No
 @cli.command("serve")
 @click.argument("model")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: every interface).")
-@click.option("--port", default=8000, show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--api-key", envvar="TOOLTUNE_API_KEY", help="Require `Authorization: Bearer KEY` (or set TOOLTUNE_API_KEY).")
 @click.option("--name", "served_name", help="The model name clients send; default: MODEL as given.")
-@click.option("--max-tokens", default=ANSWER_TOKENS, show_default=True, help="Answer length when a request does not set max_tokens (the recipe's longest answer fits).")
+@click.option("--max-tokens", default=ANSWER_TOKENS, show_default=True, type=click.IntRange(1, 2048), help="Answer length when a request does not set max_tokens (the recipe's longest answer fits); at most 2048, a request's limit.")
 @click.option("--max-batch", default=16, show_default=True, type=click.IntRange(min=1), help="Concurrent requests decoded together (1: one at a time).")
 @click.option("--prefix-cache", default=8, show_default=True, type=click.IntRange(min=0), help="System turns (tool lists) kept prefilled for the next request (0: none).")
 @click.option("--read-values/--no-read-values", default=True, show_default=True, help="Read the values the model quotes from the request (\"7:15 pm\") into the call by code; --no-read-values serves the model's own.")
@@ -526,6 +526,7 @@ def serve_cmd(model: str, host: str, port: int, api_key: str | None, served_name
     """Serve MODEL (NAME@V, NAME@alias, a run, a folder or a .gguf file) as an OpenAI-compatible endpoint."""
     from ..pipeline import serve
 
+    _can_listen(host, port)
     try:
         serve(model, host=host, port=port, api_key=api_key, served_name=served_name, max_tokens=max_tokens, max_batch=max_batch, prefix_cache=prefix_cache, read_values=read_values,
               constrain_calls=constrain_calls, ground_quotes=ground_quotes, echo=click.echo)
@@ -533,16 +534,31 @@ def serve_cmd(model: str, host: str, port: int, api_key: str | None, served_name
         raise click.ClickException(str(exc)) from exc
 
 
+def _can_listen(host: str, port: int) -> None:
+    """Bind once before loading anything: a host that is not this machine's or a port in use fails
+    now, in a line, not after the model loaded with a server traceback."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --host or --port") from exc
+
+
 # -------------------------------------------------------------------------------------- studio
 @cli.command("studio")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on; beyond loopback (0.0.0.0: every interface) the studio asks for the access token it prints.")
-@click.option("--port", default=7860, show_default=True)
+@click.option("--port", default=7860, show_default=True, type=click.IntRange(0, 65535))
 def studio_cmd(host: str, port: int) -> None:
     """Open the web studio: models, customize with a form, jobs, details with charts, evaluate, deploy."""
     import uvicorn
 
     from ..web.studio import create_studio
 
+    _can_listen(host, port)
     app = create_studio(host="127.0.0.1" if host in ("127.0.0.1", "localhost") else host)
     if app.state.token:  # beyond loopback: a link with the access token, as Jupyter prints one
         from ..web.deploy import reachable_host

@@ -16,7 +16,6 @@ import importlib.util
 import inspect
 import json
 import logging
-import math
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -86,16 +85,30 @@ class Reward:
         if self.signature == "verl":
             return self._count([self._row(i, completions, columns, lambda i=i: self._call_verl(i, completions, columns)) for i in range(n)])
         try:
-            values = self.fn(prompts, completions, **columns)
-        except Exception:
+            values = self._call_trl(prompts, completions, columns)
+        except (Exception, SystemExit):
             # Re-run row by row so the error names the row that broke, not just the batch.
             return self._count([
-                self._row(i, completions, columns, lambda i=i: _only(self.fn([prompts[i]] if prompts else None, [completions[i]], **_slice(columns, i))))
+                self._row(i, completions, columns, lambda i=i: _only(self._call_trl([prompts[i]] if prompts else None, [completions[i]], _slice(columns, i))))
                 for i in range(n)
             ])
+        if hasattr(values, "tolist") and not isinstance(values, (list, tuple)):
+            values = values.tolist()  # a numpy array or tensor, as TRL accepts
         if not isinstance(values, (list, tuple)) or len(values) != n:
             raise RewardError(f"reward '{self.name}' must return a list of {n} numbers (one per completion), got {_describe(values)}")
         return self._count([self._row(i, completions, columns, lambda v=v: v) for i, v in enumerate(values)])
+
+    def _call_trl(self, prompts: Any, completions: list[Any], columns: dict[str, Any]) -> Any:
+        # TRL passes prompts= and completions= by keyword (its docs write f(completions, **kwargs));
+        # a function that names them otherwise (f(p, c, **kw)) gets them by position.
+        try:
+            params = inspect.signature(self.fn).parameters
+        except (TypeError, ValueError):
+            params = {}
+        positional = [p for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if "completions" in params or not positional:
+            return self.fn(prompts=prompts, completions=completions, **columns)
+        return self.fn(prompts, completions, **columns)
 
     def _call_verl(self, i: int, completions: list[Any], columns: dict[str, Any]) -> Any:
         rm = (columns.get("reward_model") or [None] * len(completions))[i]
@@ -110,11 +123,17 @@ class Reward:
     def _row(self, i: int, completions: list[Any], columns: dict[str, Any], compute: Callable[[], Any]) -> float | None:
         try:
             value = compute()
-        except Exception as exc:  # the user's code: any exception is reported, with the row
+        except (Exception, SystemExit) as exc:  # the user's code: any exception (sys.exit too) is reported, with the row
             return self._fail(i, completions, columns, f"raised {type(exc).__name__}: {exc}")
         if value is None:
             return None  # "does not apply" in TRL's convention
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not isinstance(value, (int, float)) and hasattr(value, "item"):  # a numpy or torch scalar
+            try:
+                value = value.item()
+            except (ValueError, RuntimeError):
+                pass  # more than one number: reported below
+        # 10**400 is a Python int no float holds (math.isfinite raises on it)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= sys.float_info.max:
             return self._fail(i, completions, columns, f"returned {_describe(value)}, expected a finite number (or None for 'does not apply')")
         return float(value)
 
@@ -184,7 +203,7 @@ def _load_module(target: str, spec: str) -> Any:
         try:
             sys.modules[module_name] = module
             loader_spec.loader.exec_module(module)  # type: ignore[union-attr]
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a file that calls sys.exit() when imported is a broken reward, not a silent exit
             raise RewardError(f"reward {spec!r}: importing '{path}' failed with {type(exc).__name__}: {exc}") from exc
         return module
     try:

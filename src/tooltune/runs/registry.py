@@ -26,13 +26,21 @@ from typing import Any
 from .dirs import read_manifest, resolve_run, write_manifest
 from .tracking import default_tracking_uri
 
-__all__ = ["Registry", "RegistryError", "record_evaluations", "parse_ref", "register_finished_run", "default_model_name"]
+__all__ = ["Registry", "RegistryError", "check_model_name", "record_evaluations", "parse_ref", "register_finished_run", "default_model_name"]
 
-_REF = re.compile(r"^(?P<name>[A-Za-z0-9][\w.-]*)@(?P<selector>[\w.-]+)$")
+_NAME = r"[A-Za-z0-9][\w.-]*"  # what NAME@V can name: a registered name outside it could never be used again
+_REF = re.compile(rf"^(?P<name>{_NAME})@(?P<selector>[\w.-]+)$")
 
 
 class RegistryError(ValueError):
     """A registry reference or operation that cannot be done; the message says what exists."""
+
+
+def check_model_name(name: str) -> str:
+    """``name`` if NAME@V can refer to it, else a RegistryError that says what a name may hold."""
+    if not isinstance(name, str) or not re.fullmatch(_NAME, name):
+        raise RegistryError(f"model name {name!r}: use letters, digits, _ . and - (starting with a letter or digit), e.g. weather-bot, so NAME@VERSION can name it")
+    return name
 
 
 def parse_ref(ref: str) -> tuple[str, str | None]:
@@ -78,6 +86,7 @@ class Registry:
         """A new version of ``name`` from a finished run (created on first use)."""
         from mlflow.exceptions import MlflowException
 
+        check_model_name(name)
         run = resolve_run(run_ref)
         manifest = read_manifest(run)
         if manifest.get("status") != "completed":
@@ -91,7 +100,10 @@ class Registry:
         try:
             self.client.get_registered_model(name)
         except MlflowException:
-            self.client.create_registered_model(name, description=description)
+            try:
+                self.client.create_registered_model(name, description=description)
+            except MlflowException as exc:
+                raise RegistryError(f"model name {name!r}: {exc.message.splitlines()[0]}") from None
         version = self.client.create_model_version(name, source=source, run_id=run_id, tags=_lineage(run, manifest), description=description)
         return self.get(name, str(version.version))
 
@@ -102,7 +114,8 @@ class Registry:
         try:
             model = self.client.get_registered_model(name)
         except MlflowException:
-            raise RegistryError(f"no registered model {name!r}; registered: {', '.join(self.names()) or 'none yet'} (tooltune models register RUN --name {name})") from None
+            hint = f" (tooltune models register RUN --name {name})" if re.fullmatch(_NAME, name) else ""
+            raise RegistryError(f"no registered model {name!r}; registered: {', '.join(self.names()) or 'none yet'}{hint}") from None
         if selector is None:
             versions = self.versions(name)
             if not versions:
@@ -117,17 +130,25 @@ class Registry:
 
     def versions(self, name: str) -> list[Version]:
         aliases = self.client.get_registered_model(name).aliases
-        found = self.client.search_model_versions(f"name = '{name}'")
+        if re.fullmatch(_NAME, name):
+            found = self.client.search_model_versions(f"name = '{name}'")
+        else:  # a name from before names were checked ("o'brien") cannot go in a filter: filter here
+            found = [mv for mv in self.client.search_model_versions() if mv.name == name]
         return sorted((self._version(mv, aliases) for mv in found), key=lambda v: v.version)
 
     def names(self) -> list[str]:
         return sorted(m.name for m in self.client.search_registered_models())
 
     def set_alias(self, name: str, alias: str, version: int | str) -> Version:
+        from mlflow.exceptions import MlflowException
+
         if str(alias).isdigit():
-            raise RegistryError("an alias cannot be a number (it would read as a version); try e.g. prod or v3")
-        self.get(name, str(version))  # a clear error for a missing version
-        self.client.set_registered_model_alias(name, alias, str(version))
+            raise RegistryError("an alias cannot be a number (it would read as a version); try e.g. prod or staging")
+        target = self.get(name, str(version))  # a clear error for a missing version
+        try:
+            self.client.set_registered_model_alias(name, alias, str(target.version))
+        except MlflowException as exc:  # "latest", "v3", spaces: MLflow's rules, said in a line
+            raise RegistryError(f"alias {alias!r}: {exc.message.splitlines()[0]}; try e.g. prod or staging") from None
         return self.get(name, alias)
 
     def delete_alias(self, name: str, alias: str) -> None:
@@ -135,8 +156,11 @@ class Registry:
         self.client.delete_registered_model_alias(name, alias)
 
     def delete_version(self, name: str, version: int | str) -> None:
-        self.get(name, str(version))
-        self.client.delete_model_version(name, str(version))
+        """Delete a version (by number or alias); the name goes with its last version."""
+        target = self.get(name, str(version))
+        self.client.delete_model_version(name, str(target.version))
+        if not self.versions(name):
+            self.client.delete_registered_model(name)
 
     def local_path(self, version: Version) -> str:
         """A folder ``from_pretrained`` can load: the recorded path, or the downloaded artifact."""

@@ -18,6 +18,7 @@ import collections
 import contextlib
 import functools
 import json
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from typing import Any, AsyncIterator
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from jinja2.exceptions import TemplateError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..constrained import quote_sources
@@ -315,10 +317,14 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
             field = "max_completion_tokens" if request.max_completion_tokens else "max_tokens"
             return _error(400, f"{field}: {limit} is over this server's limit of {config.max_tokens_limit} tokens", param=field)
         messages = conversation(request)
-        prompt = await asyncio.to_thread(engine.prompt_tokens, messages)
+        try:
+            prompt = await asyncio.to_thread(engine.prompt_tokens, messages)
+        except TemplateError as exc:  # the model's chat template refuses this conversation ("roles must alternate")
+            return _error(400, f"messages: the model's chat template refuses this conversation: {exc}", param="messages")
         if prompt > config.max_prompt_tokens:
             return _error(400, f"messages: the conversation is {prompt} tokens, over this server's limit of {config.max_prompt_tokens}", param="messages", code="context_length_exceeded")
-        sampling = Sampling(max_new_tokens=limit, temperature=request.temperature, top_p=request.top_p, samples=request.n, seed=request.seed or 0)
+        sampling = Sampling(max_new_tokens=limit, temperature=request.temperature, top_p=request.top_p, samples=request.n,
+                            seed=request.seed if request.seed is not None else secrets.randbits(48))  # no seed: a fresh draw each request, as OpenAI's
         if request.stream:
             if request.n != 1:
                 return _error(400, "streaming supports n=1", param="n")

@@ -129,13 +129,18 @@ class Batcher:
     def _choose(row: Row, logits: torch.Tensor) -> int:
         if row.generator is None:
             return int(logits.argmax())
-        probs = torch.softmax(logits / row.request.sampling.temperature, dim=-1)
+        # A temperature near 0 would overflow the division (1e-300 is 0 in float32): at most it is
+        # greedy, and one row's settings must never fail the rows decoding beside it.
+        probs = torch.softmax(logits.float() / max(row.request.sampling.temperature, 1e-4), dim=-1)
         top_p = row.request.sampling.top_p
         if top_p < 1.0:
             # Nucleus: the most likely tokens until their mass reaches top_p (always the first one).
             ordered, order = probs.sort(descending=True)
             outside = ordered.cumsum(-1) - ordered >= top_p
+            outside[0] = False
             probs = torch.zeros_like(probs).scatter(0, order, ordered.masked_fill(outside, 0.0))
+        if not bool(torch.isfinite(probs).all()) or float(probs.sum()) <= 0:
+            return int(logits.argmax())
         return int(torch.multinomial(probs, 1, generator=row.generator))
 
     def _ended(self, row: Row, token: int) -> str | None:

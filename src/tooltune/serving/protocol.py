@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..reading import read_values
-from ..schema import Tool, ToolCall, format_tool_calls, messages_with_tools, parse_tool_calls, split_reasoning
+from ..schema import Tool, ToolCall, ToolSchemaError, format_tool_calls, messages_with_tools, parse_tool_calls, split_reasoning
 
 __all__ = ["ChatRequest", "Message", "ToolSpec", "conversation", "answer_message", "new_id"]
 
@@ -27,6 +27,25 @@ class FunctionSpec(BaseModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str | None = None
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+    @field_validator("parameters")
+    @classmethod
+    def _a_json_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # A broken schema is the client's error (as OpenAI answers it), not a call the server
+        # quietly stops constraining.
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
+        try:
+            Draft202012Validator.check_schema(value)
+        except SchemaError as exc:
+            where = "/".join(map(str, exc.path))
+            raise ValueError(f"not a valid JSON Schema{f' at {where}' if where else ''}: {exc.message}") from None
+        try:
+            Tool.from_dict({"name": "f", "parameters": value})
+        except ToolSchemaError as exc:
+            raise ValueError(str(exc).removeprefix("tool 'f': ")) from None
+        return value
 
 
 class ToolSpec(BaseModel):
@@ -79,6 +98,20 @@ class ChatRequest(BaseModel):
     stop: str | list[str] | None = None
     stream: bool = False
     parallel_tool_calls: bool = True  # false: the answer carries its first call only
+
+    @model_validator(mode="after")
+    def _sound_text_and_tools(self) -> "ChatRequest":
+        # A lone surrogate ("\\ud800" is legal JSON) cannot be tokenized: say where it is.
+        parts = [(f"messages.{i}", m) for i, m in enumerate(self.messages)] + [(f"tools.{i}", t) for i, t in enumerate(self.tools or [])]
+        for where, part in parts:
+            try:
+                json.dumps(part.model_dump(), ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"{where}: not valid Unicode (a lone surrogate such as \\ud800); send UTF-8 text") from None
+        names = [t.function.name for t in self.tools or []]
+        if len(set(names)) < len(names):
+            raise ValueError(f"tools: {', '.join(sorted({n for n in names if names.count(n) > 1}))} listed twice; list each function once")
+        return self
 
     @model_validator(mode="after")
     def _known_tool_choice(self) -> "ChatRequest":

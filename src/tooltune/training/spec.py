@@ -100,6 +100,13 @@ class JobSpec:
             raise SpecError("epochs: must be > 0 (or set max_steps)")
         if self.name is not None and (not str(self.name).strip() or re.search(r"[/\\]|^\.", str(self.name))):
             raise SpecError(f"name: a run's name is a folder name under the runs directory (no '/', '\\' or leading '.'), got {self.name!r}; output_dir puts a run elsewhere")
+        if self.model_name is not None:
+            from ..runs.registry import RegistryError, check_model_name
+
+            try:
+                check_model_name(self.model_name)
+            except RegistryError as exc:
+                raise SpecError(f"model_name: {exc}") from None
         technique = TECHNIQUES[self.technique]
         for name, readers in _TECHNIQUE_FIELDS.items():
             # A switch or mode another technique reads would silently do nothing here: an error. Sizes
