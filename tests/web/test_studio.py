@@ -102,3 +102,11 @@ def test_details_page_charts_and_downloads(client, tooltune_home, tiny_model):
     assert archive.status_code == 200 and "config.json" in zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
     gguf = client.get("/models/weather-bot/1/download?format=gguf")
     assert gguf.status_code == 200 and gguf.content[:4] == b"GGUF"
+    for limit in ("abc", "0"):  # said at once, not by a job that fails later
+        assert client.post("/models/weather-bot/1/evaluate", data={"eval_data": "x.jsonl", "limit": limit}).status_code == 400
+    assert client.post("/models/weather-bot/1/deploy", data={"action": "restart"}, follow_redirects=False).status_code == 400
+    import shutil
+
+    shutil.rmtree(run / "model")  # its run's model deleted: the download says so, no 500
+    gone = client.get("/models/weather-bot/1/download?format=hf")
+    assert gone.status_code == 409 and "is gone" in gone.text

@@ -67,6 +67,15 @@ def test_no_500_for_odd_uploads_job_ids_and_offsets(client, no_worker, small_dat
     for name in ("..", "."):
         response = client.post("/customize", data=_form(), files={"train_file": (name, small_data["train"].read_bytes())}, follow_redirects=False)
         assert response.status_code in (303, 400), response.text
+    # found by a hostile probe (each was a 500, a raw 422 or a job that failed later)
+    for name in ("a\0b.jsonl", "x" * 300 + ".jsonl"):
+        response = client.post("/customize", data=_form(), files={"train_file": (name, small_data["train"].read_bytes())}, follow_redirects=False)
+        assert response.status_code in (303, 400), response.text
+    for extra in ("trl=5 trl.beta=1", "trl.beta=1 trl=5"):
+        response = client.post("/customize", data=_form(train_path=str(small_data["train"]), extra=extra))
+        assert response.status_code == 400 and "set its fields one by one" in response.text
+    bad_number = client.post("/customize", data=_form(train_path=str(small_data["train"]), batch_size="abc"))
+    assert bad_number.status_code == 400 and "batch_size" in bad_number.text and "nothing was submitted" in bad_number.text
     assert client.post("/jobs/999999/cancel").status_code == 404
     queued = client.post("/customize", data=_form(train_path=str(small_data["train"])), follow_redirects=False)
     job_id = queued.headers["location"].rsplit("/", 1)[-1]

@@ -83,7 +83,8 @@ def submit_eval(model: str, data: str, base: str | None = None, out: str | None 
     from ..runs import resolve_ref
 
     refs = [resolve_ref(m) for m in (model, base) if m]  # unknown versions and missing models fail now
-    read_records(data)  # a malformed file fails now, with its line and field
+    if not read_records(data):  # a malformed file fails now, with its line and field; an empty one too
+        raise ValueError(f"{data} has no rows to evaluate")
     store = store or JobStore()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     if out is None:

@@ -109,5 +109,8 @@ def _model_folder(run: Path, text: str) -> Path:
     if not (model / "config.json").exists():
         from .dirs import read_manifest
 
-        raise RunError(f"run {text!r} has no final model yet (status: {read_manifest(run).get('status')}); resume it with `tooltune train --resume {run}`")
+        status = read_manifest(run).get("status")
+        if status == "completed":  # it finished once: its model folder was deleted since
+            raise RunError(f"run {text!r} finished, but its model folder {model} is gone; train it again (or register another run)")
+        raise RunError(f"run {text!r} has no final model yet (status: {status}); resume it with `tooltune train --resume {run}`")
     return model

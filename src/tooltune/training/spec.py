@@ -161,9 +161,11 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
             value = yaml.safe_load(raw) if raw else ""
         except yaml.YAMLError as exc:  # a NUL byte, an unclosed bracket: say which override
             raise SpecError(f"override {pair!r}: the value is not YAML ({str(exc).splitlines()[0]}); quote it or write a plain value") from exc
-        if key.startswith(("trl.", "judge.")):
+        if key.startswith(("trl.", "judge.")) or key in ("trl", "judge"):
             section, _, name = key.partition(".")
-            out.setdefault(section, {})[name] = value
+            if not name and not isinstance(value, dict) or not isinstance(out.get(section, {}), dict):
+                raise SpecError(f"override {pair!r}: {section} is a section; set its fields one by one, e.g. {section}.{'beta=0.1' if section == 'trl' else 'url=http://127.0.0.1:8001/v1'}")
+            out[section] = {**out.get(section, {}), **(value if not name else {name: value})}
         else:
             out[key] = value
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -44,9 +45,9 @@ def _uploads() -> Path:
 async def _save(upload: UploadFile | None, folder: Path) -> Path | None:
     if upload is None or not upload.filename:
         return None
-    name = Path(upload.filename.replace("\\", "/")).name
-    if name in ("", ".", ".."):  # a name that is a directory: keep the bytes under a plain one
-        name = "upload"
+    name = Path(upload.filename.replace("\\", "/").replace("\0", "")).name[-120:]  # no NUL; the end keeps the suffix (.py)
+    if name in ("", ".", "..") or name.startswith("."):  # a name that is a directory or hidden: keep the bytes under a plain one
+        name = "upload" + Path(name).suffix
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     target.write_bytes(await upload.read())
@@ -80,19 +81,24 @@ async def customize(request: Request, base: str = Form(...), technique: str = Fo
                 micro_batch_size=micro_batch_size, learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, rollouts=rollouts, lora=lora, name=name, extra=extra,
                 judge_url=judge_url, judge_model=judge_model, judge_weight=judge_weight)
     folder = _uploads()
+
+    def reject(**context: Any) -> HTMLResponse:
+        shutil.rmtree(folder, ignore_errors=True)  # nothing was submitted: its uploads go too
+        return customize_page(request, 400, form=form, **context)
+
     data = await _save(train_file, folder) or (Path(train_path.strip()) if train_path.strip() else None)
     if data is None:
-        return customize_page(request, 400, form=form, error="Choose a dataset: upload a JSONL file or give a path on this machine.")
+        return reject(error="Choose a dataset: upload a JSONL file or give a path on this machine.")
     if not data.is_file():
-        return customize_page(request, 400, form=form, error=f"Dataset {data} does not exist on this machine.")
+        return reject(error=f"Dataset {data} does not exist on this machine.")
     report = validate_file(data)
     if not report.ok:
         problems = [{"line": p.line, "field": p.field, "message": p.message} for p in report.problems[:200]]
-        return customize_page(request, 400, form=form, error=f"{data.name}: {len(report.problems)} problem(s) in {report.rows} rows; nothing was submitted.", problems=problems)
+        return reject(error=f"{data.name}: {len(report.problems)} problem(s) in {report.rows} rows; nothing was submitted.", problems=problems)
     reward_path = await _save(reward_file, folder)
     if reward_path is not None:
         if not reward_function.strip():
-            return customize_page(request, 400, form=form, error="An uploaded reward needs the name of its function.")
+            return reject(error="An uploaded reward needs the name of its function.")
         reward = f"{reward_path}:{reward_function.strip()}"
     overrides: dict[str, Any] = {"base": base.strip(), "technique": technique, "train_data": str(data), "reward": reward, "batch_size": batch_size,
                                  "micro_batch_size": micro_batch_size, "learning_rate": learning_rate, "epochs": epochs, "max_steps": max_steps, "lora": lora}
@@ -100,9 +106,9 @@ async def customize(request: Request, base: str = Form(...), technique: str = Fo
         overrides["rollouts"] = rollouts
     if technique == "rlaif":  # the judge's share of the reward; the rule chosen above keeps the rest
         if not judge_url.strip():
-            return customize_page(request, 400, form=form, error="rlaif needs a judge: give its endpoint URL (an OpenAI-compatible API, e.g. http://127.0.0.1:8001/v1).")
+            return reject(error="rlaif needs a judge: give its endpoint URL (an OpenAI-compatible API, e.g. http://127.0.0.1:8001/v1).")
         if not 0 < judge_weight <= 1:
-            return customize_page(request, 400, form=form, error=f"Judge weight must be in (0, 1], got {judge_weight}.")
+            return reject(error=f"Judge weight must be in (0, 1], got {judge_weight}.")
         overrides["reward"] = {"judge": 1.0} if judge_weight == 1 else {reward: 1 - judge_weight, "judge": judge_weight}
         overrides["judge"] = {"url": judge_url.strip(), "model": judge_model.strip() or "default"}
     if eval_data.strip():
@@ -111,8 +117,8 @@ async def customize(request: Request, base: str = Form(...), technique: str = Fo
         overrides["name"] = name.strip()
     try:
         for key, value in parse_overrides(extra.split()).items():
-            overrides[key] = {**overrides.get(key, {}), **value} if key in ("trl", "judge") else value
+            overrides[key] = {**overrides.get(key, {}), **value} if key in ("trl", "judge") and isinstance(value, dict) else value
         job = submit_train(None, overrides)
     except (SpecError, RegistryError, ValueError) as exc:
-        return customize_page(request, 400, form=form, error=str(exc))
+        return reject(error=str(exc))
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)

@@ -68,7 +68,9 @@ def evaluate(name: str, version: str, eval_data: str = Form(...), compare_base: 
 
     found = version_of(name, version)
     base = found.to_dict().get("base") if compare_base else None
-    extra = ["--limit", limit] if limit.strip() else []
+    if limit.strip() and not (limit.strip().isdigit() and int(limit) >= 1):  # said now, not by the job failing later
+        raise HTTPException(400, f"limit: a whole number of rows >= 1 (empty: every row), got {limit!r}")
+    extra = ["--limit", limit.strip()] if limit.strip() else []
     try:
         job = submit_eval(f"{found.name}@{found.version}", eval_data.strip(), base=base or None, extra=extra)
     except (DatasetError, RegistryError, ValueError, OSError) as exc:
@@ -79,6 +81,8 @@ def evaluate(name: str, version: str, eval_data: str = Form(...), compare_base: 
 def deploy(request: Request, name: str, version: str, action: str = Form("start")) -> RedirectResponse:
     found = version_of(name, version)
     ref = f"{found.name}@{found.version}"
+    if action not in ("start", "stop"):
+        raise HTTPException(400, f"action: start or stop, got {action!r}")
     deployments = request.app.state.deployments
     deployments.start(ref) if action == "start" else deployments.stop(ref)
     return RedirectResponse(f"/models/{name}/{version}#deploy", status_code=303)
@@ -98,7 +102,10 @@ def download(name: str, version: str, format: str = "hf") -> FileResponse:
 
     found = version_of(name, version)
     ref = f"{found.name}@{found.version}"
-    folder = resolve_ref(ref).load_path()
+    try:
+        folder = resolve_ref(ref).load_path()
+    except ValueError as exc:  # its run folder was deleted: say so, as `tooltune export` does
+        raise HTTPException(409, str(exc)) from exc
     cache = home() / "downloads"
     cache.mkdir(parents=True, exist_ok=True)
     if format == "hf":

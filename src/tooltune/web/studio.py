@@ -17,6 +17,7 @@ from typing import Any, AsyncIterator
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from . import customize, job_pages, model_pages
@@ -44,6 +45,13 @@ def create_studio(host: str = "127.0.0.1", token: str | None = None) -> FastAPI:
     app.state.deployments = deployments
     for router in (model_pages.router, customize.router, job_pages.router):
         app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_form(request: Request, exc: RequestValidationError) -> Response:
+        # A form field that is not what it must be ("abc" for a batch size): a line per field a
+        # person can read, not FastAPI's 422 JSON.
+        lines = [f"{'.'.join(str(p) for p in error['loc'][1:]) or 'request'}: {error['msg']}" for error in exc.errors()]
+        return PlainTextResponse("nothing was submitted; go back and fix:\n" + "\n".join(lines), status_code=400)
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
