@@ -34,6 +34,11 @@ def test_export_command(tmp_path, tiny_model):
     assert AutoModelForCausalLM.from_pretrained(tmp_path / "hf").config.num_hidden_layers == 2
     again = CliRunner().invoke(cli, ["export", tiny_model, "--format", "hf", "--out", str(tmp_path / "hf")])
     assert again.exit_code == 1 and "not empty" in again.output
+    gguf = [CliRunner().invoke(cli, ["export", tiny_model, "--format", "gguf", "--out", str(tmp_path / "gguf")]) for _ in range(2)]
+    assert gguf[0].exit_code == 0 and gguf[1].exit_code == 1 and "already holds model-f16.gguf and Modelfile" in gguf[1].output  # no silent overwrite
+    (tmp_path / "file").write_text("x")
+    under_a_file = CliRunner().invoke(cli, ["export", tiny_model, "--format", "hf", "--out", str(tmp_path / "file" / "sub")])
+    assert under_a_file.exit_code == 1 and "cannot write to" in under_a_file.output and "Traceback" not in under_a_file.output
 
 
 @pytest.mark.slow

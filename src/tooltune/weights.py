@@ -45,6 +45,9 @@ def export_gguf(model_dir: str | Path, out: str | Path, dtype: str = "f16", name
     if dtype not in ("f16", "f32"):
         raise ValueError(f"dtype: f16 or f32, got {dtype!r}")
     model_dir, out = Path(model_dir), Path(out)
+    taken = [p.name for p in (out / f"model-{dtype}.gguf", out / "Modelfile") if p.exists()]
+    if taken:  # as export_hf refuses a full folder: never overwrite an earlier export silently
+        raise FileExistsError(f"{out} already holds {' and '.join(taken)}; pick a new --out or delete them")
     config = AutoConfig.from_pretrained(model_dir)
     bundled = bundled_base_of(config.model_type, config.vocab_size)
     if bundled is None or bundled.gguf_tokenizer is None or config.model_type != "llama":

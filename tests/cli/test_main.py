@@ -172,4 +172,4 @@ def test_compare_puts_two_evaluations_of_one_file_side_by_side(tmp_path):
     assert "| tool-call reward | 0.875 | 0.875 | 0.875 (0.875-0.875) |" in result.output
     assert (tmp_path / "table.md").read_text().strip() == result.output.strip()
     missing = CliRunner().invoke(cli, ["compare", str(tmp_path / "nowhere")])
-    assert missing.exit_code == 1 and "no eval.json there" in missing.output
+    assert missing.exit_code == 1 and "does not exist" in missing.output

@@ -38,8 +38,14 @@ def test_evaluations_of_other_rows_are_refused(tmp_path):
     b = _eval_json(tmp_path / "b", 0.7, sha="bb" * 32)
     with pytest.raises(ComparisonError, match="different held-out files.*aaaaaaaa.*bbbbbbbb"):
         compare_evaluations([str(a), str(b)])
-    with pytest.raises(ComparisonError, match="no eval.json there"):
+    with pytest.raises(ComparisonError, match="nowhere: does not exist"):
         compare_evaluations([str(tmp_path / "nowhere")])
+    with pytest.raises(ComparisonError, match="has no eval.json"):
+        compare_evaluations([str(tmp_path)])
+    for text in ('{"results": {}, "data": {}}', '{"results": [1], "data": {}}', "[1, 2]", '{"results": {"model": {}}}'):
+        (tmp_path / "odd.json").write_text(text)
+        with pytest.raises(ComparisonError, match="needs a 'results' object per model and a 'data' object"):
+            compare_evaluations([str(tmp_path / "odd.json")])
 
 
 def test_paths_labels_and_the_base_result(tmp_path):

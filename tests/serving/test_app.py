@@ -141,6 +141,7 @@ def test_errors_are_openai_shaped(endpoint):
         bad = requests.post(f"{url}/v1/chat/completions", json={**hi, "seed": seed}, headers=headers)
         assert bad.status_code == 400 and bad.json()["error"]["param"] == "seed", seed
     assert requests.post(f"{url}/v1/chat/completions", json={**hi, "seed": 7}, headers=headers).status_code == 200
+    assert requests.post(f"{url}/v1/chat/completions", json={**hi, "logprobs": False, "response_format": {"type": "text"}}, headers={"Authorization": "bearer secret"}).status_code == 200
     huge = requests.post(f"{url}/v1/chat/completions", json={**hi, "max_tokens": 10**9}, headers=headers)
     assert huge.status_code == 400 and huge.json()["error"]["param"] == "max_tokens" and "limit of 2048" in huge.json()["error"]["message"]
     long = requests.post(f"{url}/v1/chat/completions", json={**hi, "messages": [{"role": "user", "content": "word " * 9000}]}, headers=headers)
@@ -152,6 +153,9 @@ def test_errors_are_openai_shaped(endpoint):
         "messages.0": {**hi, "messages": [{"role": "user", "content": "a\ud800b"}]},  # a lone surrogate cannot be tokenized
         "tools.0.function.parameters": {**hi, "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "banana"}}}]},
         "tools": {**hi, "tools": [STOCK_TOOL, stock]},  # one name twice
+        "messages": {**hi, "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/cat.png"}}]}]},
+        "logprobs": {**hi, "logprobs": True},
+        "response_format": {**hi, "response_format": {"type": "json_object"}},
     }
     for where, body in cases.items():
         bad = requests.post(f"{url}/v1/chat/completions", data=json.dumps(body), headers={**headers, "content-type": "application/json"})

@@ -201,6 +201,8 @@ def reward_score(data_file: str, responses: str, reward_name: str, judge_url: st
             except ValueError:
                 raise click.ClickException(f"--reward: {part!r}: write name=weight with a number, e.g. strict=0.7,judge=0.3") from None
     judge = {"url": judge_url, "model": judge_model, "rubric": rubric, "api_key_env": judge_api_key_env} if judge_url else None
+    if out and not Path(out).resolve().parent.is_dir():  # said before the scoring (a judge's calls) is done, not after
+        raise click.ClickException(f"--out {out}: the folder {Path(out).resolve().parent} does not exist; create it or pick another path")
     try:
         records = read_records(data_file)
         predictions = match_predictions(records, responses)
@@ -582,7 +584,11 @@ def export_cmd(model: str, fmt: str, out: str, dtype: str) -> None:
 
     try:
         written = export(model, out, format=fmt, dtype=dtype)
-    except (ValueError, FileExistsError) as exc:
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:  # --out under a file, or somewhere this user cannot write
+        raise click.ClickException(f"cannot write to {out}: {exc.strerror or exc} ({exc.filename or out}); pick another --out") from exc
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {written}" + (f" and {Path(out) / 'Modelfile'} (ollama create NAME -f {Path(out) / 'Modelfile'})" if fmt == "gguf" else ""))
 

@@ -106,12 +106,16 @@ def load_evaluation(ref: str | Path) -> tuple[dict[str, Any], dict[str, Any], Pa
             path = candidate
             break
     else:
-        raise ComparisonError(f"{path_text}: no eval.json there (give an eval.json, the --out directory of `tooltune eval`, or a run directory with eval/)")
+        what = "does not exist" if not path.exists() else "has no eval.json"
+        raise ComparisonError(f"{path_text}: {what} (give an eval.json, the --out directory of `tooltune eval`, or a run directory with eval/)")
+    written_by_eval = f"{path}: not an eval.json written by `tooltune eval`"
     try:
         saved = json.loads(path.read_text())
-        results, data = saved["results"], saved["data"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ComparisonError(f"{path}: not an eval.json written by `tooltune eval` ({exc})") from exc
+    except (OSError, ValueError) as exc:
+        raise ComparisonError(f"{written_by_eval} (not JSON: {exc})") from exc
+    results, data = (saved.get("results"), saved.get("data")) if isinstance(saved, dict) else (None, None)
+    if not isinstance(results, dict) or not results or not isinstance(data, dict) or not all(isinstance(r, dict) for r in results.values()):
+        raise ComparisonError(f"{written_by_eval} (it needs a 'results' object per model and a 'data' object)")
     key = key or ("model" if "model" in results else next(iter(results)))
     if key not in results:
         raise ComparisonError(f"{path}: has no result {key!r}; it has {', '.join(sorted(results))}")

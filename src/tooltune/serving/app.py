@@ -17,6 +17,7 @@ import asyncio
 import collections
 import contextlib
 import functools
+import hmac
 import json
 import secrets
 import threading
@@ -275,7 +276,9 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
     @app.middleware("http")
     async def guard(request: Request, call_next):  # noqa: ANN001 - starlette's signature
         if request.url.path.startswith("/v1"):
-            if config.api_key and request.headers.get("authorization") != f"Bearer {config.api_key}":
+            scheme, _, key = request.headers.get("authorization", "").partition(" ")
+            # The scheme is case-blind (RFC 9110); the key is compared in constant time.
+            if config.api_key and not (scheme.lower() == "bearer" and hmac.compare_digest(key.strip().encode(), config.api_key.encode())):
                 return _error(401, "missing or wrong API key: send `Authorization: Bearer <key>`", "authentication_error", code="invalid_api_key")
             length = request.headers.get("content-length")
             if length and length.isdigit() and int(length) > config.max_request_bytes:

@@ -76,6 +76,16 @@ class Message(BaseModel):
     tool_call_id: str | None = None
     name: str | None = None
 
+    @field_validator("content")
+    @classmethod
+    def _text_parts_only(cls, value: Any) -> Any:
+        # An image or audio part dropped quietly would leave the model answering a message it never saw.
+        for part in value if isinstance(value, list) else []:
+            kind = part.get("type")
+            if kind != "text":
+                raise ValueError(f"a content part of type {kind!r}: this endpoint's model reads text parts only; send the text")
+        return value
+
     def text(self) -> str:
         if isinstance(self.content, list):  # content parts: keep the text ones
             return "".join(part.get("text", "") for part in self.content if isinstance(part, dict) and part.get("type") == "text")
@@ -98,6 +108,22 @@ class ChatRequest(BaseModel):
     stop: str | list[str] | None = None
     stream: bool = False
     parallel_tool_calls: bool = True  # false: the answer carries its first call only
+    logprobs: bool | None = None  # not served: refused when asked for, never silently left out
+    response_format: dict[str, Any] | None = None  # {"type": "text"} only: JSON modes are refused, not ignored
+
+    @field_validator("logprobs")
+    @classmethod
+    def _no_logprobs(cls, value: bool | None) -> bool | None:
+        if value:
+            raise ValueError("logprobs are not served by this endpoint; leave them out")
+        return value
+
+    @field_validator("response_format")
+    @classmethod
+    def _text_format(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and value.get("type") != "text":
+            raise ValueError(f"only {{'type': 'text'}} is served (got {value.get('type')!r}); tool calls come back as message.tool_calls")
+        return value
 
     @model_validator(mode="after")
     def _sound_text_and_tools(self) -> "ChatRequest":
