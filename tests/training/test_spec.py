@@ -56,7 +56,7 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
         ("train_data: {train}\ntechnique: dpo\ntrl: {{beta: 0.0}}\n", "makes DPO's loss constant"),
         ("train_data: {train}\nmax_steps: 1.5\n", r"max_steps: expected a whole number, got 1.5"),
         ("train_data: {train}\nlearning_rate: null\n", "learning_rate: needs a float value, got null"),
-        ("train_data: {train}\nlearning_rate: .nan\n", "learning_rate: expected float"),
+        ("train_data: {train}\nlearning_rate: .nan\n", "learning_rate: expected a finite number"),
         ("train_data: {train}\nbase: /nonexistent\n", "base: model '/nonexistent' not found"),
         ("train_data: {train}\nname: {{a: 1}}\n", "name: expected str"),
         ("train_data: {train}\nlora: 3\n", "lora: expected bool"),

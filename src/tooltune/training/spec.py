@@ -246,7 +246,7 @@ def _coerce(key: str, value: Any) -> Any:
         if "None" in kind:
             return None
         raise SpecError(f"{key}: needs a {base} value, got null; leave the field out to use its default ({_FIELDS[key].default!r})")
-    wrong = SpecError(f"{key}: expected {'a whole number' if base == 'int' else base}, got {value!r}")
+    wrong = SpecError(f"{key}: expected {'a whole number' if base == 'int' else 'a finite number' if base == 'float' else base}, got {value!r}")
     try:
         if base == "float":
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
