@@ -482,3 +482,17 @@ def test_a_conversation_the_chat_template_refuses_is_a_400(endpoint):
     engine.prompt_tokens = refuse
     reply = requests.post(f"{url}/v1/chat/completions", json={"model": "bot@2", "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]})
     assert reply.status_code == 400 and reply.json()["error"]["param"] == "messages" and "must alternate" in reply.json()["error"]["message"]
+
+
+def test_a_stream_that_fails_says_so_in_the_stream(endpoint):
+    """Once a stream's headers are sent, an engine error goes in the stream (as OpenAI's does), not a cut connection."""
+    engine, url = endpoint(answer="ok")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the model fell over")
+
+    engine.run = broken
+    reply = requests.post(f"{url}/v1/chat/completions", json={"model": "bot@2", "messages": [{"role": "user", "content": "hi"}], "stream": True})
+    events = [line.removeprefix("data: ") for line in reply.text.splitlines() if line.startswith("data: ")]
+    assert reply.status_code == 200 and events[-1] == "[DONE]"
+    assert "the model fell over" in json.loads(events[-2])["error"]["message"]

@@ -424,7 +424,12 @@ async def _stream_chunks(task: Any, streamer: Any, request: ChatRequest, chunk: 
             if len(text) > sent:
                 yield chunk({"content": text[sent:]})
                 sent = len(text)
-    prompt_tokens, completions = await task
+    try:
+        prompt_tokens, completions = await task
+    except Exception as exc:  # noqa: BLE001 - the headers are sent: the error goes in the stream, as OpenAI's does, never a cut connection
+        yield f"data: {json.dumps({'error': {'message': f'internal error: {type(exc).__name__}: {exc}', 'type': 'server_error', 'param': None, 'code': None}})}\n\n"
+        yield "data: [DONE]\n\n"
+        return
     if not completions:  # cancelled before it ran (shutdown)
         yield chunk({}, "stop")
         yield "data: [DONE]\n\n"
