@@ -147,6 +147,26 @@ def test_unknown_trl_field_fails_before_the_model_loads(tiny_model, small_data, 
         train(_spec(tiny_model, small_data, name="badtrl", trl={"betaa": 0.1}), echo=lambda s: None)
     with pytest.raises(SpecError, match="trl.learning_rate: expected float \\(its default is .*\\), got .abc."):
         train(_spec(tiny_model, small_data, name="badtrl2", trl={"learning_rate": "abc"}), echo=lambda s: None)
+    # ... and before the run folder exists: the fixed spec can take the name (found by a hostile probe)
+    from tooltune.runs import runs_dir
+
+    assert not (runs_dir() / "badtrl").exists()
+    with pytest.raises(SpecError, match="trl.output_dir: set by tooltune"):
+        _spec(tiny_model, small_data, trl={"output_dir": "/tmp/elsewhere"})
+
+
+def test_a_completed_or_broken_run_is_not_resumed(tiny_model, small_data, tooltune_home):
+    """--resume on a finished run trained past max_steps and rewrote a registered version's weights."""
+    from tooltune.training import SpecError
+    from tooltune.training.train import resume
+
+    run = train(_spec(tiny_model, small_data, technique="sft", name="done", max_steps=1), echo=lambda s: None)
+    with pytest.raises(SpecError, match="already completed; nothing to resume"):
+        resume(str(run), echo=lambda s: None)
+    for text, says in (("{not json", "cannot be read"), ("[]", "has no job spec"), ('{"status": "running"}', "has no job spec")):
+        (run / "run.json").write_text(text)
+        with pytest.raises(SpecError, match=says):
+            resume(str(run), echo=lambda s: None)
 
 
 def test_dpo_turns_checkpointing_off_unless_the_spec_asks_for_it(tiny_model, small_data, tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -29,7 +30,14 @@ __all__ = ["train", "resume", "trl_config", "bf16_supported"]
 def resume(ref: str, echo: Callable[[str], None] = print, callbacks: list[Any] | None = None) -> Path:
     """Continue a run from its last checkpoint with the spec it was started with."""
     run = resolve_run(ref)
-    manifest = read_manifest(run)
+    try:
+        manifest = read_manifest(run)
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"{run / 'run.json'}: cannot be read ({exc}); the run cannot be resumed, start a new one") from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("spec"), dict):
+        raise SpecError(f"{run / 'run.json'}: has no job spec (was it written by tooltune train?); the run cannot be resumed, start a new one")
+    if manifest.get("status") == "completed":  # training on would pass max_steps and rewrite a registered version's weights
+        raise SpecError(f"run {run.name} already completed; nothing to resume (train a new run with base=run:{run.name} to go on from it)")
     spec = load_spec(None, {**manifest["spec"], "output_dir": str(run)}, check_files=False)
     return train(spec, echo=echo, callbacks=callbacks, _resume_run=run)
 
@@ -44,6 +52,14 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
     main_process = int(os.environ.get("RANK", "0")) == 0
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not (_resume_run or spec.name or spec.output_dir):
         raise SpecError("name: required under several processes, so that every process finds the same run directory; add name=MY_RUN")
+    if not _resume_run:  # a bad `trl:` field fails before the run folder exists, so the fixed spec can take its name
+        bf16 = spec.dtype == "bfloat16" or (spec.dtype == "auto" and bf16_supported())
+        try:
+            trl_config(spec, Path(tempfile.gettempdir()) / "tooltune-spec-check", bf16, spec.validation_data is not None and TECHNIQUES[spec.technique].trl_evaluation)
+        except SpecError:
+            raise
+        except (TypeError, ValueError) as exc:  # TRL's own checks of its config ("... requires ...")
+            raise SpecError(f"trl: {exc}") from exc
     run = _resume_run or run_dir_for(spec.name, spec.output_dir, spec.technique)
     manifest = read_manifest(run) if _resume_run else {}
     if not _resume_run and main_process and is_run(run):
