@@ -102,8 +102,9 @@ def preset_with(name: str, changes: dict[str, Any]) -> Preset:
             value = tuple(float(v) for v in value) if ok else value
         if not ok:
             raise ValueError(f"--set {key}={value!r}: expected {kind if kind != 'tuple[float, float, float]' else 'three shares, e.g. [0.45,0.2,0.35]'}")
-        if kind in ("int", "float") and value < 0 or (key in ("train_rows", "sft_steps", "rlvr_prompts") and value < 1):
-            raise ValueError(f"--set {key}={value!r}: must be {'at least 1' if key in ('train_rows', 'sft_steps', 'rlvr_prompts') else '>= 0'}")
+        counted = ("train_rows", "eval_rows", "sft_steps", "rlvr_prompts")  # the validation curve needs held-out rows too
+        if kind in ("int", "float") and not value >= 0 or (key in counted and value < 1):
+            raise ValueError(f"--set {key}={value!r}: must be {'at least 1' if key in counted else '>= 0'}")
         checked[key] = value
     return dataclasses.replace(PRESETS[name], **checked)
 
@@ -184,10 +185,22 @@ def run_quickstart(
     started = time.perf_counter()
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
     out = Path(out).resolve()
+    # Everything a setting can get wrong fails before settings.json is written, so the corrected
+    # command can use the same folder.
+    try:
+        config = GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list, shapes=chosen.shapes,
+                                near_refusals=chosen.near_refusals, harmful_uses=chosen.harmful_uses, refuse_kinds=chosen.refuse_kinds,
+                                paraphrased_values=chosen.paraphrased_values)
+    except ValueError as exc:
+        raise ValueError(f"the preset's data settings: {exc} (quickstart sets them with --set, e.g. --set pairs=0.5)") from exc
+    from .runs import resolve_ref
+
+    try:
+        resolve_ref(base)
+    except ValueError as exc:
+        raise ValueError(f"--base: {exc}") from exc
     _same_settings(out, {"preset": json.loads(json.dumps(dataclasses.asdict(chosen))), "seed": seed, "base": base})
-    paths = generate(GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list, shapes=chosen.shapes,
-                                  near_refusals=chosen.near_refusals, harmful_uses=chosen.harmful_uses, refuse_kinds=chosen.refuse_kinds,
-                                  paraphrased_values=chosen.paraphrased_values), out / "data").paths
+    paths = generate(config, out / "data").paths
     for split, path in paths.items():
         report = validate_file(path)
         if report.problems:

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -94,6 +95,15 @@ def test_generate_then_validate_and_stats(tmp_path):
     assert stats["behaviors"] == {"execute": 24, "clarify": 10, "refuse": 6}
     bad = CliRunner().invoke(cli, ["data", "generate", "--out", str(out), "--mix", "0.5,0.5,0.5"])
     assert bad.exit_code == 1 and "sum to 1" in bad.output
+    # found by a hostile probe: files are never replaced unasked; a path the system refuses is a line
+    again = CliRunner().invoke(cli, ["data", "generate", "--n", "5", "--eval-n", "5", "--out", str(out)])
+    assert again.exit_code == 1 and "already holds train.jsonl and eval.jsonl; add --overwrite" in again.output
+    assert run("data", "generate", "--n", "5", "--eval-n", "5", "--out", str(out), "--overwrite").exit_code == 0
+    under_a_file = CliRunner().invoke(cli, ["data", "generate", "--n", "5", "--eval-n", "5", "--out", str(out / "train.jsonl" / "sub")])
+    assert under_a_file.exit_code == 1 and "Not a directory" in under_a_file.output and "Traceback" not in under_a_file.output
+    for flag, value in (("--harmful-uses", "nan"), ("--near-refusals", "7"), ("--refuse-kinds", "nan,0,1")):
+        bad = CliRunner().invoke(cli, ["data", "generate", "--out", str(tmp_path / "nan"), flag, value])
+        assert bad.exit_code == 1 and flag in bad.output, (flag, bad.output)
 
 
 def test_quickstart_offers_the_presets():
@@ -103,9 +113,11 @@ def test_quickstart_offers_the_presets():
     assert sorted(choices) == sorted(PRESETS)
     result = run("quickstart", "--help")
     assert all(name in result.output for name in PRESETS)
-    for bad, says in ((["--set", "sft_step=4"], "no such preset setting"), (["--set", "sft_steps"], "write key=value"), (["--set", "pairs=lots"], "expected float")):
+    for bad, says in ((["--set", "sft_step=4"], "no such preset setting"), (["--set", "sft_steps"], "write key=value"), (["--set", "pairs=lots"], "expected float"),
+                      (["--set", "eval_rows=0"], "at least 1"), (["--set", "pairs=2"], "--set"), (["--base", "nope"], "--base: model 'nope' not found")):
         result = run("quickstart", "--out", "unused", *bad)
         assert result.exit_code == 1 and says in result.output and "Traceback" not in result.output, result.output
+        assert not Path("unused").exists()  # nothing written: the corrected command can use the folder
 
 
 def test_train_command_runs_a_spec_and_rejects_bad_ones(tmp_path, tiny_model, small_data):

@@ -19,7 +19,21 @@ from ..inference import ANSWER_TOKENS
 from ..models.catalog import DEFAULT_MODEL
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """Every command: a path the system refuses (a folder under a file, no permission, a full disk)
+    is one line naming it, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # `tooltune ... | head`: the reader left, nothing to say
+            sys.exit(0)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}; check the path (--out, output_dir, data files) and its permissions") from exc
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="tooltune")
 def cli() -> None:
     """Teach small open LLMs to call tools, ask when a value is missing, and refuse what is harmful."""
@@ -85,7 +99,8 @@ def data_stats(file: str, as_json: bool) -> None:
 @click.option("--eval-tools", help="With --tools: comma-separated names held out for eval.jsonl (default: a fifth of them).")
 @click.option("--teacher", help="Base URL of an OpenAI-compatible endpoint that rewords requests (e.g. http://localhost:8000/v1).")
 @click.option("--teacher-model", help="Model name to ask at --teacher.")
-def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kinds, rows_per_list, natural, paraphrased_values, harmful_uses, near_refusals, shapes, tools_file, eval_tools, teacher, teacher_model) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace train.jsonl / eval.jsonl already in --out (without it, files there are never replaced).")
+def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kinds, rows_per_list, natural, paraphrased_values, harmful_uses, near_refusals, shapes, tools_file, eval_tools, teacher, teacher_model, overwrite) -> None:
     """Write synthetic execute / clarify / refuse rows: train.jsonl and held-out eval.jsonl.
 
     Training rows use the bundled training catalog; eval rows use tools, phrasings and kinds
@@ -95,12 +110,17 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
 
     if bool(teacher) != bool(teacher_model):
         raise click.UsageError("--teacher and --teacher-model go together")
+    if not out.strip():
+        raise click.UsageError("--out: give a folder (for this one: --out .)")
     try:
         fractions, kinds = _fractions("--mix", mix), _fractions("--refuse-kinds", refuse_kinds)
         config = GenerateConfig(
             n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors, pairs=pairs, refuse_kinds=kinds, rows_per_list=rows_per_list, natural=natural, harmful_uses=harmful_uses, near_refusals=near_refusals, shapes=shapes, paraphrased_values=paraphrased_values,  # type: ignore[arg-type]
             tools_file=tools_file, eval_tools=[t.strip() for t in eval_tools.split(",") if t.strip()] if eval_tools else None,
         )
+        taken = [name for name in ("train.jsonl", "eval.jsonl") if (Path(out) / name).exists()]
+        if taken and not overwrite:  # a file there may be someone's own data: replaced only when asked
+            raise ValueError(f"{out} already holds {' and '.join(taken)}; add --overwrite to replace them, or pick another --out")
         generated = generate(config, out)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc

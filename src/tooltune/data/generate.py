@@ -78,11 +78,15 @@ class GenerateConfig:
 
     def __post_init__(self) -> None:
         if self.n < 0 or self.eval_n < 0 or self.n + self.eval_n == 0:
-            raise ValueError(f"--n counts training rows (0 writes no train.jsonl) and --eval-n held-out rows (0 writes no eval.jsonl); at least one must be positive, got {self.n} and {self.eval_n}")
-        if len(self.mix) != 3 or any(m < 0 for m in self.mix) or abs(sum(self.mix) - 1) > 1e-6:
+            raise ValueError(f"--n counts training rows (0 writes no train.jsonl) and --eval-n held-out rows (0 writes no eval.jsonl): neither below 0, and at least one positive; got {self.n} and {self.eval_n}")
+        # `not 0 <= x <= 1` also refuses nan, which every comparison calls false
+        if len(self.mix) != 3 or any(not 0 <= m <= 1 for m in self.mix) or abs(sum(self.mix) - 1) > 1e-6:
             raise ValueError(f"--mix needs three non-negative fractions (execute,clarify,refuse) that sum to 1, got {','.join(map(str, self.mix))}")
         if not 0 <= self.max_distractors <= 10:
-            raise ValueError("max_distractors must be between 0 and 10")
+            raise ValueError(f"--max-distractors must be between 0 and 10, got {self.max_distractors}")
+        for flag, share in (("--harmful-uses", self.harmful_uses), ("--near-refusals", self.near_refusals)):
+            if not 0 <= share <= 1:
+                raise ValueError(f"{flag} is a share of requests between 0 and 1, got {share}")
         if not 0 <= self.natural <= 1:
             raise ValueError(f"--natural is a share of values between 0 and 1, got {self.natural}")
         if not 0 <= self.shapes <= 1:
@@ -91,7 +95,7 @@ class GenerateConfig:
             raise ValueError(f"--pairs is a fraction of clarify rows between 0 and 1, got {self.pairs}")
         if self.rows_per_list < 1:
             raise ValueError(f"--rows-per-list is a count of rows sharing one tool list (1: every row its own), got {self.rows_per_list}")
-        if len(self.refuse_kinds) != 3 or any(k < 0 for k in self.refuse_kinds) or abs(sum(self.refuse_kinds) - 1) > 1e-6:
+        if len(self.refuse_kinds) != 3 or any(not 0 <= k <= 1 for k in self.refuse_kinds) or abs(sum(self.refuse_kinds) - 1) > 1e-6:
             raise ValueError(f"--refuse-kinds needs three non-negative shares (harmful,out_of_scope,tool_not_offered) that sum to 1, got {','.join(map(str, self.refuse_kinds))}")
 
     def catalogs(self) -> tuple[list[CatalogTool], list[CatalogTool], dict[str, str]]:
