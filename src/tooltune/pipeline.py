@@ -88,6 +88,9 @@ def evaluate(model: str | None, data: str | Path, out: str | Path, base: str | N
     from .runs import record_evaluations, resolve_ref
 
     refs = [resolve_ref(m) if m else None for m in (model, base)]
+    for ref, given in ((model, settings.get("predictions")), (base, settings.get("base_predictions"))):
+        if ref and given:  # said, so nobody reads the scores as the model's own generation here
+            echo(f"scoring {given} as {ref}'s answers: nothing is generated, and {ref}'s run (if any) records these scores")
     # A run (or a version whose run is still there) is evaluated as that run: its MLflow run gets the metrics.
     names = [None if r is None else str(r.run) if r.run else r.load_path() if r.kind == "version" else r.text for r in refs]
     result = run_evaluation(EvalConfig(data=str(data), out=str(out), model=names[0], base=names[1], **settings), echo=echo)

@@ -29,3 +29,16 @@ def test_openai_function_schema_accepted():
 def test_unusable_tool_definitions_say_what_to_fix(bad):
     with pytest.raises(ToolSchemaError):
         Tool.from_dict(bad)
+
+
+def test_a_description_with_unicode_line_separators_reads_back():
+    """str.splitlines() broke a tool line at U+2028 / \\x0b / \\x85 (found by a hostile probe): the row lost its tool."""
+    import json
+
+    from tooltune.schema import Tool, render_system_prompt, tools_from_system_prompt
+
+    tool = Tool(name="f", description="one\u2028two\x0bthree\x85four", parameters={"type": "object", "properties": {"x": {"type": "string", "description": "a\u2029b"}}})
+    raw = "Tools:\n" + json.dumps(tool.to_openai(), ensure_ascii=False) + "\r\nAnswer."  # as a user's own file may hold it
+    for text in (render_system_prompt([tool]), raw):
+        (back,) = tools_from_system_prompt(text)
+        assert back.description == tool.description and back.parameters == tool.parameters

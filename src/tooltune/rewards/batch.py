@@ -25,7 +25,9 @@ def match_predictions(records: list[Record], path: str | Path) -> list[str]:
         if problem:
             raise ValueError(f"{path}: {problem}")
         if not isinstance(obj, dict) or not isinstance(obj.get("response"), str):
-            raise ValueError(f"{path}: line {number}: response: each line needs a string 'response' (and optionally 'id')")
+            hint = ("; this is `tooltune eval`'s own predictions.jsonl (answers under model.answer): write {\"id\", \"response\"} lines from it to score them again"
+                    if isinstance(obj, dict) and isinstance(obj.get("model"), dict) and "answer" in obj["model"] else "")
+            raise ValueError(f"{path}: line {number}: response: each line needs a string 'response' (and optionally 'id'){hint}")
         rows.append((number, obj))
     if rows and all("id" in obj for _, obj in rows) and all(r.id is not None for r in records):
         by_id = {str(obj["id"]): obj["response"] for _, obj in rows}

@@ -113,7 +113,9 @@ def tools_from_system_prompt(text: str) -> list[Tool]:
     """The tools listed one JSON object per line in a system prompt (ours or a compatible one)."""
     if not isinstance(text, str):
         return []
-    return [tool for line in text.splitlines() if (tool := _tool_from_line(line.strip())) is not None]
+    # Lines end at "\n" only: str.splitlines() also breaks at U+2028, \x0b, \x0c and \x85, which a
+    # tool's description may hold (JSON keeps them unescaped), and the tool would vanish from its row.
+    return [tool for line in text.split("\n") if (tool := _tool_from_line(line.strip())) is not None]
 
 
 @lru_cache(maxsize=65536)

@@ -132,6 +132,9 @@ class JobSpec:
             raise SpecError(f"lora_r and lora_alpha: a rank >= 1 and a scale > 0 (16 and 32 are the defaults), got {self.lora_r!r} and {self.lora_alpha!r}")
         if self.dtype not in ("auto", "bfloat16", "float32"):
             raise SpecError(f"dtype: must be auto, bfloat16 or float32, got {self.dtype!r}")
+        scheme = str(self.tracking_uri).partition("://")[0].split("+")[0] if self.tracking_uri and "://" in str(self.tracking_uri) else None
+        if scheme is not None and scheme not in ("file", "sqlite", "http", "https", "databricks", "postgresql", "mysql", "mssql"):
+            raise SpecError(f"tracking_uri: MLflow has no store for {scheme}://; use sqlite:///path/mlflow.db, a folder, or http://host:5000")
         owned = sorted(set(self.trl) & {"output_dir", "logging_dir", "run_name", "report_to"})
         if owned:  # the run folder holds checkpoints (for --resume) and MLflow gets the metrics: tooltune sets these
             raise SpecError(f"trl.{owned[0]}: set by tooltune (checkpoints live in the run folder, metrics go to MLflow); use output_dir or name instead")
