@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 
 import pytest
@@ -116,3 +117,28 @@ def test_one_resolver_for_every_form_of_model_reference(tooltune_home, tiny_mode
     shutil.rmtree(tooltune_home / "runs" / "half" / "model")
     with pytest.raises(RunError, match="no final model yet"):
         resolve_ref("run:half")
+
+
+def test_a_run_killed_outright_is_told_from_a_live_one(tooltune_home, tiny_model):
+    """SIGKILL (the out-of-memory killer) lets nothing write a run's end: run.json keeps "running".
+    The pid and host it records tell a dead run from a live one (found by a hostile probe)."""
+    import socket
+    import subprocess
+
+    from tooltune.runs import process_gone
+    from tooltune.training import SpecError
+    from tooltune.training.train import resume
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    here = socket.gethostname()
+    killed = _run(tooltune_home, tiny_model, "killed", status="running", pid=dead.pid, host=here)
+    assert process_gone(json.loads((killed / "run.json").read_text()))
+    with pytest.raises(RegistryError, match="is killed while running, not completed"):
+        Registry().register(str(killed), "bot")
+    live = _run(tooltune_home, tiny_model, "live", status="running", pid=os.getppid(), host=here)
+    assert not process_gone(json.loads((live / "run.json").read_text()))
+    with pytest.raises(SpecError, match="is training now"):
+        resume(str(live), echo=lambda s: None)
+    elsewhere = _run(tooltune_home, tiny_model, "elsewhere", status="running", pid=dead.pid, host="another-machine")
+    assert not process_gone(json.loads((elsewhere / "run.json").read_text()))  # no way to tell from here

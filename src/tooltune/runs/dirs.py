@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
 from ..home import home
 
-__all__ = ["RunError", "runs_dir", "run_dir_for", "resolve_run", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint"]
+__all__ = ["RunError", "runs_dir", "run_dir_for", "resolve_run", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint", "process_gone"]
 
 
 class RunError(ValueError):
@@ -49,6 +51,21 @@ def resolve_run(ref: str) -> Path:
         return candidate
     looked = " and ".join(dict.fromkeys(f"{p}/run.json" for p in (path, candidate)))  # an absolute ref is both
     raise RunError(f"run {ref!r} not found (looked for {looked}); give a run's folder (the one holding run.json) or its name under {runs_dir()}")
+
+
+def process_gone(manifest: dict[str, Any]) -> bool:
+    """Whether a run that says "running" was started on this machine by a process that no longer
+    exists (killed with SIGKILL, or by the out-of-memory killer: nothing could write its end)."""
+    pid = manifest.get("pid")
+    if manifest.get("status") != "running" or not isinstance(pid, int) or manifest.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's live process
+        return False
+    return False
 
 
 def read_manifest(run: Path) -> dict[str, Any]:

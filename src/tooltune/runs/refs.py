@@ -107,9 +107,12 @@ def resolve_ref(text: str, tracking_uri: str | None = None) -> ModelRef:
 def _model_folder(run: Path, text: str) -> Path:
     model = run / "model"
     if not (model / "config.json").exists():
-        from .dirs import read_manifest
+        from .dirs import process_gone, read_manifest
 
-        status = read_manifest(run).get("status")
+        manifest = read_manifest(run)
+        status = manifest.get("status")
+        if process_gone(manifest):
+            status = "running, but its process is gone: it was killed"
         if status == "completed":  # it finished once: its model folder was deleted since
             raise RunError(f"run {text!r} finished, but its model folder {model} is gone; train it again (or register another run)")
         raise RunError(f"run {text!r} has no final model yet (status: {status}); resume it with `tooltune train --resume {run}`")

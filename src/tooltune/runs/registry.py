@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .dirs import read_manifest, resolve_run, write_manifest
+from .dirs import process_gone, read_manifest, resolve_run, write_manifest
 from .tracking import default_tracking_uri
 
 __all__ = ["Registry", "RegistryError", "check_model_name", "record_evaluations", "parse_ref", "register_finished_run", "default_model_name"]
@@ -90,7 +90,8 @@ class Registry:
         run = resolve_run(run_ref)
         manifest = read_manifest(run)
         if manifest.get("status") != "completed":
-            raise RegistryError(f"run {run.name} is {manifest.get('status')!r}, not completed; finish it with `tooltune train --resume {run}`")
+            status = "killed while running" if process_gone(manifest) else repr(manifest.get("status"))
+            raise RegistryError(f"run {run.name} is {status}, not completed; finish it with `tooltune train --resume {run}`")
         model_dir = run / "model"
         run_id = manifest.get("mlflow_run_id")
         source = str(model_dir.resolve())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -20,7 +21,7 @@ from typing import Any, Callable
 
 from ..data import read_records
 from ..models.load import bf16_supported
-from ..runs import ModelRef, file_sha256, is_run, last_checkpoint, read_manifest, resolve_ref, resolve_run, run_dir_for, write_manifest
+from ..runs import ModelRef, file_sha256, is_run, last_checkpoint, process_gone, read_manifest, resolve_ref, resolve_run, run_dir_for, write_manifest
 from .spec import JobSpec, SpecError, load_spec
 from .techniques import TECHNIQUES, Context
 
@@ -36,6 +37,8 @@ def resume(ref: str, echo: Callable[[str], None] = print, callbacks: list[Any] |
         raise SpecError(f"{run / 'run.json'}: cannot be read ({exc}); the run cannot be resumed, start a new one") from exc
     if not isinstance(manifest, dict) or not isinstance(manifest.get("spec"), dict):
         raise SpecError(f"{run / 'run.json'}: has no job spec (was it written by tooltune train?); the run cannot be resumed, start a new one")
+    if manifest.get("status") == "running" and manifest.get("pid") not in (None, os.getpid()) and not process_gone(manifest) and manifest.get("host") == socket.gethostname():
+        raise SpecError(f"run {run.name} is training now (process {manifest['pid']} on this machine); stop it first, or wait for it")
     if manifest.get("status") == "completed":  # training on would pass max_steps and rewrite a registered version's weights
         raise SpecError(f"run {run.name} already completed; nothing to resume (train a new run with base=run:{run.name} to go on from it)")
     spec = load_spec(None, {**manifest["spec"], "output_dir": str(run)}, check_files=False)
@@ -75,6 +78,8 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
             "technique": spec.technique,
             "base": spec.base,
             "status": "running",
+            "pid": os.getpid(),  # with host: a run killed outright (SIGKILL) is told from a live one
+            "host": socket.gethostname(),
             "processes": int(os.environ.get("WORLD_SIZE", "1")),
             "data": {k: {"path": str(getattr(spec, k)), "sha256": file_sha256(getattr(spec, k))} for k in ("train_data", "validation_data") if getattr(spec, k)},
         }
