@@ -114,3 +114,21 @@ def test_no_jsonl_bytes_make_validate_or_stats_raise(tmp_path_factory, lines):
     report = validate_file(path)
     assert report.rows >= 0
     compute_stats(path)
+
+
+def test_files_of_the_wrong_kind_say_what_they_are(tmp_path, weather_rows):
+    """Found by a hostile probe: a BOM, a gzip file, a JSON array, a NUL byte, an empty file."""
+    row = json.dumps(weather_rows[0].raw)
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + row.encode() + b"\n")
+    assert validate_file(tmp_path / "bom.jsonl").ok  # an editor's byte-order mark is not data
+    import gzip
+
+    (tmp_path / "rows.jsonl.gz").write_bytes(gzip.compress((row + "\n").encode()))
+    (tmp_path / "array.json").write_text("[\n" + row + "\n]\n")
+    (tmp_path / "nul.jsonl").write_text('{"a": "x\x00y"}\n')
+    (tmp_path / "empty.jsonl").write_text("")
+    for name, says in (("rows.jsonl.gz", "gzip-compressed file; decompress it first"), ("array.json", "JSONL is one object per line"),
+                       ("nul.jsonl", "a NUL byte in the line at column"), ("empty.jsonl", "the file has no rows")):
+        problems = validate_file(tmp_path / name).problems
+        assert says in problems[0].message, (name, problems[0])
+    assert str(validate_file(tmp_path / "empty.jsonl").problems[0]) == "<file>: the file has no rows"  # no "line 0"

@@ -60,12 +60,12 @@ def data_validate(file: str, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps({"line": problem.line, "field": problem.field, "message": problem.message}))
         else:
-            click.echo(f"{file}:{problem}")
+            click.echo(f"{file}: {problem}" if not problem.line else f"{file}:{problem}")
     if report.ok:
         click.echo(f"{file}: {report.rows} rows, no problems", err=as_json)
         return
-    bad_lines = len({p.line for p in report.problems})
-    click.echo(f"{file}: {len(report.problems)} problem(s) on {bad_lines} of {report.rows} rows", err=True)
+    bad_lines = len({p.line for p in report.problems if p.line})
+    click.echo(f"{file}: {len(report.problems)} problem(s)" + (f" on {bad_lines} of {report.rows} rows" if report.rows else ""), err=True)
     sys.exit(1)
 
 

@@ -28,7 +28,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
+        return f"line {self.line}: {self.field}: {self.message}" if self.line else f"{self.field}: {self.message}"  # line 0: the whole file
 
 
 class DatasetError(ValueError):
@@ -158,8 +158,11 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any, Problem | None]]:
     """
     with open(path, "rb") as handle:  # bytes: a line that is not UTF-8 is one problem, not a crash
         for number, data in enumerate(handle, start=1):
+            if number == 1 and data[:2] == b"\x1f\x8b":  # gzip's magic bytes: one clear problem, not a page of "not UTF-8"
+                yield number, None, Problem(number, "<encoding>", "a gzip-compressed file; decompress it first (gunzip FILE)")
+                return
             try:
-                text = data.decode("utf-8")
+                text = data.decode("utf-8-sig" if number == 1 else "utf-8")  # a byte-order mark from an editor is not data
             except UnicodeDecodeError as exc:
                 yield number, None, Problem(number, "<encoding>", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at column {exc.start + 1}); save the file as UTF-8")
                 continue
@@ -168,7 +171,12 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any, Problem | None]]:
             try:
                 yield number, json.loads(text), None
             except json.JSONDecodeError as exc:
-                yield number, None, Problem(number, "<json>", f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object")
+                what = exc.msg.removesuffix(" at")  # Python's "Invalid control character at" would read "at at"
+                if "\x00" in text:
+                    what = "a NUL byte in the line"
+                array = number == 1 and (text.strip() == "{" or text.lstrip().startswith("["))
+                hint = "; this looks like a JSON array or a pretty-printed object: JSONL is one object per line" if array else ""
+                yield number, None, Problem(number, "<json>", f"not valid JSON ({what} at column {exc.colno}); each line must be one JSON object{hint}")
             except RecursionError:
                 yield number, None, Problem(number, "<json>", "nested too deeply to read; a row is a few levels of objects and lists")
 
