@@ -30,3 +30,19 @@ def test_the_readme_sdk_example_runs(tiny_model, small_data, tmp_path, monkeypat
     version, exact = printed
     assert re.fullmatch(r"[\w.-]+@1", version[0]) and 0.0 <= exact[0] <= 1.0
     assert (tmp_path / "eval" / "eval.json").exists() and next((tmp_path / "export").glob("*.gguf"))
+
+
+def test_sdk_input_errors_say_what_to_pass(tmp_path, small_data):
+    """Found by a hostile probe: each was a TypeError, AttributeError or FileNotFoundError from deep inside."""
+    import pytest
+
+    import tooltune
+
+    for call, says in ((lambda: tooltune.customize({"base": "x"}), "pass fields as keyword arguments"),
+                       (lambda: tooltune.customize(resume=123), "resume: a run's name or folder"),
+                       (lambda: tooltune.customize(str(tmp_path)), "is a folder; give the YAML file"),
+                       (lambda: tooltune.evaluate("x", data=str(tmp_path / "nope.jsonl"), out=str(tmp_path / "e")), "does not exist"),
+                       (lambda: tooltune.evaluate("x", data=str(tmp_path), out=str(tmp_path / "e")), "is a folder"),
+                       (lambda: tooltune.evaluate("x", data=str(small_data["eval"]), out=str(tmp_path / "e"), bogus=1), "no setting bogus; settings are")):
+        with pytest.raises(ValueError, match=says):
+            call()

@@ -49,10 +49,14 @@ def customize(spec: str | Path | None = None, *, resume: str | None = None, echo
     from .training.train import resume as resume_run
     from .training.train import train
 
+    if spec is not None and not isinstance(spec, (str, Path)):  # a dict would fail deep in pathlib
+        raise SpecError(f"spec: a YAML file's path or recipe:NAME, got {type(spec).__name__}; pass fields as keyword arguments (customize(None, base=..., train_data=...))")
+    if resume is not None and not isinstance(resume, (str, Path)):
+        raise SpecError(f"resume: a run's name or folder, got {type(resume).__name__}")
     if resume:
         if spec is not None or overrides:
             raise SpecError("resume takes no spec or overrides: the run keeps its own spec")
-        run = resume_run(resume, echo=echo, callbacks=callbacks)
+        run = resume_run(str(resume), echo=echo, callbacks=callbacks)
     else:
         job = load_spec(spec, overrides)
         try:
@@ -87,6 +91,12 @@ def evaluate(model: str | None, data: str | Path, out: str | Path, base: str | N
     from .evaluation.evaluate import evaluate as run_evaluation
     from .runs import record_evaluations, resolve_ref
 
+    fields = EvalConfig.__dataclass_fields__
+    unknown = sorted(set(settings) - set(fields))
+    if unknown:  # a TypeError from the dataclass would not say which settings exist
+        raise ValueError(f"evaluate: no setting {', '.join(unknown)}; settings are {', '.join(f for f in fields if f not in ('data', 'out', 'model', 'base'))}")
+    if not Path(data).is_file():
+        raise ValueError(f"data: {data} {'is a folder; give the JSONL file in it' if Path(data).is_dir() else 'does not exist'}")
     refs = [resolve_ref(m) if m else None for m in (model, base)]
     for ref, given in ((model, settings.get("predictions")), (base, settings.get("base_predictions"))):
         if ref and given:  # said, so nobody reads the scores as the model's own generation here

@@ -200,7 +200,7 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
     if path is not None:
         path = recipe_path(str(path)[7:]) if str(path).startswith("recipe:") else Path(path)
         if not path.is_file():
-            raise SpecError(f"job spec {path} does not exist")
+            raise SpecError(f"job spec {path} {'is a folder; give the YAML file in it' if path.is_dir() else 'does not exist'}")
         try:
             raw = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
