@@ -75,7 +75,9 @@ def test_names_and_aliases_that_could_never_be_used_again_are_refused(tooltune_h
     registry.client.create_registered_model("o'brien")
     registry.client.create_model_version("o'brien", source=run + "/model")
     assert [v.version for v in registry.versions("o'brien")] == [1]
+    assert registry.register(run, "o'brien").version == 2  # an existing name keeps taking versions
     registry.delete_version("o'brien", 1)
+    registry.delete_version("o'brien", 2)
     assert registry.names() == []
 
 

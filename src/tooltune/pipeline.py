@@ -49,14 +49,14 @@ def customize(spec: str | Path | None = None, *, resume: str | None = None, echo
     from .training.train import resume as resume_run
     from .training.train import train
 
-    if spec is not None and not isinstance(spec, (str, Path)):  # a dict would fail deep in pathlib
+    if spec is not None and not isinstance(spec, (str, os.PathLike)):  # a dict would fail deep in pathlib
         raise SpecError(f"spec: a YAML file's path or recipe:NAME, got {type(spec).__name__}; pass fields as keyword arguments (customize(None, base=..., train_data=...))")
-    if resume is not None and not isinstance(resume, (str, Path)):
+    if resume is not None and not isinstance(resume, (str, os.PathLike)):
         raise SpecError(f"resume: a run's name or folder, got {type(resume).__name__}")
     if resume:
         if spec is not None or overrides:
             raise SpecError("resume takes no spec or overrides: the run keeps its own spec")
-        run = resume_run(str(resume), echo=echo, callbacks=callbacks)
+        run = resume_run(os.fspath(resume), echo=echo, callbacks=callbacks)
     else:
         job = load_spec(spec, overrides)
         try:

@@ -127,3 +127,13 @@ def test_rewards_written_as_trl_s_docs_write_them(tmp_path, weather_rows):
     exits.write_text("import sys\nsys.exit(4)\ndef f(prompts, completions, **kw):\n    return [1.0]\n")
     with pytest.raises(RewardError, match="importing .* failed with SystemExit: 4"):
         load_reward(f"{exits}:f")
+
+
+def test_a_stop_from_outside_is_never_taken_for_the_reward_s_failure(tmp_path, weather_rows):
+    """SIGTERM (jobs cancel) arrives as StopRun: a reward's own sys.exit() is its failure, this must stop the run."""
+    from tooltune.rewards.loader import StopRun
+
+    path = tmp_path / "slow.py"
+    path.write_text("from tooltune.rewards.loader import StopRun\ndef f(prompts, completions, **kw):\n    raise StopRun(143)\n")
+    with pytest.raises(StopRun):
+        load_reward(f"{path}:f", on_error="skip")(None, ["a"], **{k: v[:1] for k, v in record_columns(weather_rows).items()})

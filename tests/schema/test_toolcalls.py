@@ -86,6 +86,9 @@ def test_the_tag_that_opens_first_wins():
     assert parse_tool_calls(hermes) == [ToolCall(name="a", arguments={"<TOOLCALL>": None})]
     ours = '<TOOLCALL>[{"name": "b", "arguments": {"note": "<tool_call>"}}]</TOOLCALL>'
     assert parse_tool_calls(ours) == [ToolCall(name="b", arguments={"note": "<tool_call>"})]
+    fenced = '```json\n[{"name": "a", "arguments": {"": ["<tool_call>"]}}]\n```'  # a tag that is only text in a fenced call's value
+    assert parse_tool_calls(fenced) == [ToolCall(name="a", arguments={"": ["<tool_call>"]})]
+    assert parse_tool_calls('[{"name": "a", "arguments": {"x": "<TOOLCALL>"}}]') == [ToolCall(name="a", arguments={"x": "<TOOLCALL>"})]
 
 
 @settings(max_examples=200, deadline=None)

@@ -160,6 +160,10 @@ def test_errors_are_openai_shaped(endpoint):
     for where, body in cases.items():
         bad = requests.post(f"{url}/v1/chat/completions", data=json.dumps(body), headers={**headers, "content-type": "application/json"})
         assert bad.status_code == 400 and where in (bad.json()["error"]["param"] or "") + bad.json()["error"]["message"], (where, bad.text)
+    for schema in ({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"p": {"type": "array", "items": [{"type": "number"}]}}},
+                   {"type": "object", "properties": {"p": {"type": "string", "pattern": "^\\p{L}+$"}}}):  # a draft-07 tuple; an ECMA-262 pattern Python's re lacks
+        ok = requests.post(f"{url}/v1/chat/completions", json={**hi, "tools": [{"type": "function", "function": {"name": "f", "parameters": schema}}]}, headers=headers)
+        assert ok.status_code == 200, (schema, ok.text)
     for schema in ({"properties": "x"}, {"required": "a"}, {"type": "object", "properties": {"a": {"enum": "x"}}}):
         bad = requests.post(f"{url}/v1/chat/completions", json={**hi, "tools": [{"type": "function", "function": {"name": "f", "parameters": schema}}]}, headers=headers)
         assert bad.status_code == 400, schema

@@ -67,7 +67,6 @@ def test_overrides_and_relative_paths(tmp_path, small_data):
         ("train_data: {train}\ntemperature: 0\n", "temperature: rollouts .* > 0"),
         ("train_data: {train}\ntechnique: sft\nlora: true\nlora_r: 0\n", "lora_r and lora_alpha"),
         ("train_data: {train}\nbase: smollm2-135\n", "did you mean 'smollm2-135m'"),
-        ("train_data: {train}\ntracking_uri: nonsense://x\n", "tracking_uri: MLflow has no store for nonsense://"),
         ("train_data: {train}\nmodel_name: \"o'brien\"\n", "model_name: model name \"o'brien\": use letters, digits"),
         # the file and line, not PyYAML's "<unicode string>"
         ("train_data: {train}\nbatch_size: [8\n", r"job.yaml, line 3, column 1: not valid YAML: expected ',' or ']'"),
@@ -122,6 +121,13 @@ def test_no_spec_value_gets_past_the_check_as_anything_but_a_spec_error(small_da
         load_spec(None, overrides, check_files=field not in ("base", "reward"))
     except SpecError:
         pass
+
+
+def test_judge_null_drops_a_recipe_s_judge():
+    from tooltune.training.spec import parse_overrides
+
+    assert parse_overrides(["judge=null"]) == {"judge": None}
+    assert parse_overrides(["judge=null", "judge.url=http://x/v1"]) == {"judge": {"url": "http://x/v1"}}
 
 
 def test_an_override_that_is_not_yaml_is_a_spec_error():

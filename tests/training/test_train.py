@@ -151,6 +151,9 @@ def test_unknown_trl_field_fails_before_the_model_loads(tiny_model, small_data, 
     from tooltune.runs import runs_dir
 
     assert not (runs_dir() / "badtrl").exists()
+    with pytest.raises(SpecError, match="tracking_uri: MLflow cannot use 'nonsense://x'"):
+        train(_spec(tiny_model, small_data, name="badtracking", tracking_uri="nonsense://x"), echo=lambda s: None)
+    assert not (runs_dir() / "badtracking").exists()
     with pytest.raises(SpecError, match="trl.output_dir: set by tooltune"):
         _spec(tiny_model, small_data, trl={"output_dir": "/tmp/elsewhere"})
 
@@ -248,11 +251,16 @@ def test_a_cpu_without_native_bf16_gets_a_note_instead_of_a_silent_slow_run(monk
     assert train_module._dtype_hint("auto", True) is None
 
 
-def test_a_run_that_fails_after_its_folder_exists_says_failed_with_the_error(tiny_model, small_data, tmp_path):
-    with pytest.raises(SpecError):
-        train(_spec(tiny_model, small_data, technique="sft", output_dir=str(tmp_path / "bad"), trl={"a": 1}), echo=lambda s: None)
+def test_a_run_that_fails_after_its_folder_exists_says_failed_with_the_error(tiny_model, small_data, tmp_path, monkeypatch):
+    import tooltune.models.load as load
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("weights unreadable")
+    monkeypatch.setattr(load, "load_model_and_tokenizer", broken)
+    with pytest.raises(RuntimeError):
+        train(_spec(tiny_model, small_data, technique="sft", output_dir=str(tmp_path / "bad")), echo=lambda s: None)
     manifest = read_manifest(tmp_path / "bad")
-    assert manifest["status"] == "failed" and "no field 'a'" in manifest["error"]
+    assert manifest["status"] == "failed" and manifest["error"] == "RuntimeError: weights unreadable"
 
 
 def test_a_run_stopped_while_its_model_loads_says_interrupted(tiny_model, small_data, tmp_path, monkeypatch):

@@ -5,6 +5,7 @@ Commands import their heavy modules inside the function body, so ``tooltune --he
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -26,9 +27,14 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except BrokenPipeError:  # `tooltune ... | head`: the reader left, nothing to say
+        except BrokenPipeError:  # `tooltune ... | head`: the reader left, nothing to say (and no flush error at exit)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
         except OSError as exc:
+            # A path problem only: other OSErrors (a network, a library) keep their traceback.
+            paths = (PermissionError, NotADirectoryError, IsADirectoryError, FileNotFoundError, FileExistsError)
+            if not ((isinstance(exc, paths) and exc.filename) or exc.errno == errno.ENOSPC):
+                raise
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}; check the path (--out, output_dir, data files) and its permissions") from exc
 

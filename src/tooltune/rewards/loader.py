@@ -24,7 +24,7 @@ from typing import Any, Callable, Literal
 
 from .builtin import BUILTIN_REWARDS, completion_text
 
-__all__ = ["Reward", "RewardError", "load_reward", "check_reward", "reward_names", "row_columns", "expand_columns"]
+__all__ = ["Reward", "RewardError", "StopRun", "load_reward", "check_reward", "reward_names", "row_columns", "expand_columns"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,10 @@ def expand_columns(columns: dict[str, Any]) -> dict[str, Any]:
     return {**rest, **row_columns(raws, lines)}
 
 
+class StopRun(SystemExit):
+    """A stop from outside the reward (SIGTERM from `jobs cancel`): never caught as a reward's failure."""
+
+
 @dataclass
 class Reward:
     """A loaded reward with TRL's batch signature and per-row error reporting."""
@@ -86,6 +90,8 @@ class Reward:
             return self._count([self._row(i, completions, columns, lambda i=i: self._call_verl(i, completions, columns)) for i in range(n)])
         try:
             values = self._call_trl(prompts, completions, columns)
+        except StopRun:
+            raise
         except (Exception, SystemExit):
             # Re-run row by row so the error names the row that broke, not just the batch.
             return self._count([
@@ -123,6 +129,8 @@ class Reward:
     def _row(self, i: int, completions: list[Any], columns: dict[str, Any], compute: Callable[[], Any]) -> float | None:
         try:
             value = compute()
+        except StopRun:
+            raise
         except (Exception, SystemExit) as exc:  # the user's code: any exception (sys.exit too) is reported, with the row
             return self._fail(i, completions, columns, f"raised {type(exc).__name__}: {exc}")
         if value is None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..home import home
 
-__all__ = ["RunError", "runs_dir", "run_dir_for", "resolve_run", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint", "process_gone"]
+__all__ = ["RunError", "runs_dir", "run_dir_for", "resolve_run", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint", "process_gone", "process_started"]
 
 
 class RunError(ValueError):
@@ -53,9 +53,18 @@ def resolve_run(ref: str) -> Path:
     raise RunError(f"run {ref!r} not found (looked for {looked}); give a run's folder (the one holding run.json) or its name under {runs_dir()}")
 
 
+def process_started(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, /proc/PID/stat field 22); None where unknown."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def process_gone(manifest: dict[str, Any]) -> bool:
     """Whether a run that says "running" was started on this machine by a process that no longer
-    exists (killed with SIGKILL, or by the out-of-memory killer: nothing could write its end)."""
+    exists (killed with SIGKILL, or by the out-of-memory killer: nothing could write its end). A pid
+    now held by another process (a restarted container numbers from 1 again) counts as gone."""
     pid = manifest.get("pid")
     if manifest.get("status") != "running" or not isinstance(pid, int) or manifest.get("host") != socket.gethostname():
         return False
@@ -64,8 +73,9 @@ def process_gone(manifest: dict[str, Any]) -> bool:
     except ProcessLookupError:
         return True
     except PermissionError:  # another user's live process
-        return False
-    return False
+        pass
+    started = manifest.get("pid_started")
+    return started is not None and process_started(pid) not in (None, started)
 
 
 def read_manifest(run: Path) -> dict[str, Any]:

@@ -86,7 +86,11 @@ class Registry:
         """A new version of ``name`` from a finished run (created on first use)."""
         from mlflow.exceptions import MlflowException
 
-        check_model_name(name)
+        if not isinstance(name, str) or not re.fullmatch(_NAME, name):
+            try:
+                self.client.get_registered_model(name)  # a name registered before names were checked keeps taking versions
+            except MlflowException:
+                check_model_name(name)
         run = resolve_run(run_ref)
         manifest = read_manifest(run)
         if manifest.get("status") != "completed":
@@ -216,7 +220,8 @@ def default_model_name(base: str) -> str:
             return registered["name"]
         base = Path(base.removeprefix("run:")).name
     stem = Path(base).stem if base.endswith(".gguf") else Path(base).name
-    return re.sub(r"[^\w.-]+", "-", stem).strip("-.") + "-tooltune"
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-._")  # a name NAME@V can name (check_model_name)
+    return (stem or "model") + "-tooltune"
 
 
 def _evaluations(run: Path) -> dict[str, Any]:

@@ -122,7 +122,10 @@ def _parse(text: Any) -> list[ToolCall]:
         calls: list[ToolCall] = []
         for body in (m.group(1) for m in pattern.finditer(answer)):
             calls.extend(_calls_from_value(_load_lenient(_strip_fence(body))))
-        return calls
+        if calls:
+            return calls
+        # No call in the tags: the "tag" may be text inside a fenced or bare call's values
+        # (an argument holding "<tool_call>", found by the fuzz test below).
 
     fenced = [m.group(2) for m in _FENCE_RE.finditer(answer)]
     if fenced:

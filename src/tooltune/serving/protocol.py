@@ -10,6 +10,7 @@ Torch-free.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -32,20 +33,31 @@ class FunctionSpec(BaseModel):
     @classmethod
     def _a_json_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
         # A broken schema is the client's error (as OpenAI answers it), not a call the server
-        # quietly stops constraining.
-        from jsonschema import Draft202012Validator
-        from jsonschema.exceptions import SchemaError
-
-        try:
-            Draft202012Validator.check_schema(value)
-        except SchemaError as exc:
-            where = "/".join(map(str, exc.path))
-            raise ValueError(f"not a valid JSON Schema{f' at {where}' if where else ''}: {exc.message}") from None
-        try:
-            Tool.from_dict({"name": "f", "parameters": value})
-        except ToolSchemaError as exc:
-            raise ValueError(str(exc).removeprefix("tool 'f': ")) from None
+        # quietly stops constraining. Checked once per distinct schema: agents resend their tools.
+        problem = _schema_problem(json.dumps(value, sort_keys=True, default=str))
+        if problem:
+            raise ValueError(problem)
         return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_problem(schema_json: str) -> str | None:
+    """Why a tool's ``parameters`` is no JSON Schema, by its own ``$schema`` draft (2020-12 when it
+    names none); patterns are left alone (JSON Schema's are ECMA-262, not Python's ``re``)."""
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+
+    schema = json.loads(schema_json)
+    try:
+        validator_for(schema).check_schema(schema, format_checker=None)
+    except SchemaError as exc:
+        where = "/".join(map(str, exc.path))
+        return f"not a valid JSON Schema{f' at {where}' if where else ''}: {exc.message}"
+    try:
+        Tool.from_dict({"name": "f", "parameters": schema})
+    except ToolSchemaError as exc:
+        return str(exc).removeprefix("tool 'f': ")
+    return None
 
 
 class ToolSpec(BaseModel):
@@ -82,13 +94,13 @@ class Message(BaseModel):
         # An image or audio part dropped quietly would leave the model answering a message it never saw.
         for part in value if isinstance(value, list) else []:
             kind = part.get("type")
-            if kind != "text":
+            if kind not in ("text", "refusal"):  # an assistant's refusal part is text too (OpenAI sends it in history)
                 raise ValueError(f"a content part of type {kind!r}: this endpoint's model reads text parts only; send the text")
         return value
 
     def text(self) -> str:
         if isinstance(self.content, list):  # content parts: keep the text ones
-            return "".join(part.get("text", "") for part in self.content if isinstance(part, dict) and part.get("type") == "text")
+            return "".join(part.get("text") or part.get("refusal") or "" for part in self.content if isinstance(part, dict) and part.get("type") in ("text", "refusal"))
         return self.content or ""
 
 

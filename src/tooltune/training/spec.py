@@ -132,12 +132,8 @@ class JobSpec:
             raise SpecError(f"lora_r and lora_alpha: a rank >= 1 and a scale > 0 (16 and 32 are the defaults), got {self.lora_r!r} and {self.lora_alpha!r}")
         if self.dtype not in ("auto", "bfloat16", "float32"):
             raise SpecError(f"dtype: must be auto, bfloat16 or float32, got {self.dtype!r}")
-        scheme = str(self.tracking_uri).partition("://")[0].split("+")[0] if self.tracking_uri and "://" in str(self.tracking_uri) else None
-        if scheme is not None and scheme not in ("file", "sqlite", "http", "https", "databricks", "postgresql", "mysql", "mssql"):
-            raise SpecError(f"tracking_uri: MLflow has no store for {scheme}://; use sqlite:///path/mlflow.db, a folder, or http://host:5000")
-        owned = sorted(set(self.trl) & {"output_dir", "logging_dir", "run_name", "report_to"})
-        if owned:  # the run folder holds checkpoints (for --resume) and MLflow gets the metrics: tooltune sets these
-            raise SpecError(f"trl.{owned[0]}: set by tooltune (checkpoints live in the run folder, metrics go to MLflow); use output_dir or name instead")
+        if "output_dir" in self.trl:  # checkpoints elsewhere: --resume would silently start over
+            raise SpecError("trl.output_dir: set by tooltune (checkpoints live in the run folder, for --resume); use output_dir or name instead")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -167,9 +163,12 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
             raise SpecError(f"override {pair!r}: the value is not YAML ({str(exc).splitlines()[0]}); quote it or write a plain value") from exc
         if key.startswith(("trl.", "judge.")) or key in ("trl", "judge"):
             section, _, name = key.partition(".")
-            if not name and not isinstance(value, dict) or not isinstance(out.get(section, {}), dict):
+            if not name and value is None:  # judge=null: drop a recipe's judge
+                out[section] = None
+                continue
+            if not name and not isinstance(value, dict) or not isinstance(out.get(section) or {}, dict):
                 raise SpecError(f"override {pair!r}: {section} is a section; set its fields one by one, e.g. {section}.{'beta=0.1' if section == 'trl' else 'url=http://127.0.0.1:8001/v1'}")
-            out[section] = {**out.get(section, {}), **(value if not name else {name: value})}
+            out[section] = {**(out.get(section) or {}), **(value if not name else {name: value})}
         else:
             out[key] = value
     return out

@@ -21,7 +21,8 @@ from typing import Any, Callable
 
 from ..data import read_records
 from ..models.load import bf16_supported
-from ..runs import ModelRef, file_sha256, is_run, last_checkpoint, process_gone, read_manifest, resolve_ref, resolve_run, run_dir_for, write_manifest
+from ..runs import ModelRef, file_sha256, is_run, last_checkpoint, process_gone, process_started, read_manifest, resolve_ref, resolve_run, run_dir_for, write_manifest
+from ..rewards.loader import StopRun
 from .spec import JobSpec, SpecError, load_spec
 from .techniques import TECHNIQUES, Context
 
@@ -37,7 +38,9 @@ def resume(ref: str, echo: Callable[[str], None] = print, callbacks: list[Any] |
         raise SpecError(f"{run / 'run.json'}: cannot be read ({exc}); the run cannot be resumed, start a new one") from exc
     if not isinstance(manifest, dict) or not isinstance(manifest.get("spec"), dict):
         raise SpecError(f"{run / 'run.json'}: has no job spec (was it written by tooltune train?); the run cannot be resumed, start a new one")
-    if manifest.get("status") == "running" and manifest.get("pid") not in (None, os.getpid()) and not process_gone(manifest) and manifest.get("host") == socket.gethostname():
+    # Rank 0 only: under torchrun the other ranks read run.json after rank 0 wrote its own pid there.
+    if int(os.environ.get("RANK", "0")) == 0 and manifest.get("status") == "running" and manifest.get("pid") not in (None, os.getpid()) \
+            and manifest.get("host") == socket.gethostname() and not process_gone(manifest):
         raise SpecError(f"run {run.name} is training now (process {manifest['pid']} on this machine); stop it first, or wait for it")
     if manifest.get("status") == "completed":  # training on would pass max_steps and rewrite a registered version's weights
         raise SpecError(f"run {run.name} already completed; nothing to resume (train a new run with base=run:{run.name} to go on from it)")
@@ -63,6 +66,13 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
             raise
         except (TypeError, ValueError) as exc:  # TRL's own checks of its config ("... requires ...")
             raise SpecError(f"trl: {exc}") from exc
+        if spec.tracking_uri and main_process:  # a store MLflow cannot open ("nonsense://") fails now, not after the folder exists
+            from ..runs import use_experiment
+
+            try:
+                use_experiment(spec.tracking_uri)
+            except Exception as exc:  # noqa: BLE001 - MLflow raises many kinds; each says why in its first line
+                raise SpecError(f"tracking_uri: MLflow cannot use {spec.tracking_uri!r} ({str(exc).splitlines()[0][:200]})") from exc
     run = _resume_run or run_dir_for(spec.name, spec.output_dir, spec.technique)
     manifest = read_manifest(run) if _resume_run else {}
     if not _resume_run and main_process and is_run(run):
@@ -78,7 +88,8 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
             "technique": spec.technique,
             "base": spec.base,
             "status": "running",
-            "pid": os.getpid(),  # with host: a run killed outright (SIGKILL) is told from a live one
+            "pid": os.getpid(),  # with host and start time: a run killed outright (SIGKILL) is told from a live one
+            "pid_started": process_started(os.getpid()),
             "host": socket.gethostname(),
             "processes": int(os.environ.get("WORLD_SIZE", "1")),
             "data": {k: {"path": str(getattr(spec, k)), "sha256": file_sha256(getattr(spec, k))} for k in ("train_data", "validation_data") if getattr(spec, k)},
@@ -109,7 +120,7 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
+    raise StopRun(128 + signum)  # not a plain SystemExit: a reward's own sys.exit() is caught as its failure, this never is
 
 
 def _train(spec: JobSpec, run: Path, manifest: dict[str, Any], save: Callable[[], None], base: ModelRef, main_process: bool,

@@ -68,7 +68,7 @@ def evaluate(name: str, version: str, eval_data: str = Form(...), compare_base: 
 
     found = version_of(name, version)
     base = found.to_dict().get("base") if compare_base else None
-    if limit.strip() and not (limit.strip().isdigit() and int(limit) >= 1):  # said now, not by the job failing later
+    if limit.strip() and not (limit.strip().isdecimal() and limit.strip().isascii() and int(limit) >= 1):  # "²" is a digit int() refuses  # said now, not by the job failing later
         raise HTTPException(400, f"limit: a whole number of rows >= 1 (empty: every row), got {limit!r}")
     extra = ["--limit", limit.strip()] if limit.strip() else []
     try:
