@@ -84,6 +84,10 @@ def test_reward_score_mismatched_predictions_is_a_clear_error(tmp_path, weather_
     preds.write_text(json.dumps({"response": "x"}) + "\n")
     result = CliRunner().invoke(cli, ["reward", "score", "--data", str(data), "--responses", str(preds)])
     assert result.exit_code == 1 and "1 responses for 3 rows" in result.output
+    data.write_text("".join(json.dumps({**r.raw, "id": f"r{i}"}) + "\n" for i, r in enumerate(weather_rows)))
+    preds.write_text("".join(json.dumps({"id": i, "response": "x"}) + "\n" for i in ["r0", "r0", "r1", "r2"]))
+    twice = CliRunner().invoke(cli, ["reward", "score", "--data", str(data), "--responses", str(preds)])
+    assert twice.exit_code == 1 and "line 2: id" in twice.output and "again (first on line 1)" in twice.output
 
 
 def test_generate_then_validate_and_stats(tmp_path):

@@ -30,6 +30,11 @@ def match_predictions(records: list[Record], path: str | Path) -> list[str]:
             raise ValueError(f"{path}: line {number}: response: each line needs a string 'response' (and optionally 'id'){hint}")
         rows.append((number, obj))
     if rows and all("id" in obj for _, obj in rows) and all(r.id is not None for r in records):
+        seen: dict[str, int] = {}
+        for number, obj in rows:  # two answers for one row: which one to score is a guess, so say so
+            if str(obj["id"]) in seen:
+                raise ValueError(f"{path}: line {number}: id {obj['id']!r} again (first on line {seen[str(obj['id'])]}); give one response per id")
+            seen[str(obj["id"])] = number
         by_id = {str(obj["id"]): obj["response"] for _, obj in rows}
         missing = [r.id for r in records if str(r.id) not in by_id]
         if missing:
