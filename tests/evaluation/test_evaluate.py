@@ -106,3 +106,16 @@ def test_a_limit_or_batch_that_is_not_a_positive_count_is_refused():
     for bad in ({"limit": 0}, {"limit": -5}, {"batch_size": 0}, {"max_new_tokens": 0}):
         with pytest.raises(ValueError, match="must be a whole number >= 1"):
             EvalConfig(data="x.jsonl", out="out", model="m", **bad)
+
+
+def test_a_failed_evaluation_leaves_no_empty_folder(tmp_path):
+    data, _ = _files(tmp_path)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"response": "only one"}) + "\n")
+    with pytest.raises(ValueError, match="1 responses for 4 rows"):
+        evaluate(EvalConfig(data=str(data), out=str(tmp_path / "out"), predictions=str(bad)), echo=lambda s: None)
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(ValueError):
+        evaluate(EvalConfig(data=str(data), out=str(tmp_path / "kept"), predictions=str(bad)), echo=lambda s: None)
+    assert (tmp_path / "kept").is_dir()  # a folder the user made stays

@@ -67,7 +67,17 @@ def evaluate(config: EvalConfig, echo: Callable[[str], None] = print) -> dict[st
     if not records:
         raise ValueError(f"{config.data}: no rows to evaluate")
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)  # now: an --out that cannot be made fails before minutes of generation
+    try:
+        return _evaluate(config, records, out, echo)
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a failed evaluation leaves no empty folder behind
+        raise
+
+
+def _evaluate(config: EvalConfig, records: list[Record], out: Path, echo: Callable[[str], None]) -> dict[str, Any]:
     started = time.perf_counter()
     sides: dict[str, dict[str, Any]] = {}
     # Base first: the report's "change" column reads base -> customized.
