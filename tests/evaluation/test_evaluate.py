@@ -119,3 +119,11 @@ def test_a_failed_evaluation_leaves_no_empty_folder(tmp_path):
     with pytest.raises(ValueError):
         evaluate(EvalConfig(data=str(data), out=str(tmp_path / "kept"), predictions=str(bad)), echo=lambda s: None)
     assert (tmp_path / "kept").is_dir()  # a folder the user made stays
+
+
+def test_a_limit_scores_the_first_rows_with_the_first_answers(tmp_path):
+    data, preds = _files(tmp_path)  # four rows, four positional answers
+    result = evaluate(EvalConfig(data=str(data), out=str(tmp_path / "out"), predictions=str(preds), limit=2), echo=lambda s: None)
+    assert result["data"]["rows"] == 2
+    rows = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
+    assert [r["model"]["answer"] for r in rows] == ANSWERS[:2]

@@ -123,7 +123,7 @@ def _evaluate(config: EvalConfig, records: list[Record], out: Path, echo: Callab
 
 def _answers(records: list[Record], ref: str | None, predictions: str | None, config: EvalConfig, label: str, echo: Callable[[str], None]) -> tuple[list[str], dict[str, Any]]:
     if predictions:
-        return match_predictions(records, predictions), {"source": str(predictions)}
+        return match_predictions(records, predictions, first_rows=config.limit is not None), {"source": str(predictions)}
     import torch
 
     from ..inference import Sampling, generate_answers, progress_bar

@@ -18,8 +18,10 @@ def record_columns(records: list[Record]) -> dict[str, list[Any]]:
     return {**row_columns([r.raw for r in records], [r.line for r in records]), "behavior": [r.behavior for r in records]}
 
 
-def match_predictions(records: list[Record], path: str | Path) -> list[str]:
-    """One response per record, matched by ``id`` when every prediction has one, else by position."""
+def match_predictions(records: list[Record], path: str | Path, first_rows: bool = False) -> list[str]:
+    """One response per record, matched by ``id`` when every prediction has one, else by position.
+    ``first_rows``: ``records`` are the file's first rows (``--limit``), so by position the first
+    responses answer them and the rest are left."""
     rows: list[tuple[int, dict[str, Any]]] = []
     for number, obj, problem in iter_jsonl(path):
         if problem:
@@ -40,6 +42,8 @@ def match_predictions(records: list[Record], path: str | Path) -> list[str]:
         if missing:
             raise ValueError(f"{path}: no response for id(s) {missing[:10]}{' ...' if len(missing) > 10 else ''}")
         return [by_id[str(r.id)] for r in records]
+    if first_rows and len(rows) > len(records):
+        rows = rows[: len(records)]
     if len(rows) != len(records):
         raise ValueError(f"{path}: {len(rows)} responses for {len(records)} rows; give one per row or match them by 'id'")
     return [obj["response"] for _, obj in rows]
