@@ -175,6 +175,9 @@ def test_a_completed_or_broken_run_is_not_resumed(tiny_model, small_data, tooltu
 def test_dpo_turns_checkpointing_off_unless_the_spec_asks_for_it(tiny_model, small_data, tmp_path):
     from tooltune.training.train import trl_config
 
+    # a trl: number is read as a spec's own is: YAML reads 1e-5 as a string
+    assert trl_config(_spec(tiny_model, small_data, technique="dpo", trl={"learning_rate": "1e-5"}), tmp_path, False, False).learning_rate == 1e-5
+
     assert not trl_config(_spec(tiny_model, small_data, technique="dpo"), tmp_path, False, False).gradient_checkpointing
     for name in ("gradient_checkpointing", "activation_checkpointing"):
         config = trl_config(_spec(tiny_model, small_data, technique="dpo", trl={name: True}), tmp_path, False, False)

@@ -250,6 +250,12 @@ def _coerce(key: str, value: Any) -> Any:
             return None
         raise SpecError(f"{key}: needs a {base} value, got null; leave the field out to use its default ({_FIELDS[key].default!r})")
     wrong = SpecError(f"{key}: expected {'a whole number' if base == 'int' else 'a finite number' if base == 'float' else base}, got {value!r}")
+    return as_type(base, value, wrong)
+
+
+def as_type(base: str, value: Any, wrong: Exception) -> Any:
+    """``value`` as a ``base`` (float, int, bool or str) the way a person writes it, or ``wrong``:
+    a spec's own fields and the ``trl:`` fields are read alike."""
     try:
         if base == "float":
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
