@@ -127,7 +127,7 @@ def test_a_run_killed_outright_is_told_from_a_live_one(tooltune_home, tiny_model
     import socket
     import subprocess
 
-    from tooltune.runs import process_gone
+    from tooltune.runs import process_state
     from tooltune.training import SpecError
     from tooltune.training.train import resume
 
@@ -135,12 +135,12 @@ def test_a_run_killed_outright_is_told_from_a_live_one(tooltune_home, tiny_model
     dead.wait()
     here = socket.gethostname()
     killed = _run(tooltune_home, tiny_model, "killed", status="running", pid=dead.pid, host=here)
-    assert process_gone(json.loads((killed / "run.json").read_text()))
+    assert process_state(json.loads((killed / "run.json").read_text())) == "gone"
     with pytest.raises(RegistryError, match="is killed while running, not completed"):
         Registry().register(str(killed), "bot")
     live = _run(tooltune_home, tiny_model, "live", status="running", pid=os.getppid(), host=here)
-    assert not process_gone(json.loads((live / "run.json").read_text()))
+    assert process_state(json.loads((live / "run.json").read_text())) == "alive"
     with pytest.raises(SpecError, match="is training now"):
         resume(str(live), echo=lambda s: None)
     elsewhere = _run(tooltune_home, tiny_model, "elsewhere", status="running", pid=dead.pid, host="another-machine")
-    assert not process_gone(json.loads((elsewhere / "run.json").read_text()))  # no way to tell from here
+    assert process_state(json.loads((elsewhere / "run.json").read_text())) is None  # no way to tell from here

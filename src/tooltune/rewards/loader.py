@@ -11,6 +11,7 @@ and returns None for that row (TRL ignores None), so a training run does not die
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -104,15 +105,18 @@ class Reward:
             raise RewardError(f"reward '{self.name}' must return a list of {n} numbers (one per completion), got {_describe(values)}")
         return self._count([self._row(i, completions, columns, lambda v=v: v) for i, v in enumerate(values)])
 
-    def _call_trl(self, prompts: Any, completions: list[Any], columns: dict[str, Any]) -> Any:
+    @functools.cached_property
+    def _by_keyword(self) -> bool:
         # TRL passes prompts= and completions= by keyword (its docs write f(completions, **kwargs));
-        # a function that names them otherwise (f(p, c, **kw)) gets them by position.
+        # a function that names them otherwise (f(p, c, **kw)) gets them by position. Read once.
         try:
             params = inspect.signature(self.fn).parameters
         except (TypeError, ValueError):
             params = {}
-        positional = [p for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        if "completions" in params or not positional:
+        return "completions" in params or not any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params.values())
+
+    def _call_trl(self, prompts: Any, completions: list[Any], columns: dict[str, Any]) -> Any:
+        if self._by_keyword:
             return self.fn(prompts=prompts, completions=completions, **columns)
         return self.fn(prompts, completions, **columns)
 

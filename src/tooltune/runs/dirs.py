@@ -21,7 +21,7 @@ from typing import Any
 
 from ..home import home
 
-__all__ = ["RunError", "runs_dir", "run_dir_for", "resolve_run", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint", "process_gone", "process_started"]
+__all__ = ["RunError", "runs_dir", "run_dir_for", "resolve_run", "read_manifest", "write_manifest", "file_sha256", "last_checkpoint", "process_state", "process_started", "this_process"]
 
 
 class RunError(ValueError):
@@ -61,21 +61,27 @@ def process_started(pid: int) -> int | None:
         return None
 
 
-def process_gone(manifest: dict[str, Any]) -> bool:
-    """Whether a run that says "running" was started on this machine by a process that no longer
-    exists (killed with SIGKILL, or by the out-of-memory killer: nothing could write its end). A pid
-    now held by another process (a restarted container numbers from 1 again) counts as gone."""
+def this_process() -> dict[str, Any]:
+    """What run.json records of the process that trains it, for :func:`process_state` to read."""
+    return {"pid": os.getpid(), "pid_started": process_started(os.getpid()), "host": socket.gethostname()}
+
+
+def process_state(manifest: dict[str, Any]) -> str | None:
+    """For a run that says "running": "alive" while the process that wrote it trains, "gone" once it
+    no longer exists (killed with SIGKILL, or by the out-of-memory killer: nothing could write its
+    end; a pid now held by another process, as a restarted container numbers from 1 again, counts
+    as gone); None where it cannot be told (another machine, no pid, not running)."""
     pid = manifest.get("pid")
     if manifest.get("status") != "running" or not isinstance(pid, int) or manifest.get("host") != socket.gethostname():
-        return False
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
+        return "gone"
     except PermissionError:  # another user's live process
         pass
     started = manifest.get("pid_started")
-    return started is not None and process_started(pid) not in (None, started)
+    return "gone" if started is not None and process_started(pid) not in (None, started) else "alive"
 
 
 def read_manifest(run: Path) -> dict[str, Any]:

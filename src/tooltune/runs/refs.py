@@ -107,11 +107,11 @@ def resolve_ref(text: str, tracking_uri: str | None = None) -> ModelRef:
 def _model_folder(run: Path, text: str) -> Path:
     model = run / "model"
     if not (model / "config.json").exists():
-        from .dirs import process_gone, read_manifest
+        from .dirs import process_state, read_manifest
 
         manifest = read_manifest(run)
         status = manifest.get("status")
-        if process_gone(manifest):
+        if process_state(manifest) == "gone":
             status = "running, but its process is gone: it was killed"
         if status == "completed":  # it finished once: its model folder was deleted since
             raise RunError(f"run {text!r} finished, but its model folder {model} is gone; train it again (or register another run)")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .dirs import process_gone, read_manifest, resolve_run, write_manifest
+from .dirs import process_state, read_manifest, resolve_run, write_manifest
 from .tracking import default_tracking_uri
 
 __all__ = ["Registry", "RegistryError", "check_model_name", "record_evaluations", "parse_ref", "register_finished_run", "default_model_name"]
@@ -36,9 +36,14 @@ class RegistryError(ValueError):
     """A registry reference or operation that cannot be done; the message says what exists."""
 
 
+def _nameable(name: Any) -> bool:
+    """Whether NAME@V can refer to ``name``."""
+    return isinstance(name, str) and re.fullmatch(_NAME, name) is not None
+
+
 def check_model_name(name: str) -> str:
     """``name`` if NAME@V can refer to it, else a RegistryError that says what a name may hold."""
-    if not isinstance(name, str) or not re.fullmatch(_NAME, name):
+    if not _nameable(name):
         raise RegistryError(f"model name {name!r}: use letters, digits, _ . and - (starting with a letter or digit), e.g. weather-bot, so NAME@VERSION can name it")
     return name
 
@@ -86,7 +91,7 @@ class Registry:
         """A new version of ``name`` from a finished run (created on first use)."""
         from mlflow.exceptions import MlflowException
 
-        if not isinstance(name, str) or not re.fullmatch(_NAME, name):
+        if not _nameable(name):
             try:
                 self.client.get_registered_model(name)  # a name registered before names were checked keeps taking versions
             except MlflowException:
@@ -94,7 +99,7 @@ class Registry:
         run = resolve_run(run_ref)
         manifest = read_manifest(run)
         if manifest.get("status") != "completed":
-            status = "killed while running" if process_gone(manifest) else repr(manifest.get("status"))
+            status = "killed while running" if process_state(manifest) == "gone" else repr(manifest.get("status"))
             raise RegistryError(f"run {run.name} is {status}, not completed; finish it with `tooltune train --resume {run}`")
         model_dir = run / "model"
         run_id = manifest.get("mlflow_run_id")
@@ -119,7 +124,7 @@ class Registry:
         try:
             model = self.client.get_registered_model(name)
         except MlflowException:
-            hint = f" (tooltune models register RUN --name {name})" if re.fullmatch(_NAME, name) else ""
+            hint = f" (tooltune models register RUN --name {name})" if _nameable(name) else ""
             raise RegistryError(f"no registered model {name!r}; registered: {', '.join(self.names()) or 'none yet'}{hint}") from None
         if selector is None:
             versions = self.versions(name)
@@ -135,7 +140,7 @@ class Registry:
 
     def versions(self, name: str) -> list[Version]:
         aliases = self.client.get_registered_model(name).aliases
-        if re.fullmatch(_NAME, name):
+        if _nameable(name):
             found = self.client.search_model_versions(f"name = '{name}'")
         else:  # a name from before names were checked ("o'brien") cannot go in a filter: filter here
             found = [mv for mv in self.client.search_model_versions() if mv.name == name]

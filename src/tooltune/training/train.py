@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import tempfile
 import threading
 import time
@@ -21,7 +20,7 @@ from typing import Any, Callable
 
 from ..data import read_records
 from ..models.load import bf16_supported
-from ..runs import ModelRef, file_sha256, is_run, last_checkpoint, process_gone, process_started, read_manifest, resolve_ref, resolve_run, run_dir_for, write_manifest
+from ..runs import ModelRef, file_sha256, is_run, last_checkpoint, process_state, read_manifest, resolve_ref, resolve_run, run_dir_for, this_process, write_manifest
 from ..rewards.loader import StopRun
 from .spec import JobSpec, SpecError, load_spec
 from .techniques import TECHNIQUES, Context
@@ -39,8 +38,7 @@ def resume(ref: str, echo: Callable[[str], None] = print, callbacks: list[Any] |
     if not isinstance(manifest, dict) or not isinstance(manifest.get("spec"), dict):
         raise SpecError(f"{run / 'run.json'}: has no job spec (was it written by tooltune train?); the run cannot be resumed, start a new one")
     # Rank 0 only: under torchrun the other ranks read run.json after rank 0 wrote its own pid there.
-    if int(os.environ.get("RANK", "0")) == 0 and manifest.get("status") == "running" and manifest.get("pid") not in (None, os.getpid()) \
-            and manifest.get("host") == socket.gethostname() and not process_gone(manifest):
+    if int(os.environ.get("RANK", "0")) == 0 and manifest.get("pid") != os.getpid() and process_state(manifest) == "alive":
         raise SpecError(f"run {run.name} is training now (process {manifest['pid']} on this machine); stop it first, or wait for it")
     if manifest.get("status") == "completed":  # training on would pass max_steps and rewrite a registered version's weights
         raise SpecError(f"run {run.name} already completed; nothing to resume (train a new run with base=run:{run.name} to go on from it)")
@@ -88,9 +86,7 @@ def train(spec: JobSpec, echo: Callable[[str], None] = print, callbacks: list[An
             "technique": spec.technique,
             "base": spec.base,
             "status": "running",
-            "pid": os.getpid(),  # with host and start time: a run killed outright (SIGKILL) is told from a live one
-            "pid_started": process_started(os.getpid()),
-            "host": socket.gethostname(),
+            **this_process(),  # a run killed outright (SIGKILL) is told from a live one
             "processes": int(os.environ.get("WORLD_SIZE", "1")),
             "data": {k: {"path": str(getattr(spec, k)), "sha256": file_sha256(getattr(spec, k))} for k in ("train_data", "validation_data") if getattr(spec, k)},
         }
