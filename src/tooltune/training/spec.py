@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 from ..models.catalog import BUNDLED, DEFAULT_MODEL
 from ..rewards.loader import RewardError
 from ..rewards.mixed import JUDGE, check_reward_spec, reward_parts
-from .errors import SpecError, name_hints
+from .errors import SpecError, as_type, name_hints
 from .techniques import TECHNIQUES
 
 __all__ = ["JobSpec", "SpecError", "load_spec", "parse_overrides", "recipe_names", "recipe_path", "TECHNIQUES"]
@@ -251,38 +250,6 @@ def _coerce(key: str, value: Any) -> Any:
         raise SpecError(f"{key}: needs a {base} value, got null; leave the field out to use its default ({_FIELDS[key].default!r})")
     wrong = SpecError(f"{key}: expected {'a whole number' if base == 'int' else 'a finite number' if base == 'float' else base}, got {value!r}")
     return as_type(base, value, wrong)
-
-
-def as_type(base: str, value: Any, wrong: Exception) -> Any:
-    """``value`` as a ``base`` (float, int, bool or str) the way a person writes it, or ``wrong``:
-    a spec's own fields and the ``trl:`` fields are read alike."""
-    try:
-        if base == "float":
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                raise wrong
-            number = float(value)
-            if math.isnan(number) or math.isinf(number):
-                raise wrong
-            return number
-        if base == "int":
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                raise wrong
-            number = float(value) if isinstance(value, str) else value
-            if isinstance(number, float) and not number.is_integer():
-                raise wrong
-            return int(number)
-        if base == "bool":
-            if isinstance(value, str):
-                return {"true": True, "false": False, "yes": True, "no": False}[value.lower()]
-            if not isinstance(value, bool):
-                raise wrong
-        if base == "str" and not isinstance(value, str):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return str(value)
-            raise wrong
-    except (ValueError, KeyError, OverflowError) as exc:
-        raise wrong from exc
-    return value
 
 
 def _check_files(spec: JobSpec, isolate_reward: bool = False) -> None:

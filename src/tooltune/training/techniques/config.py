@@ -11,8 +11,7 @@ __all__ = ["apply_trl", "no_checkpointing"]
 
 def apply_trl(config_cls: type, args: dict[str, Any], extra: dict[str, Any]) -> Any:
     """``config_cls(**args)`` with the spec's ``trl:`` fields on top; an unknown field is a SpecError."""
-    from ..errors import SpecError, name_hints
-    from ..spec import as_type
+    from ..errors import SpecError, as_type, name_hints
 
     fields = {f.name: f for f in dataclasses.fields(config_cls)}
     unknown = [k for k in extra if k not in fields]
