@@ -440,9 +440,10 @@ def test_the_default_natural_files_stay_as_they_were(tmp_path):
 
     # The recipe's data changes only when a preset asks, or when a bug in it is fixed: re-pinned
     # 2026-12-06 when money stopped being read into square_feet ("€650 sq ft") and amount_ml ("200 dollars
-    # ml"), and again when the seams stopped saying things twice ("ok ok so", "hey there, hey", "flag..").
+    # ml"), again when the seams stopped saying things twice ("ok ok so", "hey there, hey", "flag.."), and
+    # on 2026-12-06 (session 13) for "1 bedroom", "$132.50" and from_unit unlike to_unit in templates.
     paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4), tmp_path).paths
-    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "476ddb24b16c13f6", "eval": "dd131c95569f4f65"}
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "e98d28a4b81c09f3", "eval": "9cf1833e939e1070"}
 
 
 def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path):
@@ -451,9 +452,10 @@ def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path)
     # Pinned from the generator before surface forms existed: the old files stay reproducible.
     paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4, natural=0), tmp_path).paths
     assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "f7b527b5d35e5dc6", "eval": "543eba2225e07090"}
-    # The benchmark file every gen-plain number was measured on, and its training twin (docs/data.md).
+    # The benchmark file every gen-plain number was measured on, and its training twin (docs/data.md);
+    # the twin re-pinned 2026-12-06 when convert_units stopped saying its from_unit "in meters" (read as the target).
     paths = generate(GenerateConfig(n=2100, seed=0, pairs=1.0, rows_per_list=4, natural=0), tmp_path / "bench").paths
-    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for k, p in paths.items()} == {"train": "1a8a7940b74d", "eval": "5f6a6733a5fa"}
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for k, p in paths.items()} == {"train": "218f7a702c35", "eval": "5f6a6733a5fa"}
 
 
 def test_shapes_agents_see(tmp_path):
@@ -516,6 +518,29 @@ def test_the_seams_of_a_request_say_nothing_twice(tmp_path):
     requests = [r.user_prompt for r in read_records(paths["train"])]
     assert not [t for t in requests if re.search(r"\b(ok|so),? \1\b", t, re.I)]
     assert not [t for t in requests if re.search(r"(?<!\.)[.?!]\.(?=\s|$)", t)]
+
+
+def test_one_of_a_thing_is_said_in_the_singular_and_money_with_its_cents(tmp_path):
+    # "with 1 bedrooms", "compounded 1 times a year", "$132.5", "2.5 nautical miles in nautical miles".
+    paths = generate(GenerateConfig(n=2400, eval_n=20, seed=0, pairs=1.0, rows_per_list=4), tmp_path).paths
+    rows = read_records(paths["train"])
+    requests = [r.user_prompt for r in rows]
+    assert not [t for t in requests if re.search(r"\b(?:1|one) (?:bedrooms|times|passengers|people|guests|nights|adults|seats)\b", t)]
+    assert not [t for t in requests if re.search(r"[$€£]\d+\.\d(?![\dkKM])", t)]
+    assert [t for t in requests if re.search(r"\b1 (?:bedroom|time)\b", t)]  # the singular is there, not the slot dropped
+    for record in rows:
+        for call in parse_tool_calls(record.ground_truth) if record.behavior == "execute" else []:
+            assert call.name != "convert_units" or call.arguments["from_unit"] != call.arguments["to_unit"], record.user_prompt
+
+
+def test_singular_after_one_leaves_what_is_no_plural():
+    from tooltune.data.surface import singular_after_one
+
+    assert singular_after_one("with {} bedrooms", "{}", "1") == "with {} bedroom"
+    assert singular_after_one("for {n} people", "{n}", "one") == "for {n} person"
+    assert singular_after_one("with {} bedrooms", "{}", "2") == "with {} bedrooms"
+    for phrase in ("split {} plus tip", "in {} class", "{} status", "{} is free"):
+        assert singular_after_one(phrase, "{}", "1") == phrase
 
 
 def test_the_second_request_of_a_message_brings_no_greeting(tmp_path):

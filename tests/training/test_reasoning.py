@@ -58,3 +58,16 @@ def test_trace_copies_the_requests_words_then_writes_the_calls_form_only_for_rig
     from tooltune.training.reasoning import call_trace
     wrong = json.dumps([{"name": "book_cab", "arguments": {"pickup": "Gare du Nord", "dropoff": "Orly", "seats": "four"}}])
     assert call_trace(row, wrong).endswith('Optional: seats = "four".</think>')
+
+
+def test_one_tool_called_twice_quotes_each_calls_own_words():
+    # "seats for two ... and another cab for three": each call's check quotes its own request words.
+    truth = json.dumps([{"name": "book_cab", "arguments": {"pickup": "Orly", "dropoff": "Louvre", "seats": 2}},
+                        {"name": "book_cab", "arguments": {"pickup": "Orly", "dropoff": "Bercy", "seats": 3}}])
+    row = _row("a cab from Orly to the Louvre for two, and one to Bercy for three", truth, "execute",
+               {"said": {"seats": "three"}, "said_calls": [{"seats": "two"}, {"seats": "three"}]})
+    trace = reasoning_trace(row)
+    assert 'seats = "two" -> 2' in trace and 'seats = "three" -> 3' in trace
+    # Without the per-call entry (older rows) one "said" cannot say which call it is for: no quotes.
+    del row.raw["extra_info"]["said_calls"]
+    assert '"three"' not in reasoning_trace(row)

@@ -30,7 +30,7 @@ from .catalog import CatalogTool, humanize, load_banks, name_words, load_catalog
 from .phrasing import ASIDES, ASK_LEADS, CLOSERS, FOLLOW_UPS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, JOINERS, OPENERS, REFUSE_WRAPS
 from .records import Record, make_record, write_jsonl
 from .schema_values import NoValue, draw
-from .surface import family_of, fill_slot, render, unit_of, vague
+from .surface import family_of, fill_slot, render, singular_after_one, unit_of, vague
 from .validate import argument_problems
 
 __all__ = ["GenerateConfig", "Generated", "generate", "generate_split", "exact_counts", "share_tool_lists"]
@@ -423,10 +423,12 @@ class _RowMaker:
         templates = [t for t in ct.templates if set(ct.tool.required) <= set(_placeholders(t))]
         if templates and self.rng.random() < 0.35:
             template = self.rng.choice(templates)
-            args = self._in_order(ct, {p: self._value(ct, p) for p in _ordered(ct, _placeholders(template))})
+            names = _ordered(ct, _placeholders(template))
+            # Plain files keep the draws of earlier versions ("2.5 nautical miles in nautical miles"), byte for byte.
+            args = self._in_order(ct, self._distinct(ct, names) if self.natural else {p: self._value(ct, p) for p in names})
             said: dict[str, str] = {}
             # A template writes its own unit words ("{duration_minutes} minutes"): forms that say a unit stay out.
-            text = _fill_template(template, {p: self._say(ct, p, v, said, units=False)[0] for p, v in args.items()})
+            text = _fill_template(template, {p: self._say(ct, p, v, said, units=False)[0] for p, v in args.items()}, singular=self.natural > 0)
             frame = "template"
         else:
             args = self._arguments(ct)
@@ -471,7 +473,9 @@ class _RowMaker:
             stop = "" if first_text[-1:] in ".?!" else "."
             joined = f"{first_text}{stop} {self.rng.choice(JOINERS[self.split])} {text[:1].lower()}{text[1:]}"
             said = {**first_extra.get("said", {}), **extra.get("said", {})}
-            info = {"tool": ct.name, "style": first_extra["style"], "frame": first_extra["frame"], "shape": "parallel", "calls": [ct.name, other.name], **_said(said)}
+            info = {"tool": ct.name, "style": first_extra["style"], "frame": first_extra["frame"], "shape": "parallel", "calls": [ct.name, other.name], **_said(said),
+                    # Per call: "4 pm" and "half past six" for one tool's two start_times cannot share one "said" entry.
+                    **({"said_calls": [first_extra.get("said", {}), extra.get("said", {})]} if said else {})}
             return self._turns(self._with(self._offered(ct), other), [{"role": "user", "content": joined}], [(ct, first_args), (other, args)], info)
         # A long tool list, near neighbours first: picking the right one is the whole task.
         text, args, extra = self._request(ct)
@@ -634,14 +638,20 @@ class _RowMaker:
         share = 0.4 if self.natural else 0.3
         chosen = [p for p in ct.tool.properties if (p in ct.tool.required or self.rng.random() < share) and p not in self.left_out.get(ct.name, ())]
         args: dict[str, Any] = {}
-        for name in chosen:
+        return self._in_order(ct, self._distinct(ct, chosen))
+
+    def _distinct(self, ct: CatalogTool, names: list[str]) -> dict[str, Any]:
+        """A value for each of ``names``, redrawn (up to 5 times) where it repeats an earlier one:
+        origin and destination, or from_unit and to_unit, drawn from one bank must differ."""
+        args: dict[str, Any] = {}
+        for name in names:
             value = self._value(ct, name)
-            for _ in range(5):  # origin and destination from one bank must differ
+            for _ in range(5):
                 if value not in args.values():
                     break
                 value = self._value(ct, name)
             args[name] = value
-        return self._in_order(ct, args)
+        return args
 
     def _in_order(self, ct: CatalogTool, args: dict[str, Any]) -> dict[str, Any]:
         """A call's dates in schema order are a range (check_in, check_out; start_date, end_date): drawn
@@ -937,7 +947,12 @@ def _ordered(ct: CatalogTool, names: list[str]) -> list[str]:
     return [p for p in ct.tool.properties if p in names]
 
 
-def _fill_template(template: str, values: dict[str, str]) -> str:
+def _fill_template(template: str, values: dict[str, str], singular: bool = False) -> str:
+    """``template`` with each ``{name}`` said as ``values`` says it; with ``singular`` (natural
+    files: plain ones stay byte for byte), "compounded {n} times" said with 1 says "1 time"."""
+    if singular:
+        for name, text in values.items():
+            template = singular_after_one(template, "{" + name + "}", text)
     return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: values.get(m.group(1), m.group(0)), template)
 
 

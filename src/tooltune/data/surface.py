@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from .catalog import name_words
 
-__all__ = ["Form", "FAMILIES", "UNITS", "UNIT_NAMES", "family_of", "unit_of", "render", "vague", "fill_slot", "number_words"]
+__all__ = ["Form", "FAMILIES", "UNITS", "UNIT_NAMES", "family_of", "unit_of", "render", "vague", "fill_slot", "singular_after_one", "number_words"]
 
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -188,10 +188,17 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _cents(v: Any, sep: str = "") -> str:
+    """An amount as money is written: whole, or with both cents ("$132.50", not "$132.5")."""
+    if float(v).is_integer():
+        return f"{int(v):{sep}}"
+    return f"{v:{sep}.2f}" if round(v, 2) == v else f"{v:{sep}}" if sep else _plain(v)
+
+
 def _thousands(v: Any, rng: random.Random) -> str | None:
     if not _is_num(v) or v < 1000:
         return None
-    return f"{v:,.2f}".rstrip("0").rstrip(".") if not float(v).is_integer() else f"{int(v):,}"
+    return _cents(v, ",")
 
 
 def _k_suffix(v: Any, rng: random.Random) -> str | None:
@@ -214,14 +221,14 @@ def _with_sign(sign: str, inner: Callable[[Any, random.Random], str | None]) -> 
 
 
 def _as_is(v: Any, rng: random.Random) -> str | None:
-    return _plain(v) if _is_num(v) else None
+    return _cents(v) if _is_num(v) else None
 
 
 def _dollars(v: Any, rng: random.Random) -> str | None:
     if not _is_num(v):
         return None
     word = "bucks" if float(v).is_integer() and v < 1000 and rng.random() < 0.4 else "dollars"
-    return f"{_plain(v)} {word}"
+    return f"{_cents(v)} {word}"
 
 
 MONEY_FORMS = [
@@ -523,6 +530,27 @@ _FUNCTION_WORDS = frozenset("a an the to in on at by for of from with as into ab
                             "than then up down out off via per is are be".split())
 
 
+# Words after a slot that end in "s" and are no plural: "{} plus tip", "{} pls", "{} status".
+_NOT_PLURAL = frozenset("plus pls thanks thx status is has was this its yes bus gas".split())
+
+
+def singular_after_one(phrase: str, slot: str, text: str) -> str:
+    """``phrase`` with the noun after ``slot`` made singular when ``text`` is one: "with 1 bedroom",
+    "compounded 1 time a year", "for one person", not "1 bedrooms". A rule rather than a library
+    (inflect): the slot words are the catalogs' own nouns, and a test holds it to every one of them."""
+    if text.strip().lower() not in ("1", "one", "1.0"):
+        return phrase
+
+    def one(m: re.Match[str]) -> str:
+        word = m[2]
+        if word.lower() == "people":
+            return m[1] + "person"
+        if word.lower() in _NOT_PLURAL or len(word) < 4 or not word.endswith("s") or word.endswith(("ss", "us")):
+            return m[0]
+        return m[1] + word[:-1]
+    return re.sub(rf"({re.escape(slot)}\s+)([A-Za-z]+)\b", one, phrase)
+
+
 def fill_slot(phrase: str, text: str, family: str | None, seams: bool = True) -> str:
     """Put ``text`` into a slot phrase ("for {} minutes"), dropping the phrase's unit word when the
     text already says it ("for an hour and a half", not "for an hour and a half minutes"), and with
@@ -542,4 +570,6 @@ def fill_slot(phrase: str, text: str, family: str | None, seams: bool = True) ->
         phrase = re.sub(rf"\{{\}}\s+{re.escape(last[1])}(?!\w)", "{}", phrase, flags=re.I)
     if first:  # "for line {}" with "Line 4": "for Line 4"
         phrase = re.sub(rf"(?<!\w){re.escape(first[1])}\s+\{{\}}", "{}", phrase, flags=re.I)
+    if seams:
+        phrase = singular_after_one(phrase, "{}", text)
     return phrase.replace("{}", text)

@@ -83,15 +83,21 @@ def call_trace(record: Record, answer: str) -> str | None:
     if not calls:
         return None
     tools = {t.name: t for t in record.tools}
-    # The request's own words for a value go in only where the answer has the right value for them.
-    truth = {c.name: c.arguments for c in parse_tool_calls(record.ground_truth)} if record.behavior == "execute" else {}
-    said = _said(record)
+    # The request's own words for a value go in only where the answer has the right value for them:
+    # each call is matched with the truth's calls of its tool in order (one tool called twice has two).
+    truth = list(enumerate(parse_tool_calls(record.ground_truth))) if record.behavior == "execute" else []
+    said, per_call = _said(record), _extra_info(record).get("said_calls")
     parts = []
     for call in calls:
         tool = tools.get(call.name)
         required = tool.required if tool else list(call.arguments)
-        right = truth.get(call.name, {})
-        spans = {k: v for k, v in said.items() if k in right and right[k] == call.arguments.get(k)}
+        index, right = next(((i, c.arguments) for i, c in truth if c.name == call.name), (None, {}))
+        truth = [(i, c) for i, c in truth if i != index]
+        if isinstance(per_call, list) and index is not None and index < len(per_call) and isinstance(per_call[index], dict):
+            words = per_call[index]
+        else:  # one "said" for a tool called twice cannot say whose words it holds: quote none
+            words = said if [c.name for c in calls].count(call.name) == 1 else {}
+        spans = {k: v for k, v in words.items() if isinstance(v, str) and k in right and right[k] == call.arguments.get(k)}
         optional = {k: v for k, v in call.arguments.items() if k not in required} if tool else {}
         parts.append(_check(call.name, {name: call.arguments.get(name, MISSING) for name in required}, spans, optional))
     return _think(" ".join(parts))
