@@ -441,9 +441,10 @@ def test_the_default_natural_files_stay_as_they_were(tmp_path):
     # The recipe's data changes only when a preset asks, or when a bug in it is fixed: re-pinned
     # 2026-12-06 when money stopped being read into square_feet ("€650 sq ft") and amount_ml ("200 dollars
     # ml"), again when the seams stopped saying things twice ("ok ok so", "hey there, hey", "flag.."), and
-    # on 2026-12-06 (session 13) for "1 bedroom", "$132.50" and from_unit unlike to_unit in templates.
+    # on 2026-12-06 (session 13) for "1 bedroom", "$132.50", from_unit unlike to_unit in templates and
+    # clarify rows that held the missing value in an optional one ("Which city?" after "commute to ..., Chicago").
     paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4), tmp_path).paths
-    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "e98d28a4b81c09f3", "eval": "9cf1833e939e1070"}
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "5bf34c9eb5e3d271", "eval": "9cf1833e939e1070"}
 
 
 def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path):
@@ -531,6 +532,15 @@ def test_one_of_a_thing_is_said_in_the_singular_and_money_with_its_cents(tmp_pat
     for record in rows:
         for call in parse_tool_calls(record.ground_truth) if record.behavior == "execute" else []:
             assert call.name != "convert_units" or call.arguments["from_unit"] != call.arguments["to_unit"], record.user_prompt
+
+
+def test_a_clarify_row_holds_no_value_for_what_it_asks(tmp_path):
+    # "Which city are you looking to rent in?" after "commute: destination 410 Lakeshore Boulevard, Chicago".
+    paths = generate(GenerateConfig(n=2400, eval_n=20, seed=0, pairs=1.0, rows_per_list=4), tmp_path).paths
+    cities = [c for c in load_banks()["city"] if len(c) > 2]
+    asked = [r for r in read_records(paths["train"]) if r.behavior == "clarify" and "city" in r.raw["extra_info"]["missing"]]
+    assert len(asked) > 10
+    assert not [r.user_prompt for r in asked if any(re.search(rf"\b{re.escape(c)}\b", r.user_prompt, re.I) for c in cities)]
 
 
 def test_singular_after_one_leaves_what_is_no_plural():

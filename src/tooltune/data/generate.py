@@ -507,7 +507,7 @@ class _RowMaker:
         if not ct.tool.required:  # only user catalogs without any required parameter get here
             return self.execute()
         missing = self.rng.choice(ct.tool.required)
-        full = self._arguments(ct)
+        full = self._without_hints(ct, missing, self._arguments(ct))
         args = {k: v for k, v in full.items() if k != missing}
         style = self.rng.choice(STYLES)
         said: dict[str, str] = {}
@@ -525,7 +525,7 @@ class _RowMaker:
         if not ct.tool.required:
             return self.execute(), None
         missing = self.rng.choice(ct.tool.required)
-        full = self._arguments(ct)
+        full = self._without_hints(ct, missing, self._arguments(ct))
         self._check(ct, full)
         style = self.rng.choice(STYLES)
         intent = self.rng.choice(ct.intents)
@@ -639,6 +639,17 @@ class _RowMaker:
         chosen = [p for p in ct.tool.properties if (p in ct.tool.required or self.rng.random() < share) and p not in self.left_out.get(ct.name, ())]
         args: dict[str, Any] = {}
         return self._in_order(ct, self._distinct(ct, chosen))
+
+    def _without_hints(self, ct: CatalogTool, missing: str, args: dict[str, Any]) -> dict[str, Any]:
+        """``args`` less the optional values that say what the missing one would be: a clarify row
+        that asks "Which city?" must not hold one ("commute to 410 Lakeshore Boulevard, Chicago")."""
+        spec = ct.values.get(missing)
+        bank = self.banks.get(spec[1:], []) if isinstance(spec, str) and spec.startswith("@") else spec if isinstance(spec, list) else []
+        names = [v for v in bank if isinstance(v, str) and len(v) > 2]
+        if not self.natural or not names:
+            return args
+        said = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b", re.I)
+        return {k: v for k, v in args.items() if k == missing or k in ct.tool.required or not said.search(json.dumps(v, ensure_ascii=False))}
 
     def _distinct(self, ct: CatalogTool, names: list[str]) -> dict[str, Any]:
         """A value for each of ``names``, redrawn (up to 5 times) where it repeats an earlier one:
