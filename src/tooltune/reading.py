@@ -28,10 +28,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from .data import surface
 from .data.surface import family_of
+from .data.validate import schema_validator
 from .schema import Tool, split_reasoning
 
 __all__ = ["read", "read_number", "read_values", "Reading"]
@@ -360,7 +359,8 @@ def _canonical(value: str, family: str) -> bool:
 
 def _valid(value: Any, schema: dict[str, Any]) -> bool:
     try:
-        return Draft202012Validator(schema).is_valid(value)
+        validator = schema_validator(json.dumps(schema, sort_keys=True))  # compiled once per schema, by its own draft
+        return validator is None or validator.is_valid(value)
     except Exception:  # noqa: BLE001 - a schema jsonschema cannot use checks nothing
         return True
 

@@ -132,3 +132,17 @@ def test_files_of_the_wrong_kind_say_what_they_are(tmp_path, weather_rows):
         problems = validate_file(tmp_path / name).problems
         assert says in problems[0].message, (name, problems[0])
     assert str(validate_file(tmp_path / "empty.jsonl").problems[0]) == "<file>: the file has no rows"  # no "line 0"
+
+
+def test_a_tool_schema_is_read_by_its_own_draft_as_serving_reads_it():
+    # Draft-07's tuple "items" is no 2020-12 schema: validate refused a tool `tooltune serve` accepts.
+    from tooltune.data.validate import argument_problems
+    from tooltune.schema import Tool
+
+    pair = {"type": "array", "items": [{"type": "string"}, {"type": "integer"}]}
+    tool = Tool("f", "", {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"p": pair}, "required": ["p"]})
+    assert argument_problems(tool, {"p": ["a", 1]}) == []
+    assert [path for path, _ in argument_problems(tool, {"p": [1, "a"]})] == [".p[0]", ".p[1]"]
+    from tooltune.serving.protocol import _schema_problem
+
+    assert _schema_problem(json.dumps(tool.parameters, sort_keys=True)) is None

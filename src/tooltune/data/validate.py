@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
 from jsonschema.exceptions import SchemaError
 
 from ..schema import BEHAVIORS, Tool, ToolSchemaError, parse_tool_calls, tools_from_system_prompt
@@ -103,14 +105,17 @@ def argument_problems(tool: Tool, arguments: dict[str, Any]) -> list[tuple[str, 
 
 
 @lru_cache(maxsize=4096)
-def schema_validator(schema_json: str) -> Draft202012Validator | None:
-    # One compiled validator per distinct schema: a 100k-row file uses a few hundred.
+def schema_validator(schema_json: str) -> Validator | None:
+    """The validator of a tool's ``parameters`` by its own ``$schema`` draft (2020-12 when it names
+    none, as serving reads it); None for a schema that is no JSON Schema. One compiled validator
+    per distinct schema: a 100k-row file uses a few hundred."""
     schema = json.loads(schema_json)
+    cls = validator_for(schema, default=Draft202012Validator) if isinstance(schema, dict) else Draft202012Validator
     try:
-        Draft202012Validator.check_schema(schema)
+        cls.check_schema(schema)
     except SchemaError:
         return None
-    return Draft202012Validator(schema, format_checker=_FORMATS)
+    return cls(schema, format_checker=_FORMATS)
 
 
 # Formats checked with the standard library alone ("2026-13-45" is no date), the same set on every
