@@ -77,6 +77,20 @@ def test_bad_specs_fail_before_any_model_loads(tmp_path, small_data, text, messa
         load_spec(_spec(tmp_path, text.format(train=small_data["train"])))
 
 
+def test_a_spec_or_rubric_that_is_not_yaml_or_not_utf8_names_its_file(tmp_path):
+    from tooltune.rewards.judge import JudgeConfig, JudgeError
+
+    (tmp_path / "job.yaml").write_bytes(b"base: caf\xe9\n")
+    with pytest.raises(SpecError, match=r"job.yaml: not UTF-8 text \(byte 9\); save it as UTF-8"):
+        load_spec(tmp_path / "job.yaml")
+    (tmp_path / "rubric.yaml").write_text("clarify: [ask\n")
+    with pytest.raises(JudgeError, match=r"judge.rubric: .*rubric.yaml, line 2, column 1: not valid YAML"):
+        JudgeConfig(url="http://127.0.0.1:1/v1", rubric=str(tmp_path / "rubric.yaml")).rubrics()
+    (tmp_path / "rubric.txt").write_bytes(b"Score \xff")
+    with pytest.raises(JudgeError, match="rubric.txt is not UTF-8 text"):
+        JudgeConfig(url="http://127.0.0.1:1/v1", rubric=str(tmp_path / "rubric.txt")).rubrics()
+
+
 def test_rlaif_spec_with_a_mixed_reward_and_judge_overrides(tmp_path, small_data):
     path = _spec(tmp_path, f"technique: rlaif\ntrain_data: {small_data['train']}\nreward: {{strict: 0.7, judge: 0.3}}\njudge: {{url: http://127.0.0.1:1/v1, timeout: 5}}\n")
     spec = load_spec(path, ["judge.model=grader", "judge.concurrency=4"])

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.records import row_tools
+from ..data.yaml_file import read_yaml
 from ..schema import split_reasoning
 from .builtin import completion_text
 from .loader import RewardError
@@ -135,16 +136,15 @@ class JudgeConfig:
         path = Path(self.rubric).expanduser()
         if not path.is_file():
             raise JudgeError(f"judge.rubric: file {path} does not exist; use 'builtin' or a text/YAML file")
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise JudgeError(f"judge.rubric: {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
         if path.suffix.lower() in (".yaml", ".yml", ".json"):
-            import yaml
-
             try:
-                mapping = yaml.safe_load(text)
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-                raise JudgeError(f"judge.rubric: {path}{where} is not valid YAML/JSON: {getattr(exc, 'problem', None) or str(exc).splitlines()[0]}") from exc
+                mapping = read_yaml(path, text)
+            except ValueError as exc:
+                raise JudgeError(f"judge.rubric: {exc}") from exc
             kinds = ("execute", "clarify", "refuse", "answer", "*")
             if not isinstance(mapping, dict) or not mapping or any(k not in kinds or not isinstance(v, str) for k, v in mapping.items()):
                 raise JudgeError(f"judge.rubric: {path} must map row kinds ({', '.join(kinds)}) to rubric text")

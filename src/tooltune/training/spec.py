@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..data.yaml_file import read_yaml
 from ..models.catalog import BUNDLED, DEFAULT_MODEL
 from ..rewards.loader import RewardError
 from ..rewards.mixed import JUDGE, check_reward_spec, reward_parts
@@ -191,8 +192,6 @@ def recipe_path(name: str) -> Path:
 def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | None = None, check_files: bool = True, isolate_reward: bool = False) -> JobSpec:
     """Read, merge and validate a job spec; data files are checked row by row, the reward is loaded
     (``isolate_reward``: in a child process, for servers that must not run a user's code)."""
-    import yaml
-
     raw: dict[str, Any] = {}
     base_dir = Path(".")
     if path is not None:
@@ -200,11 +199,9 @@ def load_spec(path: str | Path | None, overrides: list[str] | dict[str, Any] | N
         if not path.is_file():
             raise SpecError(f"job spec {path} {'is a folder; give the YAML file in it' if path.is_dir() else 'does not exist'}")
         try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)  # PyYAML names the text "<unicode string>": say the file and line
-            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise SpecError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', None) or str(exc).splitlines()[0]}") from exc
+            raw = read_yaml(path) or {}
+        except ValueError as exc:
+            raise SpecError(str(exc)) from exc
         if not isinstance(raw, dict):
             raise SpecError(f"{path}: a job spec is a mapping of fields (base, technique, train_data, ...)")
         base_dir = path.parent
