@@ -357,9 +357,11 @@ def _canonical(value: str, family: str) -> bool:
     return form is None or re.fullmatch(form, value) is not None
 
 
-def _valid(value: Any, schema: dict[str, Any]) -> bool:
+def _valid(value: Any, schema: dict[str, Any], draft: Any = None) -> bool:
+    """Whether ``value`` fits a parameter's ``schema``, read by its tool's ``draft`` (``$schema``)."""
     try:
-        validator = schema_validator(json.dumps(schema, sort_keys=True))  # compiled once per schema, by its own draft
+        doc = {**schema, "$schema": draft} if isinstance(draft, str) and "$schema" not in schema else schema
+        validator = schema_validator(json.dumps(doc, sort_keys=True))  # compiled once per schema
         return validator is None or validator.is_valid(value)
     except Exception:  # noqa: BLE001 - a schema jsonschema cannot use checks nothing
         return True
@@ -413,9 +415,10 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
                 continue
             said = quoted.get(param)
             new = read(said, family, schema) if said is not None else None
-            if new is None and isinstance(value, str) and not (_valid(value, schema) and _canonical(value, family)):
+            draft = tool.parameters.get("$schema") if isinstance(tool.parameters, dict) else None
+            if new is None and isinstance(value, str) and not (_valid(value, schema, draft) and _canonical(value, family)):
                 new = read(value, family, schema)  # a span copied into the call as it was said
-            if new is None or new == value or not _valid(new, schema):
+            if new is None or new == value or not _valid(new, schema, draft):
                 continue
             if _number(new) and _number(value) and abs(new) == abs(value):
                 continue  # c = "eight" -> -8: the sign was said just outside the quoted words

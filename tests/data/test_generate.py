@@ -549,8 +549,33 @@ def test_singular_after_one_leaves_what_is_no_plural():
     assert singular_after_one("with {} bedrooms", "{}", "1") == "with {} bedroom"
     assert singular_after_one("for {n} people", "{n}", "one") == "for {n} person"
     assert singular_after_one("with {} bedrooms", "{}", "2") == "with {} bedrooms"
-    for phrase in ("split {} plus tip", "in {} class", "{} status", "{} is free"):
+    for phrase in ("split {} plus tip", "in {} class", "{} status", "{} is free", "{} series", "{} news", "{} Mbps", "{} always"):
         assert singular_after_one(phrase, "{}", "1") == phrase
+    for plural, one in (("stories", "story"), ("inches", "inch"), ("boxes", "box"), ("classes", "class"), ("calories", "calorie")):
+        assert singular_after_one("{} " + plural, "{}", "1") == "{} " + one
+
+
+def test_singular_after_one_reads_right_for_every_noun_the_catalogs_put_after_a_slot():
+    from tooltune.data.catalog import load_catalog
+    from tooltune.data.surface import singular_after_one
+
+    words = set()
+    for split in ("train", "eval"):
+        for ct in load_catalog(split):
+            phrases = [p for v in ct.slots.values() if isinstance(v, list) for p in v] + list(ct.templates)
+            words |= {m[1] for p in phrases for m in re.finditer(r"\}\s+([A-Za-z]+)\b", p)}
+    changed = {w: singular_after_one("{} " + w, "{}", "1")[3:] for w in words}
+    changed = {w: s for w, s in changed.items() if s != w}
+    # Read one by one (2026-12-06): every singular here is the English one.
+    assert changed == {
+        "bedrooms": "bedroom", "books": "book", "calories": "calorie", "characters": "character", "chars": "char", "commits": "commit",
+        "courses": "course", "days": "day", "decimals": "decimal", "degrees": "degree", "departures": "departure", "directions": "direction",
+        "events": "event", "extensions": "extension", "friends": "friend", "grams": "gram", "guests": "guest", "headlines": "headline",
+        "hours": "hour", "jobs": "job", "kilograms": "kilogram", "kilometers": "kilometer", "learners": "learner", "lights": "light",
+        "milliliters": "milliliter", "minutes": "minute", "months": "month", "novels": "novel", "openings": "opening", "passengers": "passenger",
+        "people": "person", "pixels": "pixel", "places": "place", "podcasts": "podcast", "positions": "position", "questions": "question",
+        "reads": "read", "results": "result", "roles": "role", "seats": "seat", "seconds": "second", "shows": "show", "standings": "standing",
+        "times": "time", "units": "unit", "versions": "version", "ways": "way", "weeks": "week", "years": "year"}
 
 
 def test_the_second_request_of_a_message_brings_no_greeting(tmp_path):

@@ -277,3 +277,10 @@ def test_a_slot_phrase_drops_its_unit_when_the_form_says_one():
     assert fill_slot("as {} leave", "personal", None) == "as personal leave"
     assert fill_slot("for line {}", "Line 4", None) == "for Line 4"  # the value says the slot's word first
     assert fill_slot("similar to {}", "To Kill a Mockingbird", None) == "similar to To Kill a Mockingbird"  # a function word stays
+
+
+def test_money_is_written_with_its_cents_and_its_sign_first():
+    from tooltune.data.surface import _as_is, _cents, _thousands, _with_sign
+
+    assert [_cents(v) for v in (132.5, 132, 0.5, 1000.005, 1234567.891)] == ["132.50", "132", "0.50", "1000.005", "1234567.891"]
+    assert _thousands(2500.5, None) == "2,500.50" and _with_sign("$", _as_is)(-12.5, None) == "-$12.50"

@@ -146,3 +146,12 @@ def test_a_tool_schema_is_read_by_its_own_draft_as_serving_reads_it():
     from tooltune.serving.protocol import _schema_problem
 
     assert _schema_problem(json.dumps(tool.parameters, sort_keys=True)) is None
+    # A $schema that is no string is a problem with the tool, not a traceback (jsonschema hashes it).
+    for draft in (5, ["x"], {"a": 1}):
+        odd = Tool("f", "", {"$schema": draft, "type": "object", "properties": {"p": {"type": "string"}}})
+        assert argument_problems(odd, {"p": "x"}) == [("", "tool 'f' has an invalid JSON schema; fix its 'parameters'")]
+    # A parameter is read by its tool's draft too (draft-04's boolean exclusiveMaximum is no 2020-12 schema).
+    from tooltune.reading import _valid
+
+    capped = {"type": "integer", "minimum": 1, "maximum": 10, "exclusiveMaximum": True}
+    assert not _valid(50, capped, "http://json-schema.org/draft-04/schema#") and _valid(5, capped, "http://json-schema.org/draft-04/schema#")

@@ -68,6 +68,13 @@ def test_one_tool_called_twice_quotes_each_calls_own_words():
                {"said": {"seats": "three"}, "said_calls": [{"seats": "two"}, {"seats": "three"}]})
     trace = reasoning_trace(row)
     assert 'seats = "two" -> 2' in trace and 'seats = "three" -> 3' in trace
+    # An answer that makes only the second call, or both in the other order, quotes each one's own words.
+    from tooltune.training.reasoning import call_trace
+
+    second = json.dumps([json.loads(truth)[1]])
+    assert 'seats = "three" -> 3' in call_trace(row, second)
+    swapped = json.dumps(json.loads(truth)[::-1])
+    assert call_trace(row, swapped).index('"three"') < call_trace(row, swapped).index('"two"')
     # Without the per-call entry (older rows) one "said" cannot say which call it is for: no quotes.
     del row.raw["extra_info"]["said_calls"]
     assert '"three"' not in reasoning_trace(row)

@@ -86,6 +86,10 @@ def test_a_spec_or_rubric_that_is_not_yaml_or_not_utf8_names_its_file(tmp_path):
     (tmp_path / "rubric.yaml").write_text("clarify: [ask\n")
     with pytest.raises(JudgeError, match=r"judge.rubric: .*rubric.yaml, line 2, column 1: not valid YAML"):
         JudgeConfig(url="http://127.0.0.1:1/v1", rubric=str(tmp_path / "rubric.yaml")).rubrics()
+    from tooltune.data.yaml_file import read_yaml
+
+    with pytest.raises(ValueError, match="cannot be read"):
+        read_yaml(tmp_path)  # a folder: what a race between is_file() and the read would meet
     (tmp_path / "rubric.txt").write_bytes(b"Score \xff")
     with pytest.raises(JudgeError, match="rubric.txt is not UTF-8 text"):
         JudgeConfig(url="http://127.0.0.1:1/v1", rubric=str(tmp_path / "rubric.txt")).rubrics()

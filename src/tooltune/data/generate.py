@@ -637,7 +637,6 @@ class _RowMaker:
         # Natural requests state an optional value more often (a stated one the call must carry).
         share = 0.4 if self.natural else 0.3
         chosen = [p for p in ct.tool.properties if (p in ct.tool.required or self.rng.random() < share) and p not in self.left_out.get(ct.name, ())]
-        args: dict[str, Any] = {}
         return self._in_order(ct, self._distinct(ct, chosen))
 
     def _without_hints(self, ct: CatalogTool, missing: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -648,7 +647,7 @@ class _RowMaker:
         names = [v for v in bank if isinstance(v, str) and len(v) > 2]
         if not self.natural or not names:
             return args
-        said = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b", re.I)
+        said = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)", re.I)
         return {k: v for k, v in args.items() if k == missing or k in ct.tool.required or not said.search(json.dumps(v, ensure_ascii=False))}
 
     def _distinct(self, ct: CatalogTool, names: list[str]) -> dict[str, Any]:

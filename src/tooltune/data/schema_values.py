@@ -126,7 +126,7 @@ def _kind(schema: dict[str, Any]) -> str:
 def _valid(value: Any, schema: dict[str, Any], root: dict[str, Any] | None) -> bool:
     doc = dict(schema)
     if root is not None:  # keep the root's definitions so a $ref inside still resolves
-        doc.update({k: root[k] for k in ("$defs", "definitions") if k in root and k not in doc})
+        doc.update({k: root[k] for k in ("$defs", "definitions", "$schema") if k in root and k not in doc})  # and its draft
     try:
         # The validator cache `data generate` checks rows with: one compiled validator per schema, not per draw.
         validator = schema_validator(json.dumps(doc, sort_keys=True))

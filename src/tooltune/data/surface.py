@@ -192,7 +192,7 @@ def _cents(v: Any, sep: str = "") -> str:
     """An amount as money is written: whole, or with both cents ("$132.50", not "$132.5")."""
     if float(v).is_integer():
         return f"{int(v):{sep}}"
-    return f"{v:{sep}.2f}" if round(v, 2) == v else f"{v:{sep}}" if sep else _plain(v)
+    return f"{v:{sep}.2f}" if round(v, 2) == v else f"{v:{sep}}" if sep else repr(float(v)) if "e" not in repr(float(v)) else _plain(v)
 
 
 def _thousands(v: Any, rng: random.Random) -> str | None:
@@ -216,7 +216,7 @@ def _millions(v: Any, rng: random.Random) -> str | None:
 def _with_sign(sign: str, inner: Callable[[Any, random.Random], str | None]) -> Callable[[Any, random.Random], str | None]:
     def fn(v: Any, rng: random.Random) -> str | None:
         body = inner(v, rng)
-        return None if body is None else f"{sign}{body}"
+        return None if body is None else f"-{sign}{body[1:]}" if body.startswith("-") else f"{sign}{body}"  # "-$12", not "$-12"
     return fn
 
 
@@ -530,23 +530,30 @@ _FUNCTION_WORDS = frozenset("a an the to in on at by for of from with as into ab
                             "than then up down out off via per is are be".split())
 
 
-# Words after a slot that end in "s" and are no plural: "{} plus tip", "{} pls", "{} status".
-_NOT_PLURAL = frozenset("plus pls thanks thx status is has was this its yes bus gas".split())
+# Words after a slot that end in "s" and are no plural ("{} plus tip", "{} status"), or whose
+# singular is no rule's ("series", "species", "news").
+_IRREGULAR = {"people": "person", "children": "child", "calories": "calorie", "movies": "movie", "cookies": "cookie"}
+_NOT_PLURAL = frozenset("plus pls thanks thx status is has was this its yes bus gas lens news series species means always perhaps".split())
 
 
 def singular_after_one(phrase: str, slot: str, text: str) -> str:
     """``phrase`` with the noun after ``slot`` made singular when ``text`` is one: "with 1 bedroom",
-    "compounded 1 time a year", "for one person", not "1 bedrooms". A rule rather than a library
-    (inflect): the slot words are the catalogs' own nouns, and a test holds it to every one of them."""
+    "compounded 1 time a year", "for one person", not "1 bedrooms". A few suffix rules rather than a
+    library (inflect): only catalog hints have slot phrases, and a test holds the rules to every
+    noun the bundled catalogs put after a slot; a word with a capital (a unit: "Mbps") stays."""
     if text.strip().lower() not in ("1", "one", "1.0"):
         return phrase
 
     def one(m: re.Match[str]) -> str:
         word = m[2]
-        if word.lower() == "people":
-            return m[1] + "person"
-        if word.lower() in _NOT_PLURAL or len(word) < 4 or not word.endswith("s") or word.endswith(("ss", "us")):
+        if word in _IRREGULAR:
+            return m[1] + _IRREGULAR[word]
+        if word in _NOT_PLURAL or len(word) < 4 or not word.islower() or not word.endswith("s") or word.endswith(("ss", "us", "is")):
             return m[0]
+        if word.endswith("ies"):  # stories, copies
+            return m[1] + word[:-3] + "y"
+        if word.endswith(("sses", "ches", "shes", "xes", "zes")):  # classes, inches, boxes
+            return m[1] + word[:-2]
         return m[1] + word[:-1]
     return re.sub(rf"({re.escape(slot)}\s+)([A-Za-z]+)\b", one, phrase)
 

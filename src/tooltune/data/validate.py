@@ -21,7 +21,7 @@ from jsonschema.exceptions import SchemaError
 from ..schema import BEHAVIORS, Tool, ToolSchemaError, parse_tool_calls, tools_from_system_prompt
 from .records import Problem, iter_jsonl, structural_problems
 
-__all__ = ["ValidationReport", "row_problems", "validate_file", "argument_problems"]
+__all__ = ["validator_class", "ValidationReport", "row_problems", "validate_file", "argument_problems"]
 
 @dataclass
 class ValidationReport:
@@ -104,13 +104,20 @@ def argument_problems(tool: Tool, arguments: dict[str, Any]) -> list[tuple[str, 
     return found
 
 
+def validator_class(schema: Any) -> type[Validator]:
+    """The jsonschema validator of ``schema``'s own ``$schema`` draft; 2020-12 when it names none, or
+    one jsonschema does not know, or names it with something other than a string."""
+    draft = schema.get("$schema") if isinstance(schema, dict) else None
+    return validator_for(schema, default=Draft202012Validator) if isinstance(draft, str) else Draft202012Validator
+
+
 @lru_cache(maxsize=4096)
 def schema_validator(schema_json: str) -> Validator | None:
     """The validator of a tool's ``parameters`` by its own ``$schema`` draft (2020-12 when it names
     none, as serving reads it); None for a schema that is no JSON Schema. One compiled validator
     per distinct schema: a 100k-row file uses a few hundred."""
     schema = json.loads(schema_json)
-    cls = validator_for(schema, default=Draft202012Validator) if isinstance(schema, dict) else Draft202012Validator
+    cls = validator_class(schema)
     try:
         cls.check_schema(schema)
     except SchemaError:

@@ -16,6 +16,8 @@ def read_yaml(path: Path, text: str | None = None) -> Any:
         text = path.read_text(encoding="utf-8") if text is None else text
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+    except OSError as exc:  # gone, a folder, no permission
+        raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

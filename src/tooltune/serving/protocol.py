@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..data.validate import validator_class
 from ..reading import read_values
 from ..schema import Tool, ToolCall, ToolSchemaError, format_tool_calls, messages_with_tools, parse_tool_calls, split_reasoning
 
@@ -45,11 +46,10 @@ def _schema_problem(schema_json: str) -> str | None:
     """Why a tool's ``parameters`` is no JSON Schema, by its own ``$schema`` draft (2020-12 when it
     names none); patterns are left alone (JSON Schema's are ECMA-262, not Python's ``re``)."""
     from jsonschema.exceptions import SchemaError
-    from jsonschema.validators import validator_for
 
     schema = json.loads(schema_json)
     try:
-        validator_for(schema).check_schema(schema, format_checker=None)
+        validator_class(schema).check_schema(schema, format_checker=None)
     except SchemaError as exc:
         where = "/".join(map(str, exc.path))
         return f"not a valid JSON Schema{f' at {where}' if where else ''}: {exc.message}"

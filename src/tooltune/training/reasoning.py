@@ -91,7 +91,8 @@ def call_trace(record: Record, answer: str) -> str | None:
     for call in calls:
         tool = tools.get(call.name)
         required = tool.required if tool else list(call.arguments)
-        index, right = next(((i, c.arguments) for i, c in truth if c.name == call.name), (None, {}))
+        same = [(i, c.arguments) for i, c in truth if c.name == call.name]  # the one it matches first, else the next in order
+        index, right = next((m for m in same if m[1] == call.arguments), same[0] if same else (None, {}))
         truth = [(i, c) for i, c in truth if i != index]
         if isinstance(per_call, list) and index is not None and index < len(per_call) and isinstance(per_call[index], dict):
             words = per_call[index]
