@@ -612,3 +612,49 @@ def test_a_users_range_listed_end_first_still_runs_forwards(tmp_path):
     paths = generate(GenerateConfig(n=60, eval_n=5, tools_file=str(tmp_path / "tools.json"), eval_tools=["get_weather"]), tmp_path / "out").paths
     calls = [c.arguments for r in read_records(paths["train"]) if r.behavior == "execute" for c in parse_tool_calls(r.ground_truth)]
     assert calls and all(c["departure_date"] <= c["return_date"] for c in calls)
+
+
+def test_a_users_tools_that_broke_or_hung_the_run_are_served_or_skipped_with_their_reason(tmp_path):
+    # Found by a hostile probe (2026-12-06): each of these stopped the whole run (a traceback or a hang)
+    # or drew wrong rows.
+    node = {"type": "object", "properties": {"label": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}, "required": ["label", "children"]}
+    tools = [
+        {"name": "get_weather", "description": "Get the weather for a city.", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+        # zod-to-json-schema reuses a schema by a reference into the properties, inside an array
+        {"name": "plan_route", "description": "Plan a route.", "parameters": {"type": "object", "properties": {
+            "origin": {"type": "object", "properties": {"lat": {"type": "number"}, "lng": {"type": "number"}}, "required": ["lat", "lng"]},
+            "stops": {"type": "array", "items": {"$ref": "#/properties/origin"}}}, "required": ["origin", "stops"]}},
+        # backtracks for hours on a text it does not match; \s came out a tab the request could not say
+        {"name": "post_msg", "description": "Post a message.", "parameters": {"type": "object", "properties": {
+            "message": {"type": "string", "pattern": r"^([\w\s]+)+$"}, "plate": {"type": "string", "pattern": r"^[A-Z]{2}\s[0-9]{3}\s[A-Z]{2}$"}}, "required": ["message", "plate"]}},
+        {"name": "set_auth", "description": "Set auth.", "parameters": {"type": "object", "properties": {"scheme": {"type": "string", "const": "Bearer"}, "token": {"type": "string"}}, "required": ["scheme", "token"]}},
+        {"name": "set_rate", "description": "Set a rate.", "parameters": {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
+                                                                           "properties": {"rate": {"type": "number", "minimum": 0, "maximum": 1, "exclusiveMinimum": True}}, "required": ["rate"]}},
+        {"name": "make_tree", "description": "Make a tree.", "parameters": {"$defs": {"Node": node}, "type": "object", "properties": {"root": {"$ref": "#/$defs/Node"}}, "required": ["root"]}},
+        {"name": "bad_nulls", "description": "Bad.", "parameters": {"type": "object", "properties": {"xs": {"type": "array", "maxItems": None}}, "required": ["xs"]}},
+        {"name": "bad_types", "description": "Bad.", "parameters": {"type": "object", "properties": {"n": {"type": "number", "minimum": "0"}}, "required": ["n"]}},
+        {"name": "find_hotel", "description": "Find a hotel.", "parameters": {"type": "object", "properties": {
+            "city": {"type": "string"}, "check_in": {"type": "string", "format": "date"}, "check_out": {"type": "string", "format": "date"}}, "required": ["city", "check_in", "check_out"]}},
+    ]
+    (tmp_path / "tools.json").write_text(json.dumps(tools))
+    for natural in (0.0, 0.7):
+        out = tmp_path / f"out{natural}"
+        generated = generate(GenerateConfig(n=120, eval_n=0, natural=natural, tools_file=str(tmp_path / "tools.json")), out)
+        assert generated.skipped.keys() == {"bad_nulls", "bad_types"}
+        assert "maxItems: None is not of type 'integer'" in generated.skipped["bad_nulls"]
+        rows = read_records(generated.paths["train"])
+        assert validate_file(generated.paths["train"]).ok
+        # --eval-n 0 writes no eval file: no tool is held out for one
+        assert {c.name for r in rows if r.behavior == "execute" for c in parse_tool_calls(r.ground_truth)} == {t["name"] for t in tools} - {"bad_nulls", "bad_types"}
+        for record in rows:
+            for call in parse_tool_calls(record.ground_truth) if record.behavior == "execute" else []:
+                if call.name == "set_auth":
+                    assert call.arguments["scheme"] == "Bearer"
+                if call.name == "post_msg":
+                    assert call.arguments["plate"] in record.user_prompt
+                if call.name == "find_hotel":  # plain files of your own tools keep their ranges forwards too
+                    assert call.arguments["check_in"] <= call.arguments["check_out"]
+    # A tool with nothing to say makes few different requests: a line (the CLI catches ValueError), not a RuntimeError traceback.
+    (tmp_path / "ping.json").write_text(json.dumps([{"name": "ping", "description": "Ping the server.", "parameters": {"type": "object", "properties": {}}}]))
+    with pytest.raises(ValueError, match="could not write a new unique .* ask for fewer rows"):
+        generate(GenerateConfig(n=200, eval_n=150, tools_file=str(tmp_path / "ping.json")), tmp_path / "few")

@@ -143,9 +143,9 @@ def test_a_tool_schema_is_read_by_its_own_draft_as_serving_reads_it():
     tool = Tool("f", "", {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"p": pair}, "required": ["p"]})
     assert argument_problems(tool, {"p": ["a", 1]}) == []
     assert [path for path, _ in argument_problems(tool, {"p": [1, "a"]})] == [".p[0]", ".p[1]"]
-    from tooltune.serving.protocol import _schema_problem
+    from tooltune.data.validate import schema_problem
 
-    assert _schema_problem(json.dumps(tool.parameters, sort_keys=True)) is None
+    assert schema_problem(tool.parameters) is None
     # A $schema that is no string is a problem with the tool, not a traceback (jsonschema hashes it).
     for draft in (5, ["x"], {"a": 1}):
         odd = Tool("f", "", {"$schema": draft, "type": "object", "properties": {"p": {"type": "string"}}})

@@ -31,7 +31,7 @@ from .phrasing import ASIDES, ASK_LEADS, CLOSERS, FOLLOW_UPS, FRAMES, GENERIC_AS
 from .records import Record, make_record, write_jsonl
 from .schema_values import NoValue, draw
 from .surface import family_of, fill_slot, render, singular_after_one, unit_of, vague
-from .validate import argument_problems
+from .validate import argument_problems, schema_problem
 
 __all__ = ["GenerateConfig", "Generated", "generate", "generate_split", "exact_counts", "share_tool_lists"]
 
@@ -115,7 +115,7 @@ class GenerateConfig:
         if held and not held & names:
             raise ValueError(f"every tool --eval-tools names was skipped ({_reasons({n: skipped[n] for n in sorted(held) if n in skipped})}); hold out another")
         held &= names
-        if not held and len(tools) > 1:
+        if not held and len(tools) > 1 and self.eval_n > 0:  # no eval file: every tool trains
             held = set(random.Random(self.seed).sample(sorted(names), max(1, len(tools) // 5)))
         train = [t for t in tools if t.name not in held]
         if not train:
@@ -254,7 +254,7 @@ def generate_split(
                 if twin is not None:
                     twins.append((twin, key))
         else:
-            raise RuntimeError(f"could not write a new unique {behavior} prompt after 200 tries; ask for fewer rows or add tools")
+            raise ValueError(f"could not write a new unique {behavior} prompt after 200 tries: the tools make only so many different requests; ask for fewer rows (--n, --eval-n) or add tools")
         assert record is not None and key is not None
         seen.add(key)
         record.raw["extra_info"].update({"split": split, "index": index})
@@ -371,6 +371,10 @@ class _RowMaker:
         the rows drawn afterwards are what they would be without the check); else it is skipped."""
         if ct.hinted:
             return True  # the bundled catalogs are checked by their own tests
+        problem = schema_problem(ct.tool.parameters)
+        if problem:  # "maxItems": null, "minimum": "0": the schema's own fault, said as the validator says it
+            self.skipped[ct.name] = f"its parameters are {problem}" if problem.startswith("not a valid") else problem
+            return False
         unlisted = [p for p in ct.tool.required if p not in ct.tool.properties]
         if unlisted:
             self.skipped[ct.name] = f"required {', '.join(map(repr, unlisted))} not among its properties; describe {'it' if len(unlisted) == 1 else 'them'} under 'properties'"
@@ -667,7 +671,7 @@ class _RowMaker:
         """A call's dates in schema order are a range (check_in, check_out; start_date, end_date): drawn
         apart, they are sorted so that none runs backwards. Plain files (``natural=0``) keep the
         draws of earlier versions, so the benchmark files they write stay byte for byte the same."""
-        if not self.natural:
+        if not self.natural and ct.hinted:  # only the bundled catalogs' plain files are pinned byte for byte
             return args
         # The bundled catalogs list a range's dates in order; a user's schema may not (return_date
         # before depart_date), so there the named pairs below decide.
@@ -793,7 +797,9 @@ class _RowMaker:
         value = self._bank_value(ct, name)
         # People type names in lower case; the call copies what they typed (scoring ignores case),
         # so the model learns to copy a name rather than to re-case one it may not know.
-        if self.natural and isinstance(value, str) and not value.isupper() and family_of(name, ct.tool.properties.get(name) or {}, ct.tool.properties) == "text" and self.rng.random() < 0.2:
+        schema = ct.tool.properties.get(name) or {}
+        if self.natural and isinstance(value, str) and not value.isupper() and family_of(name, schema, ct.tool.properties) == "text" and self.rng.random() < 0.2 \
+                and not (isinstance(schema, dict) and {"const", "enum", "pattern", "format"} & schema.keys()):  # "Bearer" as a const, "America/New_York" by a pattern: as written
             return value.lower()
         return value
 
@@ -812,6 +818,8 @@ class _RowMaker:
                 return draw(name, ct.tool.properties.get(name) or {}, self.rng, self.banks, root=ct.tool.parameters)
             except NoValue as exc:
                 raise ToolFailed(ct.name, str(exc)) from exc
+            except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:  # a schema the drawing does not follow: this tool's problem, not the run's
+                raise ToolFailed(ct.name, f"no value could be drawn for '{name}' ({type(exc).__name__}: {str(exc)[:120]})") from exc
         # The bundled catalogs keep this older drawing, so their files stay byte for byte what they were.
         return self._from_schema(name, ct.tool.properties.get(name) or {})
 

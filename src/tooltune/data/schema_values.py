@@ -55,7 +55,11 @@ _WORD_BANKS: list[tuple[str, str]] = [
     ("genre", "subject"), ("name", "person_name"), ("date", "date"), ("time", "time"), ("id", "identifier"), ("key", "identifier"),
 ]
 # Integers by a word in the name: (word, low, high, nice values inside the range).
-_INT_WORDS: list[tuple[str, int, int, tuple[int, ...]]] = [
+# A name's usual range and some usual values; a word ending in "$" matches only whole ("lat", not "latency").
+_INT_WORDS: list[tuple[str, int, int, tuple[float, ...]]] = [
+    ("latitude", -90, 90, (48.8566, 40.7128, 51.5074, -33.8688, 35.6762)), ("lat$", -90, 90, (48.8566, 40.7128, 51.5074, -33.8688, 35.6762)),
+    ("longitude", -180, 180, (2.3522, -74.006, -0.1278, 151.2093, 139.6503)), ("lng$", -180, 180, (2.3522, -74.006, -0.1278, 151.2093, 139.6503)),
+    ("lon$", -180, 180, (2.3522, -74.006, -0.1278, 151.2093, 139.6503)),
     ("year", 1990, 2028, ()), ("port", 1, 65535, (80, 443, 3000, 5432, 8080)), ("page", 1, 10, ()),
     ("limit", 1, 100, (5, 10, 20, 25, 50)), ("per", 1, 100, (10, 20, 30, 50)), ("max", 1, 100, (5, 10, 20, 50)),
     ("count", 1, 50, (3, 5, 10)), ("num", 1, 50, (3, 5, 10)), ("top", 1, 50, (3, 5, 10)), ("size", 1, 100, (10, 20, 50)),
@@ -124,14 +128,12 @@ def _kind(schema: dict[str, Any]) -> str:
 
 
 def _valid(value: Any, schema: dict[str, Any], root: dict[str, Any] | None) -> bool:
-    doc = dict(schema)
-    if root is not None:  # keep the root's definitions so a $ref inside still resolves
-        doc.update({k: root[k] for k in ("$defs", "definitions", "$schema") if k in root and k not in doc})  # and its draft
     try:
-        # The validator cache `data generate` checks rows with: one compiled validator per schema, not per draw.
-        validator = schema_validator(json.dumps(doc, sort_keys=True))
+        # The validator cache `data generate` checks rows with: one compiled validator per schema, not
+        # per draw; a $ref inside the part is followed into the whole parameters (``root``).
+        validator = schema_validator(json.dumps(schema, sort_keys=True), json.dumps(root, sort_keys=True) if root is not None else None)
         return validator is not None and validator.is_valid(value)
-    except (TypeError, ValueError, RecursionError, AttributeError):
+    except Exception:  # noqa: BLE001 - a schema jsonschema cannot follow (a $ref to nowhere, a loop) fits no value
         return False
 
 
@@ -184,12 +186,17 @@ def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) ->
     low: float | None = None
     high: float | None = None
     nice: tuple[int, ...] = ()
-    for word, lo, hi, good in _INT_WORDS:
-        if any(t == word or t.startswith(word) and len(word) > 2 for t in tokens):
+    for entry, lo, hi, good in _INT_WORDS:
+        word, whole = entry.rstrip("$"), entry.endswith("$")
+        if any(t == word or not whole and t.startswith(word) and len(word) > 2 for t in tokens):
             low, high, nice = lo, hi, good
             break
     s_low, s_high = schema.get("minimum"), schema.get("maximum")
-    ex_low, ex_high = (schema.get(k) if isinstance(schema.get(k), (int, float)) else None for k in ("exclusiveMinimum", "exclusiveMaximum"))
+    ex_low, ex_high = (schema.get(k) if isinstance(schema.get(k), (int, float)) and not isinstance(schema.get(k), bool) else None for k in ("exclusiveMinimum", "exclusiveMaximum"))
+    if schema.get("exclusiveMinimum") is True:  # draft 4: the flag makes "minimum" exclusive
+        ex_low, s_low = s_low, None
+    if schema.get("exclusiveMaximum") is True:
+        ex_high, s_high = s_high, None
 
     def inside(bound: float, other: Any) -> float:
         """How far inside an exclusive bound to start: 1 for integers; for numbers 0.5, or a quarter of a narrower range."""
@@ -236,7 +243,7 @@ def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) ->
 
 def _array(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None, depth: int) -> list[Any]:
     items = resolve(schema.get("items") or {"type": "string"}, root)
-    low = max(int(schema.get("minItems", 1)), 0)
+    low = max(int(schema.get("minItems", 1 if depth < _SHALLOW else 0)), 0)  # deep down, no items unless some are required: a recursive tree ends
     high = int(schema.get("maxItems", max(low, 4)))
     count = low if depth >= _SHALLOW else rng.randint(low, max(low, min(high, low + 3)))
     # A singular name for the items: "tags" -> "tag", so the bank fits each element.
@@ -282,7 +289,7 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
         matching = [c for c in candidates if _search(pattern, c)]
         if not matching:  # a pattern the name's bank does not fit: any bank whose values match it
             matching = [v for bank in banks.values() if isinstance(bank, list) for v in bank if isinstance(v, str) and _search(pattern, v)]
-        candidates = matching or [_from_regex(pattern, name)]
+        candidates = matching or [_from_regex(pattern, name, rng)]
     low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
     fitting = [c for c in candidates if len(c) >= low and (high is None or len(c) <= high)]
     if fitting:
@@ -294,18 +301,28 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
 
 
 def _search(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` (a Python regex: jsonschema checks it with ``re``) matches ``text``, within
+    50 ms: a pattern like ``^([\\w\\s]+)+$`` backtracks for hours on a text it does not match, so
+    the search runs on ``regex``, which can stop."""
+    import regex
+
     try:
-        return re.search(pattern, text) is not None
-    except re.error:
+        re.compile(pattern)
+        return regex.search(pattern, text, timeout=0.05) is not None
+    except (re.error, regex.error, TimeoutError, ValueError):
         return False
 
 
-def _from_regex(pattern: str, name: str) -> str:
+def _from_regex(pattern: str, name: str, rng: random.Random) -> str:
     import rstr  # imported here: only tools with a pattern no bank value matches need it
 
     try:
         for _ in range(5):
-            text = rstr.xeger(pattern)
+            text = rstr.Rstr(rng).xeger(pattern)  # the row's own random stream: the same seed, the same file
+            # \s may come out a tab or a form feed, which a request cannot say: a space where one fits
+            spaced = re.sub(r"[\t\n\r\x0b\x0c]", " ", text)
+            if _search(pattern, spaced):
+                return spaced
             if _search(pattern, text):
                 return text
     except Exception as exc:  # rstr raises on regex features it cannot reverse (lookarounds, backrefs)

@@ -21,7 +21,7 @@ from jsonschema.exceptions import SchemaError
 from ..schema import BEHAVIORS, Tool, ToolSchemaError, parse_tool_calls, tools_from_system_prompt
 from .records import Problem, iter_jsonl, structural_problems
 
-__all__ = ["validator_class", "ValidationReport", "row_problems", "validate_file", "argument_problems"]
+__all__ = ["schema_problem", "validator_class", "ValidationReport", "row_problems", "validate_file", "argument_problems"]
 
 @dataclass
 class ValidationReport:
@@ -104,6 +104,28 @@ def argument_problems(tool: Tool, arguments: dict[str, Any]) -> list[tuple[str, 
     return found
 
 
+def schema_problem(schema: Any) -> str | None:
+    """Why a tool's ``parameters`` is no JSON Schema, by its own ``$schema`` draft (2020-12 when it
+    names none), or no tool schema; None when it is both. Patterns are left alone here (JSON Schema's
+    are ECMA-262, not Python's ``re``). The one check serving and ``data generate --tools`` share."""
+    return _schema_problem(json.dumps(schema, sort_keys=True, default=str))
+
+
+@lru_cache(maxsize=1024)
+def _schema_problem(schema_json: str) -> str | None:
+    schema = json.loads(schema_json)
+    try:
+        validator_class(schema).check_schema(schema, format_checker=None)
+    except SchemaError as exc:
+        where = "/".join(map(str, exc.path))
+        return f"not a valid JSON Schema{f' at {where}' if where else ''}: {exc.message}"
+    try:
+        Tool.from_dict({"name": "f", "parameters": schema})
+    except ToolSchemaError as exc:
+        return str(exc).removeprefix("tool 'f': ")
+    return None
+
+
 def validator_class(schema: Any) -> type[Validator]:
     """The jsonschema validator of ``schema``'s own ``$schema`` draft; 2020-12 when it names none, or
     one jsonschema does not know, or names it with something other than a string."""
@@ -112,17 +134,44 @@ def validator_class(schema: Any) -> type[Validator]:
 
 
 @lru_cache(maxsize=4096)
-def schema_validator(schema_json: str) -> Validator | None:
+def schema_validator(schema_json: str, root_json: str | None = None) -> Validator | None:
     """The validator of a tool's ``parameters`` by its own ``$schema`` draft (2020-12 when it names
-    none, as serving reads it); None for a schema that is no JSON Schema. One compiled validator
-    per distinct schema: a 100k-row file uses a few hundred."""
+    none, as serving reads it); None for a schema that is no JSON Schema. With ``root_json``, the
+    schema is a part of those parameters (one property's), and its "#/..." references point into
+    them, as they do in the whole ("items": {"$ref": "#/properties/origin"}). One compiled
+    validator per distinct schema: a 100k-row file uses a few hundred."""
     schema = json.loads(schema_json)
+    registry: Any = None
+    if root_json is not None:
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
+        root = json.loads(root_json)
+        schema = _refs_into(schema, _ROOT)
+        if isinstance(schema, dict) and isinstance(root, dict) and "$schema" in root:
+            schema.setdefault("$schema", root["$schema"])  # the part is read by the whole's draft
+        registry = Registry().with_resource(_ROOT, Resource.from_contents(root, default_specification=DRAFT202012))
     cls = validator_class(schema)
     try:
         cls.check_schema(schema)
     except SchemaError:
         return None
-    return cls(schema, format_checker=_FORMATS)
+    return cls(schema, format_checker=_FORMATS, **({"registry": registry} if registry is not None else {}))
+
+
+_ROOT = "urn:tooltune:parameters"  # where a part's "#/..." references are looked up: the whole parameters
+
+
+def _refs_into(schema: Any, base: str) -> Any:
+    """``schema`` with each local reference ("#/...") made to point into the document ``base`` names."""
+    if isinstance(schema, list):
+        return [_refs_into(s, base) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _refs_into(v, base) for k, v in schema.items()}
+    if isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#"):
+        out["$ref"] = base + schema["$ref"]
+    return out
 
 
 # Formats checked with the standard library alone ("2026-13-45" is no date), the same set on every

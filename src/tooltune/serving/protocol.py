@@ -10,7 +10,6 @@ Torch-free.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 import uuid
@@ -18,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..data.validate import validator_class
+from ..data.validate import schema_problem
 from ..reading import read_values
 from ..schema import Tool, ToolCall, ToolSchemaError, format_tool_calls, messages_with_tools, parse_tool_calls, split_reasoning
 
@@ -35,29 +34,10 @@ class FunctionSpec(BaseModel):
     def _a_json_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
         # A broken schema is the client's error (as OpenAI answers it), not a call the server
         # quietly stops constraining. Checked once per distinct schema: agents resend their tools.
-        problem = _schema_problem(json.dumps(value, sort_keys=True, default=str))
+        problem = schema_problem(value)
         if problem:
             raise ValueError(problem)
         return value
-
-
-@functools.lru_cache(maxsize=1024)
-def _schema_problem(schema_json: str) -> str | None:
-    """Why a tool's ``parameters`` is no JSON Schema, by its own ``$schema`` draft (2020-12 when it
-    names none); patterns are left alone (JSON Schema's are ECMA-262, not Python's ``re``)."""
-    from jsonschema.exceptions import SchemaError
-
-    schema = json.loads(schema_json)
-    try:
-        validator_class(schema).check_schema(schema, format_checker=None)
-    except SchemaError as exc:
-        where = "/".join(map(str, exc.path))
-        return f"not a valid JSON Schema{f' at {where}' if where else ''}: {exc.message}"
-    try:
-        Tool.from_dict({"name": "f", "parameters": schema})
-    except ToolSchemaError as exc:
-        return str(exc).removeprefix("tool 'f': ")
-    return None
 
 
 class ToolSpec(BaseModel):
