@@ -43,6 +43,22 @@ def test_a_value_comes_from_what_the_name_and_description_say():
     assert described_examples("Cuisine (e.g. 'Italian', 'Thai')") == ["Italian", "Thai"]
 
 
+def test_everyday_names_get_their_own_values_not_a_topic():
+    # A hostile probe's list (2026-12-06): "climate change" as a zip code, "Chicago" as a phone number.
+    banks = load_banks()
+    for name, schema, bank in (("zip_code", {"type": "string"}, "postal_code"), ("phone", {"type": "string"}, "phone_number"),
+                               ("first_name", {"type": "string"}, "first_name"), ("last_name", {"type": "string"}, "last_name"),
+                               ("sku", {"type": "string"}, "sku"), ("tz", {"type": "string"}, "timezone"),
+                               ("birth_date", {"type": "string", "format": "date"}, "birth_date"), ("reaction", {"type": "string"}, "emoji")):
+        assert set(_draws(schema, name=name)) <= set(banks[bank]), name
+    # A pattern the name's bank meets in another case, or a bank named like the parameter meets.
+    assert set(_draws({"type": "string", "pattern": "^[a-z]{3}$"}, name="currency")) <= {c.lower() for c in banks["currency"]}
+    assert set(_draws({"type": "string", "pattern": "^[A-Z]{2}$"}, name="country")) <= set(banks["country_code"])
+    lat = _draws({"type": "number"}, name="lat") + _draws({"type": "number"}, name="latitude")
+    assert all(-90 <= v <= 90 for v in lat) and all(-180 <= v <= 180 for v in _draws({"type": "number"}, name="lng"))
+    assert any(v > 90 for v in _draws({"type": "integer"}, name="latency_ms", n=60))  # "lat" is a whole word only
+
+
 def test_bounds_steps_refs_and_unions():
     assert all(v in range(8, 33, 2) for v in _draws({"type": "integer", "minimum": 8, "maximum": 32, "multipleOf": 2}, name="font_size"))
     assert all(0 < v < 1 for v in _draws({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}, name="ratio"))

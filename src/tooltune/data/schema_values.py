@@ -34,6 +34,12 @@ class NoValue(ValueError):
 # Which bank a string parameter draws from, by a word in its name (checked first) or description.
 # Longer, more specific words come first ("file_path" before "path", "email" before "name").
 _WORD_BANKS: list[tuple[str, str]] = [
+    # two-word keys first: they are looked for in the whole name, before its head noun ("first_name" is no "name")
+    ("first_name", "first_name"), ("given_name", "first_name"), ("last_name", "last_name"), ("family_name", "last_name"),
+    ("surname", "last_name"), ("birth", "birth_date"), ("dob", "birth_date"), ("country_code", "country_code"),
+    ("zip", "postal_code"), ("postal", "postal_code"), ("postcode", "postal_code"), ("phone", "phone_number"), ("mobile", "phone_number"),
+    ("sku", "sku"), ("password", "password"), ("passphrase", "password"), ("sql", "sql_query"), ("emoji", "emoji"), ("reaction", "emoji"),
+    ("tz", "timezone"), ("identifier", "identifier"),
     ("email", "email"), ("username", "username"), ("filename", "file_path"), ("namespace", "namespace"), ("subject", "email_subject"), ("airport", "airport"), ("ticker", "ticker"), ("symbol", "ticker"),
     ("currency", "currency"), ("timezone", "timezone"), ("time_zone", "timezone"), ("language", "language"), ("lang", "language"),
     ("country", "country"), ("city", "city"), ("location", "city"), ("place", "city"), ("destination", "city"), ("origin", "city"),
@@ -278,7 +284,7 @@ def _object(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[s
 def _string(name: str, description: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any]) -> str:
     fmt = schema.get("format")
     pattern = schema.get("pattern")
-    candidates = _format_values(fmt, rng, banks) if fmt else []
+    candidates = _format_values(fmt, rng, banks, name) if fmt else []
     if not candidates:
         # The description's own examples first; a bank the name or description points to otherwise.
         given = [e for e in schema.get("examples") or [] if isinstance(e, str) and e.strip()] if isinstance(schema.get("examples"), list) else []
@@ -287,8 +293,13 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
         candidates = examples if examples and (not specific or rng.random() < 0.7) else bank
     if pattern:
         matching = [c for c in candidates if _search(pattern, c)]
-        if not matching:  # a pattern the name's bank does not fit: any bank whose values match it
-            matching = [v for bank in banks.values() if isinstance(bank, list) for v in bank if isinstance(v, str) and _search(pattern, v)]
+        if not matching:  # "usd" for ^[a-z]{3}$: the same values in the case the pattern asks for
+            matching = [v for c in candidates for v in dict.fromkeys((c.lower(), c.upper())) if _search(pattern, v)]
+        if not matching:  # else any bank whose values match, a bank that shares a word with the name first ("country" -> country_code)
+            words = set(name_words(name))
+            ordered = sorted((k for k, bank in banks.items() if isinstance(bank, list)), key=lambda k: not words & set(k.split("_")))
+            matching = next(([v for v in banks[k] if isinstance(v, str) and _search(pattern, v)] for k in ordered
+                             if any(isinstance(v, str) and _search(pattern, v) for v in banks[k])), [])
         candidates = matching or [_from_regex(pattern, name, rng)]
     low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
     fitting = [c for c in candidates if len(c) >= low and (high is None or len(c) <= high)]
@@ -330,8 +341,9 @@ def _from_regex(pattern: str, name: str, rng: random.Random) -> str:
     raise NoValue(f"'{name}': cannot write a string for pattern {pattern!r}")
 
 
-def _format_values(fmt: str, rng: random.Random, banks: dict[str, Any]) -> list[str]:
-    dates = [str(d) for d in banks.get("date", ["2026-07-04"])]
+def _format_values(fmt: str, rng: random.Random, banks: dict[str, Any], name: str = "") -> list[str]:
+    past = {"birth", "born", "dob", "birthday"} & set(name_words(name))  # a birth date is no date next year
+    dates = [str(d) for d in banks.get("birth_date" if past else "date", ["2026-07-04"])]
     times = [str(t) for t in banks.get("time", ["17:30"])]
     if fmt == "date":
         return dates
