@@ -658,3 +658,10 @@ def test_a_users_tools_that_broke_or_hung_the_run_are_served_or_skipped_with_the
     (tmp_path / "ping.json").write_text(json.dumps([{"name": "ping", "description": "Ping the server.", "parameters": {"type": "object", "properties": {}}}]))
     with pytest.raises(ValueError, match="could not write a new unique .* ask for fewer rows"):
         generate(GenerateConfig(n=200, eval_n=150, tools_file=str(tmp_path / "ping.json")), tmp_path / "few")
+
+
+def test_the_report_names_every_tool_a_small_run_left_without_rows(tmp_path):
+    tools = [{"name": f"tool_{i}", "description": f"Do thing {i}.", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}} for i in range(24)]
+    (tmp_path / "tools.json").write_text(json.dumps(tools))
+    report = generate(GenerateConfig(n=10, eval_n=5, tools_file=str(tmp_path / "tools.json")), tmp_path / "out").render()
+    assert all(f"tool_{i} " in report for i in range(24)) and "no row: too few rows asked for this many tools (--n)" in report

@@ -147,7 +147,7 @@ class Generated:
         lines = [f"{'tool':<{width}}  " + "  ".join(f"{s + ' ex/cl/ref':>16}" for s in splits)]
         for name in sorted(self.rows):
             counts = ["/".join(str(self.rows[name].get(s, {}).get(b, 0)) for b in ("execute", "clarify", "refuse")) if self.rows[name].get(s) else "-" for s in splits]
-            stopped = f"  stopped early, its rows so far kept: {self.skipped[name]}" if name in self.skipped else ""
+            stopped = f"  stopped early, its rows so far kept: {self.skipped[name]}" if name in self.skipped else "" if self.rows[name] else "  no row: too few rows asked for this many tools (--n)"
             lines.append(f"{name:<{width}}  " + "  ".join(f"{c:>16}" for c in counts) + stopped)
         for name, why in sorted(self.skipped.items()):
             if name not in self.rows:
@@ -156,7 +156,7 @@ class Generated:
         if both:  # one usable tool: nothing could be held out
             lines.append(f"note: {', '.join(both)} made calls in both files, so eval.jsonl measures tools training saw; bring more tools to hold some out")
         made = sum(sum(by.values()) for tool in self.rows.values() for by in tool.values())
-        lines.append(f"{len(self.rows)} tools with rows, {len(self.skipped)} skipped; {made} rows name a tool (refuse: it was asked for but not offered); harmful and out-of-scope rows name none")
+        lines.append(f"{sum(1 for by in self.rows.values() if by)} tools with rows, {len(self.skipped)} skipped; {made} rows name a tool (refuse: it was asked for but not offered); harmful and out-of-scope rows name none")
         return "\n".join(lines)
 
 
@@ -179,7 +179,8 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
         del splits["train"], paths["train"]
     for split, records in splits.items():  # written only when every split could be made
         write_jsonl(paths[split], records)
-    rows: dict[str, dict[str, dict[str, int]]] = {}
+    # Every tool that could be served has a line, a tool the draw left without rows too (--n 10 for 24 tools).
+    rows: dict[str, dict[str, dict[str, int]]] = {t.name: {} for t in [*train_tools, *eval_tools] if t.name not in skipped} if config.tools_file else {}
     for split, records in splits.items():
         for record in records:
             tool = record.raw["extra_info"].get("tool")
