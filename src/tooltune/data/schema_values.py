@@ -308,7 +308,13 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
     if pattern:
         raise NoValue(f"'{name}': no value of {low}..{high} characters matches pattern {pattern!r}")
     base = rng.choice(candidates) if candidates else "example"
-    return (base * (low // max(len(base), 1) + 1))[: high if high is not None else max(low, len(base))]
+    text = base
+    while len(text) < low:  # "the French Revolution the French Revolution ...", not "...Revolutionthe French"
+        text += " " + base
+    if high is not None and len(text) > high:
+        text = text[:high]
+    cut = text.rstrip()  # a request cannot end a value on a space it does not say
+    return cut if len(cut) >= low else text
 
 
 def _search(pattern: str, text: str) -> bool:
