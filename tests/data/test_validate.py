@@ -155,3 +155,16 @@ def test_a_tool_schema_is_read_by_its_own_draft_as_serving_reads_it():
 
     capped = {"type": "integer", "minimum": 1, "maximum": 10, "exclusiveMaximum": True}
     assert not _valid(50, capped, "http://json-schema.org/draft-04/schema#") and _valid(5, capped, "http://json-schema.org/draft-04/schema#")
+
+
+def test_a_pattern_that_backtracks_is_checked_in_bounded_time():
+    import time
+
+    from tooltune.data.validate import argument_problems
+    from tooltune.schema import Tool
+
+    tool = Tool("f", "", {"type": "object", "properties": {"m": {"type": "string", "pattern": r"^(\w+\s?)*$"}}})
+    started = time.perf_counter()
+    problems = argument_problems(tool, {"m": "an ordinary sentence with many words that ends in punctuation!"})
+    assert time.perf_counter() - started < 2 and problems and problems[0][0] == ".m"  # Python's re takes minutes here
+    assert argument_problems(tool, {"m": "fine words"}) == []

@@ -128,9 +128,33 @@ def _schema_problem(schema_json: str) -> str | None:
 
 def validator_class(schema: Any) -> type[Validator]:
     """The jsonschema validator of ``schema``'s own ``$schema`` draft; 2020-12 when it names none, or
-    one jsonschema does not know, or names it with something other than a string."""
+    one jsonschema does not know, or names it with something other than a string. Its ``pattern``
+    gives up after 50 ms: a client's ``^(a+)+$`` must not hang a server on one value."""
     draft = schema.get("$schema") if isinstance(schema, dict) else None
-    return validator_for(schema, default=Draft202012Validator) if isinstance(draft, str) else Draft202012Validator
+    return _bounded(validator_for(schema, default=Draft202012Validator) if isinstance(draft, str) else Draft202012Validator)
+
+
+@lru_cache(maxsize=None)
+def _bounded(cls: type[Validator]) -> type[Validator]:
+    from jsonschema import ValidationError
+    from jsonschema.validators import extend
+
+    def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Any:
+        import re
+
+        import regex
+
+        if not validator.is_type(instance, "string"):
+            return
+        try:
+            re.compile(patrn)  # jsonschema's own check: Python's re decides what a pattern is
+            found = regex.search(patrn, instance, timeout=0.05)
+        except TimeoutError:
+            yield ValidationError(f"{instance!r} could not be checked against {patrn!r} in time (the pattern backtracks); simplify the pattern")
+            return
+        if found is None:
+            yield ValidationError(f"{instance!r} does not match {patrn!r}")
+    return extend(cls, {"pattern": pattern})
 
 
 @lru_cache(maxsize=4096)
