@@ -357,11 +357,10 @@ def _canonical(value: str, family: str) -> bool:
     return form is None or re.fullmatch(form, value) is not None
 
 
-def _valid(value: Any, schema: dict[str, Any], draft: Any = None) -> bool:
-    """Whether ``value`` fits a parameter's ``schema``, read by its tool's ``draft`` (``$schema``)."""
+def _valid(value: Any, schema: dict[str, Any], root: Any) -> bool:
+    """Whether ``value`` fits a parameter's ``schema``, a part of its tool's parameters ``root`` (their draft, their $refs)."""
     try:
-        doc = {**schema, "$schema": draft} if isinstance(draft, str) and "$schema" not in schema else schema
-        validator = schema_validator(json.dumps(doc, sort_keys=True))  # compiled once per schema
+        validator = schema_validator(json.dumps(schema, sort_keys=True), json.dumps(root, sort_keys=True))  # compiled once per schema
         return validator is None or validator.is_valid(value)
     except Exception:  # noqa: BLE001 - a schema jsonschema cannot use checks nothing
         return True
@@ -415,10 +414,9 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
                 continue
             said = quoted.get(param)
             new = read(said, family, schema) if said is not None else None
-            draft = tool.parameters.get("$schema") if isinstance(tool.parameters, dict) else None
-            if new is None and isinstance(value, str) and not (_valid(value, schema, draft) and _canonical(value, family)):
+            if new is None and isinstance(value, str) and not (_valid(value, schema, tool.parameters) and _canonical(value, family)):
                 new = read(value, family, schema)  # a span copied into the call as it was said
-            if new is None or new == value or not _valid(new, schema, draft):
+            if new is None or new == value or not _valid(new, schema, tool.parameters):
                 continue
             if _number(new) and _number(value) and abs(new) == abs(value):
                 continue  # c = "eight" -> -8: the sign was said just outside the quoted words

@@ -154,7 +154,8 @@ def test_a_tool_schema_is_read_by_its_own_draft_as_serving_reads_it():
     from tooltune.reading import _valid
 
     capped = {"type": "integer", "minimum": 1, "maximum": 10, "exclusiveMaximum": True}
-    assert not _valid(50, capped, "http://json-schema.org/draft-04/schema#") and _valid(5, capped, "http://json-schema.org/draft-04/schema#")
+    draft4 = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object", "properties": {"n": capped}}
+    assert not _valid(50, capped, draft4) and _valid(5, capped, draft4)
 
 
 def test_a_pattern_that_backtracks_is_checked_in_bounded_time():

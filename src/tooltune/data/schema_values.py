@@ -22,7 +22,7 @@ import uuid
 from typing import Any
 
 from .catalog import name_words
-from .validate import schema_validator
+from .validate import pattern_search, schema_validator
 
 __all__ = ["NoValue", "draw", "described_examples", "resolve"]
 
@@ -298,8 +298,10 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
         if not matching:  # else any bank whose values match, a bank that shares a word with the name first ("country" -> country_code)
             words = set(name_words(name))
             ordered = sorted((k for k, bank in banks.items() if isinstance(bank, list)), key=lambda k: not words & set(k.split("_")))
-            matching = next(([v for v in banks[k] if isinstance(v, str) and _search(pattern, v)] for k in ordered
-                             if any(isinstance(v, str) and _search(pattern, v) for v in banks[k])), [])
+            for key in ordered:
+                matching = [v for v in banks[key] if isinstance(v, str) and _search(pattern, v)]
+                if matching:
+                    break
         candidates = matching or [_from_regex(pattern, name, rng)]
     low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
     fitting = [c for c in candidates if len(c) >= low and (high is None or len(c) <= high)]
@@ -318,15 +320,10 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
 
 
 def _search(pattern: str, text: str) -> bool:
-    """Whether ``pattern`` (a Python regex: jsonschema checks it with ``re``) matches ``text``, within
-    50 ms: a pattern like ``^([\\w\\s]+)+$`` backtracks for hours on a text it does not match, so
-    the search runs on ``regex``, which can stop."""
-    import regex
-
+    """Whether ``pattern`` matches ``text`` within the bounded search every schema check uses."""
     try:
-        re.compile(pattern)
-        return regex.search(pattern, text, timeout=0.05) is not None
-    except (re.error, regex.error, TimeoutError, ValueError):
+        return pattern_search(pattern, text) is not None
+    except Exception:  # noqa: BLE001 - re.error, regex.error, TimeoutError: no match to use
         return False
 
 

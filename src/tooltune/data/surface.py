@@ -192,7 +192,12 @@ def _cents(v: Any, sep: str = "") -> str:
     """An amount as money is written: whole, or with both cents ("$132.50", not "$132.5")."""
     if float(v).is_integer():
         return f"{int(v):{sep}}"
-    return f"{v:{sep}.2f}" if round(v, 2) == v else f"{v:{sep}}" if sep else repr(float(v)) if "e" not in repr(float(v)) else _plain(v)
+    if round(v, 2) == v:
+        return f"{v:{sep}.2f}"
+    if sep:
+        return f"{v:{sep}}"
+    exact = repr(float(v))  # every digit it has ("1000.005"), which _plain's :g would round away
+    return exact if "e" not in exact else _plain(v)
 
 
 def _thousands(v: Any, rng: random.Random) -> str | None:

@@ -21,7 +21,7 @@ from jsonschema.exceptions import SchemaError
 from ..schema import BEHAVIORS, Tool, ToolSchemaError, parse_tool_calls, tools_from_system_prompt
 from .records import Problem, iter_jsonl, structural_problems
 
-__all__ = ["schema_problem", "validator_class", "ValidationReport", "row_problems", "validate_file", "argument_problems"]
+__all__ = ["pattern_search", "schema_problem", "validator_class", "ValidationReport", "row_problems", "validate_file", "argument_problems"]
 
 @dataclass
 class ValidationReport:
@@ -134,21 +134,28 @@ def validator_class(schema: Any) -> type[Validator]:
     return _bounded(validator_for(schema, default=Draft202012Validator) if isinstance(draft, str) else Draft202012Validator)
 
 
+def pattern_search(pattern: str, text: str) -> Any:
+    """``pattern``'s first match in ``text``, or None; TimeoutError after 50 ms (``^(\\w+\\s?)*$``
+    backtracks for minutes in Python's re on a sentence it does not match: ``regex`` can stop), and
+    re.error for what Python's re (jsonschema's own check) refuses as a pattern."""
+    import re
+
+    import regex
+
+    re.compile(pattern)
+    return regex.search(pattern, text, timeout=0.05)
+
+
 @lru_cache(maxsize=None)
 def _bounded(cls: type[Validator]) -> type[Validator]:
     from jsonschema import ValidationError
     from jsonschema.validators import extend
 
     def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Any:
-        import re
-
-        import regex
-
         if not validator.is_type(instance, "string"):
             return
         try:
-            re.compile(patrn)  # jsonschema's own check: Python's re decides what a pattern is
-            found = regex.search(patrn, instance, timeout=0.05)
+            found = pattern_search(patrn, instance)
         except TimeoutError:
             yield ValidationError(f"{instance!r} could not be checked against {patrn!r} in time (the pattern backtracks); simplify the pattern")
             return
