@@ -57,6 +57,9 @@ class Preset:
     # Enum values said in each tool's own phrases ("cheapest first" for sort_by price) and
     # quantities in other units ("1.75 m" for height_cm 175): `data generate --paraphrased-values`.
     paraphrased_values: bool = False
+    # Share of execute rows written from a tool's hand-written in-passing requests, which say
+    # optional values inside the sentence ("a [nonstop](nonstop_only=true) flight"): `data generate --passing`.
+    passing: float = 0.0
     # Shares of harmful, out-of-scope and tool-not-offered requests among training refuse rows.
     refuse_kinds: tuple[float, float, float] = REFUSE_KINDS
     # Held-out rows each stage answers greedily at its start, middle and end (the validation
@@ -190,7 +193,7 @@ def run_quickstart(
     try:
         config = GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list, shapes=chosen.shapes,
                                 near_refusals=chosen.near_refusals, harmful_uses=chosen.harmful_uses, refuse_kinds=chosen.refuse_kinds,
-                                paraphrased_values=chosen.paraphrased_values)
+                                paraphrased_values=chosen.paraphrased_values, passing=chosen.passing)
     except ValueError as exc:
         raise ValueError(f"the preset's data settings: {exc} (quickstart sets them with --set, e.g. --set pairs=0.5)") from exc
     from .runs import resolve_ref

@@ -435,6 +435,53 @@ def test_paraphrased_values_say_quantities_in_other_units_that_read_back_to_the_
     assert any(" m" in t or "kg" in t for t in said_units["train"]) and said_units.get("eval")
 
 
+def test_in_passing_templates_parse_literals_and_placeholders():
+    from tooltune.data.catalog import read_passing
+
+    names, fixed, words, text = read_passing('a [nonstop](nonstop_only=true) flight to {destination}, [two of us](passengers=2), [business](cabin=business) [w/ pool](amenities=["pool"])')
+    assert names == ["destination"] and text == "a nonstop flight to {destination}, two of us, business w/ pool"
+    assert fixed == {"nonstop_only": True, "passengers": 2, "cabin": "business", "amenities": ["pool"]}
+    assert words["passengers"] == "two of us"
+
+
+def test_every_in_passing_template_of_the_catalog_is_right():
+    from tooltune.data.catalog import passing_problems
+
+    train = load_catalog("train")
+    problems = [(t.name, text, passing_problems(t, text)) for t in train for text in t.passing]
+    assert [p for p in problems if p[2]] == []
+    assert sum(1 for t in train if t.passing) >= 60  # nearly every training tool has some
+    assert not any(t.passing for t in load_catalog("eval"))  # held-out tools' requests are never hand-written for training
+    # the check itself fails where it should
+    hotels = next(t for t in train if t.name == "search_hotels")
+    assert passing_problems(hotels, "a room in {city} [for twelve](guests=12) {check_inn}") == [
+        "'check_inn' is not a parameter of search_hotels", "required 'check_in' is not said", "required 'check_out' is not said",
+        "'guests' = 12: 12 is greater than the maximum of 10"]
+
+
+def test_passing_rows_say_optional_values_inside_the_request_and_the_call_carries_them(tmp_path):
+    plain = generate(GenerateConfig(n=300, eval_n=60, seed=4, pairs=1.0, rows_per_list=4), tmp_path / "plain").paths
+    paths = generate(GenerateConfig(n=300, eval_n=60, seed=4, pairs=1.0, rows_per_list=4, passing=0.5), tmp_path / "passing").paths
+    for path in paths.values():
+        assert validate_file(path).ok
+    train = read_records(paths["train"])
+    passing = [r for r in train if r.raw["extra_info"].get("frame") == "passing"]
+    executes = [r for r in train if r.behavior == "execute" and "pair" not in r.raw["extra_info"]]  # a twin is its clarify row's sentence
+    assert 0.3 * len(executes) < len(passing) < 0.7 * len(executes)
+    catalog = {t.name: t for t in load_catalog("train")}
+    with_optional = 0
+    for record in passing:
+        [call] = parse_tool_calls(record.ground_truth)
+        tool = catalog[call.name].tool
+        with_optional += bool(set(call.arguments) - set(tool.required)) or not set(tool.properties) - set(tool.required)
+        for name, text in record.raw["extra_info"].get("said", {}).items():
+            assert text in record.user_prompt and name in call.arguments  # the check quotes the request's own words
+        assert "[" not in record.user_prompt and "{" not in record.user_prompt
+    assert with_optional == len(passing)
+    assert not any(r.raw["extra_info"].get("frame") == "passing" for r in read_records(paths["eval"]))
+    assert paths["eval"].read_text() == plain["eval"].read_text()  # the held-out file is the same with or without
+
+
 def test_the_default_natural_files_stay_as_they_were(tmp_path):
     import hashlib
 

@@ -97,6 +97,7 @@ def data_stats(file: str, as_json: bool) -> None:
 @click.option("--refuse-kinds", default="0.55,0.25,0.2", show_default=True, help="Shares of harmful,out_of_scope,tool_not_offered among training refuse rows; eval.jsonl always uses the default.")
 @click.option("--rows-per-list", default=1, show_default=True, help="Training rows that share one tool list (requests to one agent); with share_prompts=true SFT runs each list once per batch.")
 @click.option("--natural", default=0.7, show_default=True, help="Share of values said the way people write them ('4 pm', '$120k', 'Apple (AAPL)') while the call keeps the schema's form; 0 gives plain values (earlier versions' files).")
+@click.option("--passing", type=float, default=0.0, show_default=True, help="Share of training execute rows written from a catalog tool's hand-written in-passing requests, which say optional values inside the sentence as people do ('a nonstop flight for two'); the values still vary. eval.jsonl never uses them.")
 @click.option("--paraphrased-values", is_flag=True, help="With --natural: say catalog tools' enum values in the phrases people use ('cheapest first' for sort_by price, 'on foot' for walking; eval.jsonl's tools have their own) and quantities in another unit of the one their description names ('1.75 m' for height_cm 175, '12 kΩ' for 12000 ohms).")
 @click.option("--harmful-uses", default=0.0, show_default=True, help="Share of training harmful requests that ask one of the row's own tools to do the harm (directions to stalk someone); eval.jsonl always uses 0.")
 @click.option("--near-refusals", default=0.0, show_default=True, help="Share of requests for a tool the row does not offer whose list shows a tool of that tool's own domain (refusing then takes reading what each tool does); eval.jsonl always uses 0.")
@@ -106,7 +107,7 @@ def data_stats(file: str, as_json: bool) -> None:
 @click.option("--teacher", help="Base URL of an OpenAI-compatible endpoint that rewords requests (e.g. http://localhost:8000/v1).")
 @click.option("--teacher-model", help="Model name to ask at --teacher.")
 @click.option("--overwrite", is_flag=True, help="Replace train.jsonl / eval.jsonl already in --out (without it, files there are never replaced).")
-def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kinds, rows_per_list, natural, paraphrased_values, harmful_uses, near_refusals, shapes, tools_file, eval_tools, teacher, teacher_model, overwrite) -> None:
+def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kinds, rows_per_list, natural, passing, paraphrased_values, harmful_uses, near_refusals, shapes, tools_file, eval_tools, teacher, teacher_model, overwrite) -> None:
     """Write synthetic execute / clarify / refuse rows: train.jsonl and held-out eval.jsonl.
 
     Training rows use the bundled training catalog; eval rows use tools, phrasings and kinds
@@ -121,7 +122,7 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
     try:
         fractions, kinds = _fractions("--mix", mix), _fractions("--refuse-kinds", refuse_kinds)
         config = GenerateConfig(
-            n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors, pairs=pairs, refuse_kinds=kinds, rows_per_list=rows_per_list, natural=natural, harmful_uses=harmful_uses, near_refusals=near_refusals, shapes=shapes, paraphrased_values=paraphrased_values,  # type: ignore[arg-type]
+            n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors, pairs=pairs, refuse_kinds=kinds, rows_per_list=rows_per_list, natural=natural, harmful_uses=harmful_uses, near_refusals=near_refusals, shapes=shapes, paraphrased_values=paraphrased_values, passing=passing,  # type: ignore[arg-type]
             tools_file=tools_file, eval_tools=[t.strip() for t in eval_tools.split(",") if t.strip()] if eval_tools else None,
         )
         taken = [name for name in ("train.jsonl", "eval.jsonl") if (Path(out) / name).exists()]

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..schema import Tool, ToolSchemaError
 
-__all__ = ["CatalogTool", "load_catalog", "load_banks", "load_refusals", "load_user_tools", "humanize", "name_words"]
+__all__ = ["CatalogTool", "load_catalog", "load_banks", "load_refusals", "load_user_tools", "humanize", "name_words", "read_passing", "passing_problems"]
 
 # Imperative verbs that let a tool description double as a request ("Search for restaurants...").
 _IMPERATIVE = {
@@ -70,6 +70,9 @@ class CatalogTool:
     domain: str = "general"
     intents: list[str] = field(default_factory=list)
     templates: list[str] = field(default_factory=list)
+    # Requests written whole with optional values said in passing ("any [mid-priced](price_range=moderate)
+    # bbq in {location}?"): "{name}" is a drawn value, "[words](name=value)" a value in the writer's own words.
+    passing: list[str] = field(default_factory=list)
     slots: dict[str, Any] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
     ask: dict[str, str] = field(default_factory=dict)
@@ -88,6 +91,7 @@ class CatalogTool:
             domain=obj.get("domain", "general"),
             intents=list(hints.get("intents") or []),
             templates=list(hints.get("templates") or []),
+            passing=list(hints.get("passing") or []),
             slots=dict(hints.get("slots") or {}),
             values=dict(hints.get("values") or {}),
             ask=dict(hints.get("ask") or {}),
@@ -96,6 +100,52 @@ class CatalogTool:
         if not entry.intents:
             entry.intents = _derived_intents(tool)
         return entry
+
+
+_LITERAL = re.compile(r"\[([^\[\]]+)\]\(([A-Za-z_][A-Za-z0-9_]*)=([^()]*)\)")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def read_passing(template: str) -> tuple[list[str], dict[str, Any], dict[str, str], str]:
+    """An in-passing template's parts: (drawn names, fixed values, the words for each fixed value,
+    the template with each ``[words](name=value)`` replaced by its words). A value is JSON where it
+    parses (``true``, ``3``, ``"a b"``), else the bare string (``moderate``)."""
+    fixed: dict[str, Any] = {}
+    words: dict[str, str] = {}
+
+    def literal(match: re.Match) -> str:
+        text, name, raw = match.group(1), match.group(2), match.group(3).strip()
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        fixed[name], words[name] = value, text
+        return text
+
+    text = _LITERAL.sub(literal, template)
+    return _PLACEHOLDER.findall(text), fixed, words, text
+
+
+def passing_problems(ct: "CatalogTool", template: str) -> list[str]:
+    """What is wrong with one of ``ct``'s in-passing templates (empty: nothing): every name a
+    parameter, said once, every required one said, an optional one where the tool has any, fixed
+    values valid."""
+    from jsonschema import Draft202012Validator  # a catalog check, not on the generator's path
+
+    names, fixed, _, text = read_passing(template)
+    props, required = ct.tool.properties, set(ct.tool.required)
+    said = names + list(fixed)
+    problems = [f"'{n}' is not a parameter of {ct.name}" for n in said if n not in props]
+    problems += [f"'{n}' is said twice" for n in sorted({n for n in said if said.count(n) > 1})]
+    problems += [f"required '{n}' is not said" for n in sorted(required - set(said))]
+    if set(props) - required and not set(said) - required:
+        problems.append("no optional value is said")
+    if re.search(r"[\[\]{}]", _PLACEHOLDER.sub("", text)):
+        problems.append("a bracket or brace is left over (a literal is written [words](name=value))")
+    for name, value in fixed.items():
+        if name in props:
+            problems += [f"'{name}' = {value!r}: {e.message}" for e in Draft202012Validator(props[name]).iter_errors(value)]
+    return problems
 
 
 def _derived_intents(tool: Tool) -> list[str]:

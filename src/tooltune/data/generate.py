@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schema import Tool, format_tool_calls, render_system_prompt
-from .catalog import CatalogTool, humanize, load_banks, name_words, load_catalog, load_refusals, load_user_tools
+from .catalog import CatalogTool, humanize, load_banks, name_words, load_catalog, load_refusals, load_user_tools, read_passing
 from .phrasing import ASIDES, ASK_LEADS, CLOSERS, FOLLOW_UPS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, JOINERS, OPENERS, REFUSE_WRAPS
 from .records import Record, make_record, write_jsonl
 from .schema_values import NoValue, draw
@@ -72,6 +72,7 @@ class GenerateConfig:
     harmful_uses: float = field(default=0.0, metadata={"help": "Share of training harmful requests that ask one of the row's own tools to do the harm (directions to stalk someone, an email that phishes coworkers), written per training tool in refusals.json: refusing then takes reading what the request is for, not spotting a request no tool fits. eval.jsonl always uses 0."})
     near_refusals: float = field(default=0.0, metadata={"help": "Share of training requests for a tool the row does not offer whose list shows a tool of that tool's own domain (parking for a restaurant search, museum hours for public holidays), so refusing takes reading what each listed tool does, not noticing that a whole domain is absent. eval.jsonl always uses 0."})
     paraphrased_values: bool = field(default=False, metadata={"help": "With natural: say more values in other words: a catalog tool's enum values in the phrases people use for them ('cheapest first' for sort_by price, 'it doesn't fit' for reason 'wrong size', 'on foot' for mode walking; written per tool in values.json, eval.jsonl's tools with their own), and quantities whose description names a unit in another unit of it ('1.75 m' for height_cm 175, '12 kΩ' for 12000 ohms, '250 mA' for 0.25 A). Off: enum values as the general word bank has them inside the slot's phrase, quantities as plain amounts, the files of earlier versions."})
+    passing: float = field(default=0.0, metadata={"help": "Share of training execute rows written from a catalog tool's in-passing requests (hand-written whole sentences that say optional values as people do, inside the sentence: 'a [nonstop](nonstop_only=true) flight for {date}'), where the tool has them; the values still vary. eval.jsonl never uses them. 0: the files of earlier versions."})
     shapes: float = field(default=0.0, metadata={"help": "Share of execute rows in the shapes real agents see: two calls in one answer (two tools, or one tool for two values), a conversation that goes on after a tool result or supplies a value asked for earlier, or a long tool list (6-12 tools). Both files get them; 0 writes single-call rows only, as earlier versions did."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
     eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
@@ -89,6 +90,8 @@ class GenerateConfig:
                 raise ValueError(f"{flag} is a share of requests between 0 and 1, got {share}")
         if not 0 <= self.natural <= 1:
             raise ValueError(f"--natural is a share of values between 0 and 1, got {self.natural}")
+        if not 0 <= self.passing <= 1:
+            raise ValueError(f"--passing is a share of execute rows between 0 and 1, got {self.passing}")
         if not 0 <= self.shapes <= 1:
             raise ValueError(f"--shapes is a share of execute rows between 0 and 1, got {self.shapes}")
         if not 0 <= self.pairs <= 1:
@@ -167,7 +170,7 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
     out = Path(out_dir)
     seen: set[str] = set()
     paths = {"train": out / "train.jsonl"}
-    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes, config.near_refusals, config.harmful_uses, config.paraphrased_values)
+    train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes, config.near_refusals, config.harmful_uses, config.paraphrased_values, config.passing)
     if config.rows_per_list > 1:
         share_tool_lists(train, train_tools, config.rows_per_list, 1 + config.max_distractors, random.Random(config.seed + 104729))
     splits = {"train": train}
@@ -206,6 +209,7 @@ def generate_split(
     near_refusals: float = 0.0,
     harmful_uses: float = 0.0,
     paraphrased_values: bool = False,
+    passing: float = 0.0,
 ) -> list[Record]:
     """``n`` rows over ``tools`` with phrasings from ``split``; prompts in ``seen`` are never repeated.
 
@@ -218,9 +222,10 @@ def generate_split(
     ``harmful_uses``: the share of harmful requests that ask one of the listed tools to do the harm.
     ``paraphrased_values``: when a value is said naturally, enum values in the catalog's per-tool
     phrases and quantities in another unit of the one their description names.
+    ``passing``: the share of execute rows written from a tool's in-passing requests, where it has some.
     ``skipped`` collects tools dropped because no valid row could be made for them, with why."""
     skipped = {} if skipped is None else skipped
-    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped, shapes, near_refusals, harmful_uses, paraphrased_values)
+    maker = _RowMaker(tools, split, random.Random(seed), max_distractors, refuse_kinds, natural, skipped, shapes, near_refusals, harmful_uses, paraphrased_values, passing)
     behaviors = [b for b, c in exact_counts(n, mix).items() for _ in range(c)]
     maker.rng.shuffle(behaviors)
     seen = set() if seen is None else seen
@@ -341,7 +346,7 @@ class ToolFailed(ValueError):
 
 
 class _RowMaker:
-    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None, shapes: float = 0.0, near_refusals: float = 0.0, harmful_uses: float = 0.0, paraphrased_values: bool = False):
+    def __init__(self, tools: list[CatalogTool], split: str, rng: random.Random, max_distractors: int, refuse_kinds: tuple[float, float, float] = REFUSE_KINDS, natural: float = 0.0, skipped: dict[str, str] | None = None, shapes: float = 0.0, near_refusals: float = 0.0, harmful_uses: float = 0.0, paraphrased_values: bool = False, passing: float = 0.0):
         self.skipped = {} if skipped is None else skipped
         self.split, self.rng, self.max_distractors = split, rng, max_distractors
         self.refuse_kinds, self.natural, self.shapes, self.near_refusals, self.harmful_uses = refuse_kinds, natural, shapes, near_refusals, harmful_uses
@@ -356,7 +361,7 @@ class _RowMaker:
         # "tool.parameter" -> value -> whole slot phrases ("cheapest first"): per tool, since one
         # value means different things in different tools ("business" cabin vs a business trip).
         self.enum_phrases: dict[str, dict[str, list[str]]] = (self.banks.get("enum_phrases") or {}) if paraphrased_values else {}  # type: ignore[assignment]
-        self.paraphrased_values = paraphrased_values
+        self.paraphrased_values, self.passing = paraphrased_values, passing
         refusals = load_refusals()
         self.harmful: dict[str, list[str]] = refusals["harmful"][split]
         names = {t.name for t in tools}
@@ -426,7 +431,16 @@ class _RowMaker:
         greeting leads it (the second request of a message)."""
         style = self.rng.choice(STYLES)
         templates = [t for t in ct.templates if set(ct.tool.required) <= set(_placeholders(t))]
-        if templates and self.rng.random() < 0.35:
+        if self.passing and ct.passing and self.rng.random() < self.passing:  # no draw without it: earlier files stay
+            names, fixed, words, text = read_passing(self.rng.choice(ct.passing))
+            drawn = self._distinct(ct, names) if self.natural else {p: self._value(ct, p) for p in names}
+            drawn = self._in_order(ct, drawn)  # the writer's own words stay with their value: only drawn ones reorder
+            args = {p: ({**drawn, **fixed})[p] for p in _ordered(ct, [*drawn, *fixed])}
+            # A value in the writer's own words is quoted in the check like any other paraphrase.
+            said = {p: w for p, w in words.items() if w.casefold() != self._render(fixed[p]).casefold()}
+            text = _fill_template(text, {p: self._say(ct, p, args[p], said, units=False)[0] for p in names}, singular=self.natural > 0)
+            frame = "passing"
+        elif templates and self.rng.random() < 0.35:
             template = self.rng.choice(templates)
             names = _ordered(ct, _placeholders(template))
             # Plain files keep the draws of earlier versions ("2.5 nautical miles in nautical miles"), byte for byte.
