@@ -1,6 +1,7 @@
 """Schema-constrained calls: a random-weight model, whose free calls are noise, writes valid ones."""
 
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -120,22 +121,44 @@ def test_a_check_may_quote_any_run_of_whole_words_as_written_or_in_lower_case(qu
     assert quoting(f"<think>Tool: get_time. Required: zone = {quoted} -> \"UTC\".</think>")
 
 
+CHECK = "<think>Tool: get_forecast. Required: unit = {}, alerts = true.</think>"
+
+
 @pytest.mark.parametrize("answer, allowed", [
-    ('<think>Tool: a. Required: location = "Leeds", species = "dogs" -> "dog".</think>Sure.', True),
-    ('<think>Tool: a. Required: location = "second turn".</think>', True),  # a later user or tool message is quotable too
-    ('<think>Tool: a. Required: location = "Ledger".</think>', False),  # a misquote
-    ('<think>Tool: a. Required: location = "Leed" -> "Led".</think>', False),  # a word cut short
-    ('<think>Tool: a. Required: location = "eeds".</think>', False),
-    ('<think>Tool: a. Required: location = "leeds".</think>', True),  # in lower case, as training checks sometimes quote
-    ('<think>Tool: a. Required: location = "LeEDS".</think>', False),  # no case the request or training has
-    ('<think>Tool: a. Required: amount = "€45", size = "2.5k".</think>', True),
-    ('<think>Tool: a. Required: sport = "tennis".</think>', False),  # a word the request does not have
-    ('<think>Tool: a. Required: location = "Leeds? Budget second".</think>', False),  # no quote spans two messages
-    ('<think>Tool: a. Required: location = missing.</think>Which city?', True),
+    (CHECK.format('"Leeds"') + "Sure.", True),
+    (CHECK.format('"dogs" -> "celsius"'), True),
+    (CHECK.format('"second turn"'), True),  # a later user or tool message is quotable too
+    (CHECK.format('"Ledger"'), False),  # a misquote
+    (CHECK.format('"Leed" -> "Led"'), False),  # a word cut short
+    (CHECK.format('"eeds"'), False),
+    (CHECK.format('"leeds"'), True),  # in lower case, as training checks sometimes quote
+    (CHECK.format('"LeEDS"'), False),  # no case the request or training has
+    ('<think>Tool: get_forecast. Required: unit = "€45", alerts = "2.5k" -> true.</think>', True),
+    (CHECK.format('"tennis"'), False),  # a word the request does not have
+    (CHECK.format('"Leeds? Budget second"'), False),  # no quote spans two messages
+    (CHECK.format("missing") + "Which unit?", True),
     ('<think>The request is harmful.</think>Sorry.', True),
     ("No check at all.", True),
 ])
 def test_quotes_outside_the_request_are_not_decoded(quoting, answer, allowed):
+    assert quoting(answer) is allowed
+
+
+@pytest.mark.parametrize("answer, allowed", [
+    ('<think>Tool: get_time. Required: zone = "Leeds" -> "UTC".</think>', True),
+    ('<think>Tool: get_weather. Required: zone = "Leeds".</think>', False),  # a tool the list does not offer
+    ('<think>Tool: get_time. Required: city = "Leeds".</think>', False),  # a parameter the tool does not have
+    ('<think>Tool: get_forecast. Required: unit = "Leeds".</think>', False),  # a required parameter left out
+    ('<think>Tool: get_forecast. Required: alerts = true, unit = "Leeds".</think>', False),  # not in the tool's order
+    ('<think>Tool: get_forecast. Required: unit = missing, alerts = true. Optional: region = "Leeds" -> "north".</think>', True),
+    ('<think>Tool: get_forecast. Required: unit = missing, alerts = true. Optional: region = missing.</think>', False),  # never ask for an optional value
+    ('<think>Tool: get_time. Required: zone = "UTC".</think>', False),  # a string right after "=" is a quote of the request
+    ('<think>Tool: get_forecast. Required: unit = 45, alerts = [1, {"a": null}].</think>', True),  # any other JSON value
+    ('<think>Tool: get_forecast. Required: unit = missing, alerts = true. Tool: get_time. Required: zone = "Budget" -> "UTC".</think>', True),  # two calls
+    ('<think>No listed tool does this.</think>', True),
+    ('<think>I think the user wants the forecast.</think>', False),  # prose is not the check training writes
+])
+def test_a_grounded_check_keeps_the_form_training_writes(quoting, answer, allowed):
     assert quoting(answer) is allowed
 
 
@@ -163,3 +186,33 @@ def test_a_conversation_with_nothing_to_quote_leaves_the_check_free(tiny_model):
     model, tokenizer = load_model_and_tokenizer(tiny_model)
     assert quote_grammar([""]) is None
     assert grammars_for(model, tokenizer, stop_token_ids(tokenizer)).compile([CLOCK], quotes=[""]) is not None
+
+
+def test_every_check_training_writes_is_one_the_grammar_decodes(tiny_model, tmp_path):
+    """The grounded check grammar is a superset of what the model was taught: each generated row's
+    <think> (execute, clarify, refuse; parallel and multi-turn; in-passing requests) is accepted."""
+    import xgrammar as xgr
+
+    from tooltune.constrained import grammars_for, quote_sources
+    from tooltune.data import read_records
+    from tooltune.data.generate import GenerateConfig, generate
+    from tooltune.inference import stop_token_ids
+    from tooltune.training.reasoning import reasoning_trace
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    grammars = grammars_for(model, tokenizer, stop_token_ids(tokenizer))
+    paths = generate(GenerateConfig(n=160, eval_n=60, seed=6, pairs=1.0, shapes=0.3, passing=0.5), tmp_path).paths
+    checked = 0
+    for record in read_records(paths["train"]) + read_records(paths["eval"]):
+        trace = reasoning_trace(record)
+        if trace is None:
+            continue
+        grammar = grammars.compile(list(record.tools), quotes=quote_sources(record.prompt))
+        if not xgr.GrammarMatcher(grammar).accept_string(trace):
+            # A value the request typed in lower case ("rust") is shown as the call writes it ("Rust"):
+            # case alone is no reading, so the check does not quote it; the grammar has it quote "rust".
+            text = " ".join(quote_sources(record.prompt))
+            trace = re.sub(r'(?<= = )"([^"]+)"', lambda m: json.dumps(m.group(1).lower()) if m.group(1) not in text and m.group(1).lower() in text else m.group(0), trace)
+            assert xgr.GrammarMatcher(grammar).accept_string(trace), trace
+        checked += 1
+    assert checked > 150

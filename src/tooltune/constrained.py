@@ -31,7 +31,7 @@ from typing import Any
 
 from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
-__all__ = ["CALL_TAG", "QUOTE_OPEN", "call_schema", "quote_grammar", "quote_sources", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
+__all__ = ["CALL_TAG", "QUOTE_OPEN", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
 
 CALL_TAG = ("<TOOLCALL>", "</TOOLCALL>")  # the canonical call format (schema.toolcalls.format_tool_calls)
 QUOTE_OPEN = ' = "'  # how the check opens a value quoted from the request (training/reasoning.py: `param = "words"`)
@@ -94,6 +94,49 @@ def quote_grammar(texts: list[str]) -> str | None:
     return "root ::= " + " | ".join(starts) + "\n" + "\n".join(rules)
 
 
+# Any JSON value as json.dumps writes it (", " and ": " between items): what a check writes after "->".
+_JSON_RULES = r"""json ::= jstring | jother
+jother ::= jnumber | "true" | "false" | "null" | jarray | jobject
+jstring ::= "\"" jchar* "\""
+jchar ::= [^"\\\x00-\x1f] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] )
+jnumber ::= "-"? ( "0" | [1-9] [0-9]* ) ( "." [0-9]+ )? ( [eE] [+\-]? [0-9]+ )?
+jarray ::= "[" ( json ( ", " json )* )? "]"
+jobject ::= "{" ( jstring ": " json ( ", " jstring ": " json )* )? "}"
+"""
+
+
+def check_grammar(tools: list[Tool], quotable: str | None) -> str:
+    """EBNF for the inside of a ``<think>`` check in the form training writes it
+    (training/reasoning.py): a refusal's sentence, or per call "Tool: <an offered tool>. Required:
+    <each required parameter of that tool, in its order> = <value> | missing. Optional: <some of its
+    other parameters, in schema order, each once> = <value>." A value is a quote of the request
+    (``quotable``: :func:`quote_grammar`'s rules; None: any JSON string), optionally "-> <JSON>",
+    or a JSON value that is not a string. The model still picks the tool, the values and which
+    optional ones it names; it cannot name a parameter the tool lacks, skip a required one, or
+    write "missing" for an optional one (an optional value no one gave is left out, never asked for)."""
+    lit = lambda text: json.dumps(text, ensure_ascii=False)  # noqa: E731 - an EBNF string literal
+    rules = [
+        'root ::= "The request is harmful." | "No listed tool does this." | call ( " " call )*',
+        "call ::= " + " | ".join(f"tool{i}" for i in range(len(tools))),
+        'value ::= quoted ( " -> " json )? | jother',
+        r'quoted ::= "\"" quote "\""' if quotable else "quoted ::= jstring",
+    ]
+    for i, tool in enumerate(tools):
+        required = list(tool.required)
+        optional = [p for p in tool.properties if p not in required]
+        given = ' ", " '.join(f'{lit(p + " = ")} ( value | "missing" | "given" )' for p in required) or '"none"'
+        rules.append(f'tool{i} ::= {lit("Tool: " + tool.name + ". Required: ")} {given} "."' + (f' ( " Optional: " t{i}o0 "." )?' if optional else ""))
+        # t{i}o{k}: optional parameter k or a later one first, then maybe more after it (schema order, each once)
+        for k in range(len(optional)):
+            later = f' ( ", " t{i}o{k + 1} )?' if k + 1 < len(optional) else ""
+            rest = f" | t{i}o{k + 1}" if k + 1 < len(optional) else ""
+            rules.append(f"t{i}o{k} ::= {lit(optional[k] + ' = ')} value{later}{rest}")
+    body = "\n".join(rules) + "\n" + _JSON_RULES
+    if quotable:
+        body += quotable.replace("root ::=", "quote ::=", 1)
+    return body
+
+
 class CallGrammars:
     """Compiles (and caches) the answer grammar of each tool list for one tokenizer."""
 
@@ -109,9 +152,9 @@ class CallGrammars:
         Keys in the schema's order (the order the generator writes; XGrammar's any-order mode
         lets a key repeat without end) and at most one whitespace character between JSON tokens
         (``json.dumps`` writes one; a model must not spin on spaces). With ``quotes`` (the texts
-        of :func:`quote_sources`), a leading ``<think>`` check may quote only runs of their
-        whole words (:func:`quote_grammar`). None (decode freely) for no tools or a schema
-        XGrammar cannot compile."""
+        of :func:`quote_sources`), a leading ``<think>`` check keeps the form training writes
+        (:func:`check_grammar`) and quotes only runs of their whole words (:func:`quote_grammar`).
+        None (decode freely) for no tools or a schema XGrammar cannot compile."""
         if not tools:
             return None
         from xgrammar.structural_tag import (GrammarFormat, JSONSchemaFormat, OptionalFormat, SequenceFormat, StructuralTag, TagFormat,
@@ -126,8 +169,7 @@ class CallGrammars:
             if quotable:
                 # "<think>" is excluded from the free text above, so an answer that opens the check
                 # takes this branch and its quotes are held to the conversation's words.
-                quote = TagFormat(begin=QUOTE_OPEN, content=GrammarFormat(grammar=quotable), end='"')
-                check = TagFormat(begin=THINK_OPEN, content=TriggeredTagsFormat(triggers=[QUOTE_OPEN], tags=[quote]), end=THINK_CLOSE)
+                check = TagFormat(begin=THINK_OPEN, content=GrammarFormat(grammar=check_grammar(tools, quotable)), end=THINK_CLOSE)
                 answer = SequenceFormat(elements=[OptionalFormat(content=check), answer])
             return self.compiler.compile_structural_tag(StructuralTag(format=answer))
         except Exception as error:  # noqa: BLE001 - a user's schema may use what XGrammar does not support
