@@ -457,6 +457,8 @@ def test_every_in_passing_template_of_the_catalog_is_right():
     assert passing_problems(hotels, "a room in {city} [for twelve](guests=12) {check_inn}") == [
         "'check_inn' is not a parameter of search_hotels", "required 'check_in' is not said", "required 'check_out' is not said",
         "'guests' = 12: 12 is greater than the maximum of 10"]
+    assert passing_problems(hotels, "{city}x [2](guests=2), [3](guests=3), {check_in} to {check_out}") == [
+        "'guests' is said twice", "a {placeholder} touches a letter or digit; put a space or a word between"]
 
 
 def test_passing_rows_say_optional_values_inside_the_request_and_the_call_carries_them(tmp_path):
@@ -480,6 +482,11 @@ def test_passing_rows_say_optional_values_inside_the_request_and_the_call_carrie
     assert with_optional == len(passing)
     assert not any(r.raw["extra_info"].get("frame") == "passing" for r in read_records(paths["eval"]))
     assert paths["eval"].read_text() == plain["eval"].read_text()  # the held-out file is the same with or without
+    # a drawn value never repeats a written one: no "12 feet, what's that in feet?"
+    for record in passing:
+        [call] = parse_tool_calls(record.ground_truth)
+        if call.name == "convert_units":
+            assert call.arguments["from_unit"] != call.arguments["to_unit"]
 
 
 def test_the_default_natural_files_stay_as_they_were(tmp_path):

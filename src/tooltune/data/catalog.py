@@ -134,12 +134,14 @@ def passing_problems(ct: "CatalogTool", template: str) -> list[str]:
 
     names, fixed, _, text = read_passing(template)
     props, required = ct.tool.properties, set(ct.tool.required)
-    said = names + list(fixed)
+    said = names + [m.group(2) for m in _LITERAL.finditer(template)]  # a literal said twice is two entries here
     problems = [f"'{n}' is not a parameter of {ct.name}" for n in said if n not in props]
     problems += [f"'{n}' is said twice" for n in sorted({n for n in said if said.count(n) > 1})]
     problems += [f"required '{n}' is not said" for n in sorted(required - set(said))]
     if set(props) - required and not set(said) - required:
         problems.append("no optional value is said")
+    if re.search(r"\w\{|\}\w", text):  # "x{quantity}", "{grams}g": a value said in words ("xtwo", "fiftyg") runs into it
+        problems.append("a {placeholder} touches a letter or digit; put a space or a word between")
     if re.search(r"[\[\]{}]", _PLACEHOLDER.sub("", text)):
         problems.append("a bracket or brace is left over (a literal is written [words](name=value))")
     for name, value in fixed.items():

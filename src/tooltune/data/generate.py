@@ -433,8 +433,8 @@ class _RowMaker:
         templates = [t for t in ct.templates if set(ct.tool.required) <= set(_placeholders(t))]
         if self.passing and ct.passing and self.rng.random() < self.passing:  # no draw without it: earlier files stay
             names, fixed, words, text = read_passing(self.rng.choice(ct.passing))
-            drawn = self._distinct(ct, names) if self.natural else {p: self._value(ct, p) for p in names}
-            drawn = self._in_order(ct, drawn)  # the writer's own words stay with their value: only drawn ones reorder
+            # A drawn value differs from the written ones too ("12 feet, what's that in feet?" converts nothing).
+            drawn = self._in_order(ct, self._distinct(ct, names, taken=list(fixed.values())), always=True)  # written words stay with their value
             args = {p: ({**drawn, **fixed})[p] for p in _ordered(ct, [*drawn, *fixed])}
             # A value in the writer's own words is quoted in the check like any other paraphrase.
             said = {p: w for p, w in words.items() if w.casefold() != self._render(fixed[p]).casefold()}
@@ -669,24 +669,25 @@ class _RowMaker:
         said = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)", re.I)
         return {k: v for k, v in args.items() if k == missing or k in ct.tool.required or not said.search(json.dumps(v, ensure_ascii=False))}
 
-    def _distinct(self, ct: CatalogTool, names: list[str]) -> dict[str, Any]:
-        """A value for each of ``names``, redrawn (up to 5 times) where it repeats an earlier one:
-        origin and destination, or from_unit and to_unit, drawn from one bank must differ."""
+    def _distinct(self, ct: CatalogTool, names: list[str], taken: list[Any] | None = None) -> dict[str, Any]:
+        """A value for each of ``names``, redrawn (up to 5 times) where it repeats an earlier one or
+        one of ``taken``: origin and destination, or from_unit and to_unit, drawn from one bank must differ."""
         args: dict[str, Any] = {}
         for name in names:
             value = self._value(ct, name)
             for _ in range(5):
-                if value not in args.values():
+                if value not in [*args.values(), *(taken or [])]:
                     break
                 value = self._value(ct, name)
             args[name] = value
         return args
 
-    def _in_order(self, ct: CatalogTool, args: dict[str, Any]) -> dict[str, Any]:
+    def _in_order(self, ct: CatalogTool, args: dict[str, Any], always: bool = False) -> dict[str, Any]:
         """A call's dates in schema order are a range (check_in, check_out; start_date, end_date): drawn
         apart, they are sorted so that none runs backwards. Plain files (``natural=0``) keep the
-        draws of earlier versions, so the benchmark files they write stay byte for byte the same."""
-        if not self.natural and ct.hinted:  # only the bundled catalogs' plain files are pinned byte for byte
+        draws of earlier versions, so the benchmark files they write stay byte for byte the same
+        (``always``: rows no earlier version wrote are ordered whatever ``natural`` says)."""
+        if not self.natural and ct.hinted and not always:  # only the bundled catalogs' plain files are pinned byte for byte
             return args
         # The bundled catalogs list a range's dates in order; a user's schema may not (return_date
         # before depart_date), so there the named pairs below decide.
