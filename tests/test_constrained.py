@@ -125,7 +125,7 @@ CHECK = "<think>Tool: get_forecast. Required: unit = {}, alerts = true.</think>"
 
 
 @pytest.mark.parametrize("answer, allowed", [
-    (CHECK.format('"Leeds"') + "Sure.", True),
+    (CHECK.format('"Leeds"'), True),
     (CHECK.format('"dogs" -> "celsius"'), True),
     (CHECK.format('"second turn"'), True),  # a later user or tool message is quotable too
     (CHECK.format('"Ledger"'), False),  # a misquote
@@ -150,15 +150,33 @@ def test_quotes_outside_the_request_are_not_decoded(quoting, answer, allowed):
     ('<think>Tool: get_time. Required: city = "Leeds".</think>', False),  # a parameter the tool does not have
     ('<think>Tool: get_forecast. Required: unit = "Leeds".</think>', False),  # a required parameter left out
     ('<think>Tool: get_forecast. Required: alerts = true, unit = "Leeds".</think>', False),  # not in the tool's order
-    ('<think>Tool: get_forecast. Required: unit = missing, alerts = true. Optional: region = "Leeds" -> "north".</think>', True),
-    ('<think>Tool: get_forecast. Required: unit = missing, alerts = true. Optional: region = missing.</think>', False),  # never ask for an optional value
+    ('<think>Tool: get_forecast. Required: unit = "Leeds", alerts = true. Optional: region = missing.</think>', True),  # left out of the call
+    ('<think>Tool: get_forecast. Required: unit = missing, alerts = true. Optional: region = "Leeds" -> "north".</think>', False),  # a question names no optional value
     ('<think>Tool: get_time. Required: zone = "UTC".</think>', False),  # a string right after "=" is a quote of the request
     ('<think>Tool: get_forecast. Required: unit = 45, alerts = [1, {"a": null}].</think>', True),  # any other JSON value
-    ('<think>Tool: get_forecast. Required: unit = missing, alerts = true. Tool: get_time. Required: zone = "Budget" -> "UTC".</think>', True),  # two calls
+    ('<think>Tool: get_forecast. Required: unit = "Leeds", alerts = true. Tool: get_time. Required: zone = "Budget" -> "UTC".</think>', True),  # two calls
     ('<think>No listed tool does this.</think>', True),
     ('<think>I think the user wants the forecast.</think>', False),  # prose is not the check training writes
 ])
 def test_a_grounded_check_keeps_the_form_training_writes(quoting, answer, allowed):
+    assert quoting(answer) is allowed
+
+
+GIVEN = '<think>Tool: get_forecast. Required: unit = "Leeds" -> "celsius", alerts = true.</think>'
+CALL = '<TOOLCALL>[{"name": "get_forecast", "arguments": {"unit": "celsius", "alerts": true}}]</TOOLCALL>'
+
+
+@pytest.mark.parametrize("answer, allowed", [
+    (GIVEN + CALL, True),
+    (GIVEN + "Which unit would you like?", False),  # every required value given: the call, not a question
+    ('<think>Tool: get_forecast. Required: unit = missing, alerts = true.</think>Which unit would you like?', True),
+    ('<think>Tool: get_forecast. Required: unit = missing, alerts = true.</think>' + CALL, False),  # a value is missing: ask
+    ('<think>The request is harmful.</think>' + CALL, False),
+    ('<think>No listed tool does this.</think>Sorry, I cannot do that.', True),
+    (GIVEN[:-len("</think>")] + ' Optional: region = missing.</think>' + CALL, True),  # an optional value marked missing is left out
+    ("Which unit would you like?", True), (CALL, True),  # no check: the model decides freely, as before
+])
+def test_the_answer_follows_its_check(quoting, answer, allowed):
     assert quoting(answer) is allowed
 
 
@@ -197,6 +215,7 @@ def test_every_check_training_writes_is_one_the_grammar_decodes(tiny_model, tmp_
     from tooltune.data import read_records
     from tooltune.data.generate import GenerateConfig, generate
     from tooltune.inference import stop_token_ids
+    from tooltune.training.datasets import target_text
     from tooltune.training.reasoning import reasoning_trace
 
     model, tokenizer = load_model_and_tokenizer(tiny_model)
@@ -204,9 +223,9 @@ def test_every_check_training_writes_is_one_the_grammar_decodes(tiny_model, tmp_
     paths = generate(GenerateConfig(n=160, eval_n=60, seed=6, pairs=1.0, shapes=0.3, passing=0.5), tmp_path).paths
     checked = 0
     for record in read_records(paths["train"]) + read_records(paths["eval"]):
-        trace = reasoning_trace(record)
-        if trace is None:
+        if reasoning_trace(record) is None:
             continue
+        trace = target_text(record, reasoning=True)  # the whole answer taught: check, then call, question or refusal
         grammar = grammars.compile(list(record.tools), quotes=quote_sources(record.prompt))
         if not xgr.GrammarMatcher(grammar).accept_string(trace):
             # A value the request typed in lower case ("rust") is shown as the call writes it ("Rust"):

@@ -105,32 +105,59 @@ jobject ::= "{" ( jstring ": " json ( ", " jstring ": " json )* )? "}"
 """
 
 
-def check_grammar(tools: list[Tool], quotable: str | None) -> str:
+REFUSALS = ("The request is harmful.", "No listed tool does this.")  # training/reasoning.py's refusal checks
+
+
+def check_grammar(tools: list[Tool], quotable: str | None, decision: str) -> str | None:
     """EBNF for the inside of a ``<think>`` check in the form training writes it
-    (training/reasoning.py): a refusal's sentence, or per call "Tool: <an offered tool>. Required:
-    <each required parameter of that tool, in its order> = <value> | missing. Optional: <some of its
-    other parameters, in schema order, each once> = <value>." A value is a quote of the request
-    (``quotable``: :func:`quote_grammar`'s rules; None: any JSON string), optionally "-> <JSON>",
-    or a JSON value that is not a string. The model still picks the tool, the values and which
-    optional ones it names; it cannot name a parameter the tool lacks, skip a required one, or
-    write "missing" for an optional one (an optional value no one gave is left out, never asked for)."""
+    (training/reasoning.py), for the answer ``decision`` that follows it:
+
+    - ``"call"``: per call "Tool: <an offered tool>. Required: <each required parameter of that
+      tool, in its order> = <value>. Optional: <some of its other parameters, in schema order,
+      each once> = <value> | missing." (an optional value marked missing is left out of the call);
+    - ``"ask"``: one "Tool: ... Required: ..." with at least one required value ``missing``;
+    - ``"refuse"``: a refusal's sentence.
+
+    A value is a quote of the request (``quotable``: :func:`quote_grammar`'s rules; None: any JSON
+    string), optionally "-> <JSON>", or a JSON value that is not a string. The model still picks
+    the tool, the values and which optional ones it names; it cannot name a parameter the tool
+    lacks or skip a required one. None: no check of that kind fits these tools (ask, when no
+    tool has a required parameter)."""
     lit = lambda text: json.dumps(text, ensure_ascii=False)  # noqa: E731 - an EBNF string literal
+    if decision == "refuse":
+        return "root ::= " + " | ".join(map(lit, REFUSALS))
     rules = [
-        'root ::= "The request is harmful." | "No listed tool does this." | call ( " " call )*',
-        "call ::= " + " | ".join(f"tool{i}" for i in range(len(tools))),
+        'root ::= call ( " " call )*' if decision == "call" else "root ::= call",
         'value ::= quoted ( " -> " json )? | jother',
         r'quoted ::= "\"" quote "\""' if quotable else "quoted ::= jstring",
     ]
+    calls = []
     for i, tool in enumerate(tools):
         required = list(tool.required)
         optional = [p for p in tool.properties if p not in required]
-        given = ' ", " '.join(f'{lit(p + " = ")} ( value | "missing" | "given" )' for p in required) or '"none"'
-        rules.append(f'tool{i} ::= {lit("Tool: " + tool.name + ". Required: ")} {given} "."' + (f' ( " Optional: " t{i}o0 "." )?' if optional else ""))
-        # t{i}o{k}: optional parameter k or a later one first, then maybe more after it (schema order, each once)
-        for k in range(len(optional)):
-            later = f' ( ", " t{i}o{k + 1} )?' if k + 1 < len(optional) else ""
-            rest = f" | t{i}o{k + 1}" if k + 1 < len(optional) else ""
-            rules.append(f"t{i}o{k} ::= {lit(optional[k] + ' = ')} value{later}{rest}")
+        head = lit("Tool: " + tool.name + ". Required: ")
+        if decision == "ask":
+            if not required:
+                continue
+            # r{i}_{k}: parameters k.. with at least one missing; a{i}_{k}: parameters k.. any way
+            for k, name in enumerate(required):
+                more = k + 1 < len(required)
+                rules.append(f"a{i}_{k} ::= {lit(name + ' = ')} ( value | \"missing\" | \"given\" )" + (f' ", " a{i}_{k + 1}' if more else ""))
+                rules.append(f"r{i}_{k} ::= {lit(name + ' = ')} \"missing\"" + (f' ", " a{i}_{k + 1}' if more else "")
+                             + (f" | {lit(name + ' = ')} ( value | \"given\" ) \", \" r{i}_{k + 1}" if more else ""))
+            rules.append(f'tool{i} ::= {head} r{i}_0 "."')
+        else:
+            given = ' ", " '.join(f'{lit(p + " = ")} ( value | "given" )' for p in required) or '"none"'
+            rules.append(f'tool{i} ::= {head} {given} "."' + (f' ( " Optional: " t{i}o0 "." )?' if optional else ""))
+            # t{i}o{k}: optional parameter k or a later one first, then maybe more after it (schema order, each once)
+            for k in range(len(optional)):
+                later = f' ( ", " t{i}o{k + 1} )?' if k + 1 < len(optional) else ""
+                rest = f" | t{i}o{k + 1}" if k + 1 < len(optional) else ""
+                rules.append(f"t{i}o{k} ::= {lit(optional[k] + ' = ')} ( value | \"missing\" ){later}{rest}")
+        calls.append(f"tool{i}")
+    if not calls:
+        return None
+    rules.insert(1, "call ::= " + " | ".join(calls))
     body = "\n".join(rules) + "\n" + _JSON_RULES
     if quotable:
         body += quotable.replace("root ::=", "quote ::=", 1)
@@ -157,20 +184,27 @@ class CallGrammars:
         None (decode freely) for no tools or a schema XGrammar cannot compile."""
         if not tools:
             return None
-        from xgrammar.structural_tag import (GrammarFormat, JSONSchemaFormat, OptionalFormat, SequenceFormat, StructuralTag, TagFormat,
+        from xgrammar.structural_tag import (AnyTextFormat, GrammarFormat, JSONSchemaFormat, OrFormat, SequenceFormat, StructuralTag, TagFormat,
                                              TriggeredTagsFormat)
 
         begin, end = CALL_TAG
         try:
             quotable = quote_grammar(quotes) if quotes else None
-            answer = TriggeredTagsFormat(
-                triggers=[begin], tags=[TagFormat(begin=begin, content=JSONSchemaFormat(json_schema=call_schema(tools, parallel), max_whitespace_cnt=1), end=end)],
-                stop_after_first=True, excludes=[THINK_OPEN] if quotable else [])
+            call = TagFormat(begin=begin, content=JSONSchemaFormat(json_schema=call_schema(tools, parallel), max_whitespace_cnt=1), end=end)
+            answer = TriggeredTagsFormat(triggers=[begin], tags=[call], stop_after_first=True, excludes=[THINK_OPEN] if quotable else [])
             if quotable:
                 # "<think>" is excluded from the free text above, so an answer that opens the check
-                # takes this branch and its quotes are held to the conversation's words.
-                check = TagFormat(begin=THINK_OPEN, content=GrammarFormat(grammar=check_grammar(tools, quotable)), end=THINK_CLOSE)
-                answer = SequenceFormat(elements=[OptionalFormat(content=check), answer])
+                # takes one of these branches: the answer follows its check, as training taught
+                # (every required value given: the call; one missing: a question; a refusal's
+                # sentence: no call), and the check's quotes are the conversation's words.
+                def check(decision: str) -> Any:
+                    grammar = check_grammar(tools, quotable, decision)
+                    return grammar and TagFormat(begin=THINK_OPEN, content=GrammarFormat(grammar=grammar), end=THINK_CLOSE)
+
+                words = AnyTextFormat(excludes=[begin])
+                branches = [SequenceFormat(elements=[check("call"), call])]
+                branches += [SequenceFormat(elements=[c, words]) for c in (check("ask"), check("refuse")) if c]
+                answer = OrFormat(elements=[*branches, answer])
             return self.compiler.compile_structural_tag(StructuralTag(format=answer))
         except Exception as error:  # noqa: BLE001 - a user's schema may use what XGrammar does not support
             names = ", ".join(t.name for t in tools)
