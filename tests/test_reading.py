@@ -138,6 +138,17 @@ def test_each_call_reads_its_own_segment_of_the_check():
     assert calls[1].arguments == {"location": "the club", "max_hourly_rate": 20}
 
 
+def test_an_optional_value_the_check_marks_missing_is_left_out_of_the_call():
+    text = answer('Tool: reserve_court. Required: date = "Oct 2, 2027" -> "2027-10-02". Optional: duration_minutes = missing.',
+                  [{"name": "reserve_court", "arguments": {"date": "2027-10-02", "duration_minutes": 60}}])
+    reading = read_values(text, [COURT])
+    assert parse_tool_calls(reading.answer)[0].arguments == {"date": "2027-10-02"}
+    assert reading.changes == ["reserve_court.duration_minutes: 60 -> left out (the check marks it missing)"]
+    # a required value marked missing is the model's question, not a value to drop from a call it made anyway
+    required = answer("Tool: reserve_court. Required: date = missing.", [{"name": "reserve_court", "arguments": {"date": "2027-10-02"}}])
+    assert read_values(required, [COURT]).answer == required
+
+
 def test_a_span_copied_into_the_call_is_read_when_it_breaks_the_schema():
     text = '<TOOLCALL>[{"name": "reserve_court", "arguments": {"date": "the 14th of Feb 2027", "duration_minutes": "1h30"}}]</TOOLCALL>'
     assert parse_tool_calls(read_values(text, [COURT]).answer)[0].arguments == {"date": "2027-02-14", "duration_minutes": 90}

@@ -8,7 +8,8 @@ of the generator's surface forms (:mod:`tooltune.data.surface`) and puts the val
 where it differs. A call value that is not in its schema's form ("4 pm" where the description asks
 for HH:MM, "Rio Tinto, RIO" for a ticker) is read the same way. The model still picks the tool, the slot and the span; what it
 cannot do reliably, the code does. A reading that could mean two things ("5/6/2027", "seven
-o'clock") is no reading: the model's value stands.
+o'clock") is no reading: the model's value stands. An optional value the check marks ``missing``
+(``days = missing``) and the call still carries is one the model invented: it is left out.
 
 Written by hand, not with ``dateparser`` or ``word2number``: it reads exactly the forms the
 generator writes (each family round-trips in tests/test_reading.py) and never guesses from the
@@ -324,6 +325,7 @@ def read(text: str, family: str | None, schema: dict[str, Any] | None = None) ->
 # -- answers ------------------------------------------------------------------------------------------
 _QUOTED = re.compile(r'(?P<param>[A-Za-z_][\w.-]*) = (?P<said>"(?:[^"\\]|\\.)*") -> ')
 _TOOLCALL = re.compile(r"<TOOLCALL>(.*?)</TOOLCALL>", re.DOTALL)
+_MISSING = re.compile(r"(?:: |, )([A-Za-z_][\w.-]*) = missing\b")
 
 
 @dataclass
@@ -334,8 +336,8 @@ class Reading:
     changes: list[str] = field(default_factory=list)
 
 
-def _quotes(reasoning: str) -> list[tuple[str, dict[str, str]]]:
-    """(tool, {param: quoted words}) for each ``Tool: NAME.`` segment of the check, in order."""
+def _quotes(reasoning: str) -> list[tuple[str, dict[str, str], set[str]]]:
+    """(tool, {param: quoted words}, {params marked missing}) for each ``Tool: NAME.`` segment of the check, in order."""
     out = []
     for segment in re.split(r"(?=Tool: )", reasoning):
         name = re.match(r"Tool: ([^\s.]+(?:\.[^\s.]+)*)\.", segment)
@@ -347,7 +349,7 @@ def _quotes(reasoning: str) -> list[tuple[str, dict[str, str]]]:
                 quoted[match["param"]] = json.loads(match["said"])
             except ValueError:
                 continue
-        out.append((name[1], quoted))
+        out.append((name[1], quoted, set(_MISSING.findall(segment))))
     return out
 
 
@@ -380,7 +382,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def read_values(answer: str, tools: list[Tool]) -> Reading:
     """``answer`` with each call value that the check quotes from the request (or that breaks its
     schema) replaced by the value code reads from those words, where that reading is certain,
-    valid for the parameter's schema and different. Anything else comes back unchanged, byte for byte."""
+    valid for the parameter's schema and different, and without the optional values the check
+    marks ``missing``. Anything else comes back unchanged, byte for byte."""
     reasoning, _ = split_reasoning(answer)
     blocks = list(_TOOLCALL.finditer(answer))
     if len(blocks) != 1:
@@ -400,8 +403,11 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
         if not (isinstance(call, dict) and isinstance(call.get("arguments"), dict) and isinstance(call.get("name"), str) and (tool := by_name.get(call["name"]))):
             continue
         # The check's segment for this call: the first unused one that names its tool.
-        index = next((i for i, (name, _) in enumerate(segments) if name == tool.name), None)
-        quoted = segments.pop(index)[1] if index is not None else {}
+        index = next((i for i, (name, _, _) in enumerate(segments) if name == tool.name), None)
+        _, quoted, missing = segments.pop(index) if index is not None else ("", {}, set())
+        # An optional value the check itself marks missing is one the model would invent: left out.
+        for param in [p for p in call["arguments"] if p in missing and p not in tool.required]:
+            changes.append(f"{tool.name}.{param}: {json.dumps(call['arguments'].pop(param), ensure_ascii=False)} -> left out (the check marks it missing)")
         properties = tool.properties if isinstance(tool.properties, dict) else {}  # a client's schema may be anything
         for param, value in call["arguments"].items():
             schema = properties.get(param)
