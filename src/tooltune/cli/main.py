@@ -495,7 +495,7 @@ def jobs_cancel(job_id: str) -> None:
 @click.option("--dtype", type=click.Choice(["auto", "bfloat16", "float32"]), default="auto", show_default=True)
 @click.option("--read-values/--no-read-values", default=True, show_default=True, help="Read the values a generated answer quotes from the request into its call, as serving does (eval.json also keeps the scores without it).")
 @click.option("--constrain-calls/--free-calls", default=True, show_default=True, help="Decode tool calls within the offered tools' schemas, as serving does; --free-calls scores the model's calls as it writes them.")
-@click.option("--ground-quotes/--free-quotes", default=True, show_default=True, help="With constrained calls: the <think> check may quote only the request's own words, as serving does; --free-quotes lets it write any.")
+@click.option("--ground-quotes/--free-quotes", default=True, show_default=True, help="With constrained calls: the <think> check keeps its trained form, quotes only the request's own words, and the answer follows it, as serving does; --free-quotes frees the check.")
 def eval_cmd(model, base, data_file, out, predictions, base_predictions, temperature, max_new_tokens, batch_size, limit, dtype, read_values, constrain_calls,
              ground_quotes) -> None:
     """Answer every row of --data with --model (and --base), score both with every metric, report.
@@ -549,7 +549,7 @@ def compare_cmd(evaluations: tuple[str, ...], mean: bool, out: str | None) -> No
 @click.option("--prefix-cache", default=8, show_default=True, type=click.IntRange(min=0), help="System turns (tool lists) kept prefilled for the next request (0: none).")
 @click.option("--read-values/--no-read-values", default=True, show_default=True, help="Read the values the model quotes from the request (\"7:15 pm\") into the call by code; --no-read-values serves the model's own.")
 @click.option("--constrain-calls/--free-calls", default=True, show_default=True, help="Decode a tool call within the request's tool schemas; --free-calls serves the call as the model writes it.")
-@click.option("--ground-quotes/--free-quotes", default=True, show_default=True, help="With constrained calls: the model's <think> check may quote only the conversation's own words; --free-quotes lets it write any.")
+@click.option("--ground-quotes/--free-quotes", default=True, show_default=True, help="With constrained calls: the model's <think> check keeps its trained form, quotes only the conversation's own words, and the answer follows it; --free-quotes frees the check.")
 def serve_cmd(model: str, host: str, port: int, api_key: str | None, served_name: str | None, max_tokens: int, max_batch: int, prefix_cache: int, read_values: bool,
               constrain_calls: bool, ground_quotes: bool) -> None:
     """Serve MODEL (NAME@V, NAME@alias, a run, a folder or a .gguf file) as an OpenAI-compatible endpoint."""

@@ -50,7 +50,8 @@ class EvalConfig:
     read_values: bool = True
     # Tool calls are decoded within the offered tools' schemas, as serving does (tooltune/constrained.py).
     constrain_calls: bool = True
-    # With constrain_calls: the <think> check's quotes are held to the request's own words (tooltune/constrained.py).
+    # With constrain_calls: the <think> check keeps its trained form, its quotes are the request's own words,
+    # and the answer follows it (tooltune/constrained.py).
     ground_quotes: bool = True
 
     def __post_init__(self) -> None:

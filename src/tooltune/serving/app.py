@@ -55,7 +55,7 @@ class ServeConfig:
     prefix_cache: int = 8  # system turns (tool lists) whose keys and values are kept for the next request (0: none)
     read_values: bool = True  # values the model's check quotes ("7:15 pm") are read by code into the call (tooltune/reading.py); false: the model's own
     constrain_calls: bool = True  # tool calls are decoded within the request's tool schemas (tooltune/constrained.py); false: as the model writes them
-    ground_quotes: bool = True  # with constrain_calls: the check's quotes are the conversation's own words (tooltune/constrained.py); false: any words
+    ground_quotes: bool = True  # with constrain_calls: the check keeps its trained form, quotes the conversation's own words, and the answer follows it (tooltune/constrained.py); false: a free check
 
 
 @dataclass
