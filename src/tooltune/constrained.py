@@ -17,7 +17,10 @@ words for each value before the call's form (``location = "leeds"``, ``start_tim
 "16:00"``), and every quote in the generated training checks is such a span (docs/ablations.md).
 A small model still misquotes ("Ledger" for "Leeds", "tennis" for a badminton court); with
 grounding a quote can only be a run of whole words from the conversation's user and tool messages
-(as written or in lower case), so the model picks the span and cannot invent one.
+(as written or in lower case), so the model picks the span and cannot invent one. With it the check
+also keeps the form training writes (:func:`check_grammar`: an offered tool, its own parameters,
+required ones in order) and the answer follows the check as training taught: all required values
+given, the call; one ``missing``, a question; a refusal's sentence, no call.
 
 Evaluation and serving use it (``constrain_calls``, ``ground_quotes``); training never does:
 rewards score what the model writes on its own, so RLVR still pays the model for writing valid calls.
