@@ -180,6 +180,14 @@ def test_the_answer_follows_its_check(quoting, answer, allowed):
     assert quoting(answer) is allowed
 
 
+def test_one_call_allowed_means_a_check_of_one_call():
+    from tooltune.constrained import check_grammar
+
+    assert check_grammar([FORECAST, CLOCK], None, "call").startswith('root ::= call ( " " call )*')
+    assert check_grammar([FORECAST, CLOCK], None, "call", parallel=False).startswith("root ::= call\n")
+    assert check_grammar([Tool(name="ping", parameters={"type": "object", "properties": {"host": {"type": "string"}}})], None, "ask") is None  # nothing to ask for
+
+
 def test_a_forced_quote_is_a_run_of_the_request(bundled_tiny):
     """A random model put inside a quote can only close it on a run of the request's whole words."""
     from tooltune.constrained import quote_sources

@@ -147,6 +147,15 @@ def test_an_optional_value_the_check_marks_missing_is_left_out_of_the_call():
     # a required value marked missing is the model's question, not a value to drop from a call it made anyway
     required = answer("Tool: reserve_court. Required: date = missing.", [{"name": "reserve_court", "arguments": {"date": "2027-10-02"}}])
     assert read_values(required, [COURT]).answer == required
+    # words inside a quote are the request's, not the check's: nothing is marked missing by them
+    quoted = answer('Tool: reserve_court. Required: date = "Oct 2, duration_minutes = missing" -> "2027-10-02". Optional: duration_minutes = 60.',
+                    [{"name": "reserve_court", "arguments": {"date": "2027-10-02", "duration_minutes": 60}}])
+    assert parse_tool_calls(read_values(quoted, [COURT]).answer)[0].arguments["duration_minutes"] == 60
+    # two segments for one tool and one call: which segment the call meant is unclear, so nothing is dropped
+    twice = answer('Tool: reserve_court. Required: date = "Oct 2, 2027" -> "2027-10-02". Optional: duration_minutes = missing. '
+                   'Tool: reserve_court. Required: date = "Oct 2, 2027" -> "2027-10-02". Optional: duration_minutes = 60.',
+                   [{"name": "reserve_court", "arguments": {"date": "2027-10-02", "duration_minutes": 60}}])
+    assert parse_tool_calls(read_values(twice, [COURT]).answer)[0].arguments["duration_minutes"] == 60
 
 
 def test_a_span_copied_into_the_call_is_read_when_it_breaks_the_schema():

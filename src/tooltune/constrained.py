@@ -111,7 +111,7 @@ jobject ::= "{" ( jstring ": " json ( ", " jstring ": " json )* )? "}"
 REFUSALS = ("The request is harmful.", "No listed tool does this.")  # training/reasoning.py's refusal checks
 
 
-def check_grammar(tools: list[Tool], quotable: str | None, decision: str) -> str | None:
+def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parallel: bool = True) -> str | None:
     """EBNF for the inside of a ``<think>`` check in the form training writes it
     (training/reasoning.py), for the answer ``decision`` that follows it:
 
@@ -124,13 +124,13 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str) -> str
     A value is a quote of the request (``quotable``: :func:`quote_grammar`'s rules; None: any JSON
     string), optionally "-> <JSON>", or a JSON value that is not a string. The model still picks
     the tool, the values and which optional ones it names; it cannot name a parameter the tool
-    lacks or skip a required one. None: no check of that kind fits these tools (ask, when no
-    tool has a required parameter)."""
+    lacks or skip a required one; without ``parallel`` a call check names one call. None: no
+    check of that kind fits these tools (ask, when no tool has a required parameter)."""
     lit = lambda text: json.dumps(text, ensure_ascii=False)  # noqa: E731 - an EBNF string literal
     if decision == "refuse":
         return "root ::= " + " | ".join(map(lit, REFUSALS))
     rules = [
-        'root ::= call ( " " call )*' if decision == "call" else "root ::= call",
+        'root ::= call ( " " call )*' if decision == "call" and parallel else "root ::= call",
         'value ::= quoted ( " -> " json )? | jother',
         r'quoted ::= "\"" quote "\""' if quotable else "quoted ::= jstring",
     ]
@@ -201,7 +201,7 @@ class CallGrammars:
                 # (every required value given: the call; one missing: a question; a refusal's
                 # sentence: no call), and the check's quotes are the conversation's words.
                 def check(decision: str) -> Any:
-                    grammar = check_grammar(tools, quotable, decision)
+                    grammar = check_grammar(tools, quotable, decision, parallel)
                     return grammar and TagFormat(begin=THINK_OPEN, content=GrammarFormat(grammar=grammar), end=THINK_CLOSE)
 
                 words = AnyTextFormat(excludes=[begin])

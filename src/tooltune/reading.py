@@ -349,7 +349,9 @@ def _quotes(reasoning: str) -> list[tuple[str, dict[str, str], set[str]]]:
                 quoted[match["param"]] = json.loads(match["said"])
             except ValueError:
                 continue
-        out.append((name[1], quoted, set(_MISSING.findall(segment))))
+        # Marked missing in the Optional part, outside any quoted words ("hi, days = missing" is a quote).
+        optional = re.sub(r'"(?:[^"\\]|\\.)*"', '""', segment).partition(" Optional: ")[2]
+        out.append((name[1], quoted, set(_MISSING.findall(": " + optional)) if optional else set()))
     return out
 
 
@@ -405,8 +407,10 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
         # The check's segment for this call: the first unused one that names its tool.
         index = next((i for i, (name, _, _) in enumerate(segments) if name == tool.name), None)
         _, quoted, missing = segments.pop(index) if index is not None else ("", {}, set())
-        # An optional value the check itself marks missing is one the model would invent: left out.
-        for param in [p for p in call["arguments"] if p in missing and p not in tool.required]:
+        # An optional value the check itself marks missing is one the model would invent: left out
+        # (not where the check has two segments for this tool: which call each one meant is unclear).
+        alone = sum(name == tool.name for name, _, _ in segments) == 0 and [c.get("name") for c in calls if isinstance(c, dict)].count(tool.name) == 1
+        for param in [p for p in call["arguments"] if alone and p in missing and p not in tool.required]:
             changes.append(f"{tool.name}.{param}: {json.dumps(call['arguments'].pop(param), ensure_ascii=False)} -> left out (the check marks it missing)")
         properties = tool.properties if isinstance(tool.properties, dict) else {}  # a client's schema may be anything
         for param, value in call["arguments"].items():
