@@ -34,10 +34,9 @@ from typing import Any
 
 from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
-__all__ = ["CALL_TAG", "QUOTE_OPEN", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
+__all__ = ["CALL_TAG", "REFUSALS", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
 
 CALL_TAG = ("<TOOLCALL>", "</TOOLCALL>")  # the canonical call format (schema.toolcalls.format_tool_calls)
-QUOTE_OPEN = ' = "'  # how the check opens a value quoted from the request (training/reasoning.py: `param = "words"`)
 
 
 def call_schema(tools: list[Tool], parallel: bool = True) -> dict[str, Any]:
