@@ -48,6 +48,9 @@ class Preset:
     # Share of execute rows in other shapes than one call (`tooltune data generate --shapes`):
     # parallel calls, multi-turn rows, long tool lists; 0 keeps single calls only.
     shapes: float = 0.0
+    # Share of rows whose tool names are camelCase or dotted (`tooltune data generate --name-styles`);
+    # 0 keeps the catalogs' snake-case names.
+    name_styles: float = 0.0
     # Share of requests for a tool the row does not offer whose list shows a same-domain tool
     # (`tooltune data generate --near-refusals`); 0 keeps every such list free of the tool's domain.
     near_refusals: float = 0.0
@@ -191,7 +194,7 @@ def run_quickstart(
     # Everything a setting can get wrong fails before settings.json is written, so the corrected
     # command can use the same folder.
     try:
-        config = GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list, shapes=chosen.shapes,
+        config = GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list, shapes=chosen.shapes, name_styles=chosen.name_styles,
                                 near_refusals=chosen.near_refusals, harmful_uses=chosen.harmful_uses, refuse_kinds=chosen.refuse_kinds,
                                 paraphrased_values=chosen.paraphrased_values, passing=chosen.passing)
     except ValueError as exc:

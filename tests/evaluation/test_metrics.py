@@ -123,3 +123,13 @@ def test_a_file_with_several_shapes_is_reported_per_shape():
     assert summary.metrics["shape:parallel"]["exact_call"] == 1.0  # order-free
     assert summary.metrics["shape:multi_turn"]["exact_call"] == 0.0
     assert "shape:single" not in summarize(ROWS, ANSWERS, [score_answer(r, a) for r, a in zip(ROWS, ANSWERS)]).rows
+
+
+def test_a_file_with_several_tool_name_styles_is_reported_per_style():
+    camel = make_record(SYSTEM.replace("get_weather_forecast", "getWeatherForecast"), "Weather in Lima", json.dumps([{"name": "getWeatherForecast", "arguments": {"location": "Lima"}}]), "execute")
+    rows = [*ROWS, camel]
+    answers = [*ANSWERS, "<TOOLCALL>" + json.dumps([{"name": "get_weather_forecast", "arguments": {"location": "Lima"}}]) + "</TOOLCALL>"]
+    summary = summarize(rows, answers, [score_answer(r, a) for r, a in zip(rows, answers)])
+    assert summary.rows["names:camel"] == 1 and summary.rows["names:snake"] == len(ROWS)
+    assert summary.metrics["names:camel"]["exact_call"] == 0.0  # the snake-case name it assumed is not the listed one
+    assert "names:snake" not in summarize(ROWS, ANSWERS, [score_answer(r, a) for r, a in zip(ROWS, ANSWERS)]).rows

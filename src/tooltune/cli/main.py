@@ -102,12 +102,13 @@ def data_stats(file: str, as_json: bool) -> None:
 @click.option("--harmful-uses", default=0.0, show_default=True, help="Share of training harmful requests that ask one of the row's own tools to do the harm (directions to stalk someone); eval.jsonl always uses 0.")
 @click.option("--near-refusals", default=0.0, show_default=True, help="Share of requests for a tool the row does not offer whose list shows a tool of that tool's own domain (refusing then takes reading what each tool does); eval.jsonl always uses 0.")
 @click.option("--shapes", default=0.0, show_default=True, help="Share of execute rows in other shapes than one call: two calls in one answer, a conversation after a tool result or a follow-up that gives an asked-for value, a 6-12 tool list (eval.jsonl reports each shape).")
+@click.option("--name-styles", default=0.0, show_default=True, help="Share of rows whose tool names are renamed into camelCase (getStockPrice) or dotted (markets.get_stock_price) style, half each, so names are copied from the list, not assumed snake case (eval.jsonl reports each style).")
 @click.option("--tools", "tools_file", type=click.Path(exists=True, dir_okay=False), help="Your own tools (JSON list of OpenAI function schemas) instead of the bundled catalogs; a tool the generator cannot serve is skipped with its reason, and a per-tool report is printed.")
 @click.option("--eval-tools", help="With --tools: comma-separated names held out for eval.jsonl (default: a fifth of them).")
 @click.option("--teacher", help="Base URL of an OpenAI-compatible endpoint that rewords requests (e.g. http://localhost:8000/v1).")
 @click.option("--teacher-model", help="Model name to ask at --teacher.")
 @click.option("--overwrite", is_flag=True, help="Replace train.jsonl / eval.jsonl already in --out (without it, files there are never replaced).")
-def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kinds, rows_per_list, natural, passing, paraphrased_values, harmful_uses, near_refusals, shapes, tools_file, eval_tools, teacher, teacher_model, overwrite) -> None:
+def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kinds, rows_per_list, natural, passing, paraphrased_values, harmful_uses, near_refusals, shapes, name_styles, tools_file, eval_tools, teacher, teacher_model, overwrite) -> None:
     """Write synthetic execute / clarify / refuse rows: train.jsonl and held-out eval.jsonl.
 
     Training rows use the bundled training catalog; eval rows use tools, phrasings and kinds
@@ -122,7 +123,7 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
     try:
         fractions, kinds = _fractions("--mix", mix), _fractions("--refuse-kinds", refuse_kinds)
         config = GenerateConfig(
-            n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors, pairs=pairs, refuse_kinds=kinds, rows_per_list=rows_per_list, natural=natural, harmful_uses=harmful_uses, near_refusals=near_refusals, shapes=shapes, paraphrased_values=paraphrased_values, passing=passing,  # type: ignore[arg-type]
+            n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors, pairs=pairs, refuse_kinds=kinds, rows_per_list=rows_per_list, natural=natural, harmful_uses=harmful_uses, near_refusals=near_refusals, shapes=shapes, name_styles=name_styles, paraphrased_values=paraphrased_values, passing=passing,  # type: ignore[arg-type]
             tools_file=tools_file, eval_tools=[t.strip() for t in eval_tools.split(",") if t.strip()] if eval_tools else None,
         )
         taken = [name for name in ("train.jsonl", "eval.jsonl") if (Path(out) / name).exists()]

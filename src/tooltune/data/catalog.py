@@ -130,7 +130,7 @@ def passing_problems(ct: "CatalogTool", template: str) -> list[str]:
     """What is wrong with one of ``ct``'s in-passing templates (empty: nothing): every name a
     parameter, said once, every required one said, an optional one where the tool has any, fixed
     values valid."""
-    from jsonschema import Draft202012Validator  # a catalog check, not on the generator's path
+    from .validate import schema_validator  # a catalog check, not on the generator's path
 
     names, fixed, _, text = read_passing(template)
     props, required = ct.tool.properties, set(ct.tool.required)
@@ -145,8 +145,9 @@ def passing_problems(ct: "CatalogTool", template: str) -> list[str]:
     if re.search(r"[\[\]{}]", _PLACEHOLDER.sub("", text)):
         problems.append("a bracket or brace is left over (a literal is written [words](name=value))")
     for name, value in fixed.items():
-        if name in props:
-            problems += [f"'{name}' = {value!r}: {e.message}" for e in Draft202012Validator(props[name]).iter_errors(value)]
+        validator = schema_validator(json.dumps(props[name], sort_keys=True), json.dumps(ct.tool.parameters, sort_keys=True)) if name in props else None
+        if validator is not None:  # the one validator data validate uses: formats and the schema's own draft too
+            problems += [f"'{name}' = {value!r}: {e.message}" for e in validator.iter_errors(value)]
     return problems
 
 

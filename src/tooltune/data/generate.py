@@ -28,12 +28,13 @@ from typing import Any
 from ..schema import Tool, format_tool_calls, render_system_prompt
 from .catalog import CatalogTool, humanize, load_banks, name_words, load_catalog, load_refusals, load_user_tools, read_passing
 from .phrasing import ASIDES, ASK_LEADS, CLOSERS, FOLLOW_UPS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, JOINERS, OPENERS, REFUSE_WRAPS
+from .naming import NAME_STYLES, restyle
 from .records import Record, make_record, write_jsonl
 from .schema_values import NoValue, draw
 from .surface import family_of, fill_slot, render, singular_after_one, unit_of, vague
 from .validate import argument_problems, schema_problem
 
-__all__ = ["GenerateConfig", "Generated", "generate", "generate_split", "exact_counts", "share_tool_lists"]
+__all__ = ["GenerateConfig", "Generated", "generate", "generate_split", "exact_counts", "share_tool_lists", "rename"]
 
 STYLES = ("formal", "casual", "terse")
 # Execute rows in other shapes than one call (GenerateConfig.shapes): drawn evenly.
@@ -74,6 +75,7 @@ class GenerateConfig:
     paraphrased_values: bool = field(default=False, metadata={"help": "With natural: say more values in other words: a catalog tool's enum values in the phrases people use for them ('cheapest first' for sort_by price, 'it doesn't fit' for reason 'wrong size', 'on foot' for mode walking; written per tool in values.json, eval.jsonl's tools with their own), and quantities whose description names a unit in another unit of it ('1.75 m' for height_cm 175, '12 kΩ' for 12000 ohms, '250 mA' for 0.25 A). Off: enum values as the general word bank has them inside the slot's phrase, quantities as plain amounts, the files of earlier versions."})
     passing: float = field(default=0.0, metadata={"help": "Share of training execute rows written from a catalog tool's in-passing requests (hand-written whole sentences that say optional values as people do, inside the sentence: 'a [nonstop](nonstop_only=true) flight for {date}'), where the tool has them; the values still vary. eval.jsonl never uses them. 0: the files of earlier versions."})
     shapes: float = field(default=0.0, metadata={"help": "Share of execute rows in the shapes real agents see: two calls in one answer (two tools, or one tool for two values), a conversation that goes on after a tool result or supplies a value asked for earlier, or a long tool list (6-12 tools). Both files get them; 0 writes single-call rows only, as earlier versions did."})
+    name_styles: float = field(default=0.0, metadata={"help": "Share of rows (of tool lists, when rows share one; a clarify row and its twin together) whose tool names are renamed into another style agents use: camelCase (getStockPrice) or dotted with the tool's domain as namespace (markets.get_stock_price), half each, so the model copies a name from the list rather than expecting snake case. Both files get them; eval.jsonl reports each style. 0: the files of earlier versions."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
     eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
 
@@ -92,6 +94,8 @@ class GenerateConfig:
             raise ValueError(f"--natural is a share of values between 0 and 1, got {self.natural}")
         if not 0 <= self.passing <= 1:
             raise ValueError(f"--passing is a share of execute rows between 0 and 1, got {self.passing}")
+        if not 0 <= self.name_styles <= 1:
+            raise ValueError(f"--name-styles is a share of rows between 0 and 1, got {self.name_styles}")
         if not 0 <= self.shapes <= 1:
             raise ValueError(f"--shapes is a share of execute rows between 0 and 1, got {self.shapes}")
         if not 0 <= self.pairs <= 1:
@@ -180,16 +184,20 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
         splits["eval"] = generate_split(held, config.eval_n, config.mix, "eval", config.seed + 7919, config.max_distractors, seen, natural=config.natural, skipped=skipped, shapes=config.shapes, paraphrased_values=config.paraphrased_values)
     if not config.n:  # held-out rows only: no empty train.jsonl
         del splits["train"], paths["train"]
-    for split, records in splits.items():  # written only when every split could be made
-        write_jsonl(paths[split], records)
     # Every tool that could be served has a line, a tool the draw left without rows too (--n 10 for 24 tools).
     rows: dict[str, dict[str, dict[str, int]]] = {t.name: {} for t in [*train_tools, *eval_tools] if t.name not in skipped} if config.tools_file else {}
-    for split, records in splits.items():
+    for split, records in splits.items():  # counted under the tools' own names, before any renaming
         for record in records:
             tool = record.raw["extra_info"].get("tool")
             if tool:  # a refusal counts for the tool it asked for but the row did not offer
                 by = rows.setdefault(tool, {}).setdefault(split, {})
                 by[record.behavior] = by.get(record.behavior, 0) + 1
+    if config.name_styles:
+        namespaces = {t.name: t.domain for t in [*train_tools, *eval_tools]}
+        for split, records in splits.items():
+            rename(records, config.name_styles, namespaces, random.Random(config.seed + 15485863 + (split == "eval")))
+    for split, records in splits.items():  # written only when every split could be made
+        write_jsonl(paths[split], records)
     return Generated(paths, rows, dict(skipped))
 
 
@@ -335,6 +343,19 @@ def share_tool_lists(rows: list[Record], tools: list[CatalogTool], per_list: int
             raw["tools"] = [t.to_openai() for t in listed]
             raw["extra_info"]["list"] = number
             rows[i]._tools = None  # Record caches the tools it parsed
+
+
+def rename(rows: list[Record], share: float, namespaces: dict[str, str], rng: random.Random) -> None:
+    """Rename the tools of a ``share`` of ``rows`` (in place) into a style of :data:`.naming.NAME_STYLES`.
+    Rows that share a tool list, and a clarify row with its twin, share the draw: one agent, one style."""
+    drawn: dict[Any, str | None] = {}
+    for i, record in enumerate(rows):
+        extra = record.raw["extra_info"]
+        key = ("list", extra["list"]) if "list" in extra else ("pair", extra["pair"]) if "pair" in extra else ("row", i)
+        if key not in drawn:
+            drawn[key] = rng.choice(NAME_STYLES) if rng.random() < share else None
+        if drawn[key] and restyle(record.raw, drawn[key], namespaces):
+            record._tools = None  # Record caches the tools it parsed
 
 
 class ToolFailed(ValueError):

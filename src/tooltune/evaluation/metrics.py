@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from ..data.naming import name_style
 from ..data.records import Record
 from ..rewards.builtin import score_record
 from ..schema import BEHAVIORS, format_tool_calls, parse_tool_calls, split_reasoning
@@ -130,15 +131,17 @@ def summarize(records: list[Record], answers: list[str], scores: list[RowScore])
 
     groups: dict[str, list[RowScore]] = defaultdict(list)
     texts: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    # Per shape too, when the file holds more than one (a single-call file's report stays as it was).
-    shapes = [record.shape for record in records]
-    by_shape = len(set(shapes)) > 1
-    for record, answer, score, shape in zip(records, answers, scores, shapes):
-        for group in ("all", score.behavior, *([f"shape:{shape}"] if by_shape else [])):
+    # Per shape and per tool-name style too, when the file holds more than one of them (a
+    # single-call, snake-case file's report stays as it was).
+    shapes = [f"shape:{record.shape}" for record in records]
+    styles = [f"names:{name_style([t.name for t in record.tools])}" for record in records]
+    kinds = [kind for kind in (shapes, styles) if len(set(kind)) > 1]
+    for i, (record, answer, score) in enumerate(zip(records, answers, scores)):
+        for group in ("all", score.behavior, *(kind[i] for kind in kinds)):
             groups[group].append(score)
             texts[group][0].append(canonical(answer))
             texts[group][1].append(canonical(record.ground_truth))
-    order = ["all", *[b for b in BEHAVIORS if b in groups], *sorted(g for g in groups if g.startswith("shape:"))]
+    order = ["all", *[b for b in BEHAVIORS if b in groups], *sorted(g for g in groups if g.startswith("shape:")), *sorted(g for g in groups if g.startswith("names:"))]
     metrics: dict[str, dict[str, float]] = {}
     for group in order:
         values: dict[str, list[float]] = defaultdict(list)
