@@ -459,6 +459,13 @@ def test_every_in_passing_template_of_the_catalog_is_right():
         "'guests' = 12: 12 is greater than the maximum of 10"]
     assert passing_problems(hotels, "{city}x [2](guests=2), [3](guests=3), {check_in} to {check_out}") == [
         "'guests' is said twice", "a {placeholder} touches a letter or digit; put a space or a word between"]
+    import dataclasses
+
+    from tooltune.schema import Tool
+
+    broken = dataclasses.replace(hotels, tool=Tool(hotels.name, hotels.tool.description, {**hotels.tool.parameters, "properties": {**hotels.tool.properties, "guests": {"type": "strng"}}}))
+    assert passing_problems(broken, "a room in {city} [for two](guests=2) {check_in} to {check_out}") == [
+        "'guests' has no valid JSON Schema to check 2 against; fix the parameter's schema"]
 
 
 def test_passing_rows_say_optional_values_inside_the_request_and_the_call_carries_them(tmp_path):

@@ -72,3 +72,11 @@ def test_a_row_whose_names_would_collide_is_left_as_it_was():
            "reward_model": {"ground_truth": '[{"name": "get_x", "arguments": {}}]'}, "behavior": "execute", "extra_info": {"tool": "get_x"}}
     assert restyle(raw, "camel", {}) is False
     assert [t["function"]["name"] for t in raw["tools"]] == ["get_x", "getX"] and raw["extra_info"] == {"tool": "get_x"}
+
+
+def test_users_own_tools_keep_their_names(tmp_path):
+    import pytest
+
+    (tmp_path / "tools.json").write_text('[{"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]')
+    with pytest.raises(ValueError, match="drop --name-styles with --tools"):
+        GenerateConfig(tools_file=str(tmp_path / "tools.json"), name_styles=0.3)

@@ -126,10 +126,14 @@ def test_a_file_with_several_shapes_is_reported_per_shape():
 
 
 def test_a_file_with_several_tool_name_styles_is_reported_per_style():
-    camel = make_record(SYSTEM.replace("get_weather_forecast", "getWeatherForecast"), "Weather in Lima", json.dumps([{"name": "getWeatherForecast", "arguments": {"location": "Lima"}}]), "execute")
+    camel = make_record(SYSTEM.replace("get_weather_forecast", "getWeatherForecast"), "Weather in Lima", json.dumps([{"name": "getWeatherForecast", "arguments": {"location": "Lima"}}]), "execute",
+                        extra_info={"names": "camel"})
     rows = [*ROWS, camel]
     answers = [*ANSWERS, "<TOOLCALL>" + json.dumps([{"name": "get_weather_forecast", "arguments": {"location": "Lima"}}]) + "</TOOLCALL>"]
     summary = summarize(rows, answers, [score_answer(r, a) for r, a in zip(rows, answers)])
     assert summary.rows["names:camel"] == 1 and summary.rows["names:snake"] == len(ROWS)
     assert summary.metrics["names:camel"]["exact_call"] == 0.0  # the snake-case name it assumed is not the listed one
     assert "names:snake" not in summarize(ROWS, ANSWERS, [score_answer(r, a) for r, a in zip(ROWS, ANSWERS)]).rows
+    # A user's own list that mixes styles is not split by them: only the generator's label counts.
+    unlabelled = make_record(camel.system_prompt, "Weather in Lima", camel.ground_truth, "execute")
+    assert not any(g.startswith("names:") for g in summarize([*ROWS, unlabelled], answers, [score_answer(r, a) for r, a in zip([*ROWS, unlabelled], answers)]).rows)

@@ -145,8 +145,13 @@ def passing_problems(ct: "CatalogTool", template: str) -> list[str]:
     if re.search(r"[\[\]{}]", _PLACEHOLDER.sub("", text)):
         problems.append("a bracket or brace is left over (a literal is written [words](name=value))")
     for name, value in fixed.items():
-        validator = schema_validator(json.dumps(props[name], sort_keys=True), json.dumps(ct.tool.parameters, sort_keys=True)) if name in props else None
-        if validator is not None:  # the one validator data validate uses: formats and the schema's own draft too
+        if name not in props:
+            continue
+        # The one validator data validate uses: formats, $refs and the schema's own draft too.
+        validator = schema_validator(json.dumps(props[name], sort_keys=True), json.dumps(ct.tool.parameters, sort_keys=True))
+        if validator is None:
+            problems.append(f"'{name}' has no valid JSON Schema to check {value!r} against; fix the parameter's schema")
+        else:
             problems += [f"'{name}' = {value!r}: {e.message}" for e in validator.iter_errors(value)]
     return problems
 

@@ -96,6 +96,8 @@ class GenerateConfig:
             raise ValueError(f"--passing is a share of execute rows between 0 and 1, got {self.passing}")
         if not 0 <= self.name_styles <= 1:
             raise ValueError(f"--name-styles is a share of rows between 0 and 1, got {self.name_styles}")
+        if self.name_styles and self.tools_file:
+            raise ValueError("--name-styles renames the bundled catalogs' tools; your own tools keep the names your agent sends, so drop --name-styles with --tools")
         if not 0 <= self.shapes <= 1:
             raise ValueError(f"--shapes is a share of execute rows between 0 and 1, got {self.shapes}")
         if not 0 <= self.pairs <= 1:

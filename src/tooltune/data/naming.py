@@ -34,9 +34,8 @@ def styled(name: str, style: str, namespace: str = "") -> str:
 
 
 def name_style(names: list[str]) -> str:
-    """The style of a row's tool names, read from the names themselves (so hand-written rows have
-    one): ``dotted`` when one holds a dot, ``camel`` when one joins words by capitals without
-    underscores, else ``snake``."""
+    """The style of a list of tool names: ``dotted`` when one holds a dot, ``camel`` when one
+    joins words by capitals without underscores, else ``snake``."""
     if any("." in n for n in names):
         return "dotted"
     if any(re.search(r"[a-z0-9][A-Z]", n) and "_" not in n for n in names):
@@ -69,5 +68,5 @@ def restyle(raw: dict[str, Any], style: str, namespaces: dict[str, str]) -> bool
             extra[key] = renamed[extra[key]]
     if extra.get("calls"):
         extra["calls"] = [renamed[n] for n in extra["calls"]]
-    extra["names"] = style
+    extra["names"] = name_style(list(renamed.values()))  # what the names became (dotted falls back to camel without a namespace)
     return True

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from ..data.naming import name_style
+from ..data.naming import NAME_STYLES
 from ..data.records import Record
 from ..rewards.builtin import score_record
 from ..schema import BEHAVIORS, format_tool_calls, parse_tool_calls, split_reasoning
@@ -131,10 +131,12 @@ def summarize(records: list[Record], answers: list[str], scores: list[RowScore])
 
     groups: dict[str, list[RowScore]] = defaultdict(list)
     texts: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    # Per shape and per tool-name style too, when the file holds more than one of them (a
-    # single-call, snake-case file's report stays as it was).
+    # Per shape, and per tool-name style of the rows `data generate --name-styles` renamed
+    # (``extra_info.names``), when the file holds more than one (a single-call file's report stays
+    # as it was). Only the generator's label counts: a user's tools mix styles in one list.
     shapes = [f"shape:{record.shape}" for record in records]
-    styles = [f"names:{name_style([t.name for t in record.tools])}" for record in records]
+    labels = [extra.get("names") if isinstance(extra := record.raw.get("extra_info"), dict) else None for record in records]
+    styles = [f"names:{label if label in NAME_STYLES else 'snake'}" for label in labels] if any(labels) else []
     kinds = [kind for kind in (shapes, styles) if len(set(kind)) > 1]
     for i, (record, answer, score) in enumerate(zip(records, answers, scores)):
         for group in ("all", score.behavior, *(kind[i] for kind in kinds)):
