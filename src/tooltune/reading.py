@@ -401,6 +401,7 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
     by_name = {t.name: t for t in tools}
     segments = _quotes(reasoning or "")
     changes, think = [], reasoning or ""
+    called = [c.get("name") for c in calls if isinstance(c, dict)]
     for call in calls:
         if not (isinstance(call, dict) and isinstance(call.get("arguments"), dict) and isinstance(call.get("name"), str) and (tool := by_name.get(call["name"]))):
             continue
@@ -409,7 +410,7 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
         _, quoted, missing = segments.pop(index) if index is not None else ("", {}, set())
         # An optional value the check itself marks missing is one the model would invent: left out
         # (not where the check has two segments for this tool: which call each one meant is unclear).
-        alone = sum(name == tool.name for name, _, _ in segments) == 0 and [c.get("name") for c in calls if isinstance(c, dict)].count(tool.name) == 1
+        alone = called.count(tool.name) == 1 and not any(name == tool.name for name, _, _ in segments)
         for param in [p for p in call["arguments"] if alone and p in missing and p not in tool.required]:
             changes.append(f"{tool.name}.{param}: {json.dumps(call['arguments'].pop(param), ensure_ascii=False)} -> left out (the check marks it missing)")
         properties = tool.properties if isinstance(tool.properties, dict) else {}  # a client's schema may be anything

@@ -458,7 +458,8 @@ class _RowMaker:
             names, fixed, words, text = read_passing(self.rng.choice(ct.passing))
             # A drawn value differs from the written ones too ("12 feet, what's that in feet?" converts nothing).
             drawn = self._in_order(ct, self._distinct(ct, names, taken=list(fixed.values())), always=True)  # written words stay with their value
-            args = {p: ({**drawn, **fixed})[p] for p in _ordered(ct, [*drawn, *fixed])}
+            values = {**drawn, **fixed}
+            args = {p: values[p] for p in _ordered(ct, list(values))}
             # A value in the writer's own words is quoted in the check like any other paraphrase.
             said = {p: w for p, w in words.items() if w.casefold() != self._render(fixed[p]).casefold()}
             text = _fill_template(text, {p: self._say(ct, p, args[p], said, units=False)[0] for p in names}, singular=self.natural > 0)
