@@ -1,6 +1,7 @@
 """Build ``natural.jsonl`` from ``natural.src.jsonl``: hand-written requests over the held-out catalog.
 
     python heldout/build.py            # writes heldout/natural.jsonl, exits 1 on any bad row
+    python heldout/build.py dev/natural_dev.src.jsonl --tools dev/tools.json   # the dev set (dev/README.md)
 
 Each source row was written by hand, the way a user types a request: the tools it offers (names
 from the bundled held-out catalog), the request, the behavior, and the normalized answer. This
@@ -11,6 +12,7 @@ Never train or tune on these rows.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -18,14 +20,15 @@ from pathlib import Path
 from tooltune.data.catalog import load_catalog
 from tooltune.data.records import make_record, write_jsonl
 from tooltune.data.validate import argument_problems
-from tooltune.schema import render_system_prompt
+from tooltune.schema import Tool, render_system_prompt
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("harmful", "out_of_scope", "tool_not_offered")
 
 
-def build(source: Path) -> tuple[list, list[str]]:
-    catalog = {t.name: t.tool for t in load_catalog("eval")}
+def build(source: Path, catalog: dict[str, Tool] | None = None) -> tuple[list, list[str]]:
+    """(records, problems) for ``source``'s rows over ``catalog`` (default: the held-out catalog)."""
+    catalog = catalog if catalog is not None else {t.name: t.tool for t in load_catalog("eval")}
     records, problems = [], []
     seen: set[str] = set()
     for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
@@ -40,7 +43,7 @@ def build(source: Path) -> tuple[list, list[str]]:
         names, request, behavior = row.get("tools") or [], row.get("request", "").strip(), row.get("behavior")
         unknown = [n for n in names if n not in catalog]
         if unknown or not names:
-            problems.append(f"{where}: tools must be held-out catalog names, got {unknown or names}")
+            problems.append(f"{where}: tools must be names of the set's catalog, got {unknown or names}")
             continue
         if not request or request.casefold() in seen:
             problems.append(f"{where}: empty or repeated request")
@@ -84,9 +87,15 @@ def build(source: Path) -> tuple[list, list[str]]:
 
 
 def main() -> int:
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "natural.src.jsonl"
-    out = Path(sys.argv[2]) if len(sys.argv) > 2 else source.with_name(source.name.replace(".src", ""))
-    records, problems = build(source)
+    parser = argparse.ArgumentParser(description="Build a hand-written set's records from its source rows.")
+    parser.add_argument("source", nargs="?", default=str(HERE / "natural.src.jsonl"))
+    parser.add_argument("out", nargs="?", help="default: the source's name without .src")
+    parser.add_argument("--tools", help="the set's tools (a JSON list of function schemas); default: the held-out catalog")
+    args = parser.parse_args()
+    source = Path(args.source)
+    out = Path(args.out) if args.out else source.with_name(source.name.replace(".src", ""))
+    catalog = {t.name: t for t in map(Tool.from_dict, json.loads(Path(args.tools).read_text(encoding="utf-8")))} if args.tools else None
+    records, problems = build(source, catalog)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
