@@ -685,9 +685,7 @@ class _RowMaker:
     def _without_hints(self, ct: CatalogTool, missing: str, args: dict[str, Any]) -> dict[str, Any]:
         """``args`` less the optional values that say what the missing one would be: a clarify row
         that asks "Which city?" must not hold one ("commute to 410 Lakeshore Boulevard, Chicago")."""
-        spec = ct.values.get(missing)
-        bank = self.banks.get(spec[1:], []) if isinstance(spec, str) and spec.startswith("@") else spec if isinstance(spec, list) else []
-        names = [v for v in bank if isinstance(v, str) and len(v) > 2]
+        names = [v for v in self._listed(ct, missing) if isinstance(v, str) and len(v) > 2]
         if not self.natural or not names:
             return args
         said = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)", re.I)
@@ -843,16 +841,21 @@ class _RowMaker:
             return value.lower()
         return value
 
-    def _bank_value(self, ct: CatalogTool, name: str) -> Any:
+    def _listed(self, ct: CatalogTool, name: str) -> list[Any]:
+        """The values a catalog tool's hints list for ``name``: its own list, or a bank's ("@city")."""
         spec = ct.values.get(name)
-        if isinstance(spec, str) and spec.startswith("@") and self.banks.get(spec[1:]):
-            value = copy.deepcopy(self.rng.choice(self.banks[spec[1:]]))
-            if spec == "@date" and self.natural:  # the bank's dates are one year; people write others
+        if isinstance(spec, str) and spec.startswith("@"):
+            return self.banks.get(spec[1:]) or []
+        return spec if isinstance(spec, list) else []
+
+    def _bank_value(self, ct: CatalogTool, name: str) -> Any:
+        listed = self._listed(ct, name)
+        if listed:
+            value = copy.deepcopy(self.rng.choice(listed))
+            if ct.values.get(name) == "@date" and self.natural:  # the bank's dates are one year; people write others
                 self._year = self._year or self.rng.choice(_YEARS)  # one year a row, so ranges stay ordered
                 value = f"{self._year}{value[4:]}"
             return value
-        if isinstance(spec, list) and spec:
-            return copy.deepcopy(self.rng.choice(spec))
         if not ct.hinted:  # a user's tool: the schema, its name and description say what fits
             try:
                 return draw(name, ct.tool.properties.get(name) or {}, self.rng, self.banks, root=ct.tool.parameters)
