@@ -91,7 +91,7 @@ def test_a_spec_or_rubric_that_is_not_yaml_or_not_utf8_names_its_file(tmp_path):
     with pytest.raises(ValueError, match="cannot be read"):
         read_yaml(tmp_path)  # a folder: what a race between is_file() and the read would meet
     (tmp_path / "rubric.txt").write_bytes(b"Score \xff")
-    with pytest.raises(JudgeError, match="rubric.txt is not UTF-8 text"):
+    with pytest.raises(JudgeError, match=r"judge.rubric: .*rubric.txt: not UTF-8 text \(byte \d+\); save it as UTF-8"):
         JudgeConfig(url="http://127.0.0.1:1/v1", rubric=str(tmp_path / "rubric.txt")).rubrics()
 
 

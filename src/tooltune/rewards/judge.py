@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.records import row_tools
-from ..data.yaml_file import read_yaml
+from ..data.yaml_file import read_text, read_yaml
 from ..schema import split_reasoning
 from .builtin import completion_text
 from .loader import RewardError
@@ -137,9 +137,9 @@ class JudgeConfig:
         if not path.is_file():
             raise JudgeError(f"judge.rubric: file {path} does not exist; use 'builtin' or a text/YAML file")
         try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise JudgeError(f"judge.rubric: {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+            text = read_text(path)
+        except ValueError as exc:
+            raise JudgeError(f"judge.rubric: {exc}") from exc
         if path.suffix.lower() in (".yaml", ".yml", ".json"):
             try:
                 mapping = read_yaml(path, text)
