@@ -158,6 +158,39 @@ def test_an_optional_value_the_check_marks_missing_is_left_out_of_the_call():
     assert parse_tool_calls(read_values(twice, [COURT]).answer)[0].arguments["duration_minutes"] == 60
 
 
+def test_the_call_follows_its_check():
+    # training writes the call from the check: a value the call misspells, swaps or drops is the check's
+    text = answer('Tool: find_parking_spot. Required: location = "Broadway". Optional: size = "large".',
+                  [{"name": "find_parking_spot", "arguments": {"location": "Brodway"}}])
+    reading = read_values(text, [PARK])
+    assert parse_tool_calls(reading.answer)[0].arguments == {"location": "Broadway", "size": "large"}
+    assert reading.changes == ['find_parking_spot.location: "Brodway" -> "Broadway" (as its check states)',
+                               'find_parking_spot.size: (none) -> "large" (as its check states)']
+    # a value that takes reading (money, a time, a code) is read from the check's words, not copied from it
+    money = answer('Tool: find_parking_spot. Required: location = "Broadway". Optional: max_hourly_rate = 12.',
+                   [{"name": "find_parking_spot", "arguments": {"location": "Broadway", "max_hourly_rate": 15}}])
+    assert read_values(money, [PARK]).answer == money
+    # a stated value its parameter cannot take is no value to follow: the call's stands
+    typed = answer('Tool: reserve_court. Required: date = "2027-10-02". Optional: duration_minutes = "90".',
+                   [{"name": "reserve_court", "arguments": {"date": "2027-10-02", "duration_minutes": 90}}])
+    assert read_values(typed, [COURT]).answer == typed
+    # a check in words training never writes is read up to there, no further
+    odd = answer('Tool: find_parking_spot. Required: location = "Broadway", then whatever; size = "large".',
+                 [{"name": "find_parking_spot", "arguments": {"location": "Broadway", "size": "compact"}}])
+    assert read_values(odd, [PARK]).answer == odd
+
+
+def test_a_time_off_the_clock_is_read_from_the_checks_words():
+    # "4 pm" written as the value in the check, "48:30" in the call: HH:MM in form, no time on a clock
+    text = answer('Tool: find_parking_spot. Required: location = "the mall". Optional: arrival_time = "4 pm".',
+                  [{"name": "find_parking_spot", "arguments": {"location": "the mall", "arrival_time": "48:30"}}])
+    assert parse_tool_calls(read_values(text, [PARK]).answer)[0].arguments["arrival_time"] == "16:00"
+    # a call value already on the clock stays: "3:30" in the check could be either half of the day
+    kept = answer('Tool: find_parking_spot. Required: location = "the mall". Optional: arrival_time = "3:30".',
+                  [{"name": "find_parking_spot", "arguments": {"location": "the mall", "arrival_time": "15:30"}}])
+    assert read_values(kept, [PARK]).answer == kept
+
+
 def test_a_span_copied_into_the_call_is_read_when_it_breaks_the_schema():
     text = '<TOOLCALL>[{"name": "reserve_court", "arguments": {"date": "the 14th of Feb 2027", "duration_minutes": "1h30"}}]</TOOLCALL>'
     assert parse_tool_calls(read_values(text, [COURT]).answer)[0].arguments == {"date": "2027-02-14", "duration_minutes": 90}

@@ -9,7 +9,9 @@ where it differs. A call value that is not in its schema's form ("4 pm" where th
 for HH:MM, "Rio Tinto, RIO" for a ticker) is read the same way. The model still picks the tool, the slot and the span; what it
 cannot do reliably, the code does. A reading that could mean two things ("5/6/2027", "seven
 o'clock") is no reading: the model's value stands. An optional value the check marks ``missing``
-(``days = missing``) and the call still carries is one the model invented: it is left out.
+(``days = missing``) and the call still carries is one the model invented: it is left out. And the
+call follows its check, as training wrote it from the check: a free-text or enum value the check
+states and the call misspells ("MmoMA" for "MoMA"), swaps or leaves out is taken from the check.
 
 Written by hand, not with ``dateparser`` or ``word2number``: it reads exactly the forms the
 generator writes (each family round-trips in tests/test_reading.py) and never guesses from the
@@ -323,9 +325,9 @@ def read(text: str, family: str | None, schema: dict[str, Any] | None = None) ->
 
 
 # -- answers ------------------------------------------------------------------------------------------
-_QUOTED = re.compile(r'(?P<param>[A-Za-z_][\w.-]*) = (?P<said>"(?:[^"\\]|\\.)*") -> ')
 _TOOLCALL = re.compile(r"<TOOLCALL>(.*?)</TOOLCALL>", re.DOTALL)
-_MISSING = re.compile(r"(?:: |, )([A-Za-z_][\w.-]*) = missing\b")
+_NAMED = re.compile(r"(?P<optional>Optional: )?(?P<param>[A-Za-z_][\w.-]*) = ")
+_JSON = json.JSONDecoder()
 
 
 @dataclass
@@ -336,28 +338,51 @@ class Reading:
     changes: list[str] = field(default_factory=list)
 
 
-def _quotes(reasoning: str) -> list[tuple[str, dict[str, str], set[str]]]:
-    """(tool, {param: quoted words}, {params marked missing}) for each ``Tool: NAME.`` segment of the check, in order."""
+@dataclass
+class _Segment:
+    """One ``Tool: NAME. Required: ... Optional: ...`` part of a check, read value by value."""
+
+    tool: str
+    quoted: dict[str, str] = field(default_factory=dict)  # param -> the request's words before "->"
+    stated: dict[str, Any] = field(default_factory=dict)  # param -> the value the check gives the call
+    missing: set[str] = field(default_factory=set)  # optional params it marks missing
+
+
+def _segments(reasoning: str) -> list[_Segment]:
+    """Each ``Tool: NAME.`` segment of the check, in order: ``param = "words" -> value``, ``param =
+    "words"`` (the words are the value), ``param = value`` or ``param = missing``, read in turn as
+    JSON (a quote's commas and "missing" inside it are words, not separators)."""
     out = []
-    for segment in re.split(r"(?=Tool: )", reasoning):
-        name = re.match(r"Tool: ([^\s.]+(?:\.[^\s.]+)*)\.", segment)
-        if not name:
+    for text in re.split(r"(?=Tool: )", reasoning):
+        head = re.match(r"Tool: ([^\s.]+(?:\.[^\s.]+)*)\. Required: ", text)
+        if not head:
             continue
-        quoted = {}
-        for match in _QUOTED.finditer(segment):
+        segment, pos, optional = _Segment(head[1]), head.end(), False
+        while (named := _NAMED.match(text, pos)) is not None:
+            param, pos = named["param"], named.end()
+            optional = optional or bool(named["optional"])
+            word = next((w for w in ("missing", "given") if text.startswith(w, pos)), None)
             try:
-                quoted[match["param"]] = json.loads(match["said"])
-            except ValueError:
-                continue
-        # Marked missing in the Optional part, outside any quoted words ("hi, days = missing" is a quote).
-        optional = re.sub(r'"(?:[^"\\]|\\.)*"', '""', segment).partition(" Optional: ")[2]
-        out.append((name[1], quoted, set(_MISSING.findall(": " + optional)) if optional else set()))
+                if word:
+                    pos += len(word)
+                    if word == "missing" and optional:
+                        segment.missing.add(param)
+                else:
+                    value, pos = _JSON.raw_decode(text, pos)
+                    if text.startswith(" -> ", pos):
+                        segment.quoted[param] = value
+                        value, pos = _JSON.raw_decode(text, pos + 4)
+                    segment.stated[param] = value
+            except ValueError:  # not the trained form from here on: what was read stands
+                break
+            pos = pos + 2 if text.startswith((", ", ". "), pos) else pos
+        out.append(segment)
     return out
 
 
 def _canonical(value: str, family: str) -> bool:
-    """Whether a string is already in the form its family's schema describes (HH:MM, YYYY-MM-DD)."""
-    form = {"time": r"\d{2}:\d{2}", "date": r"\d{4}-\d{2}-\d{2}", "code": r"\S+"}.get(family)
+    """Whether a string is already in the form its family's schema describes (HH:MM on a clock, YYYY-MM-DD)."""
+    form = {"time": r"([01]\d|2[0-3]):[0-5]\d", "date": r"\d{4}-\d{2}-\d{2}", "code": r"\S+"}.get(family)
     return form is None or re.fullmatch(form, value) is not None
 
 
@@ -381,11 +406,21 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+_ABSENT = object()
+
+
+def _family(param: str, schema: dict[str, Any], properties: dict[str, Any]) -> str | None:
+    """The surface-form family a parameter's value is read in; "code" for free text that takes a code."""
+    family = family_of(param, schema, properties)
+    return "code" if family == "text" and _code_param(param, schema) else family
+
+
 def read_values(answer: str, tools: list[Tool]) -> Reading:
     """``answer`` with each call value that the check quotes from the request (or that breaks its
     schema) replaced by the value code reads from those words, where that reading is certain,
-    valid for the parameter's schema and different, and without the optional values the check
-    marks ``missing``. Anything else comes back unchanged, byte for byte."""
+    valid for the parameter's schema and different; without the optional values the check marks
+    ``missing``; and with the free-text and enum values the check states where the call differs.
+    Anything else comes back unchanged, byte for byte."""
     reasoning, _ = split_reasoning(answer)
     blocks = list(_TOOLCALL.finditer(answer))
     if len(blocks) != 1:
@@ -399,34 +434,45 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
     if not isinstance(calls, list):
         return Reading(answer)
     by_name = {t.name: t for t in tools}
-    segments = _quotes(reasoning or "")
+    segments = _segments(reasoning or "")
     changes, think = [], reasoning or ""
     called = [c.get("name") for c in calls if isinstance(c, dict)]
     for call in calls:
         if not (isinstance(call, dict) and isinstance(call.get("arguments"), dict) and isinstance(call.get("name"), str) and (tool := by_name.get(call["name"]))):
             continue
         # The check's segment for this call: the first unused one that names its tool.
-        index = next((i for i, (name, _, _) in enumerate(segments) if name == tool.name), None)
-        _, quoted, missing = segments.pop(index) if index is not None else ("", {}, set())
-        # An optional value the check itself marks missing is one the model would invent: left out
-        # (not where the check has two segments for this tool: which call each one meant is unclear).
-        alone = called.count(tool.name) == 1 and not any(name == tool.name for name, _, _ in segments)
-        for param in [p for p in call["arguments"] if alone and p in missing and p not in tool.required]:
-            changes.append(f"{tool.name}.{param}: {json.dumps(call['arguments'].pop(param), ensure_ascii=False)} -> left out (the check marks it missing)")
+        index = next((i for i, segment in enumerate(segments) if segment.tool == tool.name), None)
+        segment = segments.pop(index) if index is not None else _Segment("")
+        # Which segment meant which call is clear only for a tool called once and named once.
+        alone = called.count(tool.name) == 1 and not any(s.tool == tool.name for s in segments)
         properties = tool.properties if isinstance(tool.properties, dict) else {}  # a client's schema may be anything
+        # An optional value the check itself marks missing is one the model would invent: left out.
+        for param in [p for p in call["arguments"] if alone and p in segment.missing and p not in tool.required]:
+            changes.append(f"{tool.name}.{param}: {json.dumps(call['arguments'].pop(param), ensure_ascii=False)} -> left out (the check marks it missing)")
+        # The call follows its check, as training wrote it from the check: a value the check states
+        # (valid for its parameter) that the call misspells, swaps or leaves out is the check's. Not
+        # for a value that takes reading (a time, a date, a code): the check's words are read below.
+        for param, stated in segment.stated.items() if alone else ():
+            schema = properties.get(param)
+            if isinstance(schema, dict) and _family(param, schema, properties) in (None, "text") and call["arguments"].get(param, _ABSENT) != stated and _valid(stated, schema, tool.parameters):
+                old = json.dumps(call["arguments"][param], ensure_ascii=False) if param in call["arguments"] else "(none)"
+                call["arguments"][param] = stated
+                changes.append(f"{tool.name}.{param}: {old} -> {json.dumps(stated, ensure_ascii=False)} (as its check states)")
+        quoted = segment.quoted
         for param, value in call["arguments"].items():
             schema = properties.get(param)
             if not isinstance(schema, dict):
                 continue
-            family = family_of(param, schema, properties)
-            if family == "text" and _code_param(param, schema):
-                family = "code"
+            family = _family(param, schema, properties)
             if family in (None, "text"):
                 continue
             said = quoted.get(param)
             new = read(said, family, schema) if said is not None else None
             if new is None and isinstance(value, str) and not (_valid(value, schema, tool.parameters) and _canonical(value, family)):
-                new = read(value, family, schema)  # a span copied into the call as it was said
+                # A call value not in its schema's form ("4 pm", "48:30"): the check's own words for it
+                # ("4 pm" written as the value), else the span as it was copied into the call.
+                plain = segment.stated.get(param) if param not in quoted else None
+                new = (read(plain, family, schema) if isinstance(plain, str) else None) or read(value, family, schema)
             if new is None or new == value or not _valid(new, schema, tool.parameters):
                 continue
             if _number(new) and _number(value) and abs(new) == abs(value):
