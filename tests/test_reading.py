@@ -174,6 +174,11 @@ def test_the_call_follows_its_check():
     typed = answer('Tool: reserve_court. Required: date = "2027-10-02". Optional: duration_minutes = "90".',
                    [{"name": "reserve_court", "arguments": {"date": "2027-10-02", "duration_minutes": 90}}])
     assert read_values(typed, [COURT]).answer == typed
+    # a tool without required parameters: "Required: none." and then its optional values
+    bare = Tool("get_time", "", {"type": "object", "properties": {"zone": {"type": "string", "enum": ["UTC", "CET"]}, "city": {"type": "string"}}})
+    none = answer('Tool: get_time. Required: none. Optional: zone = "paris time" -> "CET", city = "Paris".',
+                  [{"name": "get_time", "arguments": {"zone": "CET", "city": "Pari"}}])
+    assert parse_tool_calls(read_values(none, [bare]).answer)[0].arguments == {"zone": "CET", "city": "Paris"}
     # a check in words training never writes is read up to there, no further
     odd = answer('Tool: find_parking_spot. Required: location = "Broadway", then whatever; size = "large".',
                  [{"name": "find_parking_spot", "arguments": {"location": "Broadway", "size": "compact"}}])

@@ -358,6 +358,8 @@ def _segments(reasoning: str) -> list[_Segment]:
         if not head:
             continue
         segment, pos, optional = _Segment(head[1]), head.end(), False
+        if text.startswith("none. ", pos):  # a tool without required parameters: its optional ones follow
+            pos += len("none. ")
         while (named := _NAMED.match(text, pos)) is not None:
             param, pos = named["param"], named.end()
             optional = optional or bool(named["optional"])
