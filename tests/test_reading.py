@@ -185,6 +185,30 @@ def test_the_call_follows_its_check():
     assert read_values(odd, [PARK]).answer == odd
 
 
+def test_following_the_check_never_makes_a_right_call_wrong():
+    # (found by a hostile review) a quote of part of the call's words, or in lower case: the call's fuller value stands
+    for said in ("Fenway", "fenway park"):
+        text = answer(f'Tool: find_parking_spot. Required: location = "{said}".', [{"name": "find_parking_spot", "arguments": {"location": "Fenway Park"}}])
+        assert read_values(text, [PARK]).answer == text
+    # an enum value is one of the enum's, even where the schema itself is broken ("required": true checks nothing)
+    sloppy = Tool("find_parking_spot", "", {"type": "object", "properties": {"location": {"type": "string"},
+                  "size": {"type": "string", "enum": ["compact", "large"], "required": True}}, "required": ["location"]})
+    big = answer('Tool: find_parking_spot. Required: location = "x". Optional: size = "big".', [{"name": "find_parking_spot", "arguments": {"location": "x", "size": "large"}}])
+    assert read_values(big, [sloppy]).answer == big
+    # a value cut short by a stray quote, NaN or 1e999: no value to follow; the call stays valid JSON
+    free = Tool("t", "", {"type": "object", "properties": {"location": {"type": "string"}, "meta": {}}})
+    for check in ('location = "the "Blue" cafe".', "location = \"the Blue cafe\". Optional: meta = NaN.", "location = \"the Blue cafe\". Optional: meta = 1e999."):
+        text = answer(f"Tool: t. Required: {check}", [{"name": "t", "arguments": {"location": "the Blue cafe", "meta": 1}}])
+        assert read_values(text, [free]).answer == text
+    # a check nested past Python's recursion limit reads as no check, never raises
+    deep = "<think>Tool: zzz. Required: a = " + "[" * 3000 + "</think><TOOLCALL>[]</TOOLCALL>"
+    assert read_values(deep, [PARK]).answer == deep
+    # a free check's value out of form is skipped, not the end of the reading: the later quote is still read
+    off = answer('Tool: find_parking_spot. Required: location = Broadway. Optional: arrival_time = "4 pm" -> "17:00".',
+                 [{"name": "find_parking_spot", "arguments": {"location": "Broadway", "arrival_time": "17:00"}}])
+    assert parse_tool_calls(read_values(off, [PARK]).answer)[0].arguments["arrival_time"] == "16:00"
+
+
 def test_a_time_off_the_clock_is_read_from_the_checks_words():
     # "4 pm" written as the value in the check, "48:30" in the call: HH:MM in form, no time on a clock
     text = answer('Tool: find_parking_spot. Required: location = "the mall". Optional: arrival_time = "4 pm".',

@@ -351,35 +351,53 @@ class _Segment:
 def _segments(reasoning: str) -> list[_Segment]:
     """Each ``Tool: NAME.`` segment of the check, in order: ``param = "words" -> value``, ``param =
     "words"`` (the words are the value), ``param = value`` or ``param = missing``, read in turn as
-    JSON (a quote's commas and "missing" inside it are words, not separators)."""
+    JSON (a quote's commas and "missing" inside it are words, not separators). A value that is not
+    JSON, or not followed by ", " or "." (a free check's ``location = Broadway``), is skipped to the
+    next ", name = "; what was read stands."""
     out = []
     for text in re.split(r"(?=Tool: )", reasoning):
-        head = re.match(r"Tool: ([^\s.]+(?:\.[^\s.]+)*)\. Required: ", text)
+        head = re.match(r"Tool: ([^\s.]+(?:\.[^\s.]+)*)\.(?: Required:(?: none\.)?)? ?", text)
         if not head:
             continue
         segment, pos, optional = _Segment(head[1]), head.end(), False
-        if text.startswith("none. ", pos):  # a tool without required parameters: its optional ones follow
-            pos += len("none. ")
         while (named := _NAMED.match(text, pos)) is not None:
             param, pos = named["param"], named.end()
             optional = optional or bool(named["optional"])
-            word = next((w for w in ("missing", "given") if text.startswith(w, pos)), None)
+            word = next((w for w in ("missing", "given") if re.match(w + r"(?=[,.]|$)", text[pos:])), None)
             try:
                 if word:
-                    pos += len(word)
+                    end = pos + len(word)
                     if word == "missing" and optional:
                         segment.missing.add(param)
                 else:
-                    value, pos = _JSON.raw_decode(text, pos)
-                    if text.startswith(" -> ", pos):
-                        segment.quoted[param] = value
-                        value, pos = _JSON.raw_decode(text, pos + 4)
-                    segment.stated[param] = value
-            except ValueError:  # not the trained form from here on: what was read stands
-                break
-            pos = pos + 2 if text.startswith((", ", ". "), pos) else pos
+                    said, end = _JSON.raw_decode(text, pos)
+                    arrow = text.startswith(" -> ", end)
+                    value, end = _JSON.raw_decode(text, end + 4) if arrow else (said, end)
+                    if not re.match(r", |\.(?: |$)|$", text[end:]):
+                        raise ValueError("not followed by the next value")
+                    if arrow:
+                        segment.quoted[param] = said
+                    if _finite(value):
+                        segment.stated[param] = value
+                pos = end + (2 if text.startswith((", ", ". "), end) else 0)
+            except (ValueError, RecursionError):  # no value in the trained form here: on to the next name
+                skip = re.compile(r"(?:, |\. )(?=(?:Optional: )?[A-Za-z_][\w.-]* = )").search(text, pos)
+                if skip is None:
+                    break
+                pos = skip.end()
         out.append(segment)
     return out
+
+
+def _finite(value: Any) -> bool:
+    """Whether a value read from the check holds no NaN or infinity (``1e999`` parses to one)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(map(_finite, value))
+    if isinstance(value, dict):
+        return all(map(_finite, value.values()))
+    return True
 
 
 def _canonical(value: str, family: str) -> bool:
@@ -415,6 +433,25 @@ def _family(param: str, schema: dict[str, Any], properties: dict[str, Any]) -> s
     """The surface-form family a parameter's value is read in; "code" for free text that takes a code."""
     family = family_of(param, schema, properties)
     return "code" if family == "text" and _code_param(param, schema) else family
+
+
+def _follows(stated: Any, value: Any, schema: dict[str, Any], root: Any) -> bool:
+    """Whether the call's ``value`` should become the check's ``stated`` one: it differs, and the
+    stated one surely fits (a schema with no validator checks nothing, so nothing is followed; an
+    enum's value is one of its own). Not where the check quotes part of the call's words, or the
+    same words in other case ("Fenway" or "fenway park" for "Fenway Park"): a quote may stop at any
+    word and be lower case, the call's fuller value is likelier right."""
+    if value == stated:
+        return False
+    if isinstance(stated, str) and isinstance(value, str) and re.search(r"(?<!\w)" + re.escape(stated.casefold()) + r"(?!\w)", value.casefold()):
+        return False
+    if isinstance(schema.get("enum"), list) and stated not in schema["enum"]:
+        return False
+    try:
+        validator = schema_validator(json.dumps(schema, sort_keys=True), json.dumps(root, sort_keys=True))
+        return validator is not None and validator.is_valid(stated)
+    except Exception:  # noqa: BLE001 - a schema jsonschema cannot use: follow nothing
+        return False
 
 
 def read_values(answer: str, tools: list[Tool]) -> Reading:
@@ -456,7 +493,7 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
         # for a value that takes reading (a time, a date, a code): the check's words are read below.
         for param, stated in segment.stated.items() if alone else ():
             schema = properties.get(param)
-            if isinstance(schema, dict) and _family(param, schema, properties) in (None, "text") and call["arguments"].get(param, _ABSENT) != stated and _valid(stated, schema, tool.parameters):
+            if isinstance(schema, dict) and _family(param, schema, properties) in (None, "text") and _follows(stated, call["arguments"].get(param, _ABSENT), schema, tool.parameters):
                 old = json.dumps(call["arguments"][param], ensure_ascii=False) if param in call["arguments"] else "(none)"
                 call["arguments"][param] = stated
                 changes.append(f"{tool.name}.{param}: {old} -> {json.dumps(stated, ensure_ascii=False)} (as its check states)")
