@@ -94,7 +94,11 @@ def main() -> int:
     args = parser.parse_args()
     source = Path(args.source)
     out = Path(args.out) if args.out else source.with_name(source.name.replace(".src", ""))
-    catalog = {t.name: t for t in map(Tool.from_dict, json.loads(Path(args.tools).read_text(encoding="utf-8")))} if args.tools else None
+    try:
+        catalog = {t.name: t for t in map(Tool.from_dict, json.loads(Path(args.tools).read_text(encoding="utf-8")))} if args.tools else None
+    except (OSError, ValueError, TypeError) as exc:  # a missing file, bad JSON, a tool without a name
+        print(f"--tools {args.tools}: {exc}; give a JSON list of function schemas", file=sys.stderr)
+        return 1
     records, problems = build(source, catalog)
     for problem in problems:
         print(problem, file=sys.stderr)
