@@ -328,6 +328,7 @@ def read(text: str, family: str | None, schema: dict[str, Any] | None = None) ->
 _TOOLCALL = re.compile(r"<TOOLCALL>(.*?)</TOOLCALL>", re.DOTALL)
 _NAMED = re.compile(r"(?P<optional>Optional: )?(?P<param>[A-Za-z_][\w.-]*) = ")
 _JSON = json.JSONDecoder()
+_NEXT_NAME = re.compile(r"(?:, |\. )(?=" + _NAMED.pattern + ")")  # where a value out of form ends: the next "name = "
 
 
 @dataclass
@@ -381,7 +382,7 @@ def _segments(reasoning: str) -> list[_Segment]:
                         segment.stated[param] = value
                 pos = end + (2 if text.startswith((", ", ". "), end) else 0)
             except (ValueError, RecursionError):  # no value in the trained form here: on to the next name
-                skip = re.compile(r"(?:, |\. )(?=(?:Optional: )?[A-Za-z_][\w.-]* = )").search(text, pos)
+                skip = _NEXT_NAME.search(text, pos)
                 if skip is None:
                     break
                 pos = skip.end()
@@ -406,13 +407,14 @@ def _canonical(value: str, family: str) -> bool:
     return form is None or re.fullmatch(form, value) is not None
 
 
-def _valid(value: Any, schema: dict[str, Any], root: Any) -> bool:
-    """Whether ``value`` fits a parameter's ``schema``, a part of its tool's parameters ``root`` (their draft, their $refs)."""
+def _valid(value: Any, schema: dict[str, Any], root: Any, unchecked: bool = True) -> bool:
+    """Whether ``value`` fits a parameter's ``schema``, a part of its tool's parameters ``root`` (their
+    draft, their $refs); ``unchecked`` where the schema is none jsonschema can use (it checks nothing)."""
     try:
         validator = schema_validator(json.dumps(schema, sort_keys=True), json.dumps(root, sort_keys=True))  # compiled once per schema
-        return validator is None or validator.is_valid(value)
+        return unchecked if validator is None else validator.is_valid(value)
     except Exception:  # noqa: BLE001 - a schema jsonschema cannot use checks nothing
-        return True
+        return unchecked
 
 
 def _number(value: Any) -> bool:
@@ -447,11 +449,7 @@ def _follows(stated: Any, value: Any, schema: dict[str, Any], root: Any) -> bool
         return False
     if isinstance(schema.get("enum"), list) and stated not in schema["enum"]:
         return False
-    try:
-        validator = schema_validator(json.dumps(schema, sort_keys=True), json.dumps(root, sort_keys=True))
-        return validator is not None and validator.is_valid(stated)
-    except Exception:  # noqa: BLE001 - a schema jsonschema cannot use: follow nothing
-        return False
+    return _valid(stated, schema, root, unchecked=False)
 
 
 def read_values(answer: str, tools: list[Tool]) -> Reading:
