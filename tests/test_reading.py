@@ -91,6 +91,32 @@ def test_every_list_form_reads_back(value):
     assert read("apples and kale", "list", {"type": "array", "items": {"type": "string"}}) == ["apples", "kale"]
 
 
+WEEK = {"type": "array", "items": {"type": "string", "enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}}
+
+
+@pytest.mark.parametrize("text, family, value", [
+    # forms people type that the generator does not write: am/pm after spoken words, "hrs", currency codes
+    ("quarter to nine pm", "time", "20:45"), ("half past seven p.m.", "time", "19:30"), ("nine o'clock am", "time", "09:00"),
+    ("quarter past one", "time", None), ("seven in the evening pm", "time", None),
+    ("2 hrs", "minutes", 120), ("1.5 hrs", "minutes", 90), ("an hr", "minutes", 60),
+    ("75 CAD", "money", 75), ("CHF 40", "money", 40), ("C$75", "money", 75), ("75 ABC", "money", None),
+])
+def test_forms_people_type_beyond_the_generators(text, family, value):
+    assert read(text, family) == value
+
+
+@pytest.mark.parametrize("text, value", [
+    ("weekdays", ["mon", "tue", "wed", "thu", "fri"]), ("weekends", ["sat", "sun"]), ("every day", ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+    ("saturdays", ["sat"]), ("Mon, Wed and Fri", ["mon", "wed", "fri"]), ("Tuesday and Thursday", ["tue", "thu"]), ("tues & thurs", ["tue", "thu"]),
+    ("SAT and sun", ["sat", "sun"]), ("weekdays and saturday", ["mon", "tue", "wed", "thu", "fri", "sat"]),
+    ("mondays and mondays", None), ("blue and sat", None), ("25 min", None),
+])
+def test_week_days_read_into_an_enum_of_week_days(text, value):
+    assert read(text, "list", WEEK) == value
+    colors = {"type": "array", "items": {"type": "string", "enum": ["Red", "Blue"]}}
+    assert read("red and BLUE", "list", colors) == ["Red", "Blue"] and read("weekdays", "list", colors) is None
+
+
 @pytest.mark.parametrize("text", ["5/6/2027", "seven o'clock", "sometime next week", "next Friday", "at 7", "Monday, March 3, 2027", "a while", ""])
 def test_what_could_mean_two_things_is_no_reading(text):
     # 5/6 is May or June; "seven" is morning or evening; March 3, 2027 is a Wednesday.

@@ -13,9 +13,10 @@ o'clock") is no reading: the model's value stands. An optional value the check m
 call follows its check, as training wrote it from the check: a free-text or enum value the check
 states and the call misspells ("MmoMA" for "MoMA"), swaps or leaves out is taken from the check.
 
-Written by hand, not with ``dateparser`` or ``word2number``: it reads exactly the forms the
-generator writes (each family round-trips in tests/test_reading.py) and never guesses from the
-clock ("next Friday") or from a locale.
+Written by hand, not with ``dateparser`` or ``word2number``: it reads the forms the generator
+writes (each family round-trips in tests/test_reading.py), a few more that people type and nothing
+else could mean ("quarter to nine pm", "2 hrs", "75 CAD", "weekdays" for a list of week days), and
+never guesses from the clock ("next Friday") or from a locale.
 
 Evaluation and serving apply it to generated answers (``read_values: false`` turns it off, and
 ``tooltune eval`` also reports the scores without it); training rewards score the model's own
@@ -47,6 +48,7 @@ _MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
 _MONTHS["sept"] = 9
 _WEEKDAYS = {d.lower(): i for i, d in enumerate(surface._WEEKDAYS)}
 _WEEKDAYS.update({d[:3]: i for d, i in list(_WEEKDAYS.items())})
+_WEEKDAYS.update({"tues": 1, "weds": 2, "thur": 3, "thurs": 3})
 
 
 def _words(text: str) -> int | None:
@@ -152,6 +154,9 @@ def _time(text: str) -> str | None:
         if text.endswith(" " + words):
             text, half = text[: -len(words) - 1].strip(), marker
             break
+    marked = re.fullmatch(r"(.*[a-z'])\s+([ap])\.?\s*m\.?", text)  # "quarter to nine pm": words, then am/pm
+    if marked and not half:
+        text, half = marked[1], marked[2] + "m"
     ampm = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\.?", text)
     if ampm:
         if half and half != ampm[3] + "m":
@@ -190,7 +195,7 @@ def _minutes(text: str) -> int | None:
     hm = re.fullmatch(r"(\d{1,2})h(\d{2})?", text)
     if hm:
         return int(hm[1]) * 60 + int(hm[2] or 0)
-    hours = re.fullmatch(r"(.+?) hours?( and a half)?", text)
+    hours = re.fullmatch(r"(.+?)\s*(?:hours?|hrs?)( and a half)?", text)
     if hours:
         count = read_number(hours[1])
         return _whole(None if count is None else (count + (0.5 if hours[2] else 0)) * 60)
@@ -210,10 +215,15 @@ def _days(text: str) -> int | None:
     return _whole(read_number(days[1] if days else text))
 
 
+# ISO 4217 codes people put beside an amount ("75 CAD", "CHF 40"): the amount is the number, the code is
+# the currency parameter's business.
+_CURRENCY_CODES = "usd|eur|gbp|cad|aud|nzd|jpy|chf|cny|inr|mxn|sek|nok|dkk|sgd|hkd|zar|brl|pln"
+
+
 def _money(text: str) -> int | float | None:
     text = " ".join(text.strip().lower().split())
-    text = re.sub(r"^(?:[$€£]|usd|eur|gbp)\s*", "", text)
-    text = re.sub(r"\s*(?:dollars?|bucks|euros?|pounds?|usd|eur|gbp)$", "", text)
+    text = re.sub(r"^(?:[a-z]{0,2}[$€£¥]|" + _CURRENCY_CODES + r")\s*", "", text)  # "$", "C$", "cad 75"
+    text = re.sub(r"\s*(?:dollars?|bucks|euros?|pounds?|" + _CURRENCY_CODES + r")$", "", text)
     return read_number(text)
 
 
@@ -272,10 +282,36 @@ def _whole(number: int | float | None) -> int | None:
     return int(number) if number is not None and float(number).is_integer() else None
 
 
+# Spans of week days people say for a list of them ("weekdays", "every day").
+_DAY_SPANS = {"weekdays": range(5), "every weekday": range(5), "weekends": range(5, 7), "the weekend": range(5, 7), "every weekend": range(5, 7),
+              "weekend": range(5, 7), "every day": range(7), "daily": range(7), "all week": range(7)}
+
+
+def _enum_items(parts: list[str], enum: list[Any]) -> list[Any] | None:
+    """List items named in other case, or week days in any of their names ("Mon", "saturdays",
+    "weekdays") for an enum of week days; None when one part names no value."""
+    by_text = {v.casefold(): v for v in enum if isinstance(v, str)}
+    week = [next((v for v in enum if isinstance(v, str) and v.casefold() in (d.casefold(), d[:3].casefold())), None) for d in surface._WEEKDAYS]
+    values = []
+    for part in parts:
+        key = " ".join(part.casefold().split())
+        if key in by_text:
+            values.append(by_text[key])
+        elif key in _DAY_SPANS and all(week):
+            values.extend(week[i] for i in _DAY_SPANS[key])
+        elif (day := _WEEKDAYS.get(key.removesuffix("s").removeprefix("every ").removeprefix("on "))) is not None and week[day]:
+            values.append(week[day])
+        else:
+            return None
+    return values if len(set(values)) == len(values) else None
+
+
 def _list(text: str, schema: dict[str, Any]) -> list[Any] | None:
     items_schema = schema.get("items") if isinstance(schema.get("items"), dict) else {}
     numeric = items_schema.get("type") in ("number", "integer")
     parts = [p.strip() for p in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s+plus\s+", text.strip()) if p.strip()]
+    if isinstance(items_schema.get("enum"), list) and parts:
+        return _enum_items(parts, items_schema["enum"])
     if numeric and len(parts) == 1:
         parts = parts[0].split()
     if len(parts) < 2:
