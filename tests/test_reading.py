@@ -98,8 +98,12 @@ WEEK = {"type": "array", "items": {"type": "string", "enum": ["mon", "tue", "wed
     # forms people type that the generator does not write: am/pm after spoken words, "hrs", currency codes
     ("quarter to nine pm", "time", "20:45"), ("half past seven p.m.", "time", "19:30"), ("nine o'clock am", "time", "09:00"),
     ("quarter past one", "time", None), ("seven in the evening pm", "time", None),
+    # an hour is one word ("one-ten pm" is no 23:00), "quarter to twelve pm" is 11:45 or 23:45, "a pm" no time
+    ("one-ten pm", "time", None), ("quarter to twelve pm", "time", None), ("a pm", "time", None), ("7 pm pm", "time", None),
     ("2 hrs", "minutes", 120), ("1.5 hrs", "minutes", 90), ("an hr", "minutes", 60),
-    ("75 CAD", "money", 75), ("CHF 40", "money", 40), ("C$75", "money", 75), ("75 ABC", "money", None),
+    # another currency is stripped only where the currency is a parameter of its own (the amount family)
+    ("75 CAD", "amount", 75), ("CHF 40", "amount", 40), ("C$75", "amount", 75), ("75 ABC", "amount", None), ("ab$5", "amount", None),
+    ("75 CAD", "money", None), ("$75", "money", 75), ("€40", "money", 40),
 ])
 def test_forms_people_type_beyond_the_generators(text, family, value):
     assert read(text, family) == value
@@ -107,14 +111,22 @@ def test_forms_people_type_beyond_the_generators(text, family, value):
 
 @pytest.mark.parametrize("text, value", [
     ("weekdays", ["mon", "tue", "wed", "thu", "fri"]), ("weekends", ["sat", "sun"]), ("every day", ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
-    ("saturdays", ["sat"]), ("Mon, Wed and Fri", ["mon", "wed", "fri"]), ("Tuesday and Thursday", ["tue", "thu"]), ("tues & thurs", ["tue", "thu"]),
-    ("SAT and sun", ["sat", "sun"]), ("weekdays and saturday", ["mon", "tue", "wed", "thu", "fri", "sat"]),
+    ("saturdays", ["sat"]), ("every Monday", ["mon"]), ("Mon, Wed and Fri", ["mon", "wed", "fri"]), ("Tuesday and Thursday", ["tue", "thu"]),
+    ("tues & thurs", ["tue", "thu"]), ("SAT and sun", ["sat", "sun"]), ("weekdays and saturday", ["mon", "tue", "wed", "thu", "fri", "sat"]),
     ("mondays and mondays", None), ("blue and sat", None), ("25 min", None),
+    ("sat", None), ("Saturday", None),  # one day alone may be the start of "sat and sun": the call's list stands
 ])
 def test_week_days_read_into_an_enum_of_week_days(text, value):
     assert read(text, "list", WEEK) == value
+
+
+def test_enum_lists_read_by_their_own_values():
     colors = {"type": "array", "items": {"type": "string", "enum": ["Red", "Blue"]}}
     assert read("red and BLUE", "list", colors) == ["Red", "Blue"] and read("weekdays", "list", colors) is None
+    cased = {"type": "array", "items": {"type": "string", "enum": ["Red", "red", "Blue"]}}
+    assert read("Red and Blue", "list", cased) == ["Red", "Blue"] and read("RED and Blue", "list", cased) is None
+    ratings = {"type": "array", "items": {"type": "integer", "enum": [1, 2, 3, 4, 5]}}
+    assert read("1, 3 and 5", "list", ratings) == [1, 3, 5]
 
 
 @pytest.mark.parametrize("text", ["5/6/2027", "seven o'clock", "sometime next week", "next Friday", "at 7", "Monday, March 3, 2027", "a while", ""])

@@ -154,8 +154,10 @@ def _time(text: str) -> str | None:
         if text.endswith(" " + words):
             text, half = text[: -len(words) - 1].strip(), marker
             break
-    marked = re.fullmatch(r"(.*[a-z'])\s+([ap])\.?\s*m\.?", text)  # "quarter to nine pm": words, then am/pm
+    marked = re.fullmatch(r"([a-z' ]*[a-z'])\s+([ap])\.?\s*m\.?", text)  # "quarter to nine pm": words (no digits), then am/pm
     if marked and not half:
+        if marked[1].startswith("quarter to twelve"):
+            return None  # 11:45 or 23:45: "twelve pm" is noon, so which is meant is unclear
         text, half = marked[1], marked[2] + "m"
     ampm = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\.?", text)
     if ampm:
@@ -169,8 +171,8 @@ def _time(text: str) -> str | None:
     if digits:
         hour, minute = int(digits[1]), int(digits[2])
         return _clock(hour, minute, half)  # no marker: 24-hour notation, "7:00" is 07:00
-    spoken = re.fullmatch(r"(?:(half|quarter) (past|to) )?([a-z-]+)(?: o'clock)?", text)
-    if spoken and half and (hour := _words(spoken[3])) is not None and 1 <= hour <= 12:
+    spoken = re.fullmatch(r"(?:(half|quarter) (past|to) )?([a-z]+)(?: o'clock)?", text)  # one word for the hour: "one-ten" is no hour
+    if spoken and half and spoken[3] in _ONES and 1 <= (hour := _ONES[spoken[3]]) <= 12:
         minute = {None: 0, "half": 30, "quarter": 15}[spoken[1]]
         if spoken[2] == "to":
             if spoken[1] != "quarter":
@@ -217,13 +219,17 @@ def _days(text: str) -> int | None:
 
 # ISO 4217 codes people put beside an amount ("75 CAD", "CHF 40"): the amount is the number, the code is
 # the currency parameter's business.
-_CURRENCY_CODES = "usd|eur|gbp|cad|aud|nzd|jpy|chf|cny|inr|mxn|sek|nok|dkk|sgd|hkd|zar|brl|pln"
+_CURRENCY_CODES = "cad|aud|nzd|jpy|chf|cny|inr|mxn|sek|nok|dkk|sgd|hkd|zar|brl|pln"
 
 
-def _money(text: str) -> int | float | None:
+def _money(text: str, codes: bool = False) -> int | float | None:
+    """An amount of money; with ``codes`` (an amount whose currency is a parameter of its own) any
+    currency beside it too ("75 CAD", "C$75"), else dollars, euros and pounds only."""
     text = " ".join(text.strip().lower().split())
-    text = re.sub(r"^(?:[a-z]{0,2}[$€£¥]|" + _CURRENCY_CODES + r")\s*", "", text)  # "$", "C$", "cad 75"
-    text = re.sub(r"\s*(?:dollars?|bucks|euros?|pounds?|" + _CURRENCY_CODES + r")$", "", text)
+    signs = r"(?:us|c|a|au|nz|hk|s)?\$|[€£¥]|" + _CURRENCY_CODES if codes else r"[$€£]"
+    words = r"dollars?|bucks|euros?|pounds?|usd|eur|gbp" + ("|" + _CURRENCY_CODES if codes else "")
+    text = re.sub(r"^(?:" + signs + r"|usd|eur|gbp)\s*", "", text)
+    text = re.sub(r"\s*(?:" + words + r")$", "", text)
     return read_number(text)
 
 
@@ -287,31 +293,41 @@ _DAY_SPANS = {"weekdays": range(5), "every weekday": range(5), "weekends": range
               "weekend": range(5, 7), "every day": range(7), "daily": range(7), "all week": range(7)}
 
 
-def _enum_items(parts: list[str], enum: list[Any]) -> list[Any] | None:
-    """List items named in other case, or week days in any of their names ("Mon", "saturdays",
-    "weekdays") for an enum of week days; None when one part names no value."""
-    by_text = {v.casefold(): v for v in enum if isinstance(v, str)}
-    week = [next((v for v in enum if isinstance(v, str) and v.casefold() in (d.casefold(), d[:3].casefold())), None) for d in surface._WEEKDAYS]
-    values = []
+def _enum_items(parts: list[str], enum: list[str]) -> list[str] | None:
+    """List items named as the enum writes them or in other case (where that names one value), or
+    week days in any of their names ("Mon", "saturdays", "weekdays") for an enum of week days; None
+    when one part names no value. One part alone is read only when it names several days or every
+    one of a day ("weekdays", "saturdays"): "sat" may be the first of "sat and sun"."""
+    folded: dict[str, list[str]] = {}
+    for v in enum:
+        folded.setdefault(v.casefold(), []).append(v)
+    week = [next((v for v in enum if v.casefold() in (d.casefold(), d[:3].casefold())), None) for d in surface._WEEKDAYS]
+    values, whole = [], len(parts) > 1
     for part in parts:
         key = " ".join(part.casefold().split())
-        if key in by_text:
-            values.append(by_text[key])
+        day = _WEEKDAYS.get(key.removesuffix("s").removeprefix("every ").removeprefix("on "))
+        if part in enum:
+            values.append(part)
+        elif len(folded.get(key, ())) == 1:
+            values.append(folded[key][0])
         elif key in _DAY_SPANS and all(week):
             values.extend(week[i] for i in _DAY_SPANS[key])
-        elif (day := _WEEKDAYS.get(key.removesuffix("s").removeprefix("every ").removeprefix("on "))) is not None and week[day]:
+            whole = True
+        elif day is not None and week[day]:
             values.append(week[day])
+            whole = whole or key.endswith("s") or key.startswith("every ")
         else:
             return None
-    return values if len(set(values)) == len(values) else None
+    return values if whole and len(set(values)) == len(values) else None
 
 
 def _list(text: str, schema: dict[str, Any]) -> list[Any] | None:
     items_schema = schema.get("items") if isinstance(schema.get("items"), dict) else {}
     numeric = items_schema.get("type") in ("number", "integer")
     parts = [p.strip() for p in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s+plus\s+", text.strip()) if p.strip()]
-    if isinstance(items_schema.get("enum"), list) and parts:
-        return _enum_items(parts, items_schema["enum"])
+    enum = items_schema.get("enum")
+    if isinstance(enum, list) and enum and all(isinstance(v, str) for v in enum) and parts:
+        return _enum_items(parts, enum)
     if numeric and len(parts) == 1:
         parts = parts[0].split()
     if len(parts) < 2:
@@ -340,7 +356,7 @@ def _code(text: str) -> str | None:
     return next((match["code"] for pattern in _CODED if (match := pattern.fullmatch(text.strip()))), None)
 
 
-_READERS = {"date": _date, "time": _time, "minutes": _minutes, "days": _days, "money": _money, "amount": _money, "percent": _percent}
+_READERS = {"date": _date, "time": _time, "minutes": _minutes, "days": _days, "money": _money, "amount": lambda text: _money(text, codes=True), "percent": _percent}
 
 
 def read(text: str, family: str | None, schema: dict[str, Any] | None = None) -> Any:
