@@ -366,6 +366,27 @@ def test_names_typed_in_lower_case_are_called_as_typed(generated):
     assert lowered > 20
 
 
+def test_a_clarify_stand_in_never_names_the_value_or_contradicts_the_request(generated):
+    from tooltune.data.surface import VAGUE, family_of
+
+    _, train, held = generated
+    names = {name.lower() for names in load_banks()["code_names"].values() for name in names}
+    vague = [r for r in train + held if r.raw["extra_info"].get("vague")]
+    assert len(vague) > 20
+    for record in vague:
+        stand_in, [missing] = record.raw["extra_info"]["vague"], record.raw["extra_info"]["missing"]
+        # only words that name no value: "in pounds sterling" said GBP, and the row asked for it
+        assert not any(name in stand_in.lower() for name in names), record.user_prompt
+        tool = next(t for t in record.tools if t.name == record.raw["extra_info"]["tool"])
+        family = family_of(missing, tool.properties[missing], tool.properties)
+        assert stand_in in VAGUE["amount" if family.startswith("unit:") else family], (stand_in, family)
+        if family in ("date", "time"):  # "from 6 pm sometime in the morning" contradicts itself
+            given = record.raw["extra_info"]["arguments"]
+            assert not [k for k in given if family_of(k, tool.properties[k], tool.properties) == family], record.user_prompt
+        if family == "list":
+            assert tool.properties[missing]["items"]["type"] in ("number", "integer"), record.user_prompt
+
+
 def test_vague_stand_ins_only_in_clarify_rows_and_optional_values_said_in_passing(generated):
     _, train, _ = generated
     vague = [r for r in train if r.raw["extra_info"].get("vague")]
@@ -503,9 +524,11 @@ def test_the_default_natural_files_stay_as_they_were(tmp_path):
     # 2026-12-06 when money stopped being read into square_feet ("€650 sq ft") and amount_ml ("200 dollars
     # ml"), again when the seams stopped saying things twice ("ok ok so", "hey there, hey", "flag.."), and
     # on 2026-12-06 (session 13) for "1 bedroom", "$132.50", from_unit unlike to_unit in templates and
-    # clarify rows that held the missing value in an optional one ("Which city?" after "commute to ..., Chicago").
+    # clarify rows that held the missing value in an optional one ("Which city?" after "commute to ..., Chicago"),
+    # and 2026-12-07 for three training tools whose calls take a date and two clock times and clarify stand-ins that
+    # no longer name the value ("in pounds sterling") or contradict another time ("from 6 pm sometime in the morning").
     paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4), tmp_path).paths
-    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "5bf34c9eb5e3d271", "eval": "9cf1833e939e1070"}
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "2d6c2a3fd0efbd8b", "eval": "6c403e660dee6346"}
 
 
 def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path):
@@ -513,11 +536,12 @@ def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path)
 
     # Pinned from the generator before surface forms existed: the old files stay reproducible.
     paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4, natural=0), tmp_path).paths
-    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "f7b527b5d35e5dc6", "eval": "543eba2225e07090"}
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "62e0ab7d07d48cde", "eval": "543eba2225e07090"}
     # The benchmark file every gen-plain number was measured on, and its training twin (docs/data.md);
-    # the twin re-pinned 2026-12-06 when convert_units stopped saying its from_unit "in meters" (read as the target).
+    # the twin re-pinned 2026-12-06 when convert_units stopped saying its from_unit "in meters" (read as the target),
+    # and 2026-12-07 for three training tools whose calls take a date and two clock times (the held-out file unchanged).
     paths = generate(GenerateConfig(n=2100, seed=0, pairs=1.0, rows_per_list=4, natural=0), tmp_path / "bench").paths
-    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for k, p in paths.items()} == {"train": "218f7a702c35", "eval": "5f6a6733a5fa"}
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for k, p in paths.items()} == {"train": "e11c7bd9cd25", "eval": "5f6a6733a5fa"}
 
 
 def test_shapes_agents_see(tmp_path):
@@ -629,10 +653,10 @@ def test_singular_after_one_reads_right_for_every_noun_the_catalogs_put_after_a_
     changed = {w: s for w, s in changed.items() if s != w}
     # Read one by one (2026-12-06): every singular here is the English one.
     assert changed == {
-        "bedrooms": "bedroom", "books": "book", "calories": "calorie", "characters": "character", "chars": "char", "commits": "commit",
+        "bedrooms": "bedroom", "books": "book", "calories": "calorie", "characters": "character", "chars": "char", "children": "child", "commits": "commit",
         "courses": "course", "days": "day", "decimals": "decimal", "degrees": "degree", "departures": "departure", "directions": "direction",
         "events": "event", "extensions": "extension", "friends": "friend", "grams": "gram", "guests": "guest", "headlines": "headline",
-        "hours": "hour", "jobs": "job", "kilograms": "kilogram", "kilometers": "kilometer", "learners": "learner", "lights": "light",
+        "hours": "hour", "jobs": "job", "kids": "kid", "kilograms": "kilogram", "kilometers": "kilometer", "learners": "learner", "lights": "light",
         "milliliters": "milliliter", "minutes": "minute", "months": "month", "novels": "novel", "openings": "opening", "passengers": "passenger",
         "people": "person", "pixels": "pixel", "places": "place", "podcasts": "podcast", "positions": "position", "questions": "question",
         "reads": "read", "results": "result", "roles": "role", "seats": "seat", "seconds": "second", "shows": "show", "standings": "standing",

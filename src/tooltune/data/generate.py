@@ -556,7 +556,7 @@ class _RowMaker:
         said: dict[str, str] = {}
         intent = self.rng.choice(ct.intents)
         slots, asides = self._asides(ct, self._named_slot_phrases(ct, args, said))
-        decoy = self._decoy(ct, missing, full.get(missing))
+        decoy = self._decoy(ct, missing, args)
         text, frame = self._frame(intent, [p for _, p in slots] + ([decoy] if decoy else []), style)
         extra = {"tool": ct.name, "style": style, "frame": frame, "missing": [missing], "arguments": args, **_said(said), **({"vague": decoy} if decoy else {})}
         return self._record(ct, _with_asides(text, asides), self._ask(ct, missing), "clarify", extra)
@@ -575,7 +575,7 @@ class _RowMaker:
         said: dict[str, str] = {}
         slots, asides = self._asides(ct, self._named_slot_phrases(ct, full, said))
         # The clarify sentence may hold a vague stand-in where its twin says the value.
-        decoy = self._decoy(ct, missing, full[missing]) if missing not in dict(asides) else None
+        decoy = self._decoy(ct, missing, full) if missing not in dict(asides) else None
         ask_slots = [decoy if name == missing else phrase for name, phrase in slots if name != missing or decoy]
         # Both sentences draw the frame, opener and closer from the same random state.
         state = self.rng.getstate()
@@ -812,15 +812,23 @@ class _RowMaker:
             (asides if name not in ct.tool.required and self.rng.random() < 0.35 else inline).append((name, phrase))
         return inline, [(name, self.rng.choice(ASIDES[self.split]).replace("{}", phrase)) for name, phrase in asides]
 
-    def _decoy(self, ct: CatalogTool, missing: str, value: Any) -> str | None:
-        """Sometimes, in a clarify request, what stands where the missing value would: a vague
-        stand-in ("sometime soon") or a name without the code the call needs ("for Apple")."""
+    def _decoy(self, ct: CatalogTool, missing: str, given: dict[str, Any]) -> str | None:
+        """Sometimes, in a clarify request, a vague stand-in where the missing value would be
+        ("sometime soon"), only where it cannot be read as a value the request gives."""
         if not self.natural or self.rng.random() >= 0.35:
             return None
-        spec = ct.slots.get(missing)
-        if isinstance(value, str) and value in self.codes and isinstance(spec, list) and spec:
-            return self.rng.choice(spec).replace("{}", self.rng.choice(self.codes[value]))
-        return vague(family_of(missing, ct.tool.properties.get(missing) or {}, ct.tool.properties, units=self.paraphrased_values), self.rng)
+        props = ct.tool.properties
+        family = family_of(missing, props.get(missing) or {}, props, units=self.paraphrased_values)
+        # A name without its code ("in pounds sterling" for GBP) is no stand-in: it names the value,
+        # and a row that asks "Which currency?" after it teaches asking for what was given.
+        # "from 6 pm sometime in the morning": a second time of the call's kind reads as a contradiction.
+        if family in ("date", "time") and any(family_of(k, props.get(k) or {}, props) == family for k in given if k != missing):
+            return None
+        # "my numbers" stands for numbers only ("find a recipe with my numbers").
+        items = (props.get(missing) or {}).get("items") or {}
+        if family == "list" and items.get("type") not in ("number", "integer"):
+            return None
+        return vague(family, self.rng)
 
     def _ask(self, ct: CatalogTool, missing: str) -> str:
         lead = self.rng.choice(ASK_LEADS[self.split])
