@@ -367,24 +367,30 @@ def test_names_typed_in_lower_case_are_called_as_typed(generated):
 
 
 def test_a_clarify_stand_in_never_names_the_value_or_contradicts_the_request(generated):
-    from tooltune.data.surface import VAGUE, family_of
+    from tooltune.data.surface import VAGUE, VAGUE_TEXT, family_of
 
     _, train, held = generated
     names = {name.lower() for names in load_banks()["code_names"].values() for name in names}
     vague = [r for r in train + held if r.raw["extra_info"].get("vague")]
     assert len(vague) > 20
+    texts = 0
     for record in vague:
         stand_in, [missing] = record.raw["extra_info"]["vague"], record.raw["extra_info"]["missing"]
         # only words that name no value: "in pounds sterling" said GBP, and the row asked for it
         assert not any(name in stand_in.lower() for name in names), record.user_prompt
         tool = next(t for t in record.tools if t.name == record.raw["extra_info"]["tool"])
         family = family_of(missing, tool.properties[missing], tool.properties, units=False)  # the fixture says no quantities in other units
+        if family == "text":  # a place or a person, inside the parameter's own slot phrase
+            assert any(words in stand_in for kind in VAGUE_TEXT.values() for words in kind), stand_in
+            texts += 1
+            continue
         assert stand_in in VAGUE["amount" if family.startswith("unit:") else family], (stand_in, family)
         if family in ("date", "time"):  # "from 6 pm sometime in the morning" contradicts itself
             given = record.raw["extra_info"]["arguments"]
             assert not [k for k in given if family_of(k, tool.properties[k], tool.properties) == family], record.user_prompt
         if family == "list":
             assert tool.properties[missing]["items"]["type"] in ("number", "integer"), record.user_prompt
+    assert texts > 3  # "from the same place as last time" for a missing origin
 
 
 def test_vague_stand_ins_only_in_clarify_rows_and_optional_values_said_in_passing(generated):
@@ -526,9 +532,10 @@ def test_the_default_natural_files_stay_as_they_were(tmp_path):
     # on 2026-12-06 (session 13) for "1 bedroom", "$132.50", from_unit unlike to_unit in templates and
     # clarify rows that held the missing value in an optional one ("Which city?" after "commute to ..., Chicago"),
     # and 2026-12-07 for three training tools whose calls take a date and two clock times and clarify stand-ins that
-    # no longer name the value ("in pounds sterling") or contradict another time ("from 6 pm sometime in the morning").
+    # no longer name the value ("in pounds sterling") or contradict another time ("from 6 pm sometime in the morning"),
+    # and stand in for a place or a person ("from the same place as last time").
     paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4), tmp_path).paths
-    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "95e1484d25ee9f3e", "eval": "6c403e660dee6346"}
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "8cba1f06805c086d", "eval": "ca2ee856705fd4bf"}
 
 
 def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path):

@@ -828,6 +828,11 @@ class _RowMaker:
         items = (props.get(missing) or {}).get("items") or {}
         if family == "list" and items.get("type") not in ("number", "integer"):
             return None
+        if family == "text":  # "from the same place as last time": inside the slot's own words, or not at all
+            spec = ct.slots.get(missing)
+            if not isinstance(spec, list) or not spec or not (stand_in := vague(family, self.rng, missing)):
+                return None
+            return self.rng.choice(spec).replace("{}", stand_in)
         return vague(family, self.rng)
 
     def _ask(self, ct: CatalogTool, missing: str) -> str:

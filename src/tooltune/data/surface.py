@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from .catalog import name_words
 
-__all__ = ["Form", "FAMILIES", "UNITS", "UNIT_NAMES", "family_of", "unit_of", "render", "vague", "fill_slot", "singular_after_one", "number_words"]
+__all__ = ["Form", "FAMILIES", "VAGUE", "VAGUE_TEXT", "UNITS", "UNIT_NAMES", "family_of", "unit_of", "render", "vague", "fill_slot", "singular_after_one", "number_words"]
 
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -515,7 +515,25 @@ VAGUE: dict[str, list[str]] = {
 }
 
 
-def vague(family: str | None, rng: random.Random) -> str | None:
+# What people say instead of a place or a person the agent cannot know ("the same place as last
+# time"): said inside the parameter's own slot phrase ("from {}"), chosen by the parameter's name.
+VAGUE_TEXT: dict[str, list[str]] = {
+    "place": ["the usual place", "the same place as last time", "the place we went before", "that place I mentioned"],
+    "person": ["my colleague", "the usual person", "the same person as last time", "someone from my team"],
+}
+_TEXT_KINDS = {
+    "place": {"address", "city", "destination", "dropoff", "location", "origin", "pickup", "stop", "venue"},
+    "person": {"employee", "recipient", "attendee", "contact", "assignee", "sitter"},
+}
+
+
+def vague(family: str | None, rng: random.Random, name: str = "") -> str | None:
+    """A stand-in for a missing value of ``family``; for free text, only a place or a person
+    (by the parameter's ``name``): other text has no stand-in that could not be the value itself."""
+    if family == "text":
+        words = set(re.findall(r"[a-z]+", name.lower()))
+        kind = next((k for k, names in _TEXT_KINDS.items() if words & names), None)
+        return rng.choice(VAGUE_TEXT[kind]) if kind else None
     options = VAGUE.get("amount" if (family or "").startswith("unit:") else family or "")
     return rng.choice(options) if options else None
 
