@@ -393,6 +393,22 @@ def test_a_clarify_stand_in_never_names_the_value_or_contradicts_the_request(gen
     assert texts > 3  # "from the same place as last time" for a missing origin
 
 
+def test_a_place_or_person_stand_in_keeps_its_twins_slot_words(tmp_path):
+    from tooltune.data.surface import VAGUE_TEXT
+
+    train = read_records(generate(GenerateConfig(n=1500, eval_n=10, seed=1, pairs=1.0), tmp_path).paths["train"])
+    twins = {r.raw["extra_info"]["pair"]: r for r in train if r.behavior == "execute" and r.raw["extra_info"].get("pair")}
+    kept = 0
+    for record in (r for r in train if r.raw["extra_info"].get("vague") and r.raw["extra_info"].get("pair") in twins):
+        stand_in = record.raw["extra_info"]["vague"]
+        words = next((w for kind in VAGUE_TEXT.values() for w in kind if stand_in.endswith(w)), None)
+        if words and stand_in != words:  # "from the usual place": the twin says "from <the place>"
+            before = record.user_prompt.split(stand_in)[0] + stand_in[: -len(words)]
+            assert twins[record.raw["extra_info"]["pair"]].user_prompt.startswith(before), (record.user_prompt, twins[record.raw["extra_info"]["pair"]].user_prompt)
+            kept += 1
+    assert kept > 3
+
+
 def test_vague_stand_ins_only_in_clarify_rows_and_optional_values_said_in_passing(generated):
     _, train, _ = generated
     vague = [r for r in train if r.raw["extra_info"].get("vague")]
@@ -535,7 +551,7 @@ def test_the_default_natural_files_stay_as_they_were(tmp_path):
     # no longer name the value ("in pounds sterling") or contradict another time ("from 6 pm sometime in the morning"),
     # and stand in for a place or a person ("from the same place as last time").
     paths = generate(GenerateConfig(n=120, eval_n=40, seed=3, pairs=1.0, rows_per_list=4), tmp_path).paths
-    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "8cba1f06805c086d", "eval": "ca2ee856705fd4bf"}
+    assert {k: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for k, p in paths.items()} == {"train": "8adce603f40faf68", "eval": "ca2ee856705fd4bf"}
 
 
 def test_natural_zero_writes_the_plain_value_files_of_earlier_versions(tmp_path):

@@ -284,3 +284,17 @@ def test_money_is_written_with_its_cents_and_its_sign_first():
 
     assert [_cents(v) for v in (132.5, 132, 0.5, 1000.005, 1234567.891)] == ["132.50", "132", "0.50", "1000.005", "1234567.891"]
     assert _thousands(2500.5, None) == "2,500.50" and _with_sign("$", _as_is)(-12.5, None) == "-$12.50"
+
+
+def test_a_place_or_person_stand_in_only_for_a_name_that_means_one():
+    import random
+
+    from tooltune.data.surface import VAGUE_TEXT, vague
+
+    rng = random.Random(0)
+    for name in ("origin", "pickupLocation", "dropoff", "city"):
+        assert vague("text", rng, name) in VAGUE_TEXT["place"], name
+    for name in ("recipient", "recipient_address", "employee"):
+        assert vague("text", rng, name) in VAGUE_TEXT["person"], name
+    for name in ("email_address", "ip_address", "stop_loss", "file_location", "pickup_time", "destination_folder", "title", "query"):
+        assert vague("text", rng, name) is None, name

@@ -575,7 +575,7 @@ class _RowMaker:
         said: dict[str, str] = {}
         slots, asides = self._asides(ct, self._named_slot_phrases(ct, full, said))
         # The clarify sentence may hold a vague stand-in where its twin says the value.
-        decoy = self._decoy(ct, missing, full) if missing not in dict(asides) else None
+        decoy = self._decoy(ct, missing, full, dict(slots).get(missing)) if missing not in dict(asides) else None
         ask_slots = [decoy if name == missing else phrase for name, phrase in slots if name != missing or decoy]
         # Both sentences draw the frame, opener and closer from the same random state.
         state = self.rng.getstate()
@@ -812,7 +812,7 @@ class _RowMaker:
             (asides if name not in ct.tool.required and self.rng.random() < 0.35 else inline).append((name, phrase))
         return inline, [(name, self.rng.choice(ASIDES[self.split]).replace("{}", phrase)) for name, phrase in asides]
 
-    def _decoy(self, ct: CatalogTool, missing: str, given: dict[str, Any]) -> str | None:
+    def _decoy(self, ct: CatalogTool, missing: str, given: dict[str, Any], phrase: str | None = None) -> str | None:
         """Sometimes, in a clarify request, a vague stand-in where the missing value would be
         ("sometime soon"), only where it cannot be read as a value the request gives."""
         if not self.natural or self.rng.random() >= 0.35:
@@ -832,7 +832,10 @@ class _RowMaker:
             spec = ct.slots.get(missing)
             if not isinstance(spec, list) or not spec or not (stand_in := vague(family, self.rng, missing)):
                 return None
-            return self.rng.choice(spec).replace("{}", stand_in)
+            # The twin's own slot words where it has them: the pair then differs in the value alone.
+            fits = [t for t in spec if "{}" in t and phrase and phrase.startswith(t.split("{}")[0]) and phrase.endswith(t.split("{}")[1])]
+            slot = max(fits, key=len) if fits else self.rng.choice(spec)
+            return slot.replace("{}", stand_in)
         return vague(family, self.rng)
 
     def _ask(self, ct: CatalogTool, missing: str) -> str:

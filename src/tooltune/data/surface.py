@@ -518,21 +518,23 @@ VAGUE: dict[str, list[str]] = {
 # What people say instead of a place or a person the agent cannot know ("the same place as last
 # time"): said inside the parameter's own slot phrase ("from {}"), chosen by the parameter's name.
 VAGUE_TEXT: dict[str, list[str]] = {
-    "place": ["the usual place", "the same place as last time", "the place we went before", "that place I mentioned"],
     "person": ["my colleague", "the usual person", "the same person as last time", "someone from my team"],
+    "place": ["the usual place", "the same place as last time", "the place we went before", "our usual spot"],
 }
-_TEXT_KINDS = {
-    "place": {"address", "city", "destination", "dropoff", "location", "origin", "pickup", "stop", "venue"},
+_TEXT_KINDS = {  # people first: a recipient_address is a person's
     "person": {"employee", "recipient", "attendee", "contact", "assignee", "sitter"},
+    "place": {"address", "city", "destination", "dropoff", "location", "origin", "pickup", "stop", "venue"},
 }
+# Names that hold one of those words but no place or person: email_address, stop_loss, file_location, pickup_time.
+_NOT_TEXT_KINDS = {"email", "ip", "url", "uri", "path", "folder", "file", "wallet", "time", "date", "id", "loss", "sequence", "method", "code", "number", "phone"}
 
 
 def vague(family: str | None, rng: random.Random, name: str = "") -> str | None:
     """A stand-in for a missing value of ``family``; for free text, only a place or a person
     (by the parameter's ``name``): other text has no stand-in that could not be the value itself."""
     if family == "text":
-        words = set(re.findall(r"[a-z]+", name.lower()))
-        kind = next((k for k, names in _TEXT_KINDS.items() if words & names), None)
+        words = set(name_words(name))
+        kind = None if words & _NOT_TEXT_KINDS else next((k for k, names in _TEXT_KINDS.items() if words & names), None)
         return rng.choice(VAGUE_TEXT[kind]) if kind else None
     options = VAGUE.get("amount" if (family or "").startswith("unit:") else family or "")
     return rng.choice(options) if options else None
