@@ -15,10 +15,11 @@ from typing import Any, Callable, Iterator
 
 __all__ = ["Sampling", "Completion", "GenerationRequest", "PrefixCache", "batch_key", "generate_answers", "complete", "complete_batch", "prepare_grammar", "request_grammars", "stop_token_ids", "progress_bar", "ANSWER_TOKENS"]
 
-# Serving's default answer length: the recipe's longest training answers (two calls with their
-# <think> checks) reach ~320 tokens, and a shorter budget cuts a right answer off. Evaluation and
-# the validation reward budget each file by its own answers (training.datasets.answer_budget).
-ANSWER_TOKENS = 320
+# Serving's default answer length: the longest answers the generator teaches (two calls with their
+# <think> checks, each with dates and codes to convert) reach ~360 tokens, and a shorter budget cuts a
+# right answer off. Evaluation and the validation reward budget each file by its own answers
+# (training.datasets.answer_budget).
+ANSWER_TOKENS = 384
 
 
 @dataclass
