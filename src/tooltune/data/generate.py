@@ -573,9 +573,10 @@ class _RowMaker:
         style = self.rng.choice(STYLES)
         intent = self.rng.choice(ct.intents)
         said: dict[str, str] = {}
-        slots, asides = self._asides(ct, self._named_slot_phrases(ct, full, said))
+        chosen: dict[str, str] = {}
+        slots, asides = self._asides(ct, self._named_slot_phrases(ct, full, said, chosen))
         # The clarify sentence may hold a vague stand-in where its twin says the value.
-        decoy = self._decoy(ct, missing, full, dict(slots).get(missing)) if missing not in dict(asides) else None
+        decoy = self._decoy(ct, missing, full, chosen.get(missing)) if missing not in dict(asides) else None
         ask_slots = [decoy if name == missing else phrase for name, phrase in slots if name != missing or decoy]
         # Both sentences draw the frame, opener and closer from the same random state.
         state = self.rng.getstate()
@@ -752,9 +753,10 @@ class _RowMaker:
     def _slot_phrases(self, ct: CatalogTool, args: dict[str, Any], said: dict[str, str]) -> list[str]:
         return [phrase for _, phrase in self._named_slot_phrases(ct, args, said)]
 
-    def _named_slot_phrases(self, ct: CatalogTool, args: dict[str, Any], said: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    def _named_slot_phrases(self, ct: CatalogTool, args: dict[str, Any], said: dict[str, str] | None = None, slots: dict[str, str] | None = None) -> list[tuple[str, str]]:
         """(parameter, phrase) for each argument, e.g. ("city", "in Lima"); ``said`` collects the
-        surface form of each value said otherwise than the call writes it."""
+        surface form of each value said otherwise than the call writes it, ``slots`` the catalog slot
+        phrase each value went into ("in {}")."""
         phrases = []
         said = {} if said is None else said
         for name, value in args.items():
@@ -764,7 +766,10 @@ class _RowMaker:
                 phrases.append((name, self.rng.choice(options)))
             elif isinstance(spec, list) and spec:
                 text, family = self._say(ct, name, value, said, phrase=True)
-                phrases.append((name, text if family == ENUM_PHRASE else fill_slot(self.rng.choice(spec), text, family, seams=self.natural > 0)))
+                slot = self.rng.choice(spec)
+                if slots is not None:
+                    slots[name] = slot
+                phrases.append((name, text if family == ENUM_PHRASE else fill_slot(slot, text, family, seams=self.natural > 0)))
             else:
                 text, family = self._say(ct, name, value, said)
                 # "length 111 mm", not "length mm 111 mm": the value says its unit itself
@@ -812,7 +817,7 @@ class _RowMaker:
             (asides if name not in ct.tool.required and self.rng.random() < 0.35 else inline).append((name, phrase))
         return inline, [(name, self.rng.choice(ASIDES[self.split]).replace("{}", phrase)) for name, phrase in asides]
 
-    def _decoy(self, ct: CatalogTool, missing: str, given: dict[str, Any], phrase: str | None = None) -> str | None:
+    def _decoy(self, ct: CatalogTool, missing: str, given: dict[str, Any], slot: str | None = None) -> str | None:
         """Sometimes, in a clarify request, a vague stand-in where the missing value would be
         ("sometime soon"), only where it cannot be read as a value the request gives."""
         if not self.natural or self.rng.random() >= 0.35:
@@ -833,9 +838,7 @@ class _RowMaker:
             if not isinstance(spec, list) or not spec or not (stand_in := vague(family, self.rng, missing)):
                 return None
             # The twin's own slot words where it has them: the pair then differs in the value alone.
-            fits = [t for t in spec if "{}" in t and phrase and phrase.startswith(t.split("{}")[0]) and phrase.endswith(t.split("{}")[1])]
-            slot = max(fits, key=len) if fits else self.rng.choice(spec)
-            return slot.replace("{}", stand_in)
+            return (slot or self.rng.choice(spec)).replace("{}", stand_in)
         return vague(family, self.rng)
 
     def _ask(self, ct: CatalogTool, missing: str) -> str:
