@@ -180,6 +180,50 @@ def test_the_answer_follows_its_check(quoting, answer, allowed):
     assert quoting(answer) is allowed
 
 
+SERVICE = Tool(name="book_service", parameters={"type": "object", "properties": {
+    "service": {"type": "string"}, "date": {"type": "string", "description": "Date, YYYY-MM-DD."},
+    "time": {"type": "string", "description": "Drop-off time, HH:MM 24-hour."}}, "required": ["service", "date", "time"]})
+
+
+@pytest.fixture(scope="module")
+def dating(tiny_model):
+    """Accepts an answer over [SERVICE] when a request's check may give it (request -> accepts(answer))."""
+    import xgrammar as xgr
+
+    from tooltune.constrained import grammars_for
+    from tooltune.inference import stop_token_ids
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    grammars = grammars_for(model, tokenizer, stop_token_ids(tokenizer))
+    return lambda request: (lambda text: xgr.GrammarMatcher(grammars.compile([SERVICE], quotes=[request])).accept_string(text))
+
+
+SERVICE_CHECK = "<think>Tool: book_service. Required: service = \"oil change\", date = {}, time = {}.</think>"
+
+
+@pytest.mark.parametrize("request_text, date, time, allowed", [
+    ("oil change March 12th 2027 at 4 pm", '"March 12th 2027" -> "2027-03-12"', '"4 pm" -> "16:00"', True),
+    ("oil change March 12th 2027 at 4 pm", '"March 12th 2027"', '"at 4 pm"', True),
+    ("oil change March 12th 2027 at 4 pm", '"March 12th 2027"', '"4 pm" -> "04:00"', False),  # not what the words say
+    ("oil change March 12th 2027 at 4 pm", '"4 pm" -> "2027-03-12"', '"4 pm"', False),  # a time is no date
+    ("oil change March 12th 2027, plate 4HJK221", '"March 12th 2027"', '"4HJK221" -> "04:00"', False),  # no words state a time
+    ("oil change March 12th 2027, plate 4HJK221", '"March 12th 2027"', '"2027"', False),
+    ("oil change March 12th 2027, plate 4HJK221", '"March 12th 2027"', '"12:00"', False),  # nor a value of its own
+    ("oil change March 12th 2027 from 9 to 10 am", '"March 12th 2027"', '"9" -> "09:00"', True),  # a bare hour inside a range
+    ("oil change for zone 9 on March 12th 2027", '"March 12th 2027"', '"9"', False),  # ... and not outside one
+])
+def test_a_date_or_time_is_quoted_from_words_that_state_one(dating, request_text, date, time, allowed):
+    assert dating(request_text)(SERVICE_CHECK.format(date, time)) is allowed
+
+
+def test_a_date_or_time_the_request_does_not_state_is_asked_for(dating):
+    accepts = dating("oil change on March 12th 2027, plate 4HJK221")
+    assert accepts(SERVICE_CHECK.format('"March 12th 2027"', "missing") + "What time should I book it for?")
+    assert not accepts(SERVICE_CHECK.format('"March 12th 2027"', "given"))  # no call check may skip it
+    assert not dating("oil change please")(SERVICE_CHECK.format("given", "given"))
+    assert dating("oil change please")(SERVICE_CHECK.format("missing", "given") + "Which day?")  # a question's check still may
+
+
 def test_one_call_allowed_means_a_check_of_one_call():
     from tooltune.constrained import check_grammar
 

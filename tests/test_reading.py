@@ -3,12 +3,13 @@ value the generator rendered, and an answer's call gets the reading only where i
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tooltune.reading import read, read_number, read_values
+from tooltune.reading import read, read_number, read_values, values_in
 from tooltune.schema import Tool, parse_tool_calls, split_reasoning
 from tests.data.test_surface import forms_for
 
@@ -107,6 +108,56 @@ WEEK = {"type": "array", "items": {"type": "string", "enum": ["mon", "tue", "wed
 ])
 def test_forms_people_type_beyond_the_generators(text, family, value):
     assert read(text, family) == value
+
+
+@pytest.mark.parametrize("text, value", [
+    ("9 in the morning", "09:00"), ("2 in the afternoon", "14:00"), ("ten past eleven am", "11:10"), ("twenty-five to six pm", "17:35"),
+    ("five after ten am", "10:05"), ("ten to nine in the evening", "20:50"), ("ten past eleven", None), ("half to seven pm", None),
+])
+def test_clock_times_as_people_say_them(text, value):
+    assert read(text, "time") == value
+
+
+@pytest.mark.parametrize("request_text, family, spans", [
+    # a time without am or pm takes them from the time it runs to or from; a range runs forward
+    ("a room from 9 to 11 am", "time", {"9": "09:00", "11 am": "11:00"}),
+    ("8:30-9am please", "time", {"8:30": "08:30", "9am": "09:00"}),
+    ("from 2:30-4pm", "time", {"2:30": "14:30", "4pm": "16:00"}),
+    ("from noon until half past one", "time", {"noon": "12:00", "half past one": "13:30"}),
+    ("quarter past one till quarter to three in the afternoon", "time", {"quarter past one": "13:15", "quarter to three in the afternoon": "14:45"}),
+    ("from 11 to 1 pm", "time", {"11": "11:00", "1 pm": "13:00"}),
+    ("from 9 am to 5", "time", {"9 am": "09:00", "5": "17:00"}),
+    # words cut short of the value they go on to state are none; a bare hour outside a range is none
+    ("meet at 3:30 pm", "time", {"3:30 pm": "15:30"}),
+    ("quarter to nine pm", "time", {"quarter to nine pm": "20:45"}),
+    ("zone 9 at 10:00", "time", {"10:00": "10:00"}),
+    ("ten past eleven", "time", {"ten past eleven": None}),  # a time, but which half of the day is open
+    ("5/6/2027", "date", {"5/6/2027": None}),
+    ("on July 4th, 2026 at noon", "date", {"July 4th, 2026": "2026-07-04"}),
+    ("plate 4HJK221 on March 12th", "date", {}),  # no year: no date
+])
+def test_the_values_a_request_states_where_it_states_them(request_text, family, spans):
+    found = values_in([request_text], family)
+    assert {span: value for span, value in found.items() if span in request_text and not re.match(r"(at|on|from|until|till) ", span)} == spans
+    assert all(found[span.lower()] == value for span, value in spans.items())  # in lower case too, as a check may quote
+
+
+def test_a_date_or_time_may_be_quoted_with_the_word_that_leads_it():
+    assert values_in(["on July 4th, 2026"], "date")["on July 4th, 2026"] == "2026-07-04"
+    assert values_in(["from 9 to 11 am"], "time")["from 9"] == "09:00"
+
+
+def test_words_that_state_two_values_state_none():
+    assert values_in(["9 to 11 am, or 9 to 11 pm"], "time")["9"] is None
+
+
+def test_a_quote_is_read_where_the_request_says_it():
+    think = 'Tool: reserve_court. Required: date = "Oct 2, 2027". Optional: start_time = "9" -> "21:00".'
+    court = Tool("reserve_court", "Book a court.", {"type": "object", "properties": {
+        "date": {"type": "string", "description": "Date, YYYY-MM-DD."}, "start_time": {"type": "string", "description": "Start, HH:MM."}}, "required": ["date"]})
+    text = answer(think, [{"name": "reserve_court", "arguments": {"date": "2027-10-02", "start_time": "21:00"}}])
+    assert parse_tool_calls(read_values(text, [court], ["Oct 2, 2027 from 9 to 11 am"]).answer)[0].arguments["start_time"] == "09:00"
+    assert read_values(text, [court]).answer == text  # without the request's words, "9" reads as nothing
 
 
 @pytest.mark.parametrize("text, value", [

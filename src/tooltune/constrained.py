@@ -32,6 +32,7 @@ import json
 import warnings
 from typing import Any
 
+from .reading import SPANNED, param_family, values_in
 from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
 __all__ = ["CALL_TAG", "REFUSALS", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
@@ -110,7 +111,29 @@ jobject ::= "{" ( jstring ": " json ( ", " jstring ": " json )* )? "}"
 REFUSALS = ("The request is harmful.", "No listed tool does this.")  # training/reasoning.py's refusal checks
 
 
-def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parallel: bool = True) -> str | None:
+MISSING, GIVEN = '"missing"', '"given"'  # the check's words for a value (EBNF literals)
+
+
+def _spanned_family(name: str, tool: Tool) -> str | None:
+    """The family of a parameter whose value is a run of the request's words (reading.SPANNED), else None."""
+    schema = tool.properties.get(name) if isinstance(tool.properties, dict) else None
+    family = param_family(name, schema, tool.properties) if isinstance(schema, dict) else None
+    return family if family in SPANNED else None
+
+
+def _span_rule(family: str, spans: dict[str, Any], rules: list[str]) -> str | None:
+    """Adds the rule ``v_<family>``: a quote of one of ``spans``, then the value it states (free
+    JSON where the words leave it open); its name, or None when there are no spans."""
+    lit = lambda text: json.dumps(text, ensure_ascii=False)  # noqa: E731
+    quotes = [f'"\\"" {lit(json.dumps(span, ensure_ascii=False)[1:-1])} "\\""' + (f' ( " -> " {lit(json.dumps(stated))} )?' if stated is not None else ' ( " -> " json )?')
+              for span, stated in sorted(spans.items())]
+    if not quotes:
+        return None
+    rules.append(f"v_{family} ::= " + " | ".join(quotes))
+    return f"v_{family}"
+
+
+def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parallel: bool = True, spans: dict[str, dict[str, Any]] | None = None) -> str | None:
     """EBNF for the inside of a ``<think>`` check in the form training writes it
     (training/reasoning.py), for the answer ``decision`` that follows it:
 
@@ -123,8 +146,13 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
     A value is a quote of the request (``quotable``: :func:`quote_grammar`'s rules; None: any JSON
     string), optionally "-> <JSON>", or a JSON value that is not a string. The model still picks
     the tool, the values and which optional ones it names; it cannot name a parameter the tool
-    lacks or skip a required one; without ``parallel`` a call check names one call. None: no
-    check of that kind fits these tools (ask, when no tool has a required parameter)."""
+    lacks or skip a required one; without ``parallel`` a call check names one call.
+
+    ``spans`` (family -> :func:`tooltune.reading.values_in` of the request) narrows a date's or a
+    time's value to the runs of words that state one, then the value they state ("4 pm" -> "16:00"):
+    a check cannot give a time the words "4HJK221" or a date "8:30 am", so a request that states no
+    date leaves the date ``missing`` (a question), and the call check cannot give it at all.
+    None: no check of that kind fits these tools (ask, when no tool has a required parameter)."""
     lit = lambda text: json.dumps(text, ensure_ascii=False)  # noqa: E731 - an EBNF string literal
     if decision == "refuse":
         return "root ::= " + " | ".join(map(lit, REFUSALS))
@@ -134,28 +162,39 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
         r'quoted ::= "\"" quote "\""' if quotable else "quoted ::= jstring",
     ]
     calls = []
+    spanned: dict[str, str | None] = {}  # family -> the rule of its spans (None: the request states none)
     for i, tool in enumerate(tools):
         required = list(tool.required)
         optional = [p for p in tool.properties if p not in required]
         head = lit("Tool: " + tool.name + ". Required: ")
+        value = {}  # parameter -> the rule of its value (None: the request states none)
+        for name in tool.properties:
+            family = _spanned_family(name, tool) if spans is not None and quotable else None
+            if family is not None and family not in spanned:
+                spanned[family] = _span_rule(family, spans.get(family, {}), rules)
+            value[name] = spanned[family] if family is not None else "value"
+        words = lambda name, *alternatives: " | ".join(filter(None, (value[name], *alternatives)))  # noqa: E731 - a value or a word
         if decision == "ask":
             if not required:
                 continue
             # r{i}_{k}: parameters k.. with at least one missing; a{i}_{k}: parameters k.. any way
             for k, name in enumerate(required):
                 more = k + 1 < len(required)
-                rules.append(f"a{i}_{k} ::= {lit(name + ' = ')} ( value | \"missing\" | \"given\" )" + (f' ", " a{i}_{k + 1}' if more else ""))
-                rules.append(f"r{i}_{k} ::= {lit(name + ' = ')} \"missing\"" + (f' ", " a{i}_{k + 1}' if more else "")
-                             + (f" | {lit(name + ' = ')} ( value | \"given\" ) \", \" r{i}_{k + 1}" if more else ""))
+                rules.append(f"a{i}_{k} ::= {lit(name + ' = ')} ( {words(name, MISSING, GIVEN)} )" + (f' ", " a{i}_{k + 1}' if more else ""))
+                rules.append(f"r{i}_{k} ::= {lit(name + ' = ')} {MISSING}" + (f' ", " a{i}_{k + 1}' if more else "")
+                             + (f" | {lit(name + ' = ')} ( {words(name, GIVEN)} ) \", \" r{i}_{k + 1}" if more else ""))
             rules.append(f'tool{i} ::= {head} r{i}_0 "."')
         else:
-            given = ' ", " '.join(f'{lit(p + " = ")} ( value | "given" )' for p in required) or '"none"'
+            if any(value[p] is None for p in required):
+                continue  # it needs a date or time the request does not state: it cannot be called
+            # "given" stands in for a value the row does not record; a date or time is always one of the request's
+            given = ' ", " '.join(f'{lit(p + " = ")} ( {words(p, GIVEN if value[p] == "value" else None)} )' for p in required) or '"none"'
             rules.append(f'tool{i} ::= {head} {given} "."' + (f' ( " Optional: " t{i}o0 "." )?' if optional else ""))
             # t{i}o{k}: optional parameter k or a later one first, then maybe more after it (schema order, each once)
             for k in range(len(optional)):
                 later = f' ( ", " t{i}o{k + 1} )?' if k + 1 < len(optional) else ""
                 rest = f" | t{i}o{k + 1}" if k + 1 < len(optional) else ""
-                rules.append(f"t{i}o{k} ::= {lit(optional[k] + ' = ')} ( value | \"missing\" ){later}{rest}")
+                rules.append(f"t{i}o{k} ::= {lit(optional[k] + ' = ')} ( {words(optional[k], MISSING)} ){later}{rest}")
         calls.append(f"tool{i}")
     if not calls:
         return None
@@ -199,12 +238,15 @@ class CallGrammars:
                 # takes one of these branches: the answer follows its check, as training taught
                 # (every required value given: the call; one missing: a question; a refusal's
                 # sentence: no call), and the check's quotes are the conversation's words.
+                spans = {family: values_in(quotes, family) for family in SPANNED}
+
                 def check(decision: str) -> Any:
-                    grammar = check_grammar(tools, quotable, decision, parallel)
+                    grammar = check_grammar(tools, quotable, decision, parallel, spans)
                     return grammar and TagFormat(begin=THINK_OPEN, content=GrammarFormat(grammar=grammar), end=THINK_CLOSE)
 
                 words = AnyTextFormat(excludes=[begin])
-                branches = [SequenceFormat(elements=[check("call"), call])]
+                # no call branch where every tool needs a date or time the request does not state
+                branches = [SequenceFormat(elements=[c, call]) for c in [check("call")] if c]
                 branches += [SequenceFormat(elements=[c, words]) for c in (check("ask"), check("refuse")) if c]
                 answer = OrFormat(elements=[*branches, answer])
             return self.compiler.compile_structural_tag(StructuralTag(format=answer))

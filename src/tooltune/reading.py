@@ -37,7 +37,7 @@ from .data.surface import family_of
 from .data.validate import schema_validator
 from .schema import Tool, split_reasoning
 
-__all__ = ["read", "read_number", "read_values", "Reading"]
+__all__ = ["read", "read_number", "read_values", "values_in", "param_family", "Reading", "SPANNED"]
 
 # The renderer's own word tables: what it writes is what this reads.
 _ONES = {w: i for i, w in enumerate(surface._ONES)}
@@ -154,7 +154,7 @@ def _time(text: str) -> str | None:
         if text.endswith(" " + words):
             text, half = text[: -len(words) - 1].strip(), marker
             break
-    marked = re.fullmatch(r"([a-z' ]*[a-z'])\s+([ap])\.?\s*m\.?", text)  # "quarter to nine pm": words (no digits), then am/pm
+    marked = re.fullmatch(r"([a-z' -]*[a-z'])\s+([ap])\.?\s*m\.?", text)  # "quarter to nine pm": words (no digits), then am/pm
     if marked and not half:
         if marked[1].startswith("quarter to twelve"):
             return None  # 11:45 or 23:45: "twelve pm" is noon, so which is meant is unclear
@@ -171,13 +171,17 @@ def _time(text: str) -> str | None:
     if digits:
         hour, minute = int(digits[1]), int(digits[2])
         return _clock(hour, minute, half)  # no marker: 24-hour notation, "7:00" is 07:00
-    spoken = re.fullmatch(r"(?:(half|quarter) (past|to) )?([a-z]+)(?: o'clock)?", text)  # one word for the hour: "one-ten" is no hour
+    if half and re.fullmatch(r"\d{1,2}", text):
+        return _clock(int(text), 0, half)  # "9 in the morning"
+    # One word for the hour ("one-ten" is no hour); minutes before it in words: "half past seven",
+    # "quarter to nine", "ten past eleven", "twenty-five to six".
+    spoken = re.fullmatch(r"(?:(half|quarter|[a-z]+(?:[ -][a-z]+)?)(?: minutes?)? (past|after|to) )?([a-z]+)(?: o'clock)?", text)
     if spoken and half and spoken[3] in _ONES and 1 <= (hour := _ONES[spoken[3]]) <= 12:
-        minute = {None: 0, "half": 30, "quarter": 15}[spoken[1]]
+        minute = {None: 0, "half": 30, "quarter": 15}.get(spoken[1], None if spoken[1] is None else _words(spoken[1]))
+        if minute is None or not 0 < minute < 60 or (spoken[1] == "half" and spoken[2] == "to"):
+            return None if spoken[1] else _clock(hour, 0, half)
         if spoken[2] == "to":
-            if spoken[1] != "quarter":
-                return None
-            hour, minute = hour - 1 or 12, 45
+            hour, minute = hour - 1 or 12, 60 - minute
         return _clock(hour, minute, half)
     return None
 
@@ -376,6 +380,81 @@ def read(text: str, family: str | None, schema: dict[str, Any] | None = None) ->
     return reader(text) if reader else None
 
 
+# -- the values a request states, where it states them ------------------------------------------------
+SPANNED = ("date", "time")  # families whose every value is a run of the request's words (not a bare number)
+_SPAN_WORDS = 8  # the longest date or time people write: "quarter to three in the afternoon"
+_RANGE = re.compile(r"\s*(?:-|–|—|(?:to|till|until|and|through)\b)\s*", re.IGNORECASE)  # "9 to 11 am", "8:30-9am"
+
+
+_LEAD = re.compile(r"(?<!\w)(?:on|at|for|by|from|until|till|before|after|around|starting|ending)\s+$", re.IGNORECASE)  # a word that leads a date or time
+
+
+def _word_runs(text: str) -> list[tuple[int, int]]:
+    """Every run of whole words in ``text`` (start, end), at most :data:`_SPAN_WORDS` words: the
+    quotes :func:`tooltune.constrained.quote_grammar` allows, less those that begin or end in punctuation
+    (a trailing "." of "a.m." stays)."""
+    starts = [i for i, c in enumerate(text) if c.isalnum() and (i == 0 or not text[i - 1].isalnum())]
+    ends = [i + 1 for i, c in enumerate(text) if (c.isalnum() or c == ".") and (i + 1 == len(text) or not text[i + 1].isalnum())]
+    runs = []
+    for start in starts:
+        for end in ends:
+            if end > start and len(text[start:end].split()) <= _SPAN_WORDS and (text[end - 1] != "." or text[start:end].lower().endswith("m.")):
+                runs.append((start, end))
+    return runs
+
+
+def _bare_time(text: str) -> tuple[str, str] | None:
+    """A clock time said without am or pm ("9", "3:30", "quarter past one"): its am and pm readings."""
+    if re.fullmatch(r"\d{3,4}|\d{1,2}:\d{2}\s*[ap]\.?m\.?|.*\b(noon|midnight|morning|afternoon|evening|night|tonight|[ap]m)\b.*", text.lower().strip()):
+        return None
+    am, pm = _time(text + " am"), _time(text + " pm")
+    return (am, pm) if am and pm else None
+
+
+def values_in(texts: list[str], family: str) -> dict[str, Any]:
+    """Every run of whole words in ``texts`` that states a ``family`` value (:data:`SPANNED`), as
+    written and in lower case, with the value it states there, or None where it is a time but
+    which half of the day is unclear ("ten past eleven", "3:30" alone stays 24-hour notation). A time
+    said without am or pm takes them from the time it runs to or from ("9 to 11 am": 09:00; "from
+    noon until half past one": 13:30; a range runs forward). A run cut short of the value its words
+    go on to state ("3:30" of "3:30 pm", "nine pm" of "quarter to nine pm") is none; words that state
+    different values in two places state None. What a check may quote for such a parameter (a bare
+    hour, "9", only inside a range), and what reading gives it."""
+    found: dict[str, set[Any]] = {}
+    for text in texts:
+        runs = _word_runs(text)
+        plain = {(a, b): value for a, b in runs if (value := read(text[a:b], family)) is not None}
+        if family == "time":
+            for (a, b) in runs:
+                if (a, b) in plain and re.fullmatch(r"\d{1,2}:\d{2}", text[a:b]) is None:
+                    continue
+                if not (both := _bare_time(text[a:b])):
+                    continue
+                after = _RANGE.match(text, b)
+                before = next((m for m in _RANGE.finditer(text[:a]) if m.end() == a), None)
+                to = next((v for (c, d), v in plain.items() if v and after and c == after.end() and _bare_time(text[c:d]) is None), None)
+                since = next((v for (c, d), v in plain.items() if v and before and d == before.start() and _bare_time(text[c:d]) is None), None)
+                same_half = lambda t, other: (t[:2] >= "12") != (other[:2] >= "12")  # noqa: E731 - sorts the same half of the day first
+                if to and (fit := [t for t in sorted(both, key=lambda t: same_half(t, to)) if t <= to]):
+                    plain[(a, b)] = fit[0]
+                elif since and (fit := [t for t in sorted(both, key=lambda t: same_half(t, since)) if t >= since]):
+                    plain[(a, b)] = fit[0]
+                elif (a, b) not in plain and re.search(r":|\b(past|after|to|o'clock)\b", text[a:b].lower()):
+                    plain[(a, b)] = None  # a time, but am or pm?
+        if family == "date":  # "5/6/2027": a date, but May 6th or 5 June?
+            plain.update({(a, b): None for a, b in runs if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text[a:b]) and (a, b) not in plain})
+        for (a, b), value in list(plain.items()):
+            if any(c == a and d > b and v != value for (c, d), v in plain.items()) or any(d == b and c < a and v != value for (c, d), v in plain.items()):
+                continue  # cut short: the words go on to say something else
+            spans = [text[a:b]]
+            if (led := _LEAD.search(text[:a])) is not None:
+                spans.append(text[led.start():b])  # "on July 4th, 2026", "at 4 pm": the same value
+            for span in spans:
+                for case in {span, span.lower()}:
+                    found.setdefault(case, set()).add(value)
+    return {span: next(iter(values)) if len(values) == 1 else None for span, values in found.items()}
+
+
 # -- answers ------------------------------------------------------------------------------------------
 _TOOLCALL = re.compile(r"<TOOLCALL>(.*?)</TOOLCALL>", re.DOTALL)
 _NAMED = re.compile(r"(?P<optional>Optional: )?(?P<param>[A-Za-z_][\w.-]*) = ")
@@ -483,7 +562,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _ABSENT = object()
 
 
-def _family(param: str, schema: dict[str, Any], properties: dict[str, Any]) -> str | None:
+def param_family(param: str, schema: dict[str, Any], properties: dict[str, Any]) -> str | None:
     """The surface-form family a parameter's value is read in; "code" for free text that takes a code."""
     family = family_of(param, schema, properties)
     return "code" if family == "text" and _code_param(param, schema) else family
@@ -504,11 +583,13 @@ def _follows(stated: Any, value: Any, schema: dict[str, Any], root: Any) -> bool
     return _valid(stated, schema, root, unchecked=False)
 
 
-def read_values(answer: str, tools: list[Tool]) -> Reading:
+def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) -> Reading:
     """``answer`` with each call value that the check quotes from the request (or that breaks its
     schema) replaced by the value code reads from those words, where that reading is certain,
     valid for the parameter's schema and different; without the optional values the check marks
     ``missing``; and with the free-text and enum values the check states where the call differs.
+    ``texts``, the request's words (constrained.quote_sources), let a quoted date or time be read
+    where it stands ("9" of "9 to 11 am" is 09:00, :func:`values_in`).
     Anything else comes back unchanged, byte for byte."""
     reasoning, _ = split_reasoning(answer)
     blocks = list(_TOOLCALL.finditer(answer))
@@ -543,7 +624,7 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
         # for a value that takes reading (a time, a date, a code): the check's words are read below.
         for param, stated in segment.stated.items() if alone else ():
             schema = properties.get(param)
-            if isinstance(schema, dict) and _family(param, schema, properties) in (None, "text") and _follows(stated, call["arguments"].get(param, _ABSENT), schema, tool.parameters):
+            if isinstance(schema, dict) and param_family(param, schema, properties) in (None, "text") and _follows(stated, call["arguments"].get(param, _ABSENT), schema, tool.parameters):
                 old = json.dumps(call["arguments"][param], ensure_ascii=False) if param in call["arguments"] else "(none)"
                 call["arguments"][param] = stated
                 changes.append(f"{tool.name}.{param}: {old} -> {json.dumps(stated, ensure_ascii=False)} (as its check states)")
@@ -552,11 +633,14 @@ def read_values(answer: str, tools: list[Tool]) -> Reading:
             schema = properties.get(param)
             if not isinstance(schema, dict):
                 continue
-            family = _family(param, schema, properties)
+            family = param_family(param, schema, properties)
             if family in (None, "text"):
                 continue
             said = quoted.get(param)
-            new = read(said, family, schema) if said is not None else None
+            if said is not None and texts and family in SPANNED:
+                new = values_in(texts, family).get(said) or read(said, family, schema)
+            else:
+                new = read(said, family, schema) if said is not None else None
             if new is None and isinstance(value, str) and not (_valid(value, schema, tool.parameters) and _canonical(value, family)):
                 # A call value not in its schema's form ("4 pm", "48:30"): the check's own words for it
                 # ("4 pm" written as the value), else the span as it was copied into the call.

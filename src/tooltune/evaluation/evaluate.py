@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..data import Record, read_records
+from ..constrained import quote_sources
 from ..reading import read_values
 from ..rewards.batch import match_predictions
 from ..training.datasets import answer_budget, training_messages
@@ -86,7 +87,7 @@ def _evaluate(config: EvalConfig, records: list[Record], out: Path, echo: Callab
         if not (ref or predictions):
             continue
         answers, generation = _answers(records, ref, predictions, config, label, echo)
-        readings = [read_values(a, r.tools) if config.read_values and not predictions else None for r, a in zip(records, answers)]
+        readings = [read_values(a, r.tools, quote_sources(r.prompt)) if config.read_values and not predictions else None for r, a in zip(records, answers)]
         read = [reading.answer if reading else a for reading, a in zip(readings, answers)]
         scores = [score_answer(r, a) for r, a in zip(records, read)]
         summary = summarize(records, read, scores).to_dict()

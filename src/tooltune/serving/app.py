@@ -349,7 +349,7 @@ def create_app(config: ServeConfig, engine: Engine) -> FastAPI:
             return _error(503, "the request was cancelled before it ran (the server is shutting down)", "server_error")
         choices = []
         for index, completion in enumerate(completions):
-            message, finish = answer_message(completion.text, request.offered(), request.parallel_tool_calls, config.read_values)
+            message, finish = answer_message(completion.text, request.offered(), request.parallel_tool_calls, config.read_values, quote_sources(messages))
             choices.append({"index": index, "message": message, "finish_reason": finish if finish == "tool_calls" else completion.finish_reason})
         used = sum(c.tokens for c in completions)
         return {"id": new_id(), "object": "chat.completion", "created": created(), "model": config.served_name, "choices": choices,
@@ -394,7 +394,7 @@ async def _stream(engine: Engine, config: ServeConfig, request: ChatRequest, mes
 
     task = asyncio.ensure_future(_waiting(engine, produce))
     try:
-        async for piece in _stream_chunks(task, streamer, request, chunk, engine, config.read_values):
+        async for piece in _stream_chunks(task, streamer, request, chunk, engine, config.read_values, quote_sources(messages)):
             yield piece
     finally:
         cancel.set()  # a client that disconnects ends the stream here: stop generating too
@@ -405,7 +405,7 @@ def _waiting(engine: Engine, fn: Any, *args: Any) -> Any:
     return asyncio.get_running_loop().run_in_executor(engine.waiters, functools.partial(fn, *args))
 
 
-async def _stream_chunks(task: Any, streamer: Any, request: ChatRequest, chunk: Any, engine: Engine, read: bool) -> AsyncIterator[str]:
+async def _stream_chunks(task: Any, streamer: Any, request: ChatRequest, chunk: Any, engine: Engine, read: bool, texts: list[str]) -> AsyncIterator[str]:
     yield chunk({"role": "assistant", "content": ""})
     held, sent = "", 0
     streaming: bool | None = False if request.forced_prefix() else None  # a forced call is never content
@@ -435,7 +435,7 @@ async def _stream_chunks(task: Any, streamer: Any, request: ChatRequest, chunk: 
         yield "data: [DONE]\n\n"
         return
     completion = completions[0]
-    message, finish = answer_message(completion.text, request.offered(), request.parallel_tool_calls, read)
+    message, finish = answer_message(completion.text, request.offered(), request.parallel_tool_calls, read, texts)
     if finish == "tool_calls":
         calls = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
         yield chunk({"tool_calls": calls})

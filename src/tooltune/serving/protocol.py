@@ -196,16 +196,17 @@ def _arguments(raw: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def answer_message(text: str, offered: list[ToolSpec] | None, parallel: bool = True, read: bool = True) -> tuple[dict[str, Any], str]:
+def answer_message(text: str, offered: list[ToolSpec] | None, parallel: bool = True, read: bool = True, texts: list[str] | None = None) -> tuple[dict[str, Any], str]:
     """An assistant message for ``text`` and its finish reason: parsed tool calls (the first only
     unless ``parallel``), or content. With ``read``, values the check quotes from the request are
-    read by code (:func:`tooltune.reading.read_values`: "7:15 pm" -> "19:15").
+    read by code (:func:`tooltune.reading.read_values`: "7:15 pm" -> "19:15"; ``texts``, the
+    request's words, let "9" of "9 to 11 am" read as 09:00).
 
     A leading ``<think>`` segment goes to ``reasoning_content`` (the field vLLM and DeepSeek's API
     use), so clients see the answer alone in ``content``.
     """
     if read and offered:
-        text = read_values(text, [t.tool() for t in offered]).answer
+        text = read_values(text, [t.tool() for t in offered], texts).answer
     reasoning, answer = split_reasoning(text)
     calls = parse_tool_calls(answer) if offered else None
     if calls and not parallel:
