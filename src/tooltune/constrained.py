@@ -173,6 +173,8 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
             if family is not None and family not in spanned:
                 spanned[family] = _span_rule(family, spans.get(family, {}), rules)
             value[name] = spanned[family] if family is not None else "value"
+        for name in required:
+            value.setdefault(name, "value")  # a client's tool may require a name its properties lack
         words = lambda name, *alternatives: " | ".join(filter(None, (value[name], *alternatives)))  # noqa: E731 - a value or a word
         if decision == "ask":
             if not required:
@@ -238,7 +240,7 @@ class CallGrammars:
                 # takes one of these branches: the answer follows its check, as training taught
                 # (every required value given: the call; one missing: a question; a refusal's
                 # sentence: no call), and the check's quotes are the conversation's words.
-                spans = {family: values_in(quotes, family) for family in SPANNED}
+                spans = {family: values_in(quotes, family) for family in {_spanned_family(p, t) for t in tools for p in (t.properties if isinstance(t.properties, dict) else ())} - {None}}
 
                 def check(decision: str) -> Any:
                     grammar = check_grammar(tools, quotable, decision, parallel, spans)

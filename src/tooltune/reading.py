@@ -25,7 +25,9 @@ values, so RLVR still pays the model for reading right.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import functools
 import json
 import math
 import re
@@ -181,6 +183,8 @@ def _time(text: str) -> str | None:
         if minute is None or not 0 < minute < 60 or (spoken[1] == "half" and spoken[2] == "to"):
             return None if spoken[1] else _clock(hour, 0, half)
         if spoken[2] == "to":
+            if spoken[1] != "quarter":
+                return None  # "ten to eleven am" is 10:50 or a range from ten to eleven
             hour, minute = hour - 1 or 12, 60 - minute
         return _clock(hour, minute, half)
     return None
@@ -392,54 +396,66 @@ _LEAD = re.compile(r"(?<!\w)(?:on|at|for|by|from|until|till|before|after|around|
 def _word_runs(text: str) -> list[tuple[int, int]]:
     """Every run of whole words in ``text`` (start, end), at most :data:`_SPAN_WORDS` words: the
     quotes :func:`tooltune.constrained.quote_grammar` allows, less those that begin or end in punctuation
-    (a trailing "." of "a.m." stays)."""
+    (a trailing "." of "a.m." stays). Linear in the text: a tool result may be long."""
     starts = [i for i, c in enumerate(text) if c.isalnum() and (i == 0 or not text[i - 1].isalnum())]
     ends = [i + 1 for i, c in enumerate(text) if (c.isalnum() or c == ".") and (i + 1 == len(text) or not text[i + 1].isalnum())]
     runs = []
     for start in starts:
-        for end in ends:
-            if end > start and len(text[start:end].split()) <= _SPAN_WORDS and (text[end - 1] != "." or text[start:end].lower().endswith("m.")):
+        for end in ends[bisect.bisect_right(ends, start):]:
+            if len(text[start:end].split()) > _SPAN_WORDS:
+                break
+            if text[end - 1] != "." or text[start:end].lower().endswith("m."):
                 runs.append((start, end))
     return runs
 
 
 def _bare_time(text: str) -> tuple[str, str] | None:
-    """A clock time said without am or pm ("9", "3:30", "quarter past one"): its am and pm readings."""
-    if re.fullmatch(r"\d{3,4}|\d{1,2}:\d{2}\s*[ap]\.?m\.?|.*\b(noon|midnight|morning|afternoon|evening|night|tonight|[ap]m)\b.*", text.lower().strip()):
+    """A clock time said without am or pm ("9", "3:30", "quarter past one"): its am and pm readings.
+    None for one that says which ("4 pm", "noon") or is 24-hour notation ("08:00", "20:00")."""
+    if re.fullmatch(r"\d{3,4}|0\d:\d{2}|.*\b(noon|midnight|morning|afternoon|evening|night|tonight|[ap]m)\b.*", text.lower().strip()):
         return None
     am, pm = _time(text + " am"), _time(text + " pm")
     return (am, pm) if am and pm else None
 
 
-def values_in(texts: list[str], family: str) -> dict[str, Any]:
-    """Every run of whole words in ``texts`` that states a ``family`` value (:data:`SPANNED`), as
-    written and in lower case, with the value it states there, or None where it is a time but
-    which half of the day is unclear ("ten past eleven", "3:30" alone stays 24-hour notation). A time
-    said without am or pm takes them from the time it runs to or from ("9 to 11 am": 09:00; "from
-    noon until half past one": 13:30; a range runs forward). A run cut short of the value its words
-    go on to state ("3:30" of "3:30 pm", "nine pm" of "quarter to nine pm") is none; words that state
-    different values in two places state None. What a check may quote for such a parameter (a bare
-    hour, "9", only inside a range), and what reading gives it."""
+def _marked(text: str) -> bool:
+    """Whether a time's words say which half of the day it is in ("4 pm", "noon", "in the evening")."""
+    return re.search(r"\b(noon|midnight|morning|afternoon|evening|night|tonight)\b|[ap]\.?m\b", text.lower()) is not None
+
+
+def _half(both: tuple[str, str], other: str, forward: bool) -> str:
+    """Of a bare time's am and pm readings, the one a range to (``forward``) or from ``other`` means:
+    the same half of the day where the range then runs forward ("9 to 11 am", "noon until half past
+    one"), else the other half ("11 to 1 pm"; "10 pm to 2" runs past midnight)."""
+    same, other_half = (both[1], both[0]) if other >= "12:00" else both
+    runs_forward = (same <= other) if forward else (same >= other)
+    return same if runs_forward else other_half
+
+
+@functools.lru_cache(maxsize=256)
+def _values_in(texts: tuple[str, ...], family: str) -> dict[str, Any]:
     found: dict[str, set[Any]] = {}
     for text in texts:
         runs = _word_runs(text)
         plain = {(a, b): value for a, b in runs if (value := read(text[a:b], family)) is not None}
         if family == "time":
+            marked = {(c, d): v for (c, d), v in plain.items() if _marked(text[c:d])}
+            links = list(_RANGE.finditer(text))
             for (a, b) in runs:
                 if (a, b) in plain and re.fullmatch(r"\d{1,2}:\d{2}", text[a:b]) is None:
                     continue
                 if not (both := _bare_time(text[a:b])):
                     continue
-                after = _RANGE.match(text, b)
-                before = next((m for m in _RANGE.finditer(text[:a]) if m.end() == a), None)
-                to = next((v for (c, d), v in plain.items() if v and after and c == after.end() and _bare_time(text[c:d]) is None), None)
-                since = next((v for (c, d), v in plain.items() if v and before and d == before.start() and _bare_time(text[c:d]) is None), None)
-                same_half = lambda t, other: (t[:2] >= "12") != (other[:2] >= "12")  # noqa: E731 - sorts the same half of the day first
-                if to and (fit := [t for t in sorted(both, key=lambda t: same_half(t, to)) if t <= to]):
-                    plain[(a, b)] = fit[0]
-                elif since and (fit := [t for t in sorted(both, key=lambda t: same_half(t, since)) if t >= since]):
-                    plain[(a, b)] = fit[0]
-                elif (a, b) not in plain and re.search(r":|\b(past|after|to|o'clock)\b", text[a:b].lower()):
+                after = next((m for m in links if m.start() == b), None)
+                before = next((m for m in links if m.end() == a), None)
+                to = next(((c, v) for (c, d), v in marked.items() if after and c == after.end()), None)
+                since = next(((c, v) for (c, d), v in marked.items() if before and d == before.start()), None)
+                between = lambda link, first: link[0].strip().lower() != "and" or text[:first].rstrip().lower().endswith("between")  # noqa: E731
+                if to and between(after, a):
+                    plain[(a, b)] = _half(both, to[1], forward=True)
+                elif since and between(before, since[0]):
+                    plain[(a, b)] = _half(both, since[1], forward=False)
+                elif (a, b) not in plain and re.search(r":|\b(past|after|o'clock)\b", text[a:b].lower()):
                     plain[(a, b)] = None  # a time, but am or pm?
         if family == "date":  # "5/6/2027": a date, but May 6th or 5 June?
             plain.update({(a, b): None for a, b in runs if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text[a:b]) and (a, b) not in plain})
@@ -447,12 +463,24 @@ def values_in(texts: list[str], family: str) -> dict[str, Any]:
             if any(c == a and d > b and v != value for (c, d), v in plain.items()) or any(d == b and c < a and v != value for (c, d), v in plain.items()):
                 continue  # cut short: the words go on to say something else
             spans = [text[a:b]]
-            if (led := _LEAD.search(text[:a])) is not None:
+            if (led := _LEAD.search(text, max(0, a - 12), a)) is not None:
                 spans.append(text[led.start():b])  # "on July 4th, 2026", "at 4 pm": the same value
             for span in spans:
                 for case in {span, span.lower()}:
                     found.setdefault(case, set()).add(value)
     return {span: next(iter(values)) if len(values) == 1 else None for span, values in found.items()}
+
+
+def values_in(texts: list[str], family: str) -> dict[str, Any]:
+    """Every run of whole words in ``texts`` that states a ``family`` value (:data:`SPANNED`), as
+    written and in lower case, with the value it states there, or None where it is a time but
+    which half of the day is unclear ("ten past eleven", "3:30" alone stays 24-hour notation). A time
+    said without am or pm takes them from the time it runs to or from ("9 to 11 am": 09:00; "from
+    noon until half past one": 13:30; "between 2 and 4 pm"; :func:`_half`). A run cut short of the
+    value its words go on to state ("3:30" of "3:30 pm", "nine pm" of "quarter to nine pm") is none;
+    words that state different values in two places state None. What a check may quote for such a
+    parameter (a bare hour, "9", only inside a range), and what reading gives it."""
+    return dict(_values_in(tuple(texts), family))
 
 
 # -- answers ------------------------------------------------------------------------------------------
