@@ -314,6 +314,22 @@ def test_following_the_check_never_makes_a_right_call_wrong():
     assert parse_tool_calls(read_values(off, [PARK]).answer)[0].arguments["arrival_time"] == "16:00"
 
 
+SERVICE = Tool("schedule_car_service", "Book a service.", {"type": "object", "properties": {
+    "service": {"type": "string", "enum": ["oil_change", "tire_rotation", "brake_inspection", "battery_check"]}}, "required": ["service"]})
+
+
+@pytest.mark.parametrize("said, call, read_as", [
+    ('"test the battery"', "tire_rotation", "battery_check"),  # the words name one value, the call another
+    ('"tires" -> "brake_inspection"', "brake_inspection", "tire_rotation"),  # the words win over the check's own arrow
+    ('"tires"', "tire_rotation", "tire_rotation"),  # the call shares a word with them: it stands
+    ('"a check-up"', "oil_change", "oil_change"),  # no value named: the call stands
+    ('"brake and battery"', "oil_change", "oil_change"),  # two named: which is unclear
+])
+def test_an_enum_value_the_checks_words_name_is_the_calls(said, call, read_as):
+    text = answer(f"Tool: schedule_car_service. Required: service = {said}.", [{"name": "schedule_car_service", "arguments": {"service": call}}])
+    assert parse_tool_calls(read_values(text, [SERVICE]).answer)[0].arguments["service"] == read_as
+
+
 def test_a_time_off_the_clock_is_read_from_the_checks_words():
     # "4 pm" written as the value in the check, "48:30" in the call: HH:MM in form, no time on a clock
     text = answer('Tool: find_parking_spot. Required: location = "the mall". Optional: arrival_time = "4 pm".',

@@ -611,6 +611,20 @@ def _follows(stated: Any, value: Any, schema: dict[str, Any], root: Any) -> bool
     return _valid(stated, schema, root, unchecked=False)
 
 
+_FILLER = {"the", "and", "for", "with", "you", "can", "get", "please", "need", "want", "some", "one", "that", "this", "its"}
+
+
+def _stems(text: str) -> set[str]:
+    """The words of a value or a quote, each cut to four letters ("tires" and "tire_rotation" share "tire")."""
+    return {w[:4] for w in re.findall(r"[a-z]+", text.lower().replace("_", " ")) if len(w) >= 3 and w not in _FILLER}
+
+
+def _named_enum(words: str, enum: list[Any]) -> str | None:
+    """The one string value of ``enum`` that shares a word with ``words``; None when none or several do."""
+    named = [v for v in enum if isinstance(v, str) and _stems(v) & _stems(words)]
+    return named[0] if len(named) == 1 else None
+
+
 def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) -> Reading:
     """``answer`` with each call value that the check quotes from the request (or that breaks its
     schema) replaced by the value code reads from those words, where that reading is certain,
@@ -656,6 +670,16 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
                 old = json.dumps(call["arguments"][param], ensure_ascii=False) if param in call["arguments"] else "(none)"
                 call["arguments"][param] = stated
                 changes.append(f"{tool.name}.{param}: {old} -> {json.dumps(stated, ensure_ascii=False)} (as its check states)")
+        # An enum value the check's words name by a word of its own ("test the battery" ->
+        # "battery_check") where the call's value shares no word with them: the words' value.
+        for param, value in list(call["arguments"].items()) if alone else ():
+            schema, said = properties.get(param), segment.quoted.get(param, segment.stated.get(param))
+            if not (isinstance(schema, dict) and isinstance(schema.get("enum"), list) and isinstance(said, str) and isinstance(value, str)) or said in schema["enum"]:
+                continue
+            named = _named_enum(said, schema["enum"])
+            if named is not None and named != value and not _stems(value) & _stems(said):
+                call["arguments"][param] = named
+                changes.append(f"{tool.name}.{param}: {json.dumps(value, ensure_ascii=False)} -> {json.dumps(named, ensure_ascii=False)} (the value its check's words name)")
         quoted = segment.quoted
         for param, value in call["arguments"].items():
             schema = properties.get(param)
