@@ -322,7 +322,7 @@ SERVICE = Tool("schedule_car_service", "Book a service.", {"type": "object", "pr
     ('"test the battery"', "tire_rotation", "battery_check"),  # the words name one value, the call another
     ('"tires" -> "brake_inspection"', "brake_inspection", "tire_rotation"),  # the words win over the check's own arrow
     ('"tires"', "tire_rotation", "tire_rotation"),  # the call shares a word with them: it stands
-    ('"a check-up"', "oil_change", "oil_change"),  # no value named: the call stands
+    ('"a full service"', "oil_change", "oil_change"),  # no value named: the call stands
     ('"brake and battery"', "oil_change", "oil_change"),  # two named: which is unclear
 ])
 def test_an_enum_value_the_checks_words_name_is_the_calls(said, call, read_as):
