@@ -314,6 +314,31 @@ def test_following_the_check_never_makes_a_right_call_wrong():
     assert parse_tool_calls(read_values(off, [PARK]).answer)[0].arguments["arrival_time"] == "16:00"
 
 
+DONATE = Tool("donate", "Give money.", {"type": "object", "properties": {
+    "charity": {"type": "string"}, "amount": {"type": "number", "description": "How much to give."},
+    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}, "parcel_weight": {"type": "string"}}, "required": ["charity", "amount", "currency"]})
+
+
+@pytest.mark.parametrize("think, call_currency, read_as", [
+    ('charity = "Shelter", amount = "£20" -> 20, currency = "£"', "USD", "GBP"),  # its own words
+    ('charity = "Shelter", amount = 10, currency = "yen"', "YEN", "JPY"),
+    ('charity = "MSF", amount = "€1.5k" -> 1500, currency = "one-off"', "ONE", "EUR"),  # its words say none: the amount's do
+    ('charity = "MSF", amount = "twenty-five pounds" -> 25, currency = "MSF" -> "MSF"', "MSF", "GBP"),
+    ('charity = "MSF", amount = 40, currency = "dollars and euros"', "USD", "USD"),  # two: the call stands
+    ('charity = "MSF", amount = 40, currency = "CAD". Optional: parcel_weight = "5 pounds"', "CAD", "CAD"),  # a weight is no money
+])
+def test_a_currency_is_read_from_its_sign_or_name(think, call_currency, read_as):
+    text = answer(f"Tool: donate. Required: {think}.", [{"name": "donate", "arguments": {"charity": "x", "amount": 1, "currency": call_currency}}])
+    assert parse_tool_calls(read_values(text, [DONATE]).answer)[0].arguments["currency"] == read_as
+
+
+def test_a_quoted_time_with_no_arrow_is_read_too():
+    court = Tool("reserve_court", "Book a court.", {"type": "object", "properties": {
+        "start_time": {"type": "string", "description": "Start, HH:MM."}}, "required": ["start_time"]})
+    text = answer('Tool: reserve_court. Required: start_time = "2 in the afternoon".', [{"name": "reserve_court", "arguments": {"start_time": "20:00"}}])
+    assert parse_tool_calls(read_values(text, [court], ["a court at 2 in the afternoon"]).answer)[0].arguments["start_time"] == "14:00"
+
+
 SERVICE = Tool("schedule_car_service", "Book a service.", {"type": "object", "properties": {
     "service": {"type": "string", "enum": ["oil_change", "tire_rotation", "brake_inspection", "battery_check"]}}, "required": ["service"]})
 

@@ -474,7 +474,7 @@ def _values_in(texts: tuple[str, ...], family: str) -> dict[str, Any]:
 def values_in(texts: list[str], family: str) -> dict[str, Any]:
     """Every run of whole words in ``texts`` that states a ``family`` value (:data:`SPANNED`), as
     written and in lower case, with the value it states there, or None where it is a time but
-    which half of the day is unclear ("ten past eleven", "3:30" alone stays 24-hour notation). A time
+    which half of the day is unclear ("ten past eleven"; "3:30" alone is 24-hour notation, as :func:`read` has it). A time
     said without am or pm takes them from the time it runs to or from ("9 to 11 am": 09:00; "from
     noon until half past one": 13:30; "between 2 and 4 pm"; :func:`_half`). A run cut short of the
     value its words go on to state ("3:30" of "3:30 pm", "nine pm" of "quarter to nine pm") is none;
@@ -611,6 +611,22 @@ def _follows(stated: Any, value: Any, schema: dict[str, Any], root: Any) -> bool
     return _valid(stated, schema, root, unchecked=False)
 
 
+# A currency's sign or name, as people write it beside an amount: what each surely means ("$" and
+# "dollars" are US dollars unless a country is said: "C$", "Canadian dollars"; "¥" is yen or yuan: none).
+_CURRENCY_NAMES = {"$": "USD", "us$": "USD", "dollar": "USD", "dollars": "USD", "buck": "USD", "bucks": "USD",
+                   "€": "EUR", "euro": "EUR", "euros": "EUR", "£": "GBP", "pound": "GBP", "pounds": "GBP", "quid": "GBP",
+                   "pounds sterling": "GBP", "yen": "JPY", "c$": "CAD", "canadian dollars": "CAD", "a$": "AUD", "au$": "AUD",
+                   "australian dollars": "AUD", "nz$": "NZD", "hk$": "HKD", "s$": "SGD", "swiss francs": "CHF", "rupees": "INR", "yuan": "CNY"}
+_CURRENCY = re.compile(r"(?<![a-z])(" + "|".join(sorted((re.escape(n) for n in _CURRENCY_NAMES), key=len, reverse=True))
+                       + r"|usd|eur|gbp|" + _CURRENCY_CODES + r")(?![a-z])", re.IGNORECASE)
+
+
+def _currency(text: str) -> str | None:
+    """The one currency ``text`` names ("£20", "twenty-five pounds", "75 CAD", "yen"); None for none or two."""
+    found = {_CURRENCY_NAMES.get(m.lower(), m.upper()) for m in _CURRENCY.findall(text)}
+    return found.pop() if len(found) == 1 else None
+
+
 _FILLER = {"the", "and", "for", "with", "you", "can", "get", "please", "need", "want", "some", "one", "that", "this", "its"}
 
 
@@ -686,11 +702,34 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
             if not isinstance(schema, dict):
                 continue
             family = param_family(param, schema, properties)
+            if "currency" in param.lower() and schema.get("type") == "string":
+                family = "currency"  # a code (often with a pattern or enum): read from a sign or a word
             if family in (None, "text"):
                 continue
             said = quoted.get(param)
+            stated = segment.stated.get(param)
+            if said is None and family in SPANNED and texts and values_in(texts, family).get(stated) is not None \
+                    and (family == "date" or _marked(stated) or values_in(texts, family)[stated] != read(stated, family)):
+                # The request's words with no "->" ("2 in the afternoon"; "9" of "9 to 11 am"): read where
+                # they stand. Not "3:30" alone: the call's value on the clock may be the half of the day meant.
+                said = stated
+            if said is None and family == "currency" and isinstance(segment.stated.get(param), str):
+                said = segment.stated[param]
+            if family == "currency":
+                # its own words ("£", "yen"), else the one currency the check's other quotes say ("€1.5k")
+                new = _currency(said) if said is not None else None
+                if new is None:
+                    money = [w for p, w in {**segment.stated, **quoted}.items() if isinstance(w, str) and isinstance(properties.get(p), dict)
+                             and param_family(p, properties[p], properties) in ("amount", "money")]
+                    codes = {c for w in money if (c := _currency(w)) is not None}
+                    new = codes.pop() if len(codes) == 1 else None
+                if new is not None and new != value and _valid(new, schema, tool.parameters):
+                    call["arguments"][param] = new
+                    changes.append(f"{tool.name}.{param}: {json.dumps(value, ensure_ascii=False)} -> {json.dumps(new)} (the currency its check's words say)")
+                continue
             if said is not None and texts and family in SPANNED:
-                new = values_in(texts, family).get(said) or read(said, family, schema)
+                spans = values_in(texts, family)  # where the words stand; a span they leave open is no reading
+                new = spans[said] if said in spans else read(said, family, schema)
             else:
                 new = read(said, family, schema) if said is not None else None
             if new is None and isinstance(value, str) and not (_valid(value, schema, tool.parameters) and _canonical(value, family)):
