@@ -432,12 +432,16 @@ def _half(both: tuple[str, str], other: str, forward: bool) -> str:
     return same if runs_forward else other_half
 
 
+_CUT = object()  # a run cut short of what its words go on to say
+
+
 @functools.lru_cache(maxsize=256)
 def _values_in(texts: tuple[str, ...], family: str) -> dict[str, Any]:
     found: dict[str, set[Any]] = {}
     for text in texts:
         runs = _word_runs(text)
         plain = {(a, b): value for a, b in runs if (value := read(text[a:b], family)) is not None}
+        loose: list[tuple[int, int]] = []
         if family == "time":
             marked = {(c, d): v for (c, d), v in plain.items() if _marked(text[c:d])}
             links = list(_RANGE.finditer(text))
@@ -457,18 +461,23 @@ def _values_in(texts: tuple[str, ...], family: str) -> dict[str, Any]:
                     plain[(a, b)] = _half(both, since[1], forward=False)
                 elif (a, b) not in plain and re.search(r":|\b(past|after|o'clock)\b", text[a:b].lower()):
                     plain[(a, b)] = None  # a time, but am or pm?
+                elif (a, b) not in plain:
+                    loose.append((a, b))  # a bare hour ("9"): no quote, and the same words elsewhere say no one thing
         if family == "date":  # "5/6/2027": a date, but May 6th or 5 June?
             plain.update({(a, b): None for a, b in runs if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text[a:b]) and (a, b) not in plain})
         for (a, b), value in list(plain.items()):
             if any(c == a and d > b and v != value for (c, d), v in plain.items()) or any(d == b and c < a and v != value for (c, d), v in plain.items()):
-                continue  # cut short: the words go on to say something else
+                value = _CUT  # cut short: the words go on to say something else (the same words elsewhere say no one thing)
             spans = [text[a:b]]
             if (led := _LEAD.search(text, max(0, a - 12), a)) is not None:
                 spans.append(text[led.start():b])  # "on July 4th, 2026", "at 4 pm": the same value
             for span in spans:
                 for case in {span, span.lower()}:
                     found.setdefault(case, set()).add(value)
-    return {span: next(iter(values)) if len(values) == 1 else None for span, values in found.items()}
+        for a, b in loose:
+            for case in {text[a:b], text[a:b].lower()}:
+                found.setdefault(case, set()).add(_CUT)
+    return {span: next(iter(values)) if len(values) == 1 else None for span, values in found.items() if values != {_CUT}}
 
 
 def values_in(texts: list[str], family: str) -> dict[str, Any]:
@@ -612,33 +621,35 @@ def _follows(stated: Any, value: Any, schema: dict[str, Any], root: Any) -> bool
 
 
 # A currency's sign or name, as people write it beside an amount: what each surely means ("$" and
-# "dollars" are US dollars unless a country is said: "C$", "Canadian dollars"; "¥" is yen or yuan: none).
+# "dollars" are US dollars; "Singapore dollars", "Egyptian pounds" or "¥" (yen or yuan) are none).
 _CURRENCY_NAMES = {"$": "USD", "us$": "USD", "dollar": "USD", "dollars": "USD", "buck": "USD", "bucks": "USD",
                    "€": "EUR", "euro": "EUR", "euros": "EUR", "£": "GBP", "pound": "GBP", "pounds": "GBP", "quid": "GBP",
-                   "pounds sterling": "GBP", "yen": "JPY", "c$": "CAD", "canadian dollars": "CAD", "a$": "AUD", "au$": "AUD",
-                   "australian dollars": "AUD", "nz$": "NZD", "hk$": "HKD", "s$": "SGD", "swiss francs": "CHF", "rupees": "INR", "yuan": "CNY"}
-_CURRENCY = re.compile(r"(?<![a-z])(" + "|".join(sorted((re.escape(n) for n in _CURRENCY_NAMES), key=len, reverse=True))
-                       + r"|usd|eur|gbp|" + _CURRENCY_CODES + r")(?![a-z])", re.IGNORECASE)
+                   "pounds sterling": "GBP", "yen": "JPY", "c$": "CAD", "canadian dollar": "CAD", "canadian dollars": "CAD",
+                   "a$": "AUD", "au$": "AUD", "australian dollar": "AUD", "australian dollars": "AUD", "nz$": "NZD", "hk$": "HKD", "s$": "SGD"}
+_NAME = "|".join(sorted(map(re.escape, _CURRENCY_NAMES), key=len, reverse=True))
+_CODES = r"usd|eur|gbp|" + _CURRENCY_CODES
+_SIGNED = re.compile(r"(?P<name>(?:us|c|a|au|nz|hk|s)?\$|[€£])\s*(?P<number>.+)", re.IGNORECASE)  # "€1.5k", "C$75"
+_NAMED_AFTER = re.compile(r"(?P<number>.+?)\s+(?P<name>" + _NAME + "|" + _CODES + ")", re.IGNORECASE)  # "twenty-five pounds", "75 CAD"
 
 
-def _currency(text: str) -> str | None:
-    """The one currency ``text`` names ("£20", "twenty-five pounds", "75 CAD", "yen"); None for none or two."""
-    found = {_CURRENCY_NAMES.get(m.lower(), m.upper()) for m in _CURRENCY.findall(text)}
-    return found.pop() if len(found) == 1 else None
+def _currency(text: Any, amount: bool = False) -> str | None:
+    """The currency ``text`` is: a sign, name or code alone ("£", "yen", "CAD"); with ``amount``, an
+    amount's words beside it ("£20", "fifty bucks", "10,000 yen"). None for anything else."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    if not amount:
+        name = text.lower()
+        return _CURRENCY_NAMES.get(name) or (name.upper() if re.fullmatch(_CODES, name) else None)
+    match = _SIGNED.fullmatch(text) or _NAMED_AFTER.fullmatch(text)
+    return _currency(match["name"]) if match and read_number(match["number"]) is not None else None
 
 
-_FILLER = {"the", "and", "for", "with", "you", "can", "get", "please", "need", "want", "some", "one", "that", "this", "its"}
-
-
-def _stems(text: str) -> set[str]:
-    """The words of a value or a quote, each cut to four letters ("tires" and "tire_rotation" share "tire")."""
-    return {w[:4] for w in re.findall(r"[a-z]+", text.lower().replace("_", " ")) if len(w) >= 3 and w not in _FILLER}
-
-
-def _named_enum(words: str, enum: list[Any]) -> str | None:
-    """The one string value of ``enum`` that shares a word with ``words``; None when none or several do."""
-    named = [v for v in enum if isinstance(v, str) and _stems(v) & _stems(words)]
-    return named[0] if len(named) == 1 else None
+def _currency_param(param: str, schema: dict[str, Any]) -> bool:
+    """A parameter that takes a currency code: named ``currency``, its values three capital letters."""
+    codes = schema.get("enum") if isinstance(schema.get("enum"), list) else None
+    coded = schema.get("pattern") in ("^[A-Z]{3}$", "[A-Z]{3}") or (codes is not None and all(isinstance(c, str) and re.fullmatch(r"[A-Z]{3}", c) for c in codes))
+    return param.lower() == "currency" and schema.get("type") == "string" and coded
 
 
 def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) -> Reading:
@@ -686,42 +697,31 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
                 old = json.dumps(call["arguments"][param], ensure_ascii=False) if param in call["arguments"] else "(none)"
                 call["arguments"][param] = stated
                 changes.append(f"{tool.name}.{param}: {old} -> {json.dumps(stated, ensure_ascii=False)} (as its check states)")
-        # An enum value the check's words name by a word of its own ("test the battery" ->
-        # "battery_check") where the call's value shares no word with them: the words' value.
-        for param, value in list(call["arguments"].items()) if alone else ():
-            schema, said = properties.get(param), segment.quoted.get(param, segment.stated.get(param))
-            if not (isinstance(schema, dict) and isinstance(schema.get("enum"), list) and isinstance(said, str) and isinstance(value, str)) or said in schema["enum"]:
-                continue
-            named = _named_enum(said, schema["enum"])
-            if named is not None and named != value and not _stems(value) & _stems(said):
-                call["arguments"][param] = named
-                changes.append(f"{tool.name}.{param}: {json.dumps(value, ensure_ascii=False)} -> {json.dumps(named, ensure_ascii=False)} (the value its check's words name)")
         quoted = segment.quoted
         for param, value in call["arguments"].items():
             schema = properties.get(param)
             if not isinstance(schema, dict):
                 continue
             family = param_family(param, schema, properties)
-            if "currency" in param.lower() and schema.get("type") == "string":
-                family = "currency"  # a code (often with a pattern or enum): read from a sign or a word
+            if _currency_param(param, schema):
+                family = "currency"  # a code: read from a sign or a name
             if family in (None, "text"):
                 continue
             said = quoted.get(param)
             stated = segment.stated.get(param)
-            if said is None and family in SPANNED and texts and values_in(texts, family).get(stated) is not None \
+            if said is None and family in SPANNED and texts and isinstance(stated, str) and values_in(texts, family).get(stated) is not None \
                     and (family == "date" or _marked(stated) or values_in(texts, family)[stated] != read(stated, family)):
                 # The request's words with no "->" ("2 in the afternoon"; "9" of "9 to 11 am"): read where
                 # they stand. Not "3:30" alone: the call's value on the clock may be the half of the day meant.
                 said = stated
-            if said is None and family == "currency" and isinstance(segment.stated.get(param), str):
-                said = segment.stated[param]
             if family == "currency":
-                # its own words ("£", "yen"), else the one currency the check's other quotes say ("€1.5k")
-                new = _currency(said) if said is not None else None
+                if not alone:
+                    continue
+                # its own words ("£", "yen"), else the currency the amount is said in ("€1.5k")
+                new = _currency(said if said is not None else segment.stated.get(param))
                 if new is None:
-                    money = [w for p, w in {**segment.stated, **quoted}.items() if isinstance(w, str) and isinstance(properties.get(p), dict)
-                             and param_family(p, properties[p], properties) in ("amount", "money")]
-                    codes = {c for w in money if (c := _currency(w)) is not None}
+                    money = [w for p, w in quoted.items() if isinstance(properties.get(p), dict) and param_family(p, properties[p], properties) in ("amount", "money")]
+                    codes = {_currency(w, amount=True) for w in money}
                     new = codes.pop() if len(codes) == 1 else None
                 if new is not None and new != value and _valid(new, schema, tool.parameters):
                     call["arguments"][param] = new
