@@ -179,14 +179,14 @@ def _time(text: str) -> str | None:
     # "quarter to nine", "ten past eleven", "twenty-five to six".
     spoken = re.fullmatch(r"(?:(half|quarter|[a-z]+(?:[ -][a-z]+)?)(?: minutes?)? (past|after|to) )?([a-z]+)(?: o'clock)?", text)
     if spoken and half and spoken[3] in _ONES and 1 <= (hour := _ONES[spoken[3]]) <= 12:
-        minute = {None: 0, "half": 30, "quarter": 15}.get(spoken[1], None if spoken[1] is None else _words(spoken[1]))
-        if minute is None or not 0 < minute < 60 or (spoken[1] == "half" and spoken[2] == "to"):
-            return None if spoken[1] else _clock(hour, 0, half)
+        if spoken[1] is None:
+            return _clock(hour, 0, half)
         if spoken[2] == "to":
             if spoken[1] != "quarter":
                 return None  # "ten to eleven am" is 10:50 or a range from ten to eleven
-            hour, minute = hour - 1 or 12, 60 - minute
-        return _clock(hour, minute, half)
+            return _clock(hour - 1 or 12, 45, half)
+        minute = {"half": 30, "quarter": 15}.get(spoken[1]) or _words(spoken[1])
+        return _clock(hour, minute, half) if minute and 0 < minute < 60 else None
     return None
 
 
@@ -412,7 +412,7 @@ def _word_runs(text: str) -> list[tuple[int, int]]:
 def _bare_time(text: str) -> tuple[str, str] | None:
     """A clock time said without am or pm ("9", "3:30", "quarter past one"): its am and pm readings.
     None for one that says which ("4 pm", "noon") or is 24-hour notation ("08:00", "20:00")."""
-    if re.fullmatch(r"\d{3,4}|0\d:\d{2}|.*\b(noon|midnight|morning|afternoon|evening|night|tonight|[ap]m)\b.*", text.lower().strip()):
+    if re.fullmatch(r"\d{3,4}|0\d:\d{2}", text.strip()) or _marked(text):
         return None
     am, pm = _time(text + " am"), _time(text + " pm")
     return (am, pm) if am and pm else None
@@ -445,6 +445,7 @@ def _values_in(texts: tuple[str, ...], family: str) -> dict[str, Any]:
         if family == "time":
             marked = {(c, d): v for (c, d), v in plain.items() if _marked(text[c:d])}
             links = list(_RANGE.finditer(text))
+            between = lambda link, first: link[0].strip().lower() != "and" or text[:first].rstrip().lower().endswith("between")  # noqa: E731 - "and" links a range only after "between"
             for (a, b) in runs:
                 if (a, b) in plain and re.fullmatch(r"\d{1,2}:\d{2}", text[a:b]) is None:
                     continue
@@ -454,7 +455,6 @@ def _values_in(texts: tuple[str, ...], family: str) -> dict[str, Any]:
                 before = next((m for m in links if m.end() == a), None)
                 to = next(((c, v) for (c, d), v in marked.items() if after and c == after.end()), None)
                 since = next(((c, v) for (c, d), v in marked.items() if before and d == before.start()), None)
-                between = lambda link, first: link[0].strip().lower() != "and" or text[:first].rstrip().lower().endswith("between")  # noqa: E731
                 if to and between(after, a):
                     plain[(a, b)] = _half(both, to[1], forward=True)
                 elif since and between(before, since[0]):
@@ -709,8 +709,9 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
                 continue
             said = quoted.get(param)
             stated = segment.stated.get(param)
-            if said is None and family in SPANNED and texts and isinstance(stated, str) and values_in(texts, family).get(stated) is not None \
-                    and (family == "date" or _marked(stated) or values_in(texts, family)[stated] != read(stated, family)):
+            spans = values_in(texts, family) if texts and family in SPANNED else {}  # where the request's words stand
+            if said is None and isinstance(stated, str) and spans.get(stated) is not None \
+                    and (family == "date" or _marked(stated) or spans[stated] != read(stated, family)):
                 # The request's words with no "->" ("2 in the afternoon"; "9" of "9 to 11 am"): read where
                 # they stand. Not "3:30" alone: the call's value on the clock may be the half of the day meant.
                 said = stated
@@ -718,7 +719,7 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
                 if not alone:
                     continue
                 # its own words ("£", "yen"), else the currency the amount is said in ("€1.5k")
-                new = _currency(said if said is not None else segment.stated.get(param))
+                new = _currency(said if said is not None else stated)
                 if new is None:
                     money = [w for p, w in quoted.items() if isinstance(properties.get(p), dict) and param_family(p, properties[p], properties) in ("amount", "money")]
                     codes = {_currency(w, amount=True) for w in money}
@@ -727,11 +728,8 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
                     call["arguments"][param] = new
                     changes.append(f"{tool.name}.{param}: {json.dumps(value, ensure_ascii=False)} -> {json.dumps(new)} (the currency its check's words say)")
                 continue
-            if said is not None and texts and family in SPANNED:
-                spans = values_in(texts, family)  # where the words stand; a span they leave open is no reading
-                new = spans[said] if said in spans else read(said, family, schema)
-            else:
-                new = read(said, family, schema) if said is not None else None
+            # a span the words leave open ("ten past eleven") is no reading
+            new = (spans[said] if said in spans else read(said, family, schema)) if said is not None else None
             if new is None and isinstance(value, str) and not (_valid(value, schema, tool.parameters) and _canonical(value, family)):
                 # A call value not in its schema's form ("4 pm", "48:30"): the check's own words for it
                 # ("4 pm" written as the value), else the span as it was copied into the call.
