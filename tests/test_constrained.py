@@ -224,6 +224,83 @@ def test_a_date_or_time_the_request_does_not_state_is_asked_for(dating):
     assert dating("oil change please")(SERVICE_CHECK.format("missing", "given") + "Which day?")  # a question's check still may
 
 
+ENUM_SERVICE = Tool(name="book_service", parameters={"type": "object", "properties": {
+    "service": {"type": "string", "enum": ["oil_change", "tire_rotation"]}, "time": {"type": "string", "description": "Drop-off time, HH:MM 24-hour."}},
+    "required": ["service", "time"]})
+DONATE = Tool(name="donate", parameters={"type": "object", "properties": {
+    "charity": {"type": "string"}, "amount": {"type": "number"}, "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}},
+    "required": ["charity", "amount", "currency"]})
+
+
+@pytest.fixture(scope="module")
+def checking(tiny_model):
+    """Accepts an answer over a tool list when a request's check may give it ((tools, request) -> accepts(answer))."""
+    import xgrammar as xgr
+
+    from tooltune.constrained import grammars_for
+    from tooltune.inference import stop_token_ids
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    grammars = grammars_for(model, tokenizer, stop_token_ids(tokenizer))
+    return lambda tools, request: (lambda text: xgr.GrammarMatcher(grammars.compile(tools, quotes=[request])).accept_string(text))
+
+
+@pytest.mark.parametrize("request_text, service, allowed", [
+    ("get my car serviced at 8:30 am", '"8:30 am"', False),  # the time is the other parameter's
+    ("get my car serviced at 8:30 am", '"8:30 am" -> "oil_change"', False),
+    ("get my car serviced at 8:30 am", '"serviced" -> "oil_change"', True),
+    ("get my car serviced at 8:30 am", "missing", True),
+    ("rotate the tires at 8:30 am", '"rotate the tires" -> "tire_rotation"', True),
+])
+def test_an_enum_of_words_quotes_no_time(checking, request_text, service, allowed):
+    check = f'<think>Tool: book_service. Required: service = {service}, time = "8:30 am" -> "08:30".</think>'
+    answer = check + ("Which service?" if service == "missing" else "")
+    assert checking([ENUM_SERVICE], request_text)(answer) is allowed
+
+
+SPRINKLER = Tool(name="water", parameters={"type": "object", "properties": {
+    "zone": {"type": "integer"}, "duration_minutes": {"type": ["integer", "null"]}}, "required": ["zone", "duration_minutes"]})
+
+
+@pytest.mark.parametrize("request_text, zone, allowed", [
+    ("water the front lawn for twenty minutes", '"front lawn" -> 1', False),  # no words state a zone: ask
+    ("water the front lawn for twenty minutes", "missing", True),
+    ("water zone 2 for twenty minutes", '"zone 2" -> 2', False),  # quote the number, or write it
+    ("water zone 2 for twenty minutes", '"2" -> 2', True),
+    ("water zone 2 for twenty minutes", "2", True),
+    ("water zone five for twenty minutes", '"five" -> 5', True),
+    ("water the third zone for twenty minutes", '"the third" -> 3', True),
+])
+def test_a_number_is_quoted_from_words_that_state_one(checking, request_text, zone, allowed):
+    check = f'<think>Tool: water. Required: zone = {zone}, duration_minutes = "twenty minutes" -> 20.</think>'
+    assert checking([SPRINKLER], request_text)(check + ("Which zone?" if zone == "missing" else "")) is allowed
+
+
+def test_a_number_from_a_request_of_no_number_words_is_written_not_quoted(checking):
+    accepts = checking([SPRINKLER], "water the lawn")
+    assert accepts('<think>Tool: water. Required: zone = 1, duration_minutes = 20.</think><TOOLCALL>[{"name": "water", "arguments": {"zone": 1, "duration_minutes": 20}}]</TOOLCALL>')
+    assert not accepts('<think>Tool: water. Required: zone = "lawn", duration_minutes = 20.</think>')
+
+
+@pytest.mark.parametrize("request_text, check, allowed", [
+    ("Donate 100 dollars to the ASPCA", 'charity = "ASPCA", amount = "100 dollars" -> 100, currency = missing', False),  # the request says which
+    ("Donate 100 dollars please", 'charity = missing, amount = "100 dollars" -> 100, currency = given', True),
+    ("Give €30 to my usual charity", 'charity = missing, amount = "€30" -> 30, currency = "€" -> "EUR"', True),
+    ("Give 200 to the Salvation Army", 'charity = "Salvation Army", amount = "200" -> 200, currency = missing', True),  # no currency said
+    ("Give $5 or £3 to Oxfam", 'charity = "Oxfam", amount = given, currency = missing', True),  # two: which one?
+    ("Give 100 Singapore dollars to Oxfam", 'charity = "Oxfam", amount = given, currency = missing', True),
+])
+def test_a_currency_the_request_states_is_not_asked_for(checking, request_text, check, allowed):
+    assert checking([DONATE], request_text)(f"<think>Tool: donate. Required: {check}.</think>Which one?") is allowed
+
+
+def test_a_currency_the_request_states_still_lets_a_question_ask_for_the_rest(checking):
+    accepts = checking([DONATE], "Donate 100 dollars")
+    assert accepts('<think>Tool: donate. Required: charity = missing, amount = "100 dollars" -> 100, currency = given.</think>Which charity?')
+    assert accepts('<think>Tool: donate. Required: charity = missing, amount = missing, currency = given.</think>Which charity?')
+    assert not accepts('<think>Tool: donate. Required: charity = given, amount = given, currency = given.</think>Which charity?')
+
+
 def test_one_call_allowed_means_a_check_of_one_call():
     from tooltune.constrained import check_grammar
 

@@ -32,7 +32,7 @@ import json
 import warnings
 from typing import Any
 
-from .reading import SPANNED, param_family, values_in
+from .reading import NUMBER_START, SPANNED, currency_in, currency_param, param_family, values_in
 from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
 __all__ = ["CALL_TAG", "REFUSALS", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
@@ -78,8 +78,10 @@ def quote_grammar(texts: list[str]) -> str | None:
     as written from the 6th character of the first text, ``l0_5`` in lower case, and either may
     stop there at a word's end); the start is any word start: linear in the texts, where a regex
     of every run would be quadratic. Written here rather than taken from a library: XGrammar takes
-    the grammar, and no grammar library builds "any run of this text". None: nothing to quote."""
-    starts, rules = [], []
+    the grammar, and no grammar library builds "any run of this text". Two narrower starts follow
+    ``root``: ``lettered``, runs that do not begin with a digit, and ``numbered``, runs that begin
+    by stating a number (:data:`tooltune.reading.NUMBER_START`). None: nothing to quote."""
+    starts, lettered, numbered, rules = [], [], [], []
     for k, text in enumerate(texts):
         lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
         cases = [("w", text)] + ([("l", lower)] if lower != text else [])
@@ -91,10 +93,15 @@ def quote_grammar(texts: list[str]) -> str | None:
                     rules.append(f"{case}{k}_{i} ::= " + ('"" | ' if breaks else "") + step)
                 if breaks:
                     starts.append(step)  # a quote is never empty
+                    if not text[i].isdigit():
+                        lettered.append(step)
+                    if NUMBER_START.match(text, i):
+                        numbered.append(step)
         rules += [f'{case}{k}_{len(text)} ::= ""' for case, _ in cases if text]
     if not starts:
         return None
-    return "root ::= " + " | ".join(starts) + "\n" + "\n".join(rules)
+    heads = [("root", starts), ("lettered", lettered), ("numbered", numbered)]
+    return "".join(f"{name} ::= {' | '.join(steps)}\n" for name, steps in heads if steps) + "\n".join(rules)
 
 
 # Any JSON value as json.dumps writes it (", " and ": " between items): what a check writes after "->".
@@ -133,7 +140,24 @@ def _span_rule(family: str, spans: dict[str, Any], rules: list[str]) -> str | No
     return f"v_{family}"
 
 
-def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parallel: bool = True, spans: dict[str, dict[str, Any]] | None = None) -> str | None:
+def _narrowed(name: str, tool: Tool) -> str | None:
+    """The value rule a parameter's quote narrows to: "counted" for a number (words that begin by
+    stating one: "forty minutes", "$5,000", not "front lawn"), "worded" for an enum none of whose
+    values holds a digit (never words that begin with one: "8:30 am" is another parameter's)."""
+    schema = tool.properties.get(name) if isinstance(tool.properties, dict) else None
+    if not isinstance(schema, dict):
+        return None
+    kinds = schema.get("type") if isinstance(schema.get("type"), list) else [schema.get("type")]
+    if {"integer", "number"} & set(kinds) and not {"string", "array", "object"} & set(kinds):
+        return "counted"
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum and all(isinstance(v, str) and not any(c.isdigit() for c in v) for v in enum):
+        return "worded"
+    return None
+
+
+def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parallel: bool = True, spans: dict[str, dict[str, Any]] | None = None,
+                  currency: str | None = None) -> str | None:
     """EBNF for the inside of a ``<think>`` check in the form training writes it
     (training/reasoning.py), for the answer ``decision`` that follows it:
 
@@ -152,6 +176,10 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
     time's value to the runs of words that state one, then the value they state ("4 pm" -> "16:00"):
     a check cannot give a time the words "4HJK221" or a date "8:30 am", so a request that states no
     date leaves the date ``missing`` (a question), and the call check cannot give it at all.
+    With grounded quotes an enum parameter whose values hold no digit cannot quote words that begin
+    with one (``service = "8:30 am"``: the time is another parameter's); and ``currency``, the one
+    currency the request states an amount in (:func:`tooltune.reading.currency_in`), is never the
+    value a question asks for ("100 dollars" is not "Which currency?").
     None: no check of that kind fits these tools (ask, when no tool has a required parameter)."""
     lit = lambda text: json.dumps(text, ensure_ascii=False)  # noqa: E731 - an EBNF string literal
     if decision == "refuse":
@@ -161,6 +189,11 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
         'value ::= quoted ( " -> " json )? | jother',
         r'quoted ::= "\"" quote "\""' if quotable else "quoted ::= jstring",
     ]
+    narrowing = set()  # the narrowed value rules the request has words for
+    for rule, head in (("worded", "lettered"), ("counted", "numbered")):
+        if quotable is not None and f"\n{head} ::=" in quotable:
+            rules.append(rf'{rule} ::= "\"" {head} "\"" ( " -> " json )? | jother')
+            narrowing.add(rule)
     calls = []
     spanned: dict[str, str | None] = {}  # family -> the rule of its spans (None: the request states none)
     for i, tool in enumerate(tools):
@@ -172,19 +205,32 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
             family = _spanned_family(name, tool) if spans is not None and quotable else None
             if family is not None and family not in spanned:
                 spanned[family] = _span_rule(family, spans.get(family, {}), rules)
-            value[name] = spanned[family] if family is not None else "value"
+            if family is not None:
+                value[name] = spanned[family]
+            elif quotable and (narrow := _narrowed(name, tool)):
+                value[name] = narrow if narrow in narrowing else "jother"  # no words of that kind: a value of its own, not a quote
+            else:
+                value[name] = "value"
         for name in required:
             value.setdefault(name, "value")  # a client's tool may require a name its properties lack
+        # a parameter the request surely gives, so no question asks for it
+        given_now = {p for p in required if currency is not None and isinstance(tool.properties.get(p), dict) and currency_param(p, tool.properties[p])}
         words = lambda name, *alternatives: " | ".join(filter(None, (value[name], *alternatives)))  # noqa: E731 - a value or a word
         if decision == "ask":
             if not required:
                 continue
             # r{i}_{k}: parameters k.. with at least one missing; a{i}_{k}: parameters k.. any way
+            last = max((k for k, p in enumerate(required) if p not in given_now), default=None)
+            if last is None:
+                continue  # every value it needs is given: nothing to ask
             for k, name in enumerate(required):
                 more = k + 1 < len(required)
-                rules.append(f"a{i}_{k} ::= {lit(name + ' = ')} ( {words(name, MISSING, GIVEN)} )" + (f' ", " a{i}_{k + 1}' if more else ""))
-                rules.append(f"r{i}_{k} ::= {lit(name + ' = ')} {MISSING}" + (f' ", " a{i}_{k + 1}' if more else "")
-                             + (f" | {lit(name + ' = ')} ( {words(name, GIVEN)} ) \", \" r{i}_{k + 1}" if more else ""))
+                can_miss = name not in given_now
+                rules.append(f"a{i}_{k} ::= {lit(name + ' = ')} ( {words(name, MISSING if can_miss else None, GIVEN)} )" + (f' ", " a{i}_{k + 1}' if more else ""))
+                if k <= last:  # the one missing value is here or later (never after the last that can be)
+                    alternatives = ([f"{lit(name + ' = ')} {MISSING}" + (f' ", " a{i}_{k + 1}' if more else "")] if can_miss else []) \
+                        + ([f"{lit(name + ' = ')} ( {words(name, GIVEN)} ) \", \" r{i}_{k + 1}"] if k < last else [])
+                    rules.append(f"r{i}_{k} ::= " + " | ".join(alternatives))
             rules.append(f'tool{i} ::= {head} r{i}_0 "."')
         else:
             if any(value[p] is None for p in required):
@@ -242,8 +288,11 @@ class CallGrammars:
                 # sentence: no call), and the check's quotes are the conversation's words.
                 spans = {family: values_in(quotes, family) for family in {_spanned_family(p, t) for t in tools for p in (t.properties if isinstance(t.properties, dict) else ())} - {None}}
 
+                currency = currency_in(quotes) if any(currency_param(p, s) for t in tools if isinstance(t.properties, dict)
+                                                      for p, s in t.properties.items() if isinstance(s, dict)) else None
+
                 def check(decision: str) -> Any:
-                    grammar = check_grammar(tools, quotable, decision, parallel, spans)
+                    grammar = check_grammar(tools, quotable, decision, parallel, spans, currency)
                     return grammar and TagFormat(begin=THINK_OPEN, content=GrammarFormat(grammar=grammar), end=THINK_CLOSE)
 
                 words = AnyTextFormat(excludes=[begin])
