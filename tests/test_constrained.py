@@ -248,9 +248,11 @@ def checking(tiny_model):
 @pytest.mark.parametrize("request_text, service, allowed", [
     ("get my car serviced at 8:30 am", '"8:30 am"', False),  # the time is the other parameter's
     ("get my car serviced at 8:30 am", '"8:30 am" -> "oil_change"', False),
+    ("get my car serviced at 8:30 am", '"at 8:30 am" -> "oil_change"', False),
     ("get my car serviced at 8:30 am", '"serviced" -> "oil_change"', True),
     ("get my car serviced at 8:30 am", "missing", True),
     ("rotate the tires at 8:30 am", '"rotate the tires" -> "tire_rotation"', True),
+    ("the 5-star rotation at 8:30 am", '"5-star rotation" -> "tire_rotation"', True),  # digits, but no time
 ])
 def test_an_enum_of_words_quotes_no_time(checking, request_text, service, allowed):
     check = f'<think>Tool: book_service. Required: service = {service}, time = "8:30 am" -> "08:30".</think>'
@@ -258,28 +260,9 @@ def test_an_enum_of_words_quotes_no_time(checking, request_text, service, allowe
     assert checking([ENUM_SERVICE], request_text)(answer) is allowed
 
 
-SPRINKLER = Tool(name="water", parameters={"type": "object", "properties": {
-    "zone": {"type": "integer"}, "duration_minutes": {"type": ["integer", "null"]}}, "required": ["zone", "duration_minutes"]})
-
-
-@pytest.mark.parametrize("request_text, zone, allowed", [
-    ("water the front lawn for twenty minutes", '"front lawn" -> 1', False),  # no words state a zone: ask
-    ("water the front lawn for twenty minutes", "missing", True),
-    ("water zone 2 for twenty minutes", '"zone 2" -> 2', False),  # quote the number, or write it
-    ("water zone 2 for twenty minutes", '"2" -> 2', True),
-    ("water zone 2 for twenty minutes", "2", True),
-    ("water zone five for twenty minutes", '"five" -> 5', True),
-    ("water the third zone for twenty minutes", '"the third" -> 3', True),
-])
-def test_a_number_is_quoted_from_words_that_state_one(checking, request_text, zone, allowed):
-    check = f'<think>Tool: water. Required: zone = {zone}, duration_minutes = "twenty minutes" -> 20.</think>'
-    assert checking([SPRINKLER], request_text)(check + ("Which zone?" if zone == "missing" else "")) is allowed
-
-
-def test_a_number_from_a_request_of_no_number_words_is_written_not_quoted(checking):
-    accepts = checking([SPRINKLER], "water the lawn")
-    assert accepts('<think>Tool: water. Required: zone = 1, duration_minutes = 20.</think><TOOLCALL>[{"name": "water", "arguments": {"zone": 1, "duration_minutes": 20}}]</TOOLCALL>')
-    assert not accepts('<think>Tool: water. Required: zone = "lawn", duration_minutes = 20.</think>')
+def test_an_enum_of_a_tool_with_no_time_may_quote_one(checking):
+    shift = Tool(name="pick_shift", parameters={"type": "object", "properties": {"shift": {"type": "string", "enum": ["morning", "evening"]}}, "required": ["shift"]})
+    assert checking([shift], "put me on at 9am")('<think>Tool: pick_shift. Required: shift = "9am" -> "morning".</think>')
 
 
 @pytest.mark.parametrize("request_text, check, allowed", [
@@ -289,6 +272,8 @@ def test_a_number_from_a_request_of_no_number_words_is_written_not_quoted(checki
     ("Give 200 to the Salvation Army", 'charity = "Salvation Army", amount = "200" -> 200, currency = missing', True),  # no currency said
     ("Give $5 or £3 to Oxfam", 'charity = "Oxfam", amount = given, currency = missing', True),  # two: which one?
     ("Give 100 Singapore dollars to Oxfam", 'charity = "Oxfam", amount = given, currency = missing', True),
+    ("Give CHF 40 to the WWF", 'charity = "WWF", amount = given, currency = missing', False),
+    ("Ship 5 pounds of books to Oxfam", 'charity = "Oxfam", amount = given, currency = missing', True),  # a weight, maybe
 ])
 def test_a_currency_the_request_states_is_not_asked_for(checking, request_text, check, allowed):
     assert checking([DONATE], request_text)(f"<think>Tool: donate. Required: {check}.</think>Which one?") is allowed

@@ -349,7 +349,8 @@ def test_only_a_currency_code_parameter_is_read_as_one():
 
 @pytest.mark.parametrize("text, stated", [
     ("send fifty bucks to Doctors Without Borders", "USD"), ("€1.5k to MSF", "EUR"), ("C$75 to the Red Cross", "CAD"),
-    ("Please give 10,000 yen to UNICEF.", "JPY"), ("12.50 USD each month", "USD"), ("put twenty-five pounds towards it", "GBP"),
+    ("Please give 10,000 yen to UNICEF.", "JPY"), ("12.50 USD each month", "USD"), ("CHF 40 to the WWF", "CHF"), ("£20 to Shelter", "GBP"),
+    ("buy 3 pounds of flour", None), ("put twenty-five pounds towards it", None),  # "pounds" alone may weigh
     ("Give 200 to the Salvation Army", None),  # no currency said
     ("Give $5 or £3 to Oxfam", None),  # two: which one is the question
     ("donate 100 Singapore dollars", None),  # a country's dollars are not "$"
@@ -359,17 +360,6 @@ def test_the_currency_a_request_states_an_amount_in(text, stated):
     from tooltune.reading import currency_in
 
     assert currency_in([text]) == stated
-
-
-@pytest.mark.parametrize("words, number", [
-    ("2", True), ("ten", True), ("an hour and a half", True), ("a month's worth", True), ("$5,000", True), ("C$75", True), ("CHF 40", True),
-    ("the third floor", True), ("twentieth", True), ("-5", True), ("half an hour", True),
-    ("front lawn", False), ("zone 2", False), ("month's worth", False), ("off", False), ("another", False), ("seconds", False), ("noon", False),
-])
-def test_where_words_begin_to_state_a_number(words, number):
-    from tooltune.reading import NUMBER_START
-
-    assert bool(NUMBER_START.match(words)) is number
 
 
 def test_a_quoted_time_with_no_arrow_is_read_too():

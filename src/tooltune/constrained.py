@@ -32,7 +32,7 @@ import json
 import warnings
 from typing import Any
 
-from .reading import NUMBER_START, SPANNED, currency_in, currency_param, param_family, values_in
+from .reading import SPANNED, currency_in, currency_param, param_family, values_in
 from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
 __all__ = ["CALL_TAG", "REFUSALS", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
@@ -70,7 +70,16 @@ def quote_sources(conversation: list[dict[str, Any]]) -> list[str]:
     return [m["content"] for m in conversation if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str)]
 
 
-def quote_grammar(texts: list[str]) -> str | None:
+def _found(text: str, run: str) -> list[int]:
+    """Where ``run`` begins in ``text``."""
+    at, where = text.find(run), []
+    while at != -1:
+        where.append(at)
+        at = text.find(run, at + 1)
+    return where
+
+
+def quote_grammar(texts: list[str], avoid: tuple[str, ...] = ()) -> str | None:
     """EBNF for the inside of a JSON string that quotes ``texts``: a run of one text's whole words
     ("Leeds", "dogs near Leeds", "€45"; not "Leed" or "eeds"), as written or all in lower case
     ("Leeds" or "leeds", never "LeEDS"), escaped as ``json.dumps`` writes it. Every quote in the
@@ -78,12 +87,13 @@ def quote_grammar(texts: list[str]) -> str | None:
     as written from the 6th character of the first text, ``l0_5`` in lower case, and either may
     stop there at a word's end); the start is any word start: linear in the texts, where a regex
     of every run would be quadratic. Written here rather than taken from a library: XGrammar takes
-    the grammar, and no grammar library builds "any run of this text". Two narrower starts follow
-    ``root``: ``lettered``, runs that do not begin with a digit, and ``numbered``, runs that begin
-    by stating a number (:data:`tooltune.reading.NUMBER_START`). None: nothing to quote."""
-    starts, lettered, numbered, rules = [], [], [], []
+    the grammar, and no grammar library builds "any run of this text". A second start follows
+    ``root``: ``unspanned``, the runs that do not begin where one of ``avoid`` (runs of words, as
+    written or in lower case) does. None: nothing to quote."""
+    starts, unspanned, rules = [], [], []
     for k, text in enumerate(texts):
         lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+        avoided = {i for run in avoid for chars in (text, lower) for i in _found(chars, run)}
         cases = [("w", text)] + ([("l", lower)] if lower != text else [])
         for i in range(len(text)):
             breaks = i == 0 or not (text[i - 1].isalnum() and text[i].isalnum())  # a word starts or ends before text[i]
@@ -93,15 +103,12 @@ def quote_grammar(texts: list[str]) -> str | None:
                     rules.append(f"{case}{k}_{i} ::= " + ('"" | ' if breaks else "") + step)
                 if breaks:
                     starts.append(step)  # a quote is never empty
-                    if not text[i].isdigit():
-                        lettered.append(step)
-                    if NUMBER_START.match(text, i):
-                        numbered.append(step)
+                    if i not in avoided:
+                        unspanned.append(step)
         rules += [f'{case}{k}_{len(text)} ::= ""' for case, _ in cases if text]
     if not starts:
         return None
-    heads = [("root", starts), ("lettered", lettered), ("numbered", numbered)]
-    return "".join(f"{name} ::= {' | '.join(steps)}\n" for name, steps in heads if steps) + "\n".join(rules)
+    return "root ::= " + " | ".join(starts) + "\n" + (f"unspanned ::= {' | '.join(unspanned)}\n" if unspanned else "") + "\n".join(rules)
 
 
 # Any JSON value as json.dumps writes it (", " and ": " between items): what a check writes after "->".
@@ -140,20 +147,14 @@ def _span_rule(family: str, spans: dict[str, Any], rules: list[str]) -> str | No
     return f"v_{family}"
 
 
-def _narrowed(name: str, tool: Tool) -> str | None:
-    """The value rule a parameter's quote narrows to: "counted" for a number (words that begin by
-    stating one: "forty minutes", "$5,000", not "front lawn"), "worded" for an enum none of whose
-    values holds a digit (never words that begin with one: "8:30 am" is another parameter's)."""
-    schema = tool.properties.get(name) if isinstance(tool.properties, dict) else None
-    if not isinstance(schema, dict):
-        return None
-    kinds = schema.get("type") if isinstance(schema.get("type"), list) else [schema.get("type")]
-    if {"integer", "number"} & set(kinds) and not {"string", "array", "object"} & set(kinds):
-        return "counted"
-    enum = schema.get("enum")
-    if isinstance(enum, list) and enum and all(isinstance(v, str) and not any(c.isdigit() for c in v) for v in enum):
-        return "worded"
-    return None
+def _worded(name: str, tool: Tool) -> bool:
+    """An enum parameter none of whose values holds a digit, of a tool that also takes a date or a
+    time: its quote is never the words of a date or time (``service = "8:30 am"``: they are the
+    time parameter's)."""
+    properties = tool.properties if isinstance(tool.properties, dict) else {}
+    enum = properties[name].get("enum") if isinstance(properties.get(name), dict) else None
+    return isinstance(enum, list) and bool(enum) and all(isinstance(v, str) and not any(c.isdigit() for c in v) for v in enum) \
+        and any(_spanned_family(p, tool) for p in properties)
 
 
 def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parallel: bool = True, spans: dict[str, dict[str, Any]] | None = None,
@@ -176,8 +177,9 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
     time's value to the runs of words that state one, then the value they state ("4 pm" -> "16:00"):
     a check cannot give a time the words "4HJK221" or a date "8:30 am", so a request that states no
     date leaves the date ``missing`` (a question), and the call check cannot give it at all.
-    With grounded quotes an enum parameter whose values hold no digit cannot quote words that begin
-    with one (``service = "8:30 am"``: the time is another parameter's); and ``currency``, the one
+    With grounded quotes (and ``quotable`` built with the spans to avoid) an enum parameter of words
+    beside a date or time cannot quote a date's or a time's words (``service = "8:30 am"``: they are
+    the time parameter's); and ``currency``, the one
     currency the request states an amount in (:func:`tooltune.reading.currency_in`), is never the
     value a question asks for ("100 dollars" is not "Which currency?").
     None: no check of that kind fits these tools (ask, when no tool has a required parameter)."""
@@ -189,11 +191,9 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
         'value ::= quoted ( " -> " json )? | jother',
         r'quoted ::= "\"" quote "\""' if quotable else "quoted ::= jstring",
     ]
-    narrowing = set()  # the narrowed value rules the request has words for
-    for rule, head in (("worded", "lettered"), ("counted", "numbered")):
-        if quotable is not None and f"\n{head} ::=" in quotable:
-            rules.append(rf'{rule} ::= "\"" {head} "\"" ( " -> " json )? | jother')
-            narrowing.add(rule)
+    unspanned = quotable is not None and "\nunspanned ::=" in quotable
+    if unspanned:
+        rules.append(r'worded ::= "\"" unspanned "\"" ( " -> " json )? | jother')
     calls = []
     spanned: dict[str, str | None] = {}  # family -> the rule of its spans (None: the request states none)
     for i, tool in enumerate(tools):
@@ -207,14 +207,15 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
                 spanned[family] = _span_rule(family, spans.get(family, {}), rules)
             if family is not None:
                 value[name] = spanned[family]
-            elif quotable and (narrow := _narrowed(name, tool)):
-                value[name] = narrow if narrow in narrowing else "jother"  # no words of that kind: a value of its own, not a quote
+            elif spans is not None and quotable and _worded(name, tool):
+                value[name] = "worded" if unspanned else "jother"  # every word starts a date or time: a value of its own, not a quote
             else:
                 value[name] = "value"
         for name in required:
             value.setdefault(name, "value")  # a client's tool may require a name its properties lack
         # a parameter the request surely gives, so no question asks for it
-        given_now = {p for p in required if currency is not None and isinstance(tool.properties.get(p), dict) and currency_param(p, tool.properties[p])}
+        properties = tool.properties if isinstance(tool.properties, dict) else {}
+        given_now = {p for p in required if currency is not None and isinstance(properties.get(p), dict) and currency_param(p, properties[p])}
         words = lambda name, *alternatives: " | ".join(filter(None, (value[name], *alternatives)))  # noqa: E731 - a value or a word
         if decision == "ask":
             if not required:
@@ -278,7 +279,9 @@ class CallGrammars:
 
         begin, end = CALL_TAG
         try:
-            quotable = quote_grammar(quotes) if quotes else None
+            # the runs that state a date or a time, where tools take one (check_grammar's spans)
+            spans = {family: values_in(quotes, family) for family in {_spanned_family(p, t) for t in tools for p in (t.properties if isinstance(t.properties, dict) else ())} - {None}} if quotes else {}
+            quotable = quote_grammar(quotes, tuple(sorted({run for found in spans.values() for run in found}))) if quotes else None
             call = TagFormat(begin=begin, content=JSONSchemaFormat(json_schema=call_schema(tools, parallel), max_whitespace_cnt=1), end=end)
             answer = TriggeredTagsFormat(triggers=[begin], tags=[call], stop_after_first=True, excludes=[THINK_OPEN] if quotable else [])
             if quotable:
@@ -286,8 +289,6 @@ class CallGrammars:
                 # takes one of these branches: the answer follows its check, as training taught
                 # (every required value given: the call; one missing: a question; a refusal's
                 # sentence: no call), and the check's quotes are the conversation's words.
-                spans = {family: values_in(quotes, family) for family in {_spanned_family(p, t) for t in tools for p in (t.properties if isinstance(t.properties, dict) else ())} - {None}}
-
                 currency = currency_in(quotes) if any(currency_param(p, s) for t in tools if isinstance(t.properties, dict)
                                                       for p, s in t.properties.items() if isinstance(s, dict)) else None
 

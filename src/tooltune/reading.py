@@ -39,7 +39,7 @@ from .data.surface import family_of
 from .data.validate import schema_validator
 from .schema import Tool, split_reasoning
 
-__all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "currency_param", "param_family", "Reading", "NUMBER_START", "SPANNED"]
+__all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "currency_param", "param_family", "Reading", "SPANNED"]
 
 # The renderer's own word tables: what it writes is what this reads.
 _ONES = {w: i for i, w in enumerate(surface._ONES)}
@@ -228,15 +228,6 @@ def _days(text: str) -> int | None:
 # ISO 4217 codes people put beside an amount ("75 CAD", "CHF 40"): the amount is the number, the code is
 # the currency parameter's business.
 _CURRENCY_CODES = "cad|aud|nzd|jpy|chf|cny|inr|mxn|sek|nok|dkk|sgd|hkd|zar|brl|pln"
-
-# Where words that state a number begin: a digit or sign ("$5", "-3", ".5", "C$75", "CHF 40"), a
-# number word, "a"/"an"/"half" ("an hour and a half", "a dozen"), an ordinal or "the" before one.
-_COUNTING = sorted({*_ONES, *_TENS, "hundred", "thousand", "million", "billion", "dozen", "half", "quarter", "a", "an", "minus", "negative",
-                    "couple", "single", "double", "triple", "twice", "once", "first", "second", "third", "fifth", "twelfth"}, key=len, reverse=True)
-_ORDINAL = r"(?:\d+(?:st|nd|rd|th)|(?:" + "|".join(w.rstrip("e").rstrip("y") for w in [*_ONES, *_TENS] if len(w) > 2) + r")[a-z]*th)"
-NUMBER_START = re.compile(r"(?:[$€£¥+\-.]?\d|[a-z]{1,3}\$|(?:" + "usd|eur|gbp|" + _CURRENCY_CODES + r")\s?\d|(?:the\s+)?(?:" + "|".join(_COUNTING) + "|" + _ORDINAL + r")\b)",
-                          re.IGNORECASE)
-
 
 def _money(text: str, codes: bool = False) -> int | float | None:
     """An amount of money; with ``codes`` (an amount whose currency is a parameter of its own) any
@@ -653,16 +644,16 @@ def _currency(text: Any, amount: bool = False) -> str | None:
     return _currency(match["name"]) if match and read_number(match["number"]) is not None else None
 
 
-_SIGN = re.compile(r"(?<![\w$€£])((?:us|c|a|au|nz|hk|s)?\$|[€£])\s*(?=\d)", re.IGNORECASE)  # "$50", "C$ 75", "€1.5k"
+_SIGN = re.compile(r"(?<![\w$€£])((?:us|c|a|au|nz|hk|s)?\$|[€£]|\b(?:" + _CODES + r"))\s?(?=\d)", re.IGNORECASE)  # "$50", "€1.5k", "CHF 40"
 
 
 def currency_in(texts: list[str]) -> str | None:
-    """The one currency ``texts`` state an amount in ("£20", "fifty bucks", "75 CAD"), else None
-    (none, or two different ones)."""
+    """The one currency ``texts`` state an amount in ("£20", "fifty bucks", "75 CAD", "CHF 40"),
+    else None (none, or two different ones). Not "pounds" alone: "5 pounds" may weigh."""
     codes = set()
     for text in texts:
         codes |= {_currency(m[1]) for m in _SIGN.finditer(text)}
-        codes |= {_currency(text[a:b], amount=True) for a, b in _word_runs(text)}
+        codes |= {_currency(text[a:b], amount=True) for a, b in _word_runs(text) if not re.search(r"\bpounds?$", text[a:b], re.IGNORECASE)}
     codes.discard(None)
     return codes.pop() if len(codes) == 1 else None
 
