@@ -279,6 +279,18 @@ def test_a_currency_the_request_states_is_not_asked_for(checking, request_text, 
     assert checking([DONATE], request_text)(f"<think>Tool: donate. Required: {check}.</think>Which one?") is allowed
 
 
+@pytest.mark.parametrize("request_text, zone, allowed", [
+    ("water zone 8 for a bit", "missing", False),  # the request says which zone
+    ("water zone 8 for a bit", '"8" -> 8', True),
+    ("water Zone five for a bit", "missing", False),
+    ("water the lawn zone for a bit", "missing", True),  # no number: which zone?
+    ("water zone B for a bit", "missing", True),
+])
+def test_a_number_said_after_its_name_is_not_asked_for(checking, request_text, zone, allowed):
+    sprinkler = Tool(name="water", parameters={"type": "object", "properties": {"zone": {"type": "integer"}, "minutes": {"type": "integer"}}, "required": ["zone", "minutes"]})
+    assert checking([sprinkler], request_text)(f"<think>Tool: water. Required: zone = {zone}, minutes = missing.</think>How long?") is allowed
+
+
 def test_a_currency_the_request_states_still_lets_a_question_ask_for_the_rest(checking):
     accepts = checking([DONATE], "Donate 100 dollars")
     assert accepts('<think>Tool: donate. Required: charity = missing, amount = "100 dollars" -> 100, currency = given.</think>Which charity?')

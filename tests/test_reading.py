@@ -362,6 +362,18 @@ def test_the_currency_a_request_states_an_amount_in(text, stated):
     assert currency_in([text]) == stated
 
 
+@pytest.mark.parametrize("param, text, said", [
+    ("zone", "water zone 8 on weekends", True), ("zone", "Zone five, 20 min", True), ("table", "table #4 please", True),
+    ("party_size", "party size 4", True), ("zone", "zone 2.", True),
+    ("zone", "the zone is dry", False), ("zone", "zone, 8 minutes", False), ("zone", "timezone 5", False), ("zone", "zone A1", False),
+    ("zone", "zone a dozen", False),
+])
+def test_a_number_said_right_after_its_parameters_name(param, text, said):
+    from tooltune.reading import number_after_name
+
+    assert number_after_name(param, [text]) is said
+
+
 def test_a_quoted_time_with_no_arrow_is_read_too():
     court = Tool("reserve_court", "Book a court.", {"type": "object", "properties": {
         "start_time": {"type": "string", "description": "Start, HH:MM."}}, "required": ["start_time"]})

@@ -32,10 +32,10 @@ import json
 import warnings
 from typing import Any
 
-from .reading import SPANNED, currency_in, currency_param, param_family, values_in
+from .reading import SPANNED, currency_in, currency_param, number_after_name, param_family, values_in
 from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
-__all__ = ["CALL_TAG", "REFUSALS", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
+__all__ = ["CALL_TAG", "REFUSALS", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "stated_params", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
 
 CALL_TAG = ("<TOOLCALL>", "</TOOLCALL>")  # the canonical call format (schema.toolcalls.format_tool_calls)
 
@@ -157,8 +157,26 @@ def _worded(name: str, tool: Tool) -> bool:
         and any(_spanned_family(p, tool) for p in properties)
 
 
+def stated_params(tools: list[Tool], texts: list[str]) -> set[tuple[str, str]]:
+    """The (tool, parameter) pairs whose values ``texts`` surely give: a currency code when the
+    request states the one currency its amount is in ("100 dollars", "CHF 40"), a number said right
+    after its parameter's name ("zone 8", "gate 12")."""
+    stated, currency = set(), None
+    for tool in tools:
+        for name, schema in (tool.properties.items() if isinstance(tool.properties, dict) else ()):
+            if not isinstance(schema, dict):
+                continue
+            if currency_param(name, schema):
+                currency = currency_in(texts) if currency is None else currency
+                if currency:
+                    stated.add((tool.name, name))
+            elif schema.get("type") in ("integer", "number") and "enum" not in schema and number_after_name(name, texts):
+                stated.add((tool.name, name))
+    return stated
+
+
 def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parallel: bool = True, spans: dict[str, dict[str, Any]] | None = None,
-                  currency: str | None = None) -> str | None:
+                  stated: set[tuple[str, str]] | None = None) -> str | None:
     """EBNF for the inside of a ``<think>`` check in the form training writes it
     (training/reasoning.py), for the answer ``decision`` that follows it:
 
@@ -179,9 +197,8 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
     date leaves the date ``missing`` (a question), and the call check cannot give it at all.
     With grounded quotes (and ``quotable`` built with the spans to avoid) an enum parameter of words
     beside a date or time cannot quote a date's or a time's words (``service = "8:30 am"``: they are
-    the time parameter's); and ``currency``, the one
-    currency the request states an amount in (:func:`tooltune.reading.currency_in`), is never the
-    value a question asks for ("100 dollars" is not "Which currency?").
+    the time parameter's); and a parameter the request surely gives (``stated``: :func:`stated_params`)
+    is never the value a question asks for ("100 dollars" is not "Which currency?", "zone 8" not "Which zone?").
     None: no check of that kind fits these tools (ask, when no tool has a required parameter)."""
     lit = lambda text: json.dumps(text, ensure_ascii=False)  # noqa: E731 - an EBNF string literal
     if decision == "refuse":
@@ -214,8 +231,7 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
         for name in required:
             value.setdefault(name, "value")  # a client's tool may require a name its properties lack
         # a parameter the request surely gives, so no question asks for it
-        properties = tool.properties if isinstance(tool.properties, dict) else {}
-        given_now = {p for p in required if currency is not None and isinstance(properties.get(p), dict) and currency_param(p, properties[p])}
+        given_now = {p for p in required if (tool.name, p) in (stated or ())}
         words = lambda name, *alternatives: " | ".join(filter(None, (value[name], *alternatives)))  # noqa: E731 - a value or a word
         if decision == "ask":
             if not required:
@@ -289,11 +305,10 @@ class CallGrammars:
                 # takes one of these branches: the answer follows its check, as training taught
                 # (every required value given: the call; one missing: a question; a refusal's
                 # sentence: no call), and the check's quotes are the conversation's words.
-                currency = currency_in(quotes) if any(currency_param(p, s) for t in tools if isinstance(t.properties, dict)
-                                                      for p, s in t.properties.items() if isinstance(s, dict)) else None
+                stated = stated_params(tools, quotes)
 
                 def check(decision: str) -> Any:
-                    grammar = check_grammar(tools, quotable, decision, parallel, spans, currency)
+                    grammar = check_grammar(tools, quotable, decision, parallel, spans, stated)
                     return grammar and TagFormat(begin=THINK_OPEN, content=GrammarFormat(grammar=grammar), end=THINK_CLOSE)
 
                 words = AnyTextFormat(excludes=[begin])

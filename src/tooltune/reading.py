@@ -39,7 +39,7 @@ from .data.surface import family_of
 from .data.validate import schema_validator
 from .schema import Tool, split_reasoning
 
-__all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "currency_param", "param_family", "Reading", "SPANNED"]
+__all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "currency_param", "number_after_name", "param_family", "Reading", "SPANNED"]
 
 # The renderer's own word tables: what it writes is what this reads.
 _ONES = {w: i for i, w in enumerate(surface._ONES)}
@@ -656,6 +656,14 @@ def currency_in(texts: list[str]) -> str | None:
         codes |= {_currency(text[a:b], amount=True) for a, b in _word_runs(text) if not re.search(r"\bpounds?$", text[a:b], re.IGNORECASE)}
     codes.discard(None)
     return codes.pop() if len(codes) == 1 else None
+
+
+def number_after_name(param: str, texts: list[str]) -> bool:
+    """Whether ``texts`` give a number right after the parameter's name ("zone 8", "Gate 12",
+    "table #4", "floor five"): the value of a number parameter of that name, surely stated."""
+    name = re.escape(param.replace("_", " ").strip())
+    return bool(name) and any(m[1].lower() not in ("a", "an") and read_number(m[1]) is not None for text in texts
+                              for m in re.finditer(rf"(?<!\w){name}\s+(?:#\s?|no\.\s?|number\s+)?(\d+(?:[.,]\d+)*|[a-z]+(?:-[a-z]+)?)(?!\w)", text, re.IGNORECASE))
 
 
 def currency_param(param: str, schema: dict[str, Any]) -> bool:
