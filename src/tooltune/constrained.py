@@ -87,9 +87,9 @@ def quote_grammar(texts: list[str], avoid: tuple[str, ...] = ()) -> str | None:
     as written from the 6th character of the first text, ``l0_5`` in lower case, and either may
     stop there at a word's end); the start is any word start: linear in the texts, where a regex
     of every run would be quadratic. Written here rather than taken from a library: XGrammar takes
-    the grammar, and no grammar library builds "any run of this text". A second start follows
-    ``root``: ``unspanned``, the runs that do not begin where one of ``avoid`` (runs of words, as
-    written or in lower case) does. None: nothing to quote."""
+    the grammar, and no grammar library builds "any run of this text". With ``avoid`` (runs of
+    words, as written or in lower case) a second start follows ``root``: ``unspanned``, the runs
+    that do not begin where one of them does. None: nothing to quote."""
     starts, unspanned, rules = [], [], []
     for k, text in enumerate(texts):
         lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
@@ -103,7 +103,7 @@ def quote_grammar(texts: list[str], avoid: tuple[str, ...] = ()) -> str | None:
                     rules.append(f"{case}{k}_{i} ::= " + ('"" | ' if breaks else "") + step)
                 if breaks:
                     starts.append(step)  # a quote is never empty
-                    if i not in avoided:
+                    if avoid and i not in avoided:
                         unspanned.append(step)
         rules += [f'{case}{k}_{len(text)} ::= ""' for case, _ in cases if text]
     if not starts:
@@ -225,7 +225,7 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
             if family is not None:
                 value[name] = spanned[family]
             elif spans is not None and quotable and _worded(name, tool):
-                value[name] = "worded" if unspanned else "jother"  # every word starts a date or time: a value of its own, not a quote
+                value[name] = "worded" if unspanned else "value"  # no date or time to keep it from
             else:
                 value[name] = "value"
         for name in required:
@@ -297,7 +297,8 @@ class CallGrammars:
         try:
             # the runs that state a date or a time, where tools take one (check_grammar's spans)
             spans = {family: values_in(quotes, family) for family in {_spanned_family(p, t) for t in tools for p in (t.properties if isinstance(t.properties, dict) else ())} - {None}} if quotes else {}
-            quotable = quote_grammar(quotes, tuple(sorted({run for found in spans.values() for run in found}))) if quotes else None
+            worded = any(_worded(p, t) for t in tools for p in (t.properties if isinstance(t.properties, dict) else ()))
+            quotable = quote_grammar(quotes, tuple(sorted({run for found in spans.values() for run in found})) if worded else ()) if quotes else None
             call = TagFormat(begin=begin, content=JSONSchemaFormat(json_schema=call_schema(tools, parallel), max_whitespace_cnt=1), end=end)
             answer = TriggeredTagsFormat(triggers=[begin], tags=[call], stop_after_first=True, excludes=[THINK_OPEN] if quotable else [])
             if quotable:
