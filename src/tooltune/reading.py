@@ -229,6 +229,7 @@ def _days(text: str) -> int | None:
 # the currency parameter's business.
 _CURRENCY_CODES = "cad|aud|nzd|jpy|chf|cny|inr|mxn|sek|nok|dkk|sgd|hkd|zar|brl|pln"
 
+
 def _money(text: str, codes: bool = False) -> int | float | None:
     """An amount of money; with ``codes`` (an amount whose currency is a parameter of its own) any
     currency beside it too ("75 CAD", "C$75"), else dollars, euros and pounds only."""
