@@ -143,6 +143,9 @@ def test_clock_times_as_people_say_them(text, value):
     ("5/6/2027", "date", {"5/6/2027": None}),
     ("on July 4th, 2026 at noon", "date", {"July 4th, 2026": "2026-07-04"}),
     ("plate 4HJK221 on March 12th", "date", {}),  # no year: no date
+    ("Leafs score christmas eve 2026", "date", {"christmas eve 2026": "2026-12-24"}),  # a holiday on a fixed day, with its year
+    ("sunrise on New Year's Day 2027", "date", {"New Year's Day 2027": "2027-01-01"}),
+    ("open on christmas eve?", "date", {}),
 ])
 def test_the_values_a_request_states_where_it_states_them(request_text, family, spans):
     found = values_in([request_text], family)

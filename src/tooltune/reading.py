@@ -110,10 +110,19 @@ def _tidy(number: float) -> int | float:
 
 
 # -- one reader per family: the inverse of data/surface.py's forms ------------------------------------
+# Holidays on a fixed day, said with their year ("christmas eve 2026", "New Year's Day 2027").
+_HOLIDAYS = {"christmas eve": (12, 24), "christmas day": (12, 25), "christmas": (12, 25), "new year's eve": (12, 31),
+             "new year's day": (1, 1), "halloween": (10, 31), "valentine's day": (2, 14)}
+_HOLIDAY = re.compile(r"(?:the\s+)?(" + "|".join(map(re.escape, _HOLIDAYS)) + r")(?:\s+of)?,?\s+(\d{4})")
+
+
 def _date(text: str) -> str | None:
-    text = text.strip().lower().rstrip(".")
+    text = text.strip().lower().rstrip(".").replace("\u2019", "'")
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return _iso(int(text[:4]), int(text[5:7]), int(text[8:]))
+    holiday = _HOLIDAY.fullmatch(text)
+    if holiday:
+        return _iso(int(holiday[2]), *_HOLIDAYS[holiday[1]])
     numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
     if numeric:
         month, day, year = int(numeric[1]), int(numeric[2]), int(numeric[3])
