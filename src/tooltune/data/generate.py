@@ -514,7 +514,9 @@ class _RowMaker:
                     break
             text = re.sub(r"^(?:hey there|hey|hi|hello|good morning)\b[,.!]?\s+", "", text, flags=re.I)  # a frame's own greeting too
             stop = "" if first_text[-1:] in ".?!" else "."
-            joined = f"{first_text}{stop} {self.rng.choice(JOINERS[self.split])} {text[:1].lower()}{text[1:]}"
+            # the second request goes on mid-sentence: "Is ..." becomes "is ...", a code ("BA117") or "I" stays as typed
+            text = text[:1].lower() + text[1:] if re.match(r"[A-Z][a-z]", text) else text
+            joined = f"{first_text}{stop} {self.rng.choice(JOINERS[self.split])} {text}"
             said = {**first_extra.get("said", {}), **extra.get("said", {})}
             info = {"tool": ct.name, "style": first_extra["style"], "frame": first_extra["frame"], "shape": "parallel", "calls": [ct.name, other.name], **_said(said),
                     # Per call: "4 pm" and "half past six" for one tool's two start_times cannot share one "said" entry.
