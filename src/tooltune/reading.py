@@ -637,7 +637,8 @@ _CURRENCY_NAMES = {"$": "USD", "us$": "USD", "dollar": "USD", "dollars": "USD", 
                    "a$": "AUD", "au$": "AUD", "australian dollar": "AUD", "australian dollars": "AUD", "nz$": "NZD", "hk$": "HKD", "s$": "SGD"}
 _NAME = "|".join(sorted(map(re.escape, _CURRENCY_NAMES), key=len, reverse=True))
 _CODES = r"usd|eur|gbp|" + _CURRENCY_CODES
-_SIGNED = re.compile(r"(?P<name>(?:us|c|a|au|nz|hk|s)?\$|[€£])\s*(?P<number>.+)", re.IGNORECASE)  # "€1.5k", "C$75"
+_SIGNS = r"(?:us|c|a|au|nz|hk|s)?\$|[€£]"  # a currency's sign before an amount
+_SIGNED = re.compile(r"(?P<name>" + _SIGNS + r")\s*(?P<number>.+)", re.IGNORECASE)  # "€1.5k", "C$75"
 _NAMED_AFTER = re.compile(r"(?P<number>.+?)\s+(?P<name>" + _NAME + "|" + _CODES + ")", re.IGNORECASE)  # "twenty-five pounds", "75 CAD"
 
 
@@ -654,7 +655,7 @@ def _currency(text: Any, amount: bool = False) -> str | None:
     return _currency(match["name"]) if match and read_number(match["number"]) is not None else None
 
 
-_SIGN = re.compile(r"(?<![\w$€£])((?:us|c|a|au|nz|hk|s)?\$|[€£]|\b(?:" + _CODES + r"))\s?(?=\d)", re.IGNORECASE)  # "$50", "€1.5k", "CHF 40"
+_SIGN = re.compile(r"(?<![\w$€£])(" + _SIGNS + r"|\b(?:" + _CODES + r"))\s?(?=\d)", re.IGNORECASE)  # "$50", "€1.5k", "CHF 40"
 
 
 def currency_in(texts: list[str]) -> str | None:
