@@ -249,6 +249,7 @@ def checking(tiny_model):
     ("get my car serviced at 8:30 am", '"8:30 am"', False),  # the time is the other parameter's
     ("get my car serviced at 8:30 am", '"8:30 am" -> "oil_change"', False),
     ("get my car serviced at 8:30 am", '"at 8:30 am" -> "oil_change"', False),
+    ("get my car serviced at 8:30 am", '"30 am" -> "oil_change"', False),  # nor words inside it
     ("get my car serviced at 8:30 am", '"serviced" -> "oil_change"', True),
     ("get my car serviced at 8:30 am", "missing", True),
     ("rotate the tires at 8:30 am", '"rotate the tires" -> "tire_rotation"', True),
@@ -289,6 +290,61 @@ def test_a_currency_the_request_states_is_not_asked_for(checking, request_text, 
 def test_a_number_said_after_its_name_is_not_asked_for(checking, request_text, zone, allowed):
     sprinkler = Tool(name="water", parameters={"type": "object", "properties": {"zone": {"type": "integer"}, "minutes": {"type": "integer"}}, "required": ["zone", "minutes"]})
     assert checking([sprinkler], request_text)(f"<think>Tool: water. Required: zone = {zone}, minutes = missing.</think>How long?") is allowed
+
+
+ROOM = Tool(name="reserve_room", parameters={"type": "object", "properties": {
+    "building": {"type": "string"}, "date": {"type": "string", "description": "YYYY-MM-DD"},
+    "start_time": {"type": "string", "description": "HH:MM 24-hour"}, "end_time": {"type": "string", "description": "HH:MM 24-hour"}},
+    "required": ["building", "date", "start_time", "end_time"]})
+SHIFT = Tool(name="add_shift", parameters={"type": "object", "properties": {
+    "date": {"type": "string", "format": "date"}, "start_time": {"type": "string", "description": "HH:MM"}, "end_time": {"type": "string", "description": "HH:MM"}},
+    "required": ["date", "start_time"]})
+WATER = Tool(name="water", parameters={"type": "object", "properties": {
+    "zone": {"type": "integer"}, "duration_minutes": {"type": "integer", "description": "Run time in minutes"}}, "required": ["zone", "duration_minutes"]})
+
+
+MOVE = Tool(name="move_meeting", parameters={"type": "object", "properties": {
+    "meeting": {"type": "string"}, "new_time": {"type": "string", "description": "HH:MM"}}, "required": ["meeting", "new_time"]})
+SEND = Tool(name="send", parameters={"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]})
+
+
+@pytest.mark.parametrize("tool, request_text, given, open_", [
+    # as many different times (dates, lengths of time) as the tool takes, two or more: none of them is missing
+    (ROOM, "small room at the Pine Street office, Oct 5 2027 8:30-9am", {"start_time", "end_time"}, {"building", "date"}),
+    (ROOM, "a room at HQ on Oct 5 2027 from 2 pm", set(), {"date", "start_time", "end_time"}),  # one time for two
+    (ROOM, "a room in the Harbor Tower building on 4/21/2027", {"building"}, {"date", "start_time", "end_time"}),  # a place named before "building"
+    (ROOM, "a room in the building by the lake", set(), {"building"}),
+    (ROOM, "Harbor Tower building is fine", set(), {"building"}),  # "at the", "in the" ... name a place
+    (SEND, "Send a Slack message to Bob", set(), {"message"}),  # which message?
+    (MOVE, "Move my 3 pm meeting with Dana", set(), {"new_time"}),  # one time for one: not the new one
+    # an optional end time counts: "until 6 pm" is not the start; "05" of the date is no time
+    (SHIFT, "a shift on 2026-12-05 until 6:00 pm", set(), {"start_time"}),
+    (WATER, "water zone 8 for 2 hrs", {"zone"}, {"duration_minutes"}),  # one length for one: said, but maybe of something else
+])
+def test_what_the_request_surely_gives(tool, request_text, given, open_):
+    from tooltune.constrained import stated_params
+
+    stated = {name for _, name in stated_params([tool], [request_text])}
+    assert given <= stated and not (open_ & stated)
+
+
+REFILL = Tool(name="refill", parameters={"type": "object", "properties": {
+    "rx": {"type": "string"}, "supply_days": {"type": "integer"}, "notify": {"type": "boolean"}, "pickup": {"type": "string", "format": "date"}}, "required": ["rx"]})
+
+
+@pytest.mark.parametrize("request_text, optional, allowed", [
+    ("refill RX-5 please", "supply_days = 30", False),  # the request says no 30: made up
+    ("refill RX-5 for 30 days", "supply_days = 30", True),
+    ("refill RX-5 for thirty days", 'supply_days = "thirty days" -> 30', True),  # a number in words is quoted
+    ("refill RX-5 for thirty days", "supply_days = 30", True),  # or written bare: the request states it
+    ("refill RX-5, all 1,200 pills", "supply_days = 1200", True),  # "1,200" is 1200, not 1 and 200 alone
+    ("refill RX-5 please", "notify = true", True),  # a yes or no is never the request's words
+    ("refill RX-5, pick up 3/19/2027", 'supply_days = "2027" -> 2027', False),  # a date's words are the date's
+    ("refill RX-5, pick up 3/19/2027, 90 days", 'supply_days = "90 days" -> 90', True),
+])
+def test_a_number_the_check_writes_bare_is_one_the_request_writes(checking, request_text, optional, allowed):
+    check = f'<think>Tool: refill. Required: rx = "RX-5". Optional: {optional}.</think>'
+    assert checking([REFILL], request_text)(check) is allowed
 
 
 def test_a_currency_the_request_states_still_lets_a_question_ask_for_the_rest(checking):

@@ -192,6 +192,35 @@ def test_week_days_read_into_an_enum_of_week_days(text, value):
     assert read(text, "list", WEEK) == value
 
 
+@pytest.mark.parametrize("text, days", [("three months", 90), ("a month's worth", 30), ("month's worth", 30), ("2 months", 60), ("three months' supply", 90),
+                                         ("months", None), ("monthly", None), ("a fortnight", 14), ("3 weeks", 21)])
+def test_lengths_in_days_people_say_in_weeks_and_months(text, days):
+    assert read(text, "days") == days  # a month is 30 days, as a 30-day supply counts it
+
+
+def test_a_count_of_hours_written_as_minutes_is_read_from_the_request():
+    # the call wrote the count of "2 hrs" (2) for a length in minutes: the request's words say 120
+    water = Tool("water", "", {"type": "object", "properties": {"zone": {"type": "integer"}, "duration_minutes": {"type": "integer", "description": "Run time in minutes"}}})
+    text = answer("Tool: water. Required: zone = 8, duration_minutes = 2.", [{"name": "water", "arguments": {"zone": 8, "duration_minutes": 2}}])
+    assert parse_tool_calls(read_values(text, [water], ["zone 8 for 2 hrs"]).answer)[0].arguments["duration_minutes"] == 120
+    assert read_values(text, [water], ["zone 8 for 2 hrs, then 2 minutes more"]).answer == text  # 2 is said in minutes too
+    assert read_values(text, [water], ["zone 8 for 2 hours or 2 weeks"]).answer != text  # weeks are no minutes
+    assert read_values(text, [water], ["zone 8 for 2"]).answer == text  # nothing to read
+
+
+@pytest.mark.parametrize("request_text, days", [
+    ("water zone 2 on Mon, Wed and Fri", ["mon", "wed", "fri"]),  # the longest run, not "Wed and Fri"
+    ("water zone 2 weekdays only", ["mon", "tue", "wed", "thu", "fri"]),
+    ("water zone 2 every day", ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+    ("water zone 2 on weekends, or weekdays if it's hot", None),  # two lists: the call's stands
+    ("water zone 2 on saturday", None),  # one day alone may be the start of a list
+])
+def test_a_list_written_bare_is_read_from_the_request(request_text, days):
+    water = Tool("water", "", {"type": "object", "properties": {"zone": {"type": "integer"}, "days": WEEK}})
+    text = answer('Tool: water. Required: zone = "2" -> 2. Optional: days = ["mon", "sun"].', [{"name": "water", "arguments": {"zone": 2, "days": ["mon", "sun"]}}])
+    assert parse_tool_calls(read_values(text, [water], [request_text]).answer)[0].arguments["days"] == (days or ["mon", "sun"])
+
+
 def test_enum_lists_read_by_their_own_values():
     colors = {"type": "array", "items": {"type": "string", "enum": ["Red", "Blue"]}}
     assert read("red and BLUE", "list", colors) == ["Red", "Blue"] and read("weekdays", "list", colors) is None
@@ -227,6 +256,31 @@ COURT = Tool("reserve_court", "Book a court.", {"type": "object", "properties": 
 
 def answer(think: str, calls: list[dict]) -> str:
     return f"<think>{think}</think><TOOLCALL>{json.dumps(calls)}</TOOLCALL>"
+
+
+def test_hours_without_minutes_are_a_length_not_a_clock_time():
+    assert read("1h", "time") is None and read("1h", "minutes") == 60 and read("18h30", "time") == "18:30"
+
+
+def test_the_end_of_a_date_is_no_time():
+    # "05" of "2027-12-05 to 5:30 pm" reads as no bare time running to 5:30 pm; "10-11am" still does
+    assert values_in(["deliver on 2027-12-05 to 5:30 pm"], "time") == {"5:30 pm": "17:30"}
+    assert values_in(["on 12/05/2027 at 10-11am"], "time")["10"] == "10:00"
+
+
+def test_an_optional_value_its_check_never_names_is_left_out():
+    # training's check names every value its call carries: one the call adds on its own is invented
+    text = answer('Tool: find_parking_spot. Required: location = "Fenway Park". Optional: size = "large".',
+                  [{"name": "find_parking_spot", "arguments": {"location": "Fenway Park", "size": "large", "max_hourly_rate": 15}}])
+    reading = read_values(text, [PARK])
+    assert parse_tool_calls(reading.answer)[0].arguments == {"location": "Fenway Park", "size": "large"}
+    assert reading.changes == ["find_parking_spot.max_hourly_rate: 15 -> left out (its check does not name it)"]
+    # a required value stays, and a check not read to its end (words training never writes) removes nothing
+    bare = answer('Tool: find_parking_spot. Required: location = "Fenway Park".', [{"name": "find_parking_spot", "arguments": {"location": "Fenway Park"}}])
+    assert read_values(bare, [PARK]).answer == bare
+    odd = answer('Tool: find_parking_spot. Required: location = "Fenway Park", and a large one.',
+                 [{"name": "find_parking_spot", "arguments": {"location": "Fenway Park", "size": "large"}}])
+    assert read_values(odd, [PARK]).answer == odd
 
 
 def test_a_quoted_value_the_model_converted_wrongly_is_read_by_code():
@@ -453,7 +507,7 @@ STOCK = Tool("get_stock_price", "", {"type": "object", "properties": {"ticker": 
 def test_a_code_said_with_its_name_reads_as_the_code(said, code):
     from tooltune.data.surface import code_forms
 
-    text = answer("Tool: get_stock_price. Required: none.", [{"name": "get_stock_price", "arguments": {"ticker": said, "company": said}}])
+    text = f'<TOOLCALL>{json.dumps([{"name": "get_stock_price", "arguments": {"ticker": said, "company": said}}])}</TOOLCALL>'  # no check
     arguments = parse_tool_calls(read_values(text, [STOCK]).answer)[0].arguments
     assert arguments == {"ticker": code, "company": said}  # a name field keeps its words
     for form in code_forms({"SHOP": ["Shopify"]}):  # every code form the generator writes

@@ -29,10 +29,11 @@ rewards score what the model writes on its own, so RLVR still pays the model for
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from typing import Any
 
-from .reading import SPANNED, currency_in, currency_param, number_after_name, param_family, values_in
+from .reading import SPANNED, currency_in, currency_param, name_before_noun, number_after_name, numbers_in, param_family, values_in
 from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
 __all__ = ["CALL_TAG", "REFUSALS", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "stated_params", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
@@ -89,11 +90,11 @@ def quote_grammar(texts: list[str], avoid: tuple[str, ...] = ()) -> str | None:
     of every run would be quadratic. Written here rather than taken from a library: XGrammar takes
     the grammar, and no grammar library builds "any run of this text". With ``avoid`` (runs of
     words, as written or in lower case) a second start follows ``root``: ``unspanned``, the runs
-    that do not begin where one of them does. None: nothing to quote."""
+    that do not begin inside one of them. None: nothing to quote."""
     starts, unspanned, rules = [], [], []
     for k, text in enumerate(texts):
         lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-        avoided = {i for run in avoid for chars in (text, lower) for i in _found(chars, run)}
+        avoided = {i for run in avoid for chars in (text, lower) for at in _found(chars, run) for i in range(at, at + len(run))}
         cases = [("w", text)] + ([("l", lower)] if lower != text else [])
         for i in range(len(text)):
             breaks = i == 0 or not (text[i - 1].isalnum() and text[i].isalnum())  # a word starts or ends before text[i]
@@ -148,13 +149,18 @@ def _span_rule(family: str, spans: dict[str, Any], rules: list[str]) -> str | No
 
 
 def _worded(name: str, tool: Tool) -> bool:
-    """An enum parameter none of whose values holds a digit, of a tool that also takes a date or a
-    time: its quote is never the words of a date or time (``service = "8:30 am"``: they are the
-    time parameter's)."""
+    """An enum parameter none of whose values holds a digit, or a number parameter, of a tool that
+    also takes a date or a time: its quote is never the words of a date or time (``service = "8:30
+    am"``, ``supply_days = "2027"``: they are the date's or time's parameter's)."""
     properties = tool.properties if isinstance(tool.properties, dict) else {}
-    enum = properties[name].get("enum") if isinstance(properties.get(name), dict) else None
-    return isinstance(enum, list) and bool(enum) and all(isinstance(v, str) and not any(c.isdigit() for c in v) for v in enum) \
-        and any(_spanned_family(p, tool) for p in properties)
+    schema = properties.get(name) if isinstance(properties.get(name), dict) else {}
+    enum = schema.get("enum")
+    words = isinstance(enum, list) and bool(enum) and all(isinstance(v, str) and not any(c.isdigit() for c in v) for v in enum)
+    number = enum is None and schema.get("type") in ("integer", "number")
+    return (words or number) and any(_spanned_family(p, tool) for p in properties)
+
+
+_TIMED = re.compile(r"\d\s*h\b|\b(?:minutes?|mins?|hours?|hrs?)\b", re.IGNORECASE)  # a length of time said with its unit
 
 
 def stated_params(tools: list[Tool], texts: list[str]) -> set[tuple[str, str]]:
@@ -163,6 +169,19 @@ def stated_params(tools: list[Tool], texts: list[str]) -> set[tuple[str, str]]:
     after its parameter's name ("zone 8", "gate 12")."""
     stated, currency = set(), None
     for tool in tools:
+        # a tool that takes k >= 2 dates (or times, or lengths of time said with their unit), required
+        # or not, where the request states k different ones: no required one is missing ("Oct 5 2027
+        # 8:30-9am" gives a meeting room its start and its end; "until 6 pm" is not the start of a
+        # shift whose end is optional). Not one for one: "move my 3 pm meeting" does not say to when.
+        families: dict[str, list[str]] = {}
+        for name, schema in (tool.properties.items() if isinstance(tool.properties, dict) else ()):
+            family = param_family(name, schema, tool.properties) if isinstance(schema, dict) else None
+            if family in (*SPANNED, "minutes"):
+                families.setdefault(family, []).append(name)
+        for family, names in families.items():
+            said = {v for span, v in values_in(texts, family).items() if v is not None and (family != "minutes" or _TIMED.search(span))}
+            if len(names) >= 2 and len(said) >= len(names):
+                stated |= {(tool.name, name) for name in names if name in tool.required}
         for name, schema in (tool.properties.items() if isinstance(tool.properties, dict) else ()):
             if not isinstance(schema, dict):
                 continue
@@ -172,11 +191,13 @@ def stated_params(tools: list[Tool], texts: list[str]) -> set[tuple[str, str]]:
                     stated.add((tool.name, name))
             elif schema.get("type") in ("integer", "number") and "enum" not in schema and number_after_name(name, texts):
                 stated.add((tool.name, name))
+            elif param_family(name, schema, tool.properties) == "text" and name_before_noun(name, texts):
+                stated.add((tool.name, name))
     return stated
 
 
 def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parallel: bool = True, spans: dict[str, dict[str, Any]] | None = None,
-                  stated: set[tuple[str, str]] | None = None) -> str | None:
+                  stated: set[tuple[str, str]] | None = None, numbers: list[str] | None = None) -> str | None:
     """EBNF for the inside of a ``<think>`` check in the form training writes it
     (training/reasoning.py), for the answer ``decision`` that follows it:
 
@@ -196,21 +217,25 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
     a check cannot give a time the words "4HJK221" or a date "8:30 am", so a request that states no
     date leaves the date ``missing`` (a question), and the call check cannot give it at all.
     With grounded quotes (and ``quotable`` built with the spans to avoid) an enum parameter of words
-    beside a date or time cannot quote a date's or a time's words (``service = "8:30 am"``: they are
-    the time parameter's); and a parameter the request surely gives (``stated``: :func:`stated_params`)
+    or a number parameter beside a date or time cannot quote words inside a date's or a time's
+    (``service = "8:30 am"``, ``supply_days = "2027"``: they are that parameter's); and a parameter the request surely gives (``stated``: :func:`stated_params`)
     is never the value a question asks for ("100 dollars" is not "Which currency?", "zone 8" not "Which zone?").
+    With ``numbers`` (:func:`tooltune.reading.numbers_in` the request) a number the check gives
+    without quoting words is one the request states ("5,600", "five", "3.4 million"): ``supply_days =
+    30`` after a request that says no 30 is one the model made up.
     None: no check of that kind fits these tools (ask, when no tool has a required parameter)."""
     lit = lambda text: json.dumps(text, ensure_ascii=False)  # noqa: E731 - an EBNF string literal
     if decision == "refuse":
         return "root ::= " + " | ".join(map(lit, REFUSALS))
     rules = [
         'root ::= call ( " " call )*' if decision == "call" and parallel else "root ::= call",
-        'value ::= quoted ( " -> " json )? | jother',
+        'value ::= quoted ( " -> " json )? | plain',
+        "plain ::= " + (" | ".join([*map(lit, numbers or ()), '"true"', '"false"', '"null"', "jarray", "jobject"]) if numbers is not None else "jother"),
         r'quoted ::= "\"" quote "\""' if quotable else "quoted ::= jstring",
     ]
     unspanned = quotable is not None and "\nunspanned ::=" in quotable
     if unspanned:
-        rules.append(r'worded ::= "\"" unspanned "\"" ( " -> " json )? | jother')
+        rules.append(r'worded ::= "\"" unspanned "\"" ( " -> " json )? | plain')
     calls = []
     spanned: dict[str, str | None] = {}  # family -> the rule of its spans (None: the request states none)
     for i, tool in enumerate(tools):
@@ -309,7 +334,7 @@ class CallGrammars:
                 stated = stated_params(tools, quotes)
 
                 def check(decision: str) -> Any:
-                    grammar = check_grammar(tools, quotable, decision, parallel, spans, stated)
+                    grammar = check_grammar(tools, quotable, decision, parallel, spans, stated, numbers_in(quotes))
                     return grammar and TagFormat(begin=THINK_OPEN, content=GrammarFormat(grammar=grammar), end=THINK_CLOSE)
 
                 words = AnyTextFormat(excludes=[begin])

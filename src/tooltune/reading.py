@@ -9,14 +9,15 @@ where it differs. A call value that is not in its schema's form ("4 pm" where th
 for HH:MM, "Rio Tinto, RIO" for a ticker) is read the same way. The model still picks the tool, the slot and the span; what it
 cannot do reliably, the code does. A reading that could mean two things ("5/6/2027", "seven
 o'clock") is no reading: the model's value stands. An optional value the check marks ``missing``
-(``days = missing``) and the call still carries is one the model invented: it is left out. And the
+(``days = missing``), or never names, and the call still carries is one the model invented: it is
+left out (training's check names every value its call carries). And the
 call follows its check, as training wrote it from the check: a free-text or enum value the check
 states and the call misspells ("MmoMA" for "MoMA"), swaps or leaves out is taken from the check.
 
 Written by hand, not with ``dateparser`` or ``word2number``: it reads the forms the generator
 writes (each family round-trips in tests/test_reading.py), a few more that people type and nothing
-else could mean ("quarter to nine pm", "2 hrs", "75 CAD", "weekdays" for a list of week days), and
-never guesses from the clock ("next Friday") or from a locale.
+else could mean ("quarter to nine pm", "2 hrs", "75 CAD", "weekdays" for a list of week days,
+"three months" of days), and never guesses from the clock ("next Friday") or from a locale.
 
 Evaluation and serving apply it to generated answers (``read_values: false`` turns it off, and
 ``tooltune eval`` also reports the scores without it); training rewards score the model's own
@@ -39,7 +40,7 @@ from .data.surface import family_of
 from .data.validate import schema_validator
 from .schema import Tool, split_reasoning
 
-__all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "currency_param", "number_after_name", "param_family", "Reading", "SPANNED"]
+__all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "currency_param", "number_after_name", "name_before_noun", "numbers_in", "param_family", "Reading", "SPANNED"]
 
 # The renderer's own word tables: what it writes is what this reads.
 _ONES = {w: i for i, w in enumerate(surface._ONES)}
@@ -175,9 +176,9 @@ def _time(text: str) -> str | None:
         if half and half != ampm[3] + "m":
             return None  # "7 am in the evening"
         return _clock(int(ampm[1]), int(ampm[2] or 0), ampm[3] + "m")
-    h_notation = re.fullmatch(r"(\d{1,2})h(\d{2})?", text)
+    h_notation = re.fullmatch(r"(\d{1,2})h(\d{2})", text)  # "18h30"; "1h" alone is a length of time
     if h_notation and not half:
-        return _clock(int(h_notation[1]), int(h_notation[2] or 0), None)
+        return _clock(int(h_notation[1]), int(h_notation[2]), None)
     digits = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
     if digits:
         hour, minute = int(digits[1]), int(digits[2])
@@ -230,6 +231,11 @@ def _days(text: str) -> int | None:
     if weeks:
         count = read_number(weeks[1])
         return _whole(None if count is None else count * 7)
+    # a month of days is 30, as a 30-day supply or a 30-day trial counts it ("three months' supply": 90)
+    months = re.fullmatch(r"(?:(.+?) )?months?(?:'s?)?(?: worth| supply)?", text)
+    if months and (months[1] or text.startswith("month's")):  # not "months" alone
+        count = read_number(months[1]) if months[1] else 1
+        return _whole(None if count is None else count * 30)
     days = re.fullmatch(r"(.+?) days?", text)
     return _whole(read_number(days[1] if days else text))
 
@@ -458,8 +464,8 @@ def _values_in(texts: tuple[str, ...], family: str) -> dict[str, Any]:
             for (a, b) in runs:
                 if (a, b) in plain and re.fullmatch(r"\d{1,2}:\d{2}", text[a:b]) is None:
                     continue
-                if not (both := _bare_time(text[a:b])):
-                    continue
+                if not (both := _bare_time(text[a:b])) or (a >= 2 and text[a - 1] in "-/" and text[a - 2].isdigit()):
+                    continue  # not a bare time, or the end of a date ("05" of "2027-12-05 to 5 pm")
                 after = next((m for m in links if m.start() == b), None)
                 before = next((m for m in links if m.end() == a), None)
                 to = next(((c, v) for (c, d), v in marked.items() if after and c == after.end()), None)
@@ -524,6 +530,8 @@ class _Segment:
     quoted: dict[str, str] = field(default_factory=dict)  # param -> the request's words before "->"
     stated: dict[str, Any] = field(default_factory=dict)  # param -> the value the check gives the call
     missing: set[str] = field(default_factory=set)  # optional params it marks missing
+    named: set[str] = field(default_factory=set)  # every param it names, whatever its value
+    whole: bool = False  # every value read, to its end (a check in training's form)
 
 
 def _segments(reasoning: str) -> list[_Segment]:
@@ -537,9 +545,10 @@ def _segments(reasoning: str) -> list[_Segment]:
         head = re.match(r"Tool: ([^\s.]+(?:\.[^\s.]+)*)\.(?: Required:(?: none\.)?)? ?", text)
         if not head:
             continue
-        segment, pos, optional = _Segment(head[1]), head.end(), False
+        segment, pos, optional, skipped = _Segment(head[1]), head.end(), False, False
         while (named := _NAMED.match(text, pos)) is not None:
             param, pos = named["param"], named.end()
+            segment.named.add(param)
             optional = optional or bool(named["optional"])
             word = next((w for w in ("missing", "given") if re.match(w + r"(?=[,.]|$)", text[pos:])), None)
             try:
@@ -559,10 +568,12 @@ def _segments(reasoning: str) -> list[_Segment]:
                         segment.stated[param] = value
                 pos = end + (2 if text.startswith((", ", ". "), end) else 0)
             except (ValueError, RecursionError):  # no value in the trained form here: on to the next name
+                skipped = True
                 skip = _NEXT_NAME.search(text, pos)
                 if skip is None:
                     break
                 pos = skip.end()
+        segment.whole = not skipped and text[pos:].strip() in ("", ".")
         out.append(segment)
     return out
 
@@ -592,6 +603,38 @@ def _valid(value: Any, schema: dict[str, Any], root: Any, unchecked: bool = True
         return unchecked if validator is None else validator.is_valid(value)
     except Exception:  # noqa: BLE001 - a schema jsonschema cannot use checks nothing
         return unchecked
+
+
+@functools.lru_cache(maxsize=64)
+def _list_in(texts: tuple[str, ...], schema_json: str) -> str | None:
+    """The one list of enum values the request's words state for an array of enum strings ("Mon, Wed
+    and Fri", "weekdays", "every day"), as JSON, read from the longest runs that state one; None
+    where none or several do, or the items are not an enum of strings."""
+    schema = json.loads(schema_json)
+    items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+    if not (isinstance(items.get("enum"), list) and items["enum"] and all(isinstance(v, str) for v in items["enum"])):
+        return None
+    found = []
+    for text in texts:
+        read_runs = [(a, b, value) for a, b in _word_runs(text) if (value := read(text[a:b], "list", schema)) is not None]
+        found += [value for a, b, value in read_runs if not any(c <= a and b <= d and (c, d) != (a, b) for c, d, _ in read_runs)]
+    values = {json.dumps(v) for v in found}
+    return values.pop() if len(values) == 1 else None  # as JSON: a cached list must not be the call's own
+
+
+_UNITS = {"minutes": re.compile(r"\b(?:hours?|hrs?)\b", re.IGNORECASE), "days": re.compile(r"\b(?:weeks?|fortnight|months?)\b", re.IGNORECASE)}  # the larger units
+
+
+def _count_of_unit(value: Any, texts: list[str], family: str) -> Any:
+    """What the request's one length of time in a larger unit states, where the call wrote its count
+    ("2 hrs" -> 2 for minutes: 120; "3 weeks" -> 3 for days: 21); None where none or several
+    fit, or the request also says ``value`` in the call's own unit."""
+    found = {v for span, v in values_in(texts, family).items() if v is not None}
+    if value in found:
+        return None
+    counts = {v for span, v in values_in(texts, family).items()
+              if v is not None and _UNITS[family].search(span) and (head := re.match(r"[\d.,]+|[a-z-]+", span.lower())) and read_number(head[0]) == value}
+    return counts.pop() if len(counts) == 1 else None
 
 
 def _number(value: Any) -> bool:
@@ -677,6 +720,41 @@ def number_after_name(param: str, texts: list[str]) -> bool:
                               for m in re.finditer(rf"(?<!\w){name}\s+(?:#\s?|no\.\s?|number\s+)?(\d+(?:[.,]\d+)*|[a-z]+(?:-[a-z]+)?)(?!\w)", text, re.IGNORECASE))
 
 
+def numbers_in(texts: list[str]) -> list[str]:
+    """Every number ``texts`` state, as JSON writes it: in digits ("07:15" holds 7 and 15; "2.50" is
+    2.5, and also as written), or in a run of words :func:`read_number` reads ("5,600", "five",
+    "3.4 million", "a dozen"); each also negative (a sign may be said as "minus" or in a range)."""
+    return sorted(_numbers_in(tuple(texts)))
+
+
+@functools.lru_cache(maxsize=64)
+def _numbers_in(texts: tuple[str, ...]) -> frozenset[str]:
+    found = set()
+    for text in texts:
+        for m in re.findall(r"\d+(?:\.\d+)?", text):
+            if "." in m:  # as written ("2.50"), and as JSON writes it ("2.5"; "10.0" also as 10)
+                whole, _, part = m.partition(".")
+                part = part.rstrip("0")
+                found |= {m, f"{int(whole)}.{part}" if part else str(int(whole))}
+            else:
+                found.add(str(int(m)))  # "07" is 7; never through a float ("9999999999999999")
+        for a, b in _word_runs(text):
+            value = read_number(text[a:b])
+            if value is not None and (not isinstance(value, float) or math.isfinite(value)):
+                found.add(json.dumps(value))
+    return frozenset(found | {"-" + n.lstrip("-") for n in found})
+
+
+def name_before_noun(param: str, texts: list[str]) -> bool:
+    """Whether ``texts`` name a place by a proper name before the parameter's name, after "at the",
+    "in the", "from the" or "to the" ("at the Elm Street pharmacy", "in the Harbor Tower building"):
+    the value of a free-text parameter of that name, surely stated. Not "a Spotify playlist" or "my
+    Netflix password" (which one?)."""
+    noun = re.escape(param.replace("_", " ").strip())
+    proper = r"[A-Z][\w'&.-]*(?: [A-Z][\w'&.-]*){0,3}"  # at most four words: linear in a long text
+    return bool(noun) and any(re.search(rf"\b(?:at|in|from|to) the {proper} {noun}\b", text) for text in texts)
+
+
 def currency_param(param: str, schema: dict[str, Any]) -> bool:
     """A parameter that takes a currency code: named ``currency``, its values three capital letters."""
     codes = schema.get("enum") if isinstance(schema.get("enum"), list) else None
@@ -720,6 +798,10 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
         # An optional value the check itself marks missing is one the model would invent: left out.
         for param in [p for p in call["arguments"] if alone and p in segment.missing and p not in tool.required]:
             changes.append(f"{tool.name}.{param}: {json.dumps(call['arguments'].pop(param), ensure_ascii=False)} -> left out (the check marks it missing)")
+        # Training's check names every value its call carries; an optional one the check never
+        # names is one the call added on its own ("notify_by_text": true after a check without it).
+        for param in [p for p in call["arguments"] if alone and segment.whole and p not in segment.named and p not in tool.required]:
+            changes.append(f"{tool.name}.{param}: {json.dumps(call['arguments'].pop(param), ensure_ascii=False)} -> left out (its check does not name it)")
         # The call follows its check, as training wrote it from the check: a value the check states
         # (valid for its parameter) that the call misspells, swaps or leaves out is the check's. Not
         # for a value that takes reading (a time, a date, a code): the check's words are read below.
@@ -762,6 +844,11 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
                 continue
             # a span the words leave open ("ten past eleven") is no reading
             new = (spans[said] if said in spans else read(said, family, schema)) if said is not None else None
+            if new is None and said is None and family == "list" and isinstance(value, list) and texts:
+                listed = _list_in(tuple(texts), json.dumps(schema, sort_keys=True))  # a list written bare: the request's words for it
+                new = json.loads(listed) if listed else None
+            if new is None and said is None and _number(value) and family in _UNITS and texts:
+                new = _count_of_unit(value, texts, family)  # "2 hrs" written as 2 minutes
             if new is None and isinstance(value, str) and not (_valid(value, schema, tool.parameters) and _canonical(value, family)):
                 # A call value not in its schema's form ("4 pm", "48:30"): the check's own words for it
                 # ("4 pm" written as the value), else the span as it was copied into the call.
