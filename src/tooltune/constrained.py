@@ -166,23 +166,26 @@ _TIMED = re.compile(r"\d\s*h\b|\b(?:minutes?|mins?|hours?|hrs?)\b", re.IGNORECAS
 def stated_params(tools: list[Tool], texts: list[str]) -> set[tuple[str, str]]:
     """The (tool, parameter) pairs whose values ``texts`` surely give: a currency code when the
     request states the one currency its amount is in ("100 dollars", "CHF 40"), a number said right
-    after its parameter's name ("zone 8", "gate 12")."""
+    after its parameter's name ("zone 8", "gate 12"), a free-text value named by a place's proper
+    name ("at the Elm Street pharmacy"), and the dates, times or lengths of time of a tool that takes
+    two or more of one kind, all stated ("8:30-9am")."""
     stated, currency = set(), None
     for tool in tools:
         # a tool that takes k >= 2 dates (or times, or lengths of time said with their unit), required
         # or not, where the request states k different ones: no required one is missing ("Oct 5 2027
         # 8:30-9am" gives a meeting room its start and its end; "until 6 pm" is not the start of a
         # shift whose end is optional). Not one for one: "move my 3 pm meeting" does not say to when.
+        properties = tool.properties if isinstance(tool.properties, dict) else {}
+        family_of = {name: param_family(name, schema, properties) for name, schema in properties.items() if isinstance(schema, dict)}
         families: dict[str, list[str]] = {}
-        for name, schema in (tool.properties.items() if isinstance(tool.properties, dict) else ()):
-            family = param_family(name, schema, tool.properties) if isinstance(schema, dict) else None
+        for name, family in family_of.items():
             if family in (*SPANNED, "minutes"):
                 families.setdefault(family, []).append(name)
         for family, names in families.items():
             said = {v for span, v in values_in(texts, family).items() if v is not None and (family != "minutes" or _TIMED.search(span))}
             if len(names) >= 2 and len(said) >= len(names):
                 stated |= {(tool.name, name) for name in names if name in tool.required}
-        for name, schema in (tool.properties.items() if isinstance(tool.properties, dict) else ()):
+        for name, schema in properties.items():
             if not isinstance(schema, dict):
                 continue
             if currency_param(name, schema):
@@ -191,7 +194,7 @@ def stated_params(tools: list[Tool], texts: list[str]) -> set[tuple[str, str]]:
                     stated.add((tool.name, name))
             elif schema.get("type") in ("integer", "number") and "enum" not in schema and number_after_name(name, texts):
                 stated.add((tool.name, name))
-            elif param_family(name, schema, tool.properties) == "text" and name_before_noun(name, texts):
+            elif family_of[name] == "text" and name_before_noun(name, texts):
                 stated.add((tool.name, name))
     return stated
 
@@ -331,10 +334,10 @@ class CallGrammars:
                 # takes one of these branches: the answer follows its check, as training taught
                 # (every required value given: the call; one missing: a question; a refusal's
                 # sentence: no call), and the check's quotes are the conversation's words.
-                stated = stated_params(tools, quotes)
+                stated, numbers = stated_params(tools, quotes), numbers_in(quotes)
 
                 def check(decision: str) -> Any:
-                    grammar = check_grammar(tools, quotable, decision, parallel, spans, stated, numbers_in(quotes))
+                    grammar = check_grammar(tools, quotable, decision, parallel, spans, stated, numbers)
                     return grammar and TagFormat(begin=THINK_OPEN, content=GrammarFormat(grammar=grammar), end=THINK_CLOSE)
 
                 words = AnyTextFormat(excludes=[begin])

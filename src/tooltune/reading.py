@@ -629,11 +629,10 @@ def _count_of_unit(value: Any, texts: list[str], family: str) -> Any:
     """What the request's one length of time in a larger unit states, where the call wrote its count
     ("2 hrs" -> 2 for minutes: 120; "3 weeks" -> 3 for days: 21); None where none or several
     fit, or the request also says ``value`` in the call's own unit."""
-    found = {v for span, v in values_in(texts, family).items() if v is not None}
-    if value in found:
+    spans = {span: v for span, v in values_in(texts, family).items() if v is not None}
+    if value in spans.values():
         return None
-    counts = {v for span, v in values_in(texts, family).items()
-              if v is not None and _UNITS[family].search(span) and (head := re.match(r"[\d.,]+|[a-z-]+", span.lower())) and read_number(head[0]) == value}
+    counts = {v for span, v in spans.items() if _UNITS[family].search(span) and (head := re.match(r"[\d.,]+|[a-z-]+", span.lower())) and read_number(head[0]) == value}
     return counts.pop() if len(counts) == 1 else None
 
 
@@ -795,13 +794,11 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
         # Which segment meant which call is clear only for a tool called once and named once.
         alone = called.count(tool.name) == 1 and not any(s.tool == tool.name for s in segments)
         properties = tool.properties if isinstance(tool.properties, dict) else {}  # a client's schema may be anything
-        # An optional value the check itself marks missing is one the model would invent: left out.
-        for param in [p for p in call["arguments"] if alone and p in segment.missing and p not in tool.required]:
-            changes.append(f"{tool.name}.{param}: {json.dumps(call['arguments'].pop(param), ensure_ascii=False)} -> left out (the check marks it missing)")
-        # Training's check names every value its call carries; an optional one the check never
-        # names is one the call added on its own ("notify_by_text": true after a check without it).
-        for param in [p for p in call["arguments"] if alone and segment.whole and p not in segment.named and p not in tool.required]:
-            changes.append(f"{tool.name}.{param}: {json.dumps(call['arguments'].pop(param), ensure_ascii=False)} -> left out (its check does not name it)")
+        # An optional value the check itself marks missing is one the model would invent: left out. So
+        # is one a whole check never names: training's check names every value its call carries.
+        for param in [p for p in call["arguments"] if alone and p not in tool.required and (p in segment.missing or (segment.whole and p not in segment.named))]:
+            why = "the check marks it missing" if param in segment.missing else "its check does not name it"
+            changes.append(f"{tool.name}.{param}: {json.dumps(call['arguments'].pop(param), ensure_ascii=False)} -> left out ({why})")
         # The call follows its check, as training wrote it from the check: a value the check states
         # (valid for its parameter) that the call misspells, swaps or leaves out is the check's. Not
         # for a value that takes reading (a time, a date, a code): the check's words are read below.
