@@ -57,6 +57,9 @@ class Preset:
     # Share of harmful requests that ask one of the row's own tools to do the harm
     # (`tooltune data generate --harmful-uses`).
     harmful_uses: float = 0.0
+    # Share of requests that are not harmful told with a line of harmless personal background
+    # (`tooltune data generate --backstories`), the contrast to harmful_uses.
+    backstories: float = 0.0
     # Enum values said in each tool's own phrases ("cheapest first" for sort_by price) and
     # quantities in other units ("1.75 m" for height_cm 175): `data generate --paraphrased-values`.
     paraphrased_values: bool = False
@@ -195,7 +198,7 @@ def run_quickstart(
     # command can use the same folder.
     try:
         config = GenerateConfig(n=chosen.train_rows, eval_n=chosen.eval_rows, seed=seed, pairs=chosen.pairs, rows_per_list=chosen.rows_per_list, shapes=chosen.shapes, name_styles=chosen.name_styles,
-                                near_refusals=chosen.near_refusals, harmful_uses=chosen.harmful_uses, refuse_kinds=chosen.refuse_kinds,
+                                near_refusals=chosen.near_refusals, harmful_uses=chosen.harmful_uses, backstories=chosen.backstories, refuse_kinds=chosen.refuse_kinds,
                                 paraphrased_values=chosen.paraphrased_values, passing=chosen.passing)
     except ValueError as exc:
         raise ValueError(f"the preset's data settings: {exc} (quickstart sets them with --set, e.g. --set pairs=0.5)") from exc

@@ -105,7 +105,7 @@ def test_generate_then_validate_and_stats(tmp_path):
     assert run("data", "generate", "--n", "5", "--eval-n", "5", "--out", str(out), "--overwrite").exit_code == 0
     under_a_file = CliRunner().invoke(cli, ["data", "generate", "--n", "5", "--eval-n", "5", "--out", str(out / "train.jsonl" / "sub")])
     assert under_a_file.exit_code == 1 and "Not a directory" in under_a_file.output and "Traceback" not in under_a_file.output
-    for flag, value in (("--harmful-uses", "nan"), ("--near-refusals", "7"), ("--refuse-kinds", "nan,0,1")):
+    for flag, value in (("--harmful-uses", "nan"), ("--near-refusals", "7"), ("--backstories", "-0.5"), ("--refuse-kinds", "nan,0,1")):
         bad = CliRunner().invoke(cli, ["data", "generate", "--out", str(tmp_path / "nan"), flag, value])
         assert bad.exit_code == 1 and flag in bad.output, (flag, bad.output)
 

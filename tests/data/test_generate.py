@@ -246,6 +246,37 @@ def test_harmful_uses_ask_a_listed_tool_to_do_the_harm(tmp_path):
     assert validate_file(paths["train"]).ok
 
 
+def test_backstories_tell_harmless_requests_beside_the_people_harmful_ones_name(tmp_path):
+    from tooltune import reading
+    from tooltune.data.phrasing import BACKSTORIES
+
+    for line in BACKSTORIES:  # a line states no value a tool could take ("a bit" reads as 1, no more)
+        assert not any(reading.values_in([line], family) for family in reading.SPANNED), line
+        assert set(reading.numbers_in([line])) <= {"1", "-1"} and reading.currency_in([line]) is None, line
+    config = dict(n=600, eval_n=40, seed=5, pairs=1.0, rows_per_list=4, harmful_uses=0.5)
+    plain = generate(GenerateConfig(**config), tmp_path / "plain").paths
+    paths = generate(GenerateConfig(**config, backstories=0.5), tmp_path / "told").paths
+    assert paths["eval"].read_text() == plain["eval"].read_text()
+    before, told = read_records(plain["train"]), read_records(paths["train"])
+    # The same rows in the same order, about half of the requests that harm no one told after a line.
+    assert [(r.ground_truth, r.behavior, r.raw["tools"]) for r in told] == [(r.ground_truth, r.behavior, r.raw["tools"]) for r in before]
+    lines: dict[int, list[str]] = {}
+    for old, new in zip(before, told):
+        if new.user_prompt == old.user_prompt:
+            continue
+        assert old.raw["extra_info"].get("kind") != "harmful"
+        line = new.user_prompt[: -len(old.user_prompt) - 1]
+        assert line in BACKSTORIES and new.user_prompt == f"{line} {old.user_prompt}"
+        enums = {str(v).lower() for tool in new.tools for p in tool.properties.values() for v in p.get("enum", [])}
+        assert not set(re.findall(r"\w+", line.lower())) & enums  # "out sick" never beside leave_type sick
+        lines.setdefault(old.raw["extra_info"].get("pair", id(old)), []).append(line)
+    harmless = [r for r in before if r.raw["extra_info"].get("kind") != "harmful"]
+    assert 0.4 < sum(map(len, lines.values())) / len(harmless) < 0.6
+    twins = [told for told in lines.values() if len(told) == 2]
+    assert twins and sum(a == b for a, b in twins) / len(twins) > 0.8  # a clarify row and its twin: one line, mostly
+    assert validate_file(paths["train"]).ok
+
+
 def test_rows_per_list_gives_consecutive_rows_one_tool_list_that_keeps_every_answer_right(tmp_path):
     from collections import defaultdict
 

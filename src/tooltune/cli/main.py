@@ -100,6 +100,7 @@ def data_stats(file: str, as_json: bool) -> None:
 @click.option("--passing", type=float, default=0.0, show_default=True, help="Share of training execute rows written from a catalog tool's hand-written in-passing requests, which say optional values inside the sentence as people do ('a nonstop flight for two'); the values still vary. eval.jsonl never uses them.")
 @click.option("--paraphrased-values", is_flag=True, help="With --natural: say catalog tools' enum values in the phrases people use ('cheapest first' for sort_by price, 'on foot' for walking; eval.jsonl's tools have their own) and quantities in another unit of the one their description names ('1.75 m' for height_cm 175, '12 kΩ' for 12000 ohms).")
 @click.option("--harmful-uses", default=0.0, show_default=True, help="Share of training harmful requests that ask one of the row's own tools to do the harm (directions to stalk someone); eval.jsonl always uses 0.")
+@click.option("--backstories", default=0.0, show_default=True, help="Share of training requests that are not harmful told with a line of harmless personal background (an ex, a neighbour, a hospital stay), so refusing takes reading what is asked for; eval.jsonl always uses 0.")
 @click.option("--near-refusals", default=0.0, show_default=True, help="Share of requests for a tool the row does not offer whose list shows a tool of that tool's own domain (refusing then takes reading what each tool does); eval.jsonl always uses 0.")
 @click.option("--shapes", default=0.0, show_default=True, help="Share of execute rows in other shapes than one call: two calls in one answer, a conversation after a tool result or a follow-up that gives an asked-for value, a 6-12 tool list (eval.jsonl reports each shape).")
 @click.option("--name-styles", default=0.0, show_default=True, help="Share of rows whose tool names are renamed into camelCase (getStockPrice) or dotted (markets.get_stock_price) style, half each, so names are copied from the list, not assumed snake case (eval.jsonl reports each style).")
@@ -108,7 +109,7 @@ def data_stats(file: str, as_json: bool) -> None:
 @click.option("--teacher", help="Base URL of an OpenAI-compatible endpoint that rewords requests (e.g. http://localhost:8000/v1).")
 @click.option("--teacher-model", help="Model name to ask at --teacher.")
 @click.option("--overwrite", is_flag=True, help="Replace train.jsonl / eval.jsonl already in --out (without it, files there are never replaced).")
-def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kinds, rows_per_list, natural, passing, paraphrased_values, harmful_uses, near_refusals, shapes, name_styles, tools_file, eval_tools, teacher, teacher_model, overwrite) -> None:
+def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kinds, rows_per_list, natural, passing, paraphrased_values, harmful_uses, backstories, near_refusals, shapes, name_styles, tools_file, eval_tools, teacher, teacher_model, overwrite) -> None:
     """Write synthetic execute / clarify / refuse rows: train.jsonl and held-out eval.jsonl.
 
     Training rows use the bundled training catalog; eval rows use tools, phrasings and kinds
@@ -123,7 +124,7 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
     try:
         fractions, kinds = _fractions("--mix", mix), _fractions("--refuse-kinds", refuse_kinds)
         config = GenerateConfig(
-            n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors, pairs=pairs, refuse_kinds=kinds, rows_per_list=rows_per_list, natural=natural, harmful_uses=harmful_uses, near_refusals=near_refusals, shapes=shapes, name_styles=name_styles, paraphrased_values=paraphrased_values, passing=passing,  # type: ignore[arg-type]
+            n=n, eval_n=eval_n, seed=seed, mix=fractions, max_distractors=max_distractors, pairs=pairs, refuse_kinds=kinds, rows_per_list=rows_per_list, natural=natural, harmful_uses=harmful_uses, backstories=backstories, near_refusals=near_refusals, shapes=shapes, name_styles=name_styles, paraphrased_values=paraphrased_values, passing=passing,  # type: ignore[arg-type]
             tools_file=tools_file, eval_tools=[t.strip() for t in eval_tools.split(",") if t.strip()] if eval_tools else None,
         )
         taken = [name for name in ("train.jsonl", "eval.jsonl") if (Path(out) / name).exists()]

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..schema import Tool, format_tool_calls, render_system_prompt
 from .catalog import CatalogTool, humanize, load_banks, name_words, load_catalog, load_refusals, load_user_tools, read_passing
-from .phrasing import ASIDES, ASK_LEADS, CLOSERS, FOLLOW_UPS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, JOINERS, OPENERS, REFUSE_WRAPS
+from .phrasing import ASIDES, ASK_LEADS, BACKSTORIES, CLOSERS, FOLLOW_UPS, FRAMES, GENERIC_ASKS, GENERIC_SLOTS, JOINERS, OPENERS, REFUSE_WRAPS
 from .naming import NAME_STYLES, restyle
 from .records import Record, make_record, write_jsonl
 from .schema_values import NoValue, draw
@@ -71,6 +71,7 @@ class GenerateConfig:
     rows_per_list: int = field(default=1, metadata={"help": "Training rows that share one tool list, as requests to one agent's system prompt do: up to this many consecutive rows (a clarify row and its twin always together) get one list of their target tools plus their own distractors, at most 1 + max_distractors tools, never a tool a row asks for that it must not have. SFT with share_prompts: true runs each list once per batch. eval.jsonl keeps a list per row."})
     natural: float = field(default=0.7, metadata={"help": "Share of values a request says the way people write them ('4 pm', 'the 14th of Feb 2027', '$120k', 'Apple (AAPL)') while the call keeps the schema's form; with it, optional values are sometimes added in passing and clarify rows sometimes hold a vague stand-in for the missing value ('sometime soon'). eval.jsonl uses forms training never shows. 0 writes the plain-value files of earlier versions byte for byte."})
     harmful_uses: float = field(default=0.0, metadata={"help": "Share of training harmful requests that ask one of the row's own tools to do the harm (directions to stalk someone, an email that phishes coworkers), written per training tool in refusals.json: refusing then takes reading what the request is for, not spotting a request no tool fits. eval.jsonl always uses 0."})
+    backstories: float = field(default=0.0, metadata={"help": "Share of training requests that are not harmful (execute, clarify, out-of-scope and tool-not-offered rows) told with a line of harmless personal background before them ('My ex and I share custody, so I'm handling this one.', 'I'm helping my dad, he just got out of the hospital.'): the people and troubles harmful requests mention, in requests that harm no one, so refusing takes reading what is asked for, not spotting an ex or a neighbour. The line states no value. eval.jsonl always uses 0."})
     near_refusals: float = field(default=0.0, metadata={"help": "Share of training requests for a tool the row does not offer whose list shows a tool of that tool's own domain (parking for a restaurant search, museum hours for public holidays), so refusing takes reading what each listed tool does, not noticing that a whole domain is absent. eval.jsonl always uses 0."})
     paraphrased_values: bool = field(default=False, metadata={"help": "With natural: say more values in other words: a catalog tool's enum values in the phrases people use for them ('cheapest first' for sort_by price, 'it doesn't fit' for reason 'wrong size', 'on foot' for mode walking; written per tool in values.json, eval.jsonl's tools with their own), and quantities whose description names a unit in another unit of it ('1.75 m' for height_cm 175, '12 kΩ' for 12000 ohms, '250 mA' for 0.25 A). Off: enum values as the general word bank has them inside the slot's phrase, quantities as plain amounts, the files of earlier versions."})
     passing: float = field(default=0.0, metadata={"help": "Share of training execute rows written from a catalog tool's in-passing requests (hand-written whole sentences that say optional values as people do, inside the sentence: 'a [nonstop](nonstop_only=true) flight for {date}'), where the tool has them; the values still vary. eval.jsonl never uses them. 0: the files of earlier versions."})
@@ -87,7 +88,7 @@ class GenerateConfig:
             raise ValueError(f"--mix needs three non-negative fractions (execute,clarify,refuse) that sum to 1, got {','.join(map(str, self.mix))}")
         if not 0 <= self.max_distractors <= 10:
             raise ValueError(f"--max-distractors must be between 0 and 10, got {self.max_distractors}")
-        for flag, share in (("--harmful-uses", self.harmful_uses), ("--near-refusals", self.near_refusals)):
+        for flag, share in (("--harmful-uses", self.harmful_uses), ("--near-refusals", self.near_refusals), ("--backstories", self.backstories)):
             if not 0 <= share <= 1:
                 raise ValueError(f"{flag} is a share of requests between 0 and 1, got {share}")
         if not 0 <= self.natural <= 1:
@@ -179,6 +180,8 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
     train = generate_split(train_tools, config.n, config.mix, "train", config.seed, config.max_distractors, seen, config.pairs, config.refuse_kinds, config.natural, skipped, config.shapes, config.near_refusals, config.harmful_uses, config.paraphrased_values, config.passing)
     if config.rows_per_list > 1:
         share_tool_lists(train, train_tools, config.rows_per_list, 1 + config.max_distractors, random.Random(config.seed + 104729))
+    if config.backstories:  # after the rows are drawn and listed: every row stays what it was without it
+        tell_backstories(train, config.backstories, config.seed)
     splits = {"train": train}
     if config.eval_n:
         paths["eval"] = out / "eval.jsonl"
@@ -280,6 +283,39 @@ def generate_split(
         if record.raw["extra_info"].get("pair") in orphans:
             del record.raw["extra_info"]["pair"]
     return rows
+
+
+def tell_backstories(rows: list[Record], share: float, seed: int) -> None:
+    """Put a line of harmless personal background (:data:`BACKSTORIES`) before ``share`` of the
+    one-turn requests that are not harmful, in place. A line that shares a word with an enum value of
+    the row's tools ("out sick" beside leave_type ``sick``) or a content word with the request is
+    passed over: it must not seem to state a value. Drawn per pair (a clarify row and its twin
+    usually get the same line) from the seed alone, so no other draw moves. Before the request, never
+    after it: after a free-text value ("with the text: We're hiring!") it would read as part of it."""
+    for index, record in enumerate(rows):
+        extra = record.raw.get("extra_info") or {}
+        prompt = record.raw["prompt"]
+        if extra.get("kind") == "harmful" or [m.get("role") for m in prompt] != ["system", "user"]:
+            continue
+        draw = random.Random(f"backstory|{seed}|{extra.get('pair', f'row{index}')}")
+        if draw.random() >= share:
+            continue
+        text = prompt[1]["content"]
+        enums = {w for value in _enum_values(record.raw.get("tools")) for w in _words(str(value))}
+        said = {w for w in _words(text) if len(w) > 3}
+        order = draw.sample(BACKSTORIES, len(BACKSTORIES))
+        line = next((b for b in order if not set(_words(b)) & enums and not {w for w in _words(b) if len(w) > 3} & said), None)
+        if line is not None:
+            prompt[1] = {**prompt[1], "content": f"{line} {text}"}
+
+
+def _enum_values(node: Any) -> list[Any]:
+    """Every enum value anywhere in a JSON Schema (or a list of tools holding them)."""
+    if isinstance(node, dict):
+        return [*(node.get("enum") if isinstance(node.get("enum"), list) else []), *(v for value in node.values() for v in _enum_values(value))]
+    if isinstance(node, list):
+        return [v for value in node for v in _enum_values(value)]
+    return []
 
 
 def share_tool_lists(rows: list[Record], tools: list[CatalogTool], per_list: int, max_tools: int, rng: random.Random) -> None:

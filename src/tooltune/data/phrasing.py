@@ -130,3 +130,45 @@ ASIDES = {
 JOINERS = {"train": ["Also,", "And", "Then", "After that,", "And also"], "eval": ["Plus,", "On top of that,", "While you're at it,"]}
 # A later user turn that gives the value the assistant asked for ("{}": its slot phrase).
 FOLLOW_UPS = {"train": ["{}", "Oh, {}.", "Sorry, {}.", "{} please.", "Right, {}."], "eval": ["Ah yes, {}.", "My bad: {}.", "Make that {}."]}
+
+# Harmless personal background told before a request that is not harmful (`--backstories`): the
+# people and troubles harmful requests mention (an ex, a neighbour, a boss, a hospital stay), so the
+# model learns to refuse what a request is for, not who it names. No line states a value a tool
+# could take: no number, date, time, place, amount, name or person the request is for (tests/data
+# check with the reading code); `tell_backstories` passes over a line that shares a word with an enum.
+BACKSTORIES = [
+    "My grandmother passed away recently and I'm sorting out her things.",
+    "My ex and I share custody, so I'm handling this one.",
+    "My neighbour is away and I'm feeding her cat.",
+    "My coworker is out sick, so I'm covering for him.",
+    "I'm helping my dad, he just got out of the hospital.",
+    "My sister is going through a divorce and I'm helping her get organized.",
+    "My husband usually does this but he's travelling.",
+    "Our dog just had surgery, so everything is a bit chaotic.",
+    "My roommate moved out and left me with all of this.",
+    "I'm handling things for my late uncle's estate.",
+    "My therapist says I should stop putting things off, so here goes.",
+    "I got laid off, so I'm trying to stay on top of things.",
+    "My partner and I just broke up and I'm dealing with the practical stuff.",
+    "My landlord keeps ignoring me, so I'm doing things myself.",
+    "My brother is deployed overseas and I'm looking after his affairs.",
+    "We just had a baby, so I'm barely sleeping.",
+    "I look after my father, he can't manage this anymore.",
+    "I've been stuck at home after an injury.",
+    "My old boss gave me a terrible reference, so I'm starting fresh.",
+    "A friend of mine got scammed recently, so I'm being careful.",
+    "My neighbours are loud, but whatever, I just need this done.",
+    "My mother-in-law is staying with us and I want everything sorted.",
+    "Sorry if this is messy, I'm grieving a bit.",
+    "My doctor told me to rest, so I'm not going anywhere.",
+    "I'm recovering from an operation and can't get around much.",
+    "I'm helping a coworker who is still learning English.",
+    "My boss is driving me crazy, but this one's for me.",
+    "My son got into trouble at school, so it's been a rough stretch.",
+    "I'm the executor of my aunt's will, so this falls to me.",
+    "My girlfriend's parents are visiting and I'm trying to impress them.",
+    "Long story, but my ex took the car.",
+    "My nephew is staying with us and I'm in charge.",
+    "I'm on medication that makes me forgetful, so I'm writing everything down.",
+    "Our team lead quit, so I'm picking up the pieces.",
+]
