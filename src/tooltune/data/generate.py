@@ -292,6 +292,8 @@ def tell_backstories(rows: list[Record], share: float, seed: int) -> None:
     passed over: it must not seem to state a value. Drawn per pair (a clarify row and its twin
     usually get the same line) from the seed alone, so no other draw moves. Before the request, never
     after it: after a free-text value ("with the text: We're hiring!") it would read as part of it."""
+    # each line's words, and its content words (longer than three letters), read once for every row
+    words = {line: (set(_words(line)), {w for w in _words(line) if len(w) > 3}) for line in BACKSTORIES}
     for index, record in enumerate(rows):
         extra = record.raw.get("extra_info") or {}
         prompt = record.raw["prompt"]
@@ -304,7 +306,7 @@ def tell_backstories(rows: list[Record], share: float, seed: int) -> None:
         enums = {w for value in _enum_values(record.raw.get("tools")) for w in _words(str(value))}
         said = {w for w in _words(text) if len(w) > 3}
         order = draw.sample(BACKSTORIES, len(BACKSTORIES))
-        line = next((b for b in order if not set(_words(b)) & enums and not {w for w in _words(b) if len(w) > 3} & said), None)
+        line = next((b for b in order if not words[b][0] & enums and not words[b][1] & said), None)
         if line is not None:
             prompt[1] = {**prompt[1], "content": f"{line} {text}"}
 
