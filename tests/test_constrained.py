@@ -347,6 +347,55 @@ def test_a_number_the_check_writes_bare_is_one_the_request_writes(checking, requ
     assert checking([REFILL], request_text)(check) is allowed
 
 
+POLLEN = Tool(name="get_pollen_forecast", parameters={"type": "object", "properties": {
+    "location": {"type": "string"}, "allergen": {"type": "string", "enum": ["tree", "grass", "weed", "mold"]},
+    "days": {"type": "integer"}, "notify_by_text": {"type": "boolean"}, "frequency": {"type": "string", "enum": ["once", "monthly"]}},
+    "required": ["location"]})
+
+
+@pytest.mark.parametrize("request_text, named", [
+    ("pollen in Leeds", set()),  # "pollen" is the tool's own word, not an optional value
+    ("is the mold count bad in Leeds? give me 5 days out", {"allergen", "days"}),  # an enum value; a plural
+    ("Leeds forecast for one day, and text me the results", {"days", "notify_by_text"}),
+    ("Leeds, and send me a notification", {"notify_by_text"}),  # five letters of "notify"
+    ("Leeds, every month please", {"frequency"}),  # every word of "monthly", by its first five letters
+    ("Leeds", set()),
+])
+def test_optional_values_a_request_talks_about(request_text, named):
+    from tooltune.reading import named_optional
+
+    assert named_optional(POLLEN, [request_text]) == named
+
+
+@pytest.mark.parametrize("optional, allowed", [
+    ("", False),  # the request talks about a text: the check must say whether the call sends one
+    (" Optional: notify_by_text = true.", True),
+    (" Optional: notify_by_text = false.", True),
+    (" Optional: notify_by_text = missing.", True),  # talked about, not asked for: left out of the call
+    (" Optional: days = 3.", False),
+    (" Optional: days = 3, notify_by_text = true.", True),
+])
+def test_a_check_names_the_optional_values_the_request_talks_about(checking, optional, allowed):
+    check = f'<think>Tool: get_pollen_forecast. Required: location = "Leeds".{optional}</think>'
+    assert checking([POLLEN], "Leeds for 3 nights, no need to text me")(check) is allowed
+
+
+def test_a_tool_results_words_name_no_optional_value(tiny_model):
+    import xgrammar as xgr
+
+    from tooltune.constrained import ToolResult, grammars_for, quote_sources
+    from tooltune.inference import stop_token_ids
+
+    model, tokenizer = load_model_and_tokenizer(tiny_model)
+    grammars = grammars_for(model, tokenizer, stop_token_ids(tokenizer))
+    check = '<think>Tool: get_pollen_forecast. Required: location = "Leeds".</think>'
+    for said_by, allowed in (("tool", True), ("user", False)):
+        conversation = [{"role": "user", "content": "pollen in Leeds"}, {"role": said_by, "content": '{"text": "sent monthly"}'}]
+        sources = quote_sources(conversation)
+        assert isinstance(sources[1], ToolResult) is (said_by == "tool")
+        assert xgr.GrammarMatcher(grammars.compile([POLLEN], quotes=sources)).accept_string(check) is allowed
+
+
 def test_a_currency_the_request_states_still_lets_a_question_ask_for_the_rest(checking):
     accepts = checking([DONATE], "Donate 100 dollars")
     assert accepts('<think>Tool: donate. Required: charity = missing, amount = "100 dollars" -> 100, currency = given.</think>Which charity?')

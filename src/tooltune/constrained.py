@@ -20,7 +20,9 @@ grounding a quote can only be a run of whole words from the conversation's user 
 (as written or in lower case), so the model picks the span and cannot invent one. With it the check
 also keeps the form training writes (:func:`check_grammar`: an offered tool, its own parameters,
 required ones in order) and the answer follows the check as training taught: all required values
-given, the call; one ``missing``, a question; a refusal's sentence, no call.
+given, the call; one ``missing``, a question; a refusal's sentence, no call. A call's check must also
+name each optional parameter the user's words talk about (``reading.named_optional``), with its value
+or ``missing``: a small model often stops before a value said in passing ("text me when it's ready").
 
 Evaluation and serving use it (``constrain_calls``, ``ground_quotes``); training never does:
 rewards score what the model writes on its own, so RLVR still pays the model for writing valid calls.
@@ -33,10 +35,10 @@ import re
 import warnings
 from typing import Any
 
-from .reading import SPANNED, currency_in, currency_param, name_before_noun, number_after_name, numbers_in, param_family, values_in
+from .reading import SPANNED, currency_in, currency_param, name_before_noun, named_optional, number_after_name, numbers_in, param_family, values_in
 from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
-__all__ = ["CALL_TAG", "REFUSALS", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "stated_params", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
+__all__ = ["CALL_TAG", "REFUSALS", "ToolResult", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "stated_params", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
 
 CALL_TAG = ("<TOOLCALL>", "</TOOLCALL>")  # the canonical call format (schema.toolcalls.format_tool_calls)
 
@@ -65,10 +67,16 @@ def call_schema(tools: list[Tool], parallel: bool = True) -> dict[str, Any]:
     return schema
 
 
+class ToolResult(str):
+    """A tool message's text among :func:`quote_sources`: quotable like the user's words, but not
+    what the user asked for (a result's ``"results"`` or ``"page"`` names no optional value)."""
+
+
 def quote_sources(conversation: list[dict[str, Any]]) -> list[str]:
     """The texts a check may quote: the conversation's user and tool messages (the system prompt's
     tool schemas are not the request's words: quoting an enum value from them is inventing one)."""
-    return [m["content"] for m in conversation if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str)]
+    return [ToolResult(m["content"]) if m["role"] == "tool" else m["content"]
+            for m in conversation if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str)]
 
 
 def _found(text: str, run: str) -> list[int]:
@@ -117,7 +125,8 @@ _JSON_RULES = r"""json ::= jstring | jother
 jother ::= jnumber | "true" | "false" | "null" | jarray | jobject
 jstring ::= "\"" jchar* "\""
 jchar ::= [^"\\\x00-\x1f] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] )
-jnumber ::= "-"? ( "0" | [1-9] [0-9]* ) ( "." [0-9]+ )? ( [eE] [+\-]? [0-9]+ )?
+jnumber ::= jint ( "." [0-9]+ )? ( [eE] [+\-]? [0-9]+ )?
+jint ::= "-"? ( "0" | [1-9] [0-9]* )
 jarray ::= "[" ( json ( ", " json )* )? "]"
 jobject ::= "{" ( jstring ": " json ( ", " jstring ": " json )* )? "}"
 """
@@ -200,7 +209,7 @@ def stated_params(tools: list[Tool], texts: list[str]) -> set[tuple[str, str]]:
 
 
 def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parallel: bool = True, spans: dict[str, dict[str, Any]] | None = None,
-                  stated: set[tuple[str, str]] | None = None, numbers: list[str] | None = None) -> str | None:
+                  stated: set[tuple[str, str]] | None = None, numbers: list[str] | None = None, named: set[tuple[str, str]] | None = None) -> str | None:
     """EBNF for the inside of a ``<think>`` check in the form training writes it
     (training/reasoning.py), for the answer ``decision`` that follows it:
 
@@ -212,7 +221,7 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
 
     A value is a quote of the request (``quotable``: :func:`quote_grammar`'s rules; None: any JSON
     string), optionally "-> <JSON>", or a JSON value that is not a string. The model still picks
-    the tool, the values and which optional ones it names; it cannot name a parameter the tool
+    the tool, the values and which other optional ones it names; it cannot name a parameter the tool
     lacks or skip a required one; without ``parallel`` a call check names one call.
 
     ``spans`` (family -> :func:`tooltune.reading.values_in` of the request) narrows a date's or a
@@ -226,6 +235,9 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
     With ``numbers`` (:func:`tooltune.reading.numbers_in` the request) a number the check gives
     without quoting words is one the request states ("5,600", "five", "3.4 million"): ``supply_days =
     30`` after a request that says no 30 is one the model made up.
+    With ``named`` (:func:`tooltune.reading.named_optional` of the request), a call check names each
+    optional parameter the request talks about, with its value or ``missing``: the model still
+    decides the value, but cannot skip one the request mentions ("text me when it's ready").
     None: no check of that kind fits these tools (ask, when no tool has a required parameter)."""
     lit = lambda text: json.dumps(text, ensure_ascii=False)  # noqa: E731 - an EBNF string literal
     if decision == "refuse":
@@ -235,10 +247,13 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
         'value ::= quoted ( " -> " json )? | plain',
         "plain ::= " + (" | ".join([*map(lit, numbers or ()), '"true"', '"false"', '"null"', "jarray", "jobject"]) if numbers is not None else "jother"),
         r'quoted ::= "\"" quote "\""' if quotable else "quoted ::= jstring",
+        # an integer parameter's quote reads as a whole number: "3" then "." ends the value, never "3.4"
+        'ivalue ::= quoted ( " -> " jint )? | plain',
     ]
     unspanned = quotable is not None and "\nunspanned ::=" in quotable
     if unspanned:
         rules.append(r'worded ::= "\"" unspanned "\"" ( " -> " json )? | plain')
+        rules.append(r'iworded ::= "\"" unspanned "\"" ( " -> " jint )? | plain')
     calls = []
     spanned: dict[str, str | None] = {}  # family -> the rule of its spans (None: the request states none)
     for i, tool in enumerate(tools):
@@ -256,6 +271,8 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
                 value[name] = "worded" if unspanned else "value"  # no date or time to keep it from
             else:
                 value[name] = "value"
+            if value[name] in ("value", "worded") and isinstance(tool.properties[name], dict) and tool.properties[name].get("type") == "integer":
+                value[name] = "i" + value[name]
         for name in required:
             value.setdefault(name, "value")  # a client's tool may require a name its properties lack
         # a parameter the request surely gives, so no question asks for it
@@ -281,12 +298,15 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
             if any(value[p] is None for p in required):
                 continue  # it needs a date or time the request does not state: it cannot be called
             # "given" stands in for a value the row does not record; a date or time is always one of the request's
-            given = ' ", " '.join(f'{lit(p + " = ")} ( {words(p, GIVEN if value[p] == "value" else None)} )' for p in required) or '"none"'
-            rules.append(f'tool{i} ::= {head} {given} "."' + (f' ( " Optional: " t{i}o0 "." )?' if optional else ""))
+            given = ' ", " '.join(f'{lit(p + " = ")} ( {words(p, GIVEN if value[p] in ("value", "ivalue") else None)} )' for p in required) or '"none"'
+            # the optional parameters the request talks about: named by the check, each with its value or missing
+            must = [(tool.name, p) in (named or ()) for p in optional]
+            rules.append(f'tool{i} ::= {head} {given} "."' + (f' ( " Optional: " t{i}o0 "." )' + ("" if any(must) else "?") if optional else ""))
             # t{i}o{k}: optional parameter k or a later one first, then maybe more after it (schema order, each once)
             for k in range(len(optional)):
-                later = f' ( ", " t{i}o{k + 1} )?' if k + 1 < len(optional) else ""
-                rest = f" | t{i}o{k + 1}" if k + 1 < len(optional) else ""
+                more = k + 1 < len(optional)
+                later = f' ( ", " t{i}o{k + 1} )' + ("" if any(must[k + 1:]) else "?") if more else ""
+                rest = f" | t{i}o{k + 1}" if more and not must[k] else ""
                 rules.append(f"t{i}o{k} ::= {lit(optional[k] + ' = ')} ( {words(optional[k], MISSING)} ){later}{rest}")
         calls.append(f"tool{i}")
     if not calls:
@@ -335,9 +355,11 @@ class CallGrammars:
                 # (every required value given: the call; one missing: a question; a refusal's
                 # sentence: no call), and the check's quotes are the conversation's words.
                 stated, numbers = stated_params(tools, quotes), numbers_in(quotes)
+                asked = [q for q in quotes if not isinstance(q, ToolResult)]
+                named = {(t.name, p) for t in tools for p in named_optional(t, asked)}
 
                 def check(decision: str) -> Any:
-                    grammar = check_grammar(tools, quotable, decision, parallel, spans, stated, numbers)
+                    grammar = check_grammar(tools, quotable, decision, parallel, spans, stated, numbers, named)
                     return grammar and TagFormat(begin=THINK_OPEN, content=GrammarFormat(grammar=grammar), end=THINK_CLOSE)
 
                 words = AnyTextFormat(excludes=[begin])

@@ -40,7 +40,7 @@ from .data.surface import family_of
 from .data.validate import schema_validator
 from .schema import Tool, split_reasoning
 
-__all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "currency_param", "number_after_name", "name_before_noun", "numbers_in", "param_family", "Reading", "SPANNED"]
+__all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "currency_param", "number_after_name", "name_before_noun", "named_optional", "numbers_in", "param_family", "Reading", "SPANNED"]
 
 # The renderer's own word tables: what it writes is what this reads.
 _ONES = {w: i for i, w in enumerate(surface._ONES)}
@@ -752,6 +752,65 @@ def name_before_noun(param: str, texts: list[str]) -> bool:
     noun = re.escape(param.replace("_", " ").strip())
     proper = r"[A-Z][\w'&.-]*(?: [A-Z][\w'&.-]*){0,3}"  # at most four words: linear in a long text
     return bool(noun) and any(re.search(rf"\b(?:at|in|from|to) the {proper} {noun}\b", text) for text in texts)
+
+
+# Words of parameter names (and enum values) that say nothing the user asks for: a request that says
+# "results", "page" or "all" has not chosen max_results, page_size or state = "all".
+_NAME_FILLER = frozenset("a an and as at be by content data file for id if in include info is item max min name number of "
+                         "offset ok on only or page per result size the to type value with cursor all any none default auto other both".split())
+_SUFFIXES = ("", "s", "es", "y", "ly", "ies", "ing", "ed", "er", "ers", "ion", "ions", "ation", "ations", "ication")
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _name_words(name: str) -> list[str]:
+    """``notify_by_text`` / ``notifyByText`` -> ["notify", "by", "text"]."""
+    return re.findall(r"[a-z0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower())
+
+
+def _same_word(a: str, b: str) -> bool:
+    """One word in two forms: equal, or a shared stem of four letters or more and ordinary endings
+    ("month" / "monthly", "notify" / "notification", "rain" / "raining"; not "count" / "country")."""
+    if a == b:
+        return True
+    k = 0
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    return k >= 4 and (a[k:] in _SUFFIXES or a[k - 1 :] in _SUFFIXES[3:]) and (b[k:] in _SUFFIXES or b[k - 1 :] in _SUFFIXES[3:])
+
+
+def named_optional(tool: Tool, texts: list[str]) -> set[str]:
+    """The optional parameters of ``tool`` that ``texts`` talk about: a content word of the
+    parameter's name ("text me when it's ready" for ``notify_by_text``, "skip it if rain's on the
+    way" for ``skip_if_rain``, "no video needed" for ``needs_video``) or every content word of one
+    of its enum values ("mold" for ``allergen``, "every month" for ``monthly``). A word inside the
+    tool's own name does not count (a wine-pairing tool's requests all say "wine", a babysitter's
+    "sitter"), nor do words like "results" or "page" (``_NAME_FILLER``). The request may still say
+    not to use the value, or say the word about something else: the check can mark it ``missing``
+    (constrained.check_grammar lets it); this only says it must be considered."""
+    said = {_singular(w) for text in texts for w in _name_words(text)}
+    own = [w for w in _name_words(tool.name) if len(w) >= 3]
+
+    def content(words: list[str]) -> list[str]:
+        words = [_singular(w) for w in words]
+        return [w for w in words if w not in _NAME_FILLER and len(w) >= 3 and not any(w in o for o in own)]
+
+    def is_said(word: str) -> bool:
+        return any(_same_word(word, w) for w in said)
+
+    named = set()
+    properties = tool.properties if isinstance(tool.properties, dict) else {}
+    for name, schema in properties.items():
+        if name in tool.required or not isinstance(schema, dict):
+            continue
+        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        enum = [v for source in (schema, items) if isinstance(source.get("enum"), list) for v in source["enum"]]
+        values = [content(_name_words(v)) for v in enum if isinstance(v, str) and _singular(v.lower()) not in _NAME_FILLER]
+        if any(is_said(w) for w in content(_name_words(name))) or any(v and all(map(is_said, v)) for v in values):
+            named.add(name)
+    return named
 
 
 def currency_param(param: str, schema: dict[str, Any]) -> bool:
