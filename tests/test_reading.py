@@ -528,3 +528,24 @@ def test_any_call_with_any_values_reads_without_raising(calls, said):
     text = f'<think>Tool: reserve_court. Required: date = {json.dumps(said)} -> "x".</think><TOOLCALL>{json.dumps(calls)}</TOOLCALL>'
     reading = read_values(text, [PARK, COURT])
     assert isinstance(reading.answer, str) and (reading.changes or reading.answer == text)
+
+
+GARAGE = Tool(name="schedule_car_service", parameters={"type": "object", "properties": {
+    "service": {"type": "string", "enum": ["oil_change", "tire_rotation", "battery_check", "brake_inspection"]},
+    "plate": {"type": "string"}}, "required": ["service"]})
+
+
+@pytest.mark.parametrize("request_text, called, read_as", [
+    ("can someone test the battery? plate ABC-1", "tire_rotation", "battery_check"),  # the one value the request says
+    ("rotate the tires and test the battery", "tire_rotation", "tire_rotation"),  # it says the call's value too
+    ("the car won't start", "tire_rotation", "tire_rotation"),  # it says no value: the model's stands
+    ("check the brakes or the oil, whichever", "tire_rotation", "tire_rotation"),  # two values: which one?
+])
+def test_an_enum_value_the_request_never_says_reads_as_the_one_it_does(request_text, called, read_as):
+    from tooltune.reading import ToolResult
+
+    text = json.dumps([{"name": "schedule_car_service", "arguments": {"service": called}}])
+    answer = f"<TOOLCALL>{text}</TOOLCALL>"
+    assert parse_tool_calls(read_values(answer, [GARAGE], [request_text]).answer)[0].arguments["service"] == read_as
+    # a tool result's words are not the user's
+    assert read_values(answer, [GARAGE], ["service my car", ToolResult(request_text)]).answer == answer

@@ -35,7 +35,7 @@ import re
 import warnings
 from typing import Any
 
-from .reading import SPANNED, currency_in, currency_param, name_before_noun, named_optional, number_after_name, numbers_in, param_family, values_in
+from .reading import SPANNED, ToolResult, currency_in, currency_param, name_before_noun, named_optional, number_after_name, numbers_in, param_family, values_in
 from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
 __all__ = ["CALL_TAG", "REFUSALS", "ToolResult", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "stated_params", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
@@ -65,11 +65,6 @@ def call_schema(tools: list[Tool], parallel: bool = True) -> dict[str, Any]:
         if merged:
             schema[key] = merged
     return schema
-
-
-class ToolResult(str):
-    """A tool message's text among :func:`quote_sources`: quotable like the user's words, but not
-    what the user asked for (a result's ``"results"`` or ``"page"`` names no optional value)."""
 
 
 def quote_sources(conversation: list[dict[str, Any]]) -> list[str]:

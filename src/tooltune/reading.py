@@ -40,7 +40,7 @@ from .data.surface import family_of
 from .data.validate import schema_validator
 from .schema import Tool, split_reasoning
 
-__all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "currency_param", "number_after_name", "name_before_noun", "named_optional", "numbers_in", "param_family", "Reading", "SPANNED"]
+__all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "currency_param", "number_after_name", "name_before_noun", "named_optional", "numbers_in", "param_family", "Reading", "SPANNED", "ToolResult"]
 
 # The renderer's own word tables: what it writes is what this reads.
 _ONES = {w: i for i, w in enumerate(surface._ONES)}
@@ -754,6 +754,12 @@ def name_before_noun(param: str, texts: list[str]) -> bool:
     return bool(noun) and any(re.search(rf"\b(?:at|in|from|to) the {proper} {noun}\b", text) for text in texts)
 
 
+class ToolResult(str):
+    """A tool message's text among the texts a check may quote (constrained.quote_sources): quotable
+    like the user's words, but not what the user asked for (a result's ``"results"`` or ``"page"``
+    names no optional value, its ``"status": "open"`` no enum value)."""
+
+
 # Words of parameter names (and enum values) that say nothing the user asks for: a request that says
 # "results", "page" or "all" has not chosen max_results, page_size or state = "all".
 _NAME_FILLER = frozenset("a an and as at be by content data file for id if in include info is item max min name number of "
@@ -790,12 +796,10 @@ def named_optional(tool: Tool, texts: list[str]) -> set[str]:
     "sitter"), nor do words like "results" or "page" (``_NAME_FILLER``). The request may still say
     not to use the value, or say the word about something else: the check can mark it ``missing``
     (constrained.check_grammar lets it); this only says it must be considered."""
-    said = {_singular(w) for text in texts for w in _name_words(text)}
-    own = [w for w in _name_words(tool.name) if len(w) >= 3]
+    said = _said_words(texts)
 
     def content(words: list[str]) -> list[str]:
-        words = [_singular(w) for w in words]
-        return [w for w in words if w not in _NAME_FILLER and len(w) >= 3 and not any(w in o for o in own)]
+        return _content_words(words, tool)
 
     def is_said(word: str) -> bool:
         return any(_same_word(word, w) for w in said)
@@ -811,6 +815,36 @@ def named_optional(tool: Tool, texts: list[str]) -> set[str]:
         if any(is_said(w) for w in content(_name_words(name))) or any(v and all(map(is_said, v)) for v in values):
             named.add(name)
     return named
+
+
+def _said_words(texts: list[str]) -> set[str]:
+    """The user's words, plurals as their singular (a tool result's are not the user's)."""
+    return {_singular(w) for text in texts if not isinstance(text, ToolResult) for w in _name_words(text)}
+
+
+def _content_words(words: list[str], tool: Tool) -> list[str]:
+    """Words of a parameter's name or an enum value that say something: not filler, not a word inside the tool's own name."""
+    own = [w for w in _name_words(tool.name) if len(w) >= 3]
+    return [w for w in map(_singular, words) if w not in _NAME_FILLER and len(w) >= 3 and not any(w in o for o in own)]
+
+
+def enum_said(tool: Tool, param: str, texts: list[str]) -> str | None:
+    """The one value of an enum of words whose words the user says ("test the battery" ->
+    ``battery_check``, "drain's blocked" -> ``blocked_drain``), or None when the request says words
+    of none or of several of its values."""
+    schema = tool.properties.get(param) if isinstance(tool.properties, dict) else None
+    enum = schema.get("enum") if isinstance(schema, dict) else None
+    if not isinstance(enum, list):
+        return None
+    said = _said_words(texts)
+    hits = [v for v in enum if isinstance(v, str) and any(_same_word(w, s) for w in _content_words(_name_words(v), tool) for s in said)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _value_said(tool: Tool, value: str, texts: list[str]) -> bool:
+    """Whether the user says a word of ``value`` (an enum value the call gives)."""
+    said = _said_words(texts)
+    return any(_same_word(w, s) for w in _content_words(_name_words(value), tool) for s in said)
 
 
 def currency_param(param: str, schema: dict[str, Any]) -> bool:
@@ -919,6 +953,13 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
             if said is not None:
                 think = think.replace(f"{json.dumps(said, ensure_ascii=False)} -> {json.dumps(value, ensure_ascii=False)}",
                                       f"{json.dumps(said, ensure_ascii=False)} -> {json.dumps(new, ensure_ascii=False)}", 1)
+        # An enum value whose words the user never says, where the user says words of exactly one
+        # other value ("test the battery" called tire_rotation): that one.
+        for param, value in list(call["arguments"].items()) if texts else ():
+            new = enum_said(tool, param, texts) if isinstance(value, str) and not _value_said(tool, value, texts) else None
+            if new is not None and new != value:
+                call["arguments"][param] = new
+                changes.append(f"{tool.name}.{param}: {json.dumps(value, ensure_ascii=False)} -> {json.dumps(new, ensure_ascii=False)} (the one value the request says)")
     if not changes:
         return Reading(answer)
     body = json.dumps(calls, ensure_ascii=False)
