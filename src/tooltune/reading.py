@@ -819,7 +819,10 @@ def named_optional(tool: Tool, texts: list[str]) -> set[str]:
 
 def _said_words(texts: list[str]) -> set[str]:
     """The user's words, plurals as their singular (a tool result's are not the user's)."""
-    return {_singular(w) for text in texts if not isinstance(text, ToolResult) for w in _name_words(text)}
+    return {_singular(w) for text in texts if isinstance(text, str) and not isinstance(text, ToolResult) for w in _name_words(text)}
+
+
+_NEGATION = re.compile(r"\b(?:not|no|don't|dont|never|without|isn't|aren't)\s+(?:\w+\s+){0,1}\w+", re.IGNORECASE)
 
 
 def _content_words(words: list[str], tool: Tool) -> list[str]:
@@ -829,14 +832,17 @@ def _content_words(words: list[str], tool: Tool) -> list[str]:
 
 
 def enum_said(tool: Tool, param: str, texts: list[str]) -> str | None:
-    """The one value of an enum of words whose words the user says ("test the battery" ->
-    ``battery_check``, "drain's blocked" -> ``blocked_drain``), or None when the request says words
-    of none or of several of its values."""
+    """The one value of an enum of words whose words the user's last message says ("test the
+    battery" -> ``battery_check``, "drain's blocked" -> ``blocked_drain``), or None when it says
+    words of none or of several of its values. Words right after a negation are not said ("not too
+    hard" chooses no ``hard``). Only for an enum of words: codes and values with digits are not read so."""
     schema = tool.properties.get(param) if isinstance(tool.properties, dict) else None
     enum = schema.get("enum") if isinstance(schema, dict) else None
-    if not isinstance(enum, list):
+    # an enum of words: not codes ("USD", "JPY": which is from, which to?) nor values with digits ("720p")
+    if not isinstance(enum, list) or not all(isinstance(v, str) and re.search(r"[a-z]", v) and not re.search(r"\d", v) for v in enum):
         return None
-    said = _said_words(texts)
+    last = [t for t in texts if isinstance(t, str) and not isinstance(t, ToolResult)][-1:]  # an earlier turn asked for an earlier call
+    said = _said_words([_NEGATION.sub(" ", t) for t in last])
     hits = [v for v in enum if isinstance(v, str) and any(_same_word(w, s) for w in _content_words(_name_words(v), tool) for s in said)]
     return hits[0] if len(hits) == 1 else None
 
@@ -955,9 +961,12 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
                                       f"{json.dumps(said, ensure_ascii=False)} -> {json.dumps(new, ensure_ascii=False)}", 1)
         # An enum value whose words the user never says, where the user says words of exactly one
         # other value ("test the battery" called tire_rotation): that one.
-        for param, value in list(call["arguments"].items()) if texts else ():
-            new = enum_said(tool, param, texts) if isinstance(value, str) and not _value_said(tool, value, texts) else None
-            if new is not None and new != value:
+        # Not where the check maps the request's words to the value ("arrived broken" -> "damaged"):
+        # the model read them; nor for a value with no words to say ("other", "all").
+        for param, value in list(call["arguments"].items()) if texts and alone else ():
+            unsaid = isinstance(value, str) and param not in quoted and _content_words(_name_words(value), tool) and not _value_said(tool, value, texts)
+            new = enum_said(tool, param, texts) if unsaid else None
+            if new is not None and new != value and _valid(new, properties.get(param), tool.parameters):
                 call["arguments"][param] = new
                 changes.append(f"{tool.name}.{param}: {json.dumps(value, ensure_ascii=False)} -> {json.dumps(new, ensure_ascii=False)} (the one value the request says)")
     if not changes:
