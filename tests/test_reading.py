@@ -540,6 +540,7 @@ GARAGE = Tool(name="schedule_car_service", parameters={"type": "object", "proper
     ("rotate the tires and test the battery", "tire_rotation", "tire_rotation"),  # it says the call's value too
     ("the car won't start", "tire_rotation", "tire_rotation"),  # it says no value: the model's stands
     ("check the brakes or the oil, whichever", "tire_rotation", "tire_rotation"),  # two values: which one?
+    ("the wheels wobble, it's not the battery", "tire_rotation", "tire_rotation"),  # said after a negation
 ])
 def test_an_enum_value_the_request_never_says_reads_as_the_one_it_does(request_text, called, read_as):
     from tooltune.reading import ToolResult
@@ -549,3 +550,15 @@ def test_an_enum_value_the_request_never_says_reads_as_the_one_it_does(request_t
     assert parse_tool_calls(read_values(answer, [GARAGE], [request_text]).answer)[0].arguments["service"] == read_as
     # a tool result's words are not the user's
     assert read_values(answer, [GARAGE], ["service my car", ToolResult(request_text)]).answer == answer
+
+
+def test_an_enum_value_the_check_read_or_a_code_is_not_reread():
+    text = json.dumps([{"name": "schedule_car_service", "arguments": {"service": "tire_rotation"}}])
+    read_it = f'<think>Tool: schedule_car_service. Required: service = "wheels wobble" -> "tire_rotation".</think><TOOLCALL>{text}</TOOLCALL>'
+    assert read_values(read_it, [GARAGE], ["the wheels wobble, test the battery too"]).answer == read_it  # the model mapped its words
+    twice = json.dumps([{"name": "schedule_car_service", "arguments": {"service": "oil_change"}}] * 2)
+    assert read_values(f"<TOOLCALL>{twice}</TOOLCALL>", [GARAGE], ["test the battery"]).answer == f"<TOOLCALL>{twice}</TOOLCALL>"  # whose words?
+    fx = Tool(name="convert", parameters={"type": "object", "properties": {"from_currency": {"type": "string", "enum": ["USD", "EUR"]},
+                                                                       "to_currency": {"type": "string", "enum": ["USD", "EUR"]}}})
+    call = '<TOOLCALL>[{"name": "convert", "arguments": {"from_currency": "USD", "to_currency": "EUR"}}]</TOOLCALL>'
+    assert read_values(call, [fx], ["convert $50 to EUR"]).answer == call  # codes are not words to match
