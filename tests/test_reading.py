@@ -562,3 +562,13 @@ def test_an_enum_value_the_check_read_or_a_code_is_not_reread():
                                                                        "to_currency": {"type": "string", "enum": ["USD", "EUR"]}}})
     call = '<TOOLCALL>[{"name": "convert", "arguments": {"from_currency": "USD", "to_currency": "EUR"}}]</TOOLCALL>'
     assert read_values(call, [fx], ["convert $50 to EUR"]).answer == call  # codes are not words to match
+
+
+def test_a_length_of_time_from_a_few_allowed_reads_in_its_unit():
+    refill = Tool(name="refill", parameters={"type": "object", "properties": {
+        "rx": {"type": "string"}, "supply_days": {"type": "integer", "enum": [30, 60, 90], "description": "Days of medication"}}, "required": ["rx"]})
+    check = '<think>Tool: refill. Required: rx = "RX-1". Optional: supply_days = "three months" -> 3.</think>'
+    answer = check + '<TOOLCALL>[{"name": "refill", "arguments": {"rx": "RX-1", "supply_days": 30}}]</TOOLCALL>'
+    assert parse_tool_calls(read_values(answer, [refill], ["refill RX-1, three months' supply"]).answer)[0].arguments["supply_days"] == 90
+    odd = answer.replace("three months", "five weeks")  # 35 days is none of the three: the model's value stands
+    assert parse_tool_calls(read_values(odd, [refill], ["refill RX-1, five weeks"]).answer)[0].arguments["supply_days"] == 30

@@ -656,6 +656,17 @@ def param_family(param: str, schema: dict[str, Any], properties: dict[str, Any])
     return "code" if family == "text" and _code_param(param, schema) else family
 
 
+def _read_family(param: str, schema: dict[str, Any], properties: dict[str, Any]) -> str | None:
+    """The family a call's value is read in: :func:`param_family`, and for a whole-number enum
+    whose name or description is a length of time (``supply_days``: 30, 60 or 90) that length's, so
+    "three months' supply" reads 90 (still one of the enum's values, or nothing)."""
+    family = param_family(param, schema, properties)
+    if family is None and schema.get("enum") and schema.get("type") == "integer":
+        unit = family_of(param, {k: v for k, v in schema.items() if k != "enum"}, properties)
+        return unit if unit in ("minutes", "days") else None
+    return family
+
+
 def _follows(stated: Any, value: Any, schema: dict[str, Any], root: Any) -> bool:
     """Whether the call's ``value`` should become the check's ``stated`` one: it differs, and the
     stated one surely fits (a schema with no validator checks nothing, so nothing is followed; an
@@ -912,7 +923,7 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
             schema = properties.get(param)
             if not isinstance(schema, dict):
                 continue
-            family = param_family(param, schema, properties)
+            family = _read_family(param, schema, properties)
             if currency_param(param, schema):
                 family = "currency"  # a code: read from a sign or a name
             if family in (None, "text"):
