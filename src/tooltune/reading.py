@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .data import surface
+from .data.catalog import name_words
 from .data.surface import family_of
 from .data.validate import schema_validator
 from .schema import Tool, split_reasoning
@@ -782,11 +783,6 @@ def _singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def _name_words(name: str) -> list[str]:
-    """``notify_by_text`` / ``notifyByText`` -> ["notify", "by", "text"]."""
-    return re.findall(r"[a-z0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower())
-
-
 def _same_word(a: str, b: str) -> bool:
     """One word in two forms: equal, or a shared stem of four letters or more and ordinary endings
     ("month" / "monthly", "notify" / "notification", "rain" / "raining"; not "count" / "country")."""
@@ -808,13 +804,6 @@ def named_optional(tool: Tool, texts: list[str]) -> set[str]:
     not to use the value, or say the word about something else: the check can mark it ``missing``
     (constrained.check_grammar lets it); this only says it must be considered."""
     said = _said_words(texts)
-
-    def content(words: list[str]) -> list[str]:
-        return _content_words(words, tool)
-
-    def is_said(word: str) -> bool:
-        return any(_same_word(word, w) for w in said)
-
     named = set()
     properties = tool.properties if isinstance(tool.properties, dict) else {}
     for name, schema in properties.items():
@@ -822,46 +811,50 @@ def named_optional(tool: Tool, texts: list[str]) -> set[str]:
             continue
         items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
         enum = [v for source in (schema, items) if isinstance(source.get("enum"), list) for v in source["enum"]]
-        values = [content(_name_words(v)) for v in enum if isinstance(v, str) and _singular(v.lower()) not in _NAME_FILLER]
-        if any(is_said(w) for w in content(_name_words(name))) or any(v and all(map(is_said, v)) for v in values):
+        values = [_content_words(name_words(v), tool) for v in enum if isinstance(v, str) and _singular(v.lower()) not in _NAME_FILLER]
+        if any(_says(said, w) for w in _content_words(name_words(name), tool)) or any(v and all(_says(said, w) for w in v) for v in values):
             named.add(name)
     return named
 
 
 def _said_words(texts: list[str]) -> set[str]:
     """The user's words, plurals as their singular (a tool result's are not the user's)."""
-    return {_singular(w) for text in texts if isinstance(text, str) and not isinstance(text, ToolResult) for w in _name_words(text)}
+    return {_singular(w) for text in texts if isinstance(text, str) and not isinstance(text, ToolResult) for w in name_words(text)}
 
 
 _NEGATION = re.compile(r"\b(?:not|no|don't|dont|never|without|isn't|aren't)\s+(?:\w+\s+){0,1}\w+", re.IGNORECASE)
 
 
+def _last_words(texts: list[str]) -> set[str]:
+    """The words of the user's last message, without those right after a negation ("not too hard"
+    says no ``hard``): an earlier turn asked for an earlier call."""
+    last = [t for t in texts if isinstance(t, str) and not isinstance(t, ToolResult)][-1:]
+    return _said_words([_NEGATION.sub(" ", t) for t in last])
+
+
+def _says(said: set[str], word: str) -> bool:
+    """Whether ``word`` is one of ``said`` in some form (:func:`_same_word`)."""
+    return any(_same_word(word, w) for w in said)
+
+
 def _content_words(words: list[str], tool: Tool) -> list[str]:
     """Words of a parameter's name or an enum value that say something: not filler, not a word inside the tool's own name."""
-    own = [w for w in _name_words(tool.name) if len(w) >= 3]
+    own = [w for w in name_words(tool.name) if len(w) >= 3]
     return [w for w in map(_singular, words) if w not in _NAME_FILLER and len(w) >= 3 and not any(w in o for o in own)]
 
 
-def enum_said(tool: Tool, param: str, texts: list[str]) -> str | None:
-    """The one value of an enum of words whose words the user's last message says ("test the
-    battery" -> ``battery_check``, "drain's blocked" -> ``blocked_drain``), or None when it says
-    words of none or of several of its values. Words right after a negation are not said ("not too
-    hard" chooses no ``hard``). Only for an enum of words: codes and values with digits are not read so."""
+def enum_said(tool: Tool, param: str, said: set[str]) -> str | None:
+    """The one value of an enum of words whose words are ``said`` (:func:`_last_words`: "test the
+    battery" -> ``battery_check``, "drain's blocked" -> ``blocked_drain``), or None when words of
+    none or of several of its values are. Only for an enum of words: codes and values with digits
+    are not read so."""
     schema = tool.properties.get(param) if isinstance(tool.properties, dict) else None
     enum = schema.get("enum") if isinstance(schema, dict) else None
     # an enum of words: not codes ("USD", "JPY": which is from, which to?) nor values with digits ("720p")
     if not isinstance(enum, list) or not all(isinstance(v, str) and re.search(r"[a-z]", v) and not re.search(r"\d", v) for v in enum):
         return None
-    last = [t for t in texts if isinstance(t, str) and not isinstance(t, ToolResult)][-1:]  # an earlier turn asked for an earlier call
-    said = _said_words([_NEGATION.sub(" ", t) for t in last])
-    hits = [v for v in enum if isinstance(v, str) and any(_same_word(w, s) for w in _content_words(_name_words(v), tool) for s in said)]
+    hits = [v for v in enum if isinstance(v, str) and any(_says(said, w) for w in _content_words(name_words(v), tool))]
     return hits[0] if len(hits) == 1 else None
-
-
-def _value_said(tool: Tool, value: str, texts: list[str]) -> bool:
-    """Whether the user says a word of ``value`` (an enum value the call gives)."""
-    said = _said_words(texts)
-    return any(_same_word(w, s) for w in _content_words(_name_words(value), tool) for s in said)
 
 
 def currency_param(param: str, schema: dict[str, Any]) -> bool:
@@ -894,6 +887,7 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
     by_name = {t.name: t for t in tools}
     segments = _segments(reasoning or "")
     changes, think = [], reasoning or ""
+    user_words, last_words = (_said_words(texts), _last_words(texts)) if texts else (set(), set())  # read once: enum values below
     called = [c.get("name") for c in calls if isinstance(c, dict)]
     for call in calls:
         if not (isinstance(call, dict) and isinstance(call.get("arguments"), dict) and isinstance(call.get("name"), str) and (tool := by_name.get(call["name"]))):
@@ -975,8 +969,8 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
         # Not where the check maps the request's words to the value ("arrived broken" -> "damaged"):
         # the model read them; nor for a value with no words to say ("other", "all").
         for param, value in list(call["arguments"].items()) if texts and alone else ():
-            unsaid = isinstance(value, str) and param not in quoted and _content_words(_name_words(value), tool) and not _value_said(tool, value, texts)
-            new = enum_said(tool, param, texts) if unsaid else None
+            words = _content_words(name_words(value), tool) if isinstance(value, str) and param not in quoted else []
+            new = enum_said(tool, param, last_words) if words and not any(_says(user_words, w) for w in words) else None
             if new is not None and new != value and _valid(new, properties.get(param), tool.parameters):
                 call["arguments"][param] = new
                 changes.append(f"{tool.name}.{param}: {json.dumps(value, ensure_ascii=False)} -> {json.dumps(new, ensure_ascii=False)} (the one value the request says)")
