@@ -572,3 +572,15 @@ def test_a_length_of_time_from_a_few_allowed_reads_in_its_unit():
     assert parse_tool_calls(read_values(answer, [refill], ["refill RX-1, three months' supply"]).answer)[0].arguments["supply_days"] == 90
     odd = answer.replace("three months", "five weeks")  # 35 days is none of the three: the model's value stands
     assert parse_tool_calls(read_values(odd, [refill], ["refill RX-1, five weeks"]).answer)[0].arguments["supply_days"] == 30
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("month", "monthly", True), ("notify", "notification", True), ("rain", "raining", True),
+    ("trim", "trimmed", True), ("wrap", "wrapping", True), ("plan", "planner", True),  # a doubled last consonant
+    ("count", "country", False), ("pollutant", "polluted", False), ("trim", "trimmest", False),
+    ("book", "booked", True), ("need", "needle", False),
+])
+def test_one_word_in_two_forms(a, b, same):
+    from tooltune.reading import _same_word
+
+    assert _same_word(a, b) is same and _same_word(b, a) is same

@@ -791,7 +791,15 @@ def _same_word(a: str, b: str) -> bool:
     k = 0
     while k < min(len(a), len(b)) and a[k] == b[k]:
         k += 1
-    return k >= 4 and (a[k:] in _SUFFIXES or a[k - 1 :] in _SUFFIXES[3:]) and (b[k:] in _SUFFIXES or b[k - 1 :] in _SUFFIXES[3:])
+    return k >= 4 and _ending(a, k) and _ending(b, k)
+
+
+def _ending(word: str, k: int) -> bool:
+    """Whether ``word`` past its first ``k`` letters is an ordinary ending, a doubled last consonant
+    before it included ("trim" / "trimmed", "plan" / "planning")."""
+    rest = word[k:]
+    doubled = rest[:1] == word[k - 1] and word[k - 1] not in "aeiou" and rest[1:] in ("ed", "ing", "er", "ers")
+    return rest in _SUFFIXES or word[k - 1 :] in _SUFFIXES[3:] or doubled
 
 
 def named_optional(tool: Tool, texts: list[str]) -> set[str]:
