@@ -579,6 +579,7 @@ def test_a_length_of_time_from_a_few_allowed_reads_in_its_unit():
     ("trim", "trimmed", True), ("wrap", "wrapping", True), ("plan", "planner", True),  # a doubled last consonant
     ("count", "country", False), ("pollutant", "polluted", False), ("trim", "trimmest", False),
     ("book", "booked", True), ("need", "needle", False),
+    ("shuffle", "shuffling", True), ("store", "stored", True), ("store", "story", False), ("state", "station", False),  # a final "e" dropped
 ])
 def test_one_word_in_two_forms(a, b, same):
     from tooltune.reading import _same_word

@@ -791,14 +791,21 @@ def _same_word(a: str, b: str) -> bool:
     k = 0
     while k < min(len(a), len(b)) and a[k] == b[k]:
         k += 1
-    return k >= 4 and _ending(a, k) and _ending(b, k)
+    if k < 4:
+        return False
+    # a final "e" dropped before an ending ("shuffle" / "shuffling"; not "store" / "story")
+    e_dropped = {a[k:], b[k:]} in ({"e", "ing"}, {"e", "ed"}, {"e", "er"}, {"e", "ers"})
+    return e_dropped or (_ending(a, k) and _ending(b, k))
+
+
+_DOUBLING = ("ed", "ing", "er", "ers")  # endings after a doubled last consonant ("trimmed", "planning")
 
 
 def _ending(word: str, k: int) -> bool:
     """Whether ``word`` past its first ``k`` letters is an ordinary ending, a doubled last consonant
     before it included ("trim" / "trimmed", "plan" / "planning")."""
     rest = word[k:]
-    doubled = rest[:1] == word[k - 1] and word[k - 1] not in "aeiou" and rest[1:] in ("ed", "ing", "er", "ers")
+    doubled = rest[:1] == word[k - 1] and word[k - 1] not in "aeiou" and rest[1:] in _DOUBLING
     return rest in _SUFFIXES or word[k - 1 :] in _SUFFIXES[3:] or doubled
 
 
