@@ -474,3 +474,27 @@ def test_every_check_training_writes_is_one_the_grammar_decodes(tiny_model, tmp_
             assert xgr.GrammarMatcher(grammar).accept_string(trace), trace
         checked += 1
     assert checked > 150 and talked_about < 0.05 * checked
+
+
+SALON = Tool(name="book_haircut", parameters={"type": "object", "properties": {
+    "salon": {"type": "string"}, "service": {"type": "string", "enum": ["haircut", "beard_trim", "color"]}}, "required": ["salon", "service"]})
+STREET = Tool(name="report_street_issue", parameters={"type": "object", "properties": {
+    "issue": {"type": "string", "enum": ["pothole", "streetlight"]}, "address": {"type": "string"}}, "required": ["issue", "address"]})
+
+
+@pytest.mark.parametrize("tool, request_text, value, allowed", [
+    (SALON, "book me a haircut at Sharp Cuts", '"book"', False),  # the tool's own word names no service
+    (SALON, "book me a haircut at Sharp Cuts", '"haircut"', True),  # the tool's word that is a value
+    (SALON, "book me a haircut at Sharp Cuts", '"book me a haircut" -> "haircut"', False),  # a run that begins with one
+    (SALON, "book me in at Sharp Cuts", "missing", True),  # what is left: the request gives no service
+    (SALON, "need my hair done at Sharp Cuts", '"hair"', True),  # the start of a value's word ("haircut") stays
+    (STREET, "the street lamp outside 5 Queen's Parade is out", '"street lamp" -> "streetlight"', True),
+])
+def test_a_required_choice_is_never_the_tools_own_word(checking, tool, request_text, value, allowed):
+    first, other = list(tool.required)
+    other_value = '"Sharp Cuts"' if tool is SALON else '"5 Queen\'s Parade"'
+    values = f"{first} = {other_value}, {other} = {value}" if tool is SALON else f"{first} = {value}, {other} = {other_value}"
+    decision = "missing" in value
+    tail = "Happy to help. Which service?" if decision else ""
+    check = f"<think>Tool: {tool.name}. Required: {values}.</think>{tail}"
+    assert checking([tool], request_text)(check) is allowed

@@ -35,7 +35,7 @@ import re
 import warnings
 from typing import Any
 
-from .reading import SPANNED, ToolResult, currency_in, currency_param, name_before_noun, named_optional, number_after_name, numbers_in, param_family, values_in
+from .reading import SPANNED, ToolResult, _words_enum, currency_in, currency_param, name_before_noun, named_optional, number_after_name, numbers_in, own_words, param_family, values_in
 from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
 __all__ = ["CALL_TAG", "REFUSALS", "ToolResult", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "stated_params", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
@@ -83,7 +83,7 @@ def _found(text: str, run: str) -> list[int]:
     return where
 
 
-def quote_grammar(texts: list[str], avoid: tuple[str, ...] = ()) -> str | None:
+def quote_grammar(texts: list[str], avoid: tuple[str, ...] = (), more: dict[str, tuple[str, ...]] | None = None) -> str | None:
     """EBNF for the inside of a JSON string that quotes ``texts``: a run of one text's whole words
     ("Leeds", "dogs near Leeds", "€45"; not "Leed" or "eeds"), as written or all in lower case
     ("Leeds" or "leeds", never "LeEDS"), escaped as ``json.dumps`` writes it. Every quote in the
@@ -93,11 +93,16 @@ def quote_grammar(texts: list[str], avoid: tuple[str, ...] = ()) -> str | None:
     of every run would be quadratic. Written here rather than taken from a library: XGrammar takes
     the grammar, and no grammar library builds "any run of this text". With ``avoid`` (runs of
     words, as written or in lower case) a second start follows ``root``: ``unspanned``, the runs
-    that do not begin inside one of them. None: nothing to quote."""
+    that do not begin inside one of them; each of ``more`` (a rule name -> runs) adds a start rule of
+    that name whose runs begin inside neither ``avoid``'s nor its own. None: nothing to quote."""
     starts, unspanned, rules = [], [], []
+    more = more or {}
+    others: dict[str, list[str]] = {label: [] for label in more}
     for k, text in enumerate(texts):
         lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-        avoided = {i for run in avoid for chars in (text, lower) for at in _found(chars, run) for i in range(at, at + len(run))}
+        inside = lambda runs: {i for run in runs for chars in (text, lower) for at in _found(chars, run) for i in range(at, at + len(run))}  # noqa: E731
+        avoided = inside(avoid)
+        also = {label: avoided | inside(runs) for label, runs in more.items()}
         cases = [("w", text)] + ([("l", lower)] if lower != text else [])
         for i in range(len(text)):
             breaks = i == 0 or not (text[i - 1].isalnum() and text[i].isalnum())  # a word starts or ends before text[i]
@@ -109,10 +114,14 @@ def quote_grammar(texts: list[str], avoid: tuple[str, ...] = ()) -> str | None:
                     starts.append(step)  # a quote is never empty
                     if avoid and i not in avoided:
                         unspanned.append(step)
+                    for label in more:
+                        if i not in also[label]:
+                            others[label].append(step)
         rules += [f'{case}{k}_{len(text)} ::= ""' for case, _ in cases if text]
     if not starts:
         return None
-    return "root ::= " + " | ".join(starts) + "\n" + (f"unspanned ::= {' | '.join(unspanned)}\n" if unspanned else "") + "\n".join(rules)
+    extra = "".join(f"{label} ::= {' | '.join(steps)}\n" for label, steps in others.items() if steps)
+    return "root ::= " + " | ".join(starts) + "\n" + (f"unspanned ::= {' | '.join(unspanned)}\n" if unspanned else "") + extra + "\n".join(rules)
 
 
 # Any JSON value as json.dumps writes it (", " and ": " between items): what a check writes after "->".
@@ -233,6 +242,9 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
     With ``named`` (:func:`tooltune.reading.named_optional` of the request), a call check names each
     optional parameter the request talks about, with its value or ``missing``: the model still
     decides the value, but cannot skip one the request mentions ("text me when it's ready").
+    With grounded quotes built with a start rule ``own<i>`` for tool i (:func:`tooltune.reading.own_words`),
+    a required enum of words of that tool never quotes a run that begins with a word that only names
+    the tool (``service = "serviced"`` for ``schedule_car_service``): the value is missing.
     None: no check of that kind fits these tools (ask, when no tool has a required parameter)."""
     lit = lambda text: json.dumps(text, ensure_ascii=False)  # noqa: E731 - an EBNF string literal
     if decision == "refuse":
@@ -268,6 +280,10 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
                 value[name] = "value"
             if value[name] in ("value", "worded") and isinstance(tool.properties[name], dict) and tool.properties[name].get("type") == "integer":
                 value[name] = "i" + value[name]
+            if name in required and quotable and f"\nown{i} ::=" in quotable and value[name] in ("value", "worded") and _words_enum(tool.properties[name].get("enum")):
+                value[name] = f"own{i}v"  # not the tool's own words: where the request says no value, it is missing
+                if f"own{i}v ::=" not in "\n".join(rules):
+                    rules.append(f'own{i}v ::= "\\"" own{i} "\\"" ( " -> " json )? | plain')
         for name in required:
             value.setdefault(name, "value")  # a client's tool may require a name its properties lack
         # a parameter the request surely gives, so no question asks for it
@@ -341,7 +357,9 @@ class CallGrammars:
             # the runs that state a date or a time, where tools take one (check_grammar's spans)
             spans = {family: values_in(quotes, family) for family in {_spanned_family(p, t) for t in tools for p in (t.properties if isinstance(t.properties, dict) else ())} - {None}} if quotes else {}
             worded = any(_worded(p, t) for t in tools for p in (t.properties if isinstance(t.properties, dict) else ()))
-            quotable = quote_grammar(quotes, tuple(sorted({run for found in spans.values() for run in found})) if worded else ()) if quotes else None
+            asked = [q for q in quotes if not isinstance(q, ToolResult)] if quotes else []
+            own = {f"own{i}": runs for i, t in enumerate(tools) if (runs := own_words(t, asked))}
+            quotable = quote_grammar(quotes, tuple(sorted({run for found in spans.values() for run in found})) if worded else (), own) if quotes else None
             call = TagFormat(begin=begin, content=JSONSchemaFormat(json_schema=call_schema(tools, parallel), max_whitespace_cnt=1), end=end)
             answer = TriggeredTagsFormat(triggers=[begin], tags=[call], stop_after_first=True, excludes=[THINK_OPEN] if quotable else [])
             if quotable:
@@ -350,7 +368,6 @@ class CallGrammars:
                 # (every required value given: the call; one missing: a question; a refusal's
                 # sentence: no call), and the check's quotes are the conversation's words.
                 stated, numbers = stated_params(tools, quotes), numbers_in(quotes)
-                asked = [q for q in quotes if not isinstance(q, ToolResult)]
                 named = {(t.name, p) for t in tools for p in named_optional(t, asked)}
 
                 def check(decision: str) -> Any:

@@ -858,6 +858,32 @@ def _content_words(words: list[str], tool: Tool) -> list[str]:
     return [w for w in map(_singular, words) if w not in _NAME_FILLER and len(w) >= 3 and not any(w in o for o in own)]
 
 
+def own_words(tool: Tool, texts: list[str]) -> tuple[str, ...]:
+    """The words of ``texts`` that only name ``tool`` itself ("serviced" for ``schedule_car_service``,
+    "book" for ``book_haircut``) that are no value's word nor its start (not "hair" of "haircut"): a
+    required value of one of its enums of words quoted from them is one the request does not give
+    (training's checks never quote one). Empty for a tool without such an enum."""
+    properties = tool.properties if isinstance(tool.properties, dict) else {}
+    enums = [properties[p]["enum"] for p in tool.required if isinstance(properties.get(p), dict) and _words_enum(properties[p].get("enum"))]
+    if not enums:
+        return ()
+    own = [w for w in name_words(tool.name) if len(w) >= 3]
+    values = {_singular(w) for enum in enums for value in enum for w in name_words(value)}
+    found = set()
+    for text in texts:
+        for word in re.findall(r"[^\W\d_]{3,}", text if isinstance(text, str) else ""):
+            w = _singular(word.lower())
+            # not the start of a value's word either: "street" of "streetlight" for report_street_issue
+            if any(_same_word(w, o) or w in o for o in own) and not any(_same_word(w, v) or v.startswith(w) for v in values):
+                found.add(word)
+    return tuple(sorted(found))
+
+
+def _words_enum(enum: Any) -> bool:
+    """An enum of words: strings with letters and no digits (not codes' digits, not "720p")."""
+    return isinstance(enum, list) and bool(enum) and all(isinstance(v, str) and re.search(r"[A-Za-z]", v) and not re.search(r"\d", v) for v in enum)
+
+
 def enum_said(tool: Tool, param: str, said: set[str]) -> str | None:
     """The one value of an enum of words whose words are ``said`` (:func:`_last_words`: "test the
     battery" -> ``battery_check``, "drain's blocked" -> ``blocked_drain``), or None when words of
