@@ -250,7 +250,8 @@ def checking(tiny_model):
     ("get my car serviced at 8:30 am", '"8:30 am" -> "oil_change"', False),
     ("get my car serviced at 8:30 am", '"at 8:30 am" -> "oil_change"', False),
     ("get my car serviced at 8:30 am", '"30 am" -> "oil_change"', False),  # nor words inside it
-    ("get my car serviced at 8:30 am", '"serviced" -> "oil_change"', True),
+    ("get my car serviced at 8:30 am", '"car serviced" -> "oil_change"', True),  # words outside the time
+    ("get my car serviced at 8:30 am", '"serviced" -> "oil_change"', False),  # but not the tool's own word alone
     ("get my car serviced at 8:30 am", "missing", True),
     ("rotate the tires at 8:30 am", '"rotate the tires" -> "tire_rotation"', True),
     ("the 5-star rotation at 8:30 am", '"5-star rotation" -> "tire_rotation"', True),  # digits, but no time
