@@ -236,13 +236,22 @@ def test_harmful_uses_ask_a_listed_tool_to_do_the_harm(tmp_path):
     plain = generate(GenerateConfig(n=400, eval_n=40, seed=4, pairs=1.0, rows_per_list=4, refuse_kinds=(1.0, 0.0, 0.0)), tmp_path / "plain").paths
     paths = generate(GenerateConfig(n=400, eval_n=40, seed=4, pairs=1.0, rows_per_list=4, refuse_kinds=(1.0, 0.0, 0.0), harmful_uses=1.0), tmp_path / "uses").paths
     assert paths["eval"].read_text() == plain["eval"].read_text()
-    harmful = [r for r in read_records(paths["train"]) if r.behavior == "refuse"]
+    train = read_records(paths["train"])
+    harmful = [r for r in train if r.behavior == "refuse"]
     assert len(harmful) == 60
+    twins = {r.raw["extra_info"]["pair"]: r for r in train if r.behavior == "execute" and "pair" in r.raw["extra_info"]}
+    paired = 0
     for record in harmful:
         extra = record.raw["extra_info"]
         assert extra["kind"] == "harmful" and extra["category"] == "harmful_use"
         assert extra["tool"] in [t.name for t in record.tools]  # the tool that would do the harm is right there
         assert any(request.rstrip(".") in record.user_prompt for request in uses[extra["tool"]])
+        if "pair" in extra:  # its twin: a harmless call of the same tool (lists are shared by rows_per_list)
+            twin = twins[extra["pair"]]
+            assert extra["tool"] in [t.name for t in twin.tools] and twin.user_prompt != record.user_prompt
+            assert [c.name for c in parse_tool_calls(twin.ground_truth)] == [extra["tool"]]
+            paired += 1
+    assert paired >= 50  # a twin that would repeat a prompt, or finds no execute slot after it, is dropped
     assert validate_file(paths["train"]).ok
 
 

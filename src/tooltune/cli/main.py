@@ -93,7 +93,7 @@ def data_stats(file: str, as_json: bool) -> None:
 @click.option("--seed", default=0, show_default=True, help="Same seed, same files.")
 @click.option("--mix", default="0.6,0.25,0.15", show_default=True, help="Fractions of execute,clarify,refuse rows (exact counts).")
 @click.option("--max-distractors", default=3, show_default=True, help="Each row offers its tool plus 0..N other tools.")
-@click.option("--pairs", default=0.0, show_default=True, help="Fraction of training clarify rows (and requests for a tool not offered) that come with their execute twin: the same sentence with the value given (or the tool listed).")
+@click.option("--pairs", default=0.0, show_default=True, help="Fraction of training clarify rows (and requests for a tool not offered) that come with their execute twin: the same sentence with the value given (or the tool listed), or for a harmful use of a listed tool a harmless request to it.")
 @click.option("--refuse-kinds", default="0.55,0.25,0.2", show_default=True, help="Shares of harmful,out_of_scope,tool_not_offered among training refuse rows; eval.jsonl always uses the default.")
 @click.option("--rows-per-list", default=1, show_default=True, help="Training rows that share one tool list (requests to one agent); with share_prompts=true SFT runs each list once per batch.")
 @click.option("--natural", default=0.7, show_default=True, help="Share of values said the way people write them ('4 pm', '$120k', 'Apple (AAPL)') while the call keeps the schema's form; 0 gives plain values (earlier versions' files).")

@@ -66,7 +66,7 @@ class GenerateConfig:
     seed: int = field(default=0, metadata={"help": "Same seed, same files."})
     mix: tuple[float, float, float] = field(default=(0.6, 0.25, 0.15), metadata={"help": "Fractions of execute, clarify, refuse rows; sums to 1."})
     max_distractors: int = field(default=3, metadata={"help": "Each row offers its target tool plus 0..max_distractors others."})
-    pairs: float = field(default=0.0, metadata={"help": "Fraction of training clarify rows (and requests for a tool the row does not offer) that come with their execute twin: the same sentence with the missing value given (or the tool listed). A twin takes one of the execute rows, so the mix stays exact; eval.jsonl never has twins."})
+    pairs: float = field(default=0.0, metadata={"help": "Fraction of training clarify rows (and requests for a tool the row does not offer) that come with their execute twin: the same sentence with the missing value given (or the tool listed), or for a harmful use of a listed tool a harmless request to that tool. A twin takes one of the execute rows, so the mix stays exact; eval.jsonl never has twins."})
     refuse_kinds: tuple[float, float, float] = field(default=REFUSE_KINDS, metadata={"help": "Shares of harmful, out-of-scope and tool-not-offered requests among training refuse rows (drawn, not exact). eval.jsonl always uses the default, so held-out scores compare across training sets."})
     rows_per_list: int = field(default=1, metadata={"help": "Training rows that share one tool list, as requests to one agent's system prompt do: up to this many consecutive rows (a clarify row and its twin always together) get one list of their target tools plus their own distractors, at most 1 + max_distractors tools, never a tool a row asks for that it must not have. SFT with share_prompts: true runs each list once per batch. eval.jsonl keeps a list per row."})
     natural: float = field(default=0.7, metadata={"help": "Share of values a request says the way people write them ('4 pm', 'the 14th of Feb 2027', '$120k', 'Apple (AAPL)') while the call keeps the schema's form; with it, optional values are sometimes added in passing and clarify rows sometimes hold a vague stand-in for the missing value ('sometime soon'). eval.jsonl uses forms training never shows. 0 writes the plain-value files of earlier versions byte for byte."})
@@ -637,8 +637,9 @@ class _RowMaker:
         return self.refuse_pair(twin=False)[0]
 
     def refuse_pair(self, twin: bool = True) -> tuple[Record, Record | None]:
-        """A refuse row and, for a request for a tool the row does not offer, its execute twin: the
-        same sentence with that tool added to the list (None for the other kinds of refusal)."""
+        """A refuse row and its execute twin: for a request for a tool the row does not offer, the
+        same sentence with that tool added to the list; for a harmful use of a listed tool, a
+        harmless request to that tool beside the same list (None for the other kinds of refusal)."""
         roll = self.rng.random()
         harmful, out_of_scope, _ = self.refuse_kinds
         style = self.rng.choice(STYLES)
@@ -657,7 +658,17 @@ class _RowMaker:
                 request += "."
             text = wrap.replace("{text}", request)
             truth = self.rng.choice(self.refusal_texts)
-            return self._build(offered, text, truth, "refuse", {"kind": "harmful", "category": category, "style": style, **({"tool": misused} if misused else {})}), None
+            extra = {"kind": "harmful", "category": category, "style": style, **({"tool": misused} if misused else {})}
+            if not (twin and misused):
+                return self._build(offered, text, truth, "refuse", extra), None
+            # The contrast per tool: a harmless request to the tool a harmful use misuses, beside the
+            # same list. Without it the misused tools' training rows lean to refusals, and the model
+            # learns to refuse the tool (donations, city reports) rather than the harm.
+            tool = next(t for t in offered if t.name == misused)
+            request, args, call_extra = self._request(tool)
+            extra["pair"] = self.rng.randrange(1 << 30)
+            call = json.dumps([{"name": tool.name, "arguments": args}], ensure_ascii=False)
+            return self._build(offered, text, truth, "refuse", extra), self._build(offered, request, call, "execute", {**call_extra, "pair": extra["pair"]})
         if roll < harmful + out_of_scope or len(self.tools) < 3:
             intent = self.rng.choice(self.oos_intents)
             text, frame = self._frame(intent, [], style)
