@@ -585,3 +585,13 @@ def test_one_word_in_two_forms(a, b, same):
     from tooltune.reading import _same_word
 
     assert _same_word(a, b) is same and _same_word(b, a) is same
+
+
+def test_codes_are_no_enum_of_words():
+    """Currency codes are not words a request says: neither the enum reading nor the own-words rule takes them."""
+    from tooltune.reading import enum_said, own_words
+
+    convert = Tool(name="convert_currency", parameters={"type": "object", "properties": {
+        "to": {"type": "string", "enum": ["USD", "EUR"]}, "mode": {"type": "string", "enum": ["spot", "forward"]}}, "required": ["to"]})
+    assert enum_said(convert, "to", {"usd"}) is None and enum_said(convert, "mode", {"forward"}) == "forward"
+    assert own_words(convert, ["convert this to USD"]) == ()  # no required enum of words: nothing to hold

@@ -282,8 +282,8 @@ def check_grammar(tools: list[Tool], quotable: str | None, decision: str, parall
                 value[name] = "i" + value[name]
             if name in required and quotable and f"\nown{i} ::=" in quotable and value[name] in ("value", "worded") and _words_enum(tool.properties[name].get("enum")):
                 value[name] = f"own{i}v"  # not the tool's own words: where the request says no value, it is missing
-                if f"own{i}v ::=" not in "\n".join(rules):
-                    rules.append(f'own{i}v ::= "\\"" own{i} "\\"" ( " -> " json )? | plain')
+        if f"own{i}v" in value.values():  # one rule per tool, however many of its choices use it
+            rules.append(f'own{i}v ::= "\\"" own{i} "\\"" ( " -> " json )? | plain')
         for name in required:
             value.setdefault(name, "value")  # a client's tool may require a name its properties lack
         # a parameter the request surely gives, so no question asks for it

@@ -852,9 +852,14 @@ def _says(said: set[str], word: str) -> bool:
     return any(_same_word(word, w) for w in said)
 
 
+def _tool_words(tool: Tool) -> list[str]:
+    """The words of ``tool``'s name that say something (three letters or more)."""
+    return [w for w in name_words(tool.name) if len(w) >= 3]
+
+
 def _content_words(words: list[str], tool: Tool) -> list[str]:
     """Words of a parameter's name or an enum value that say something: not filler, not a word inside the tool's own name."""
-    own = [w for w in name_words(tool.name) if len(w) >= 3]
+    own = _tool_words(tool)
     return [w for w in map(_singular, words) if w not in _NAME_FILLER and len(w) >= 3 and not any(w in o for o in own)]
 
 
@@ -867,7 +872,7 @@ def own_words(tool: Tool, texts: list[str]) -> tuple[str, ...]:
     enums = [properties[p]["enum"] for p in tool.required if isinstance(properties.get(p), dict) and _words_enum(properties[p].get("enum"))]
     if not enums:
         return ()
-    own = [w for w in name_words(tool.name) if len(w) >= 3]
+    own = _tool_words(tool)
     values = {_singular(w) for enum in enums for value in enum for w in name_words(value)}
     found = set()
     for text in texts:
@@ -880,8 +885,9 @@ def own_words(tool: Tool, texts: list[str]) -> tuple[str, ...]:
 
 
 def _words_enum(enum: Any) -> bool:
-    """An enum of words: strings with letters and no digits (not codes' digits, not "720p")."""
-    return isinstance(enum, list) and bool(enum) and all(isinstance(v, str) and re.search(r"[A-Za-z]", v) and not re.search(r"\d", v) for v in enum)
+    """An enum of words: strings with lowercase letters and no digits, so not codes ("USD", "JPY":
+    which is from, which to?) nor values with digits ("720p")."""
+    return isinstance(enum, list) and bool(enum) and all(isinstance(v, str) and re.search(r"[a-z]", v) and not re.search(r"\d", v) for v in enum)
 
 
 def enum_said(tool: Tool, param: str, said: set[str]) -> str | None:
@@ -891,8 +897,7 @@ def enum_said(tool: Tool, param: str, said: set[str]) -> str | None:
     are not read so."""
     schema = tool.properties.get(param) if isinstance(tool.properties, dict) else None
     enum = schema.get("enum") if isinstance(schema, dict) else None
-    # an enum of words: not codes ("USD", "JPY": which is from, which to?) nor values with digits ("720p")
-    if not isinstance(enum, list) or not all(isinstance(v, str) and re.search(r"[a-z]", v) and not re.search(r"\d", v) for v in enum):
+    if not _words_enum(enum):
         return None
     hits = [v for v in enum if isinstance(v, str) and any(_says(said, w) for w in _content_words(name_words(v), tool))]
     return hits[0] if len(hits) == 1 else None
