@@ -228,3 +228,34 @@ def test_a_schemas_examples_and_an_ex_dot_hint_are_used():
     assert set(_draws({"type": "string", "examples": ["Berlin", "Oslo"]}, name="ville")) <= {"Berlin", "Oslo"}
     assert set(_draws({"type": "string", "description": "Ville, ex. 'Lyon'"}, name="ville")) == {"Lyon"}
     assert "Matches whole lines" not in _draws({"type": "string", "description": "Search pattern, as a regex. Matches whole lines"}, name="query")
+
+
+def test_what_developer_tools_take_gets_its_own_values():
+    # Seen in public MCP tool lists (tests/fixtures/public_tools): a commit "sha" drawn as a file path,
+    # an element "uid" as an email body, crawler "instructions" as a language, "page: 3.2".
+    banks = load_banks()
+    for name, description, bank in (
+        ("sha", "", "commit_sha"), ("commit_id", "The SHA of the commit that needs a review", "commit_sha"),
+        ("expected_head_sha", "The expected SHA of the pull request's HEAD ref", "commit_sha"),
+        ("selector", "CSS selector for element to click", "css_selector"), ("labelSelector", "Filter resources by label selector", "label_selector"),
+        ("uid", "The uid of an element on the page from the page content snapshot", "element_ref"),
+        ("start_cursor", "If supplied, this endpoint will return a page of results starting after this cursor", "cursor"),
+        ("instructions", "Natural language instructions for the crawler", "instruction"), ("prompt", "", "instruction"),
+        ("context", "Kubeconfig Context to use for the command", "kube_context"), ("q", "", "search_query"),
+        ("contentType", "Optional MIME type override", "mime_type"),
+        ("name", "Repository name", "repository"),  # the description says what a generic "name" is
+    ):
+        assert set(_draws({"type": "string", "description": description}, name=name)) <= set(banks[bank]), name
+    # Counts and ids typed "number" are whole; a latitude is not.
+    for name in ("page", "per_page", "pageId", "count", "pull_number", "limit"):
+        assert all(float(v).is_integer() for v in _draws({"type": "number"}, name=name, n=40)), name
+    assert not all(float(v).is_integer() for v in _draws({"type": "number"}, name="latitude", n=40))
+
+
+def test_a_descriptions_examples_are_values_not_forms_and_beat_a_word_it_mentions():
+    assert described_examples("Type of resource (e.g., pods, deployments, services, etc.)") == ["pods", "deployments", "services"]
+    assert described_examples("Required to be written in the format YYYY-MM-DD.") == []  # a form, not a value
+    assert described_examples("The timestamp in the format '1234567890.123456'.") == ["1234567890.123456"]
+    # "containers" in the description names no bank the values come from: the examples do
+    values = _draws({"type": "string", "description": "Resource name to explain (e.g. pods, deployments, pods.spec.containers)"}, name="resource")
+    assert set(values) == {"pods", "deployments", "pods.spec.containers"}

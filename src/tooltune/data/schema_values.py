@@ -39,7 +39,13 @@ _WORD_BANKS: list[tuple[str, str]] = [
     ("surname", "last_name"), ("birth", "birth_date"), ("dob", "birth_date"), ("country_code", "country_code"),
     ("zip", "postal_code"), ("postal", "postal_code"), ("postcode", "postal_code"), ("phone", "phone_number"), ("mobile", "phone_number"),
     ("sku", "sku"), ("password", "password"), ("passphrase", "password"), ("sql", "sql_query"), ("emoji", "emoji"), ("reaction", "emoji"),
-    ("tz", "timezone"), ("identifier", "identifier"),
+    ("tz", "timezone"), ("identifier", "identifier"), ("label_selector", "label_selector"), ("field_selector", "field_selector"), ("commit_id", "commit_sha"),
+    ("content_type", "mime_type"), ("mime_type", "mime_type"),
+    # what developer tools (MCP servers) take: a commit, an element on a page, code, a cursor, a glob
+    ("sha", "commit_sha"), ("revision", "commit_sha"), ("commit", "commit_sha"), ("selector", "css_selector"), ("uid", "element_ref"),
+    ("javascript", "js_code"), ("script", "js_code"), ("cursor", "cursor"), ("kubeconfig", "kube_context"), ("container", "container_name"), ("timestamp", "date"),
+    ("prompt", "instruction"), ("instruction", "instruction"), ("goal", "instruction"), ("glob", "glob"), ("pattern", "glob"),
+    ("webhook", "url"), ("repository", "repository"), ("q", "search_query"),
     ("email", "email"), ("username", "username"), ("filename", "file_path"), ("namespace", "namespace"), ("subject", "email_subject"), ("airport", "airport"), ("ticker", "ticker"), ("symbol", "ticker"),
     ("currency", "currency"), ("timezone", "timezone"), ("time_zone", "timezone"), ("language", "language"), ("lang", "language"),
     ("country", "country"), ("city", "city"), ("location", "city"), ("place", "city"), ("destination", "city"), ("origin", "city"),
@@ -76,7 +82,9 @@ _INT_WORDS: list[tuple[str, int, int, tuple[float, ...]]] = [
     ("number", 1, 500, ()), ("id", 1, 99999, ()),
 ]
 _NICE_NUMBERS = (0.5, 1.5, 2.5, 5, 10, 12.5, 15, 20, 25, 40, 50, 75, 99.99, 100, 150, 200, 250, 500, 1000, 2500)
-_EXAMPLE_LEAD = re.compile(r"(?:e\.g\.|\beg\.|\bex\.|for example|for instance|such as|example[s]?:|like)\s*,?\s*(.{1,160}?)(?:\)|\.\s|$)", re.I)
+_EXAMPLE_LEAD = re.compile(r"(?:e\.g\.|\beg\.|\bex\.|for example|for instance|such as|example[s]?:|like|in the format)\s*,?\s*(.{1,160}?)(?:\)|\.\s|$)", re.I)
+_MASK = re.compile(r"[YMDHhmsTZ]+(?:[-:/. T][YMDHhmsTZ]+)+")  # "in the format YYYY-MM-DD": a form, not a value
+_NOT_EXAMPLES = {"etc", "and so on", "and more"}  # "e.g., pods, deployments, etc." ends a list, names no value
 _QUOTED = re.compile(r"[\"'`]([^\"'`\n]{1,60})[\"'`]")
 _MAX_DEPTH = 12
 _SHALLOW = 3  # below this depth only required properties and the fewest items: recursive schemas end
@@ -114,9 +122,9 @@ def described_examples(description: str) -> list[str]:
     for match in _EXAMPLE_LEAD.finditer(description or ""):
         span = match.group(1)
         quoted = _QUOTED.findall(span)
-        found.extend(q.strip() for q in quoted if q.strip())
+        found.extend(q.strip() for q in quoted if q.strip() and not _MASK.fullmatch(q.strip()))
         if not quoted:  # unquoted: "e.g. Paris, London" -> the comma-separated words
-            found.extend(w.strip(" .;:") for w in re.split(r",|\bor\b", span) if 0 < len(w.strip(" .;:")) <= 40 and len(w.split()) <= 4)
+            found.extend(w.strip(" .;:") for w in re.split(r",|\bor\b", span) if 0 < len(w.strip(" .;:")) <= 40 and len(w.split()) <= 4 and w.strip(" .;:").lower() not in _NOT_EXAMPLES and not _MASK.fullmatch(w.strip(" .;:")))
     return list(dict.fromkeys(found))
 
 
@@ -192,11 +200,14 @@ def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) ->
     low: float | None = None
     high: float | None = None
     nice: tuple[int, ...] = ()
+    counted = False  # a name that counts or numbers things ("count", "page_id"): whole even where the type is "number"
     for entry, lo, hi, good in _INT_WORDS:
-        word, whole = entry.rstrip("$"), entry.endswith("$")
-        if any(t == word or not whole and t.startswith(word) and len(word) > 2 for t in tokens):
+        word, alone = entry.rstrip("$"), entry.endswith("$")
+        if any(t == word or not alone and t.startswith(word) and len(word) > 2 for t in tokens):
             low, high, nice = lo, hi, good
+            counted = all(float(v).is_integer() for v in good)  # not latitudes
             break
+    whole = kind == "integer" or counted
     s_low, s_high = schema.get("minimum"), schema.get("maximum")
     ex_low, ex_high = (schema.get(k) if isinstance(schema.get(k), (int, float)) and not isinstance(schema.get(k), bool) else None for k in ("exclusiveMinimum", "exclusiveMaximum"))
     if schema.get("exclusiveMinimum") is True:  # draft 4: the flag makes "minimum" exclusive
@@ -228,16 +239,16 @@ def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) ->
         k = rng.randint(first, max(first, last))
         value = k * step
         return int(value) if kind == "integer" or float(value).is_integer() else round(value, 6)
-    pool = [v for v in (nice or _NICE_NUMBERS) if (low is None or v >= low) and (high is None or v <= high) and (kind == "number" or float(v).is_integer())]
+    pool = [v for v in (nice or _NICE_NUMBERS) if (low is None or v >= low) and (high is None or v <= high) and not (whole and not float(v).is_integer())]
     if pool and rng.random() < 0.6:
         choice = rng.choice(pool)
-        return int(choice) if kind == "integer" else choice
-    width = 50 if kind == "integer" else 100
-    lo = low if low is not None else (1 if kind == "integer" else 0)
+        return int(choice) if whole else choice
+    width = 50 if whole else 100
+    lo = low if low is not None else (1 if whole else 0)
     if low is None and high is not None and high < lo:  # only an upper bound, below the usual start
         lo = high - width
     hi = high if high is not None else lo + width
-    if kind == "integer":
+    if whole and int(-(-lo // 1)) <= hi:  # a range with a whole number in it
         lo_i, hi_i = int(-(-lo // 1)), int(hi // 1)
         return rng.randint(lo_i, max(lo_i, min(hi_i, lo_i + 500)))
     span = hi - lo
@@ -289,8 +300,10 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
         # The description's own examples first; a bank the name or description points to otherwise.
         given = [e for e in schema.get("examples") or [] if isinstance(e, str) and e.strip()] if isinstance(schema.get("examples"), list) else []
         examples = [e for e in dict.fromkeys(given + described_examples(description)) if not pattern or _search(pattern, e)]
-        bank, specific = _bank_values(name, description, banks)
-        candidates = examples if examples and (not specific or rng.random() < 0.7) else bank
+        bank, chosen = _bank_values(name, description, banks)
+        # A bank the name chose shares the draws with the examples; one a word of the description
+        # merely mentions ("containers" in "e.g. pods, pods.spec.containers") gives way to them.
+        candidates = examples if examples and (chosen != "name" or rng.random() < 0.7) else bank
     if pattern:
         matching = [c for c in candidates if _search(pattern, c)]
         if not matching:  # "usd" for ^[a-z]{3}$: the same values in the case the pattern asks for
@@ -375,17 +388,19 @@ def _format_values(fmt: str, rng: random.Random, banks: dict[str, Any], name: st
 _GENERIC_HEADS = {"name", "value", "text", "string", "type", "data", "info"}
 
 
-def _bank_values(name: str, description: str, banks: dict[str, Any]) -> tuple[list[str], bool]:
-    """(values, whether a word chose them) for a string parameter: the bank its head noun points to
-    (the last word of the name, unless that word is generic), then its other words, then the
-    description's words; else the topic bank."""
+def _bank_values(name: str, description: str, banks: dict[str, Any]) -> tuple[list[str], str | None]:
+    """(values, what chose them: "name", "description" or None) for a string parameter: the bank its
+    head noun points to (the last word of the name, unless that word is generic), then its other
+    words, then the description's words, then the name's generic words ("Repository name" is a
+    repository, not a person's name); else the topic bank."""
     words = name_words(name)
     joined = "_".join(words)  # a two-word key ("time_zone") is looked for in the whole name
-    ordered = [w for w in reversed(words) if w not in _GENERIC_HEADS] + [w for w in reversed(words) if w in _GENERIC_HEADS]
-    for group in [[w] for w in ordered] + [name_words(description)]:
+    groups = [("name", [w]) for w in reversed(words) if w not in _GENERIC_HEADS] + [("description", name_words(description))]
+    groups += [("name", [w]) for w in reversed(words) if w in _GENERIC_HEADS]
+    for source, group in groups:
         for word, bank in _WORD_BANKS:
             # Short words match whole words only ("name" is not "namespace"); longer ones may prefix ("files").
             hit = word in joined if "_" in word else any(t == word or len(word) >= 5 and t.startswith(word) for t in group)
             if hit and isinstance(banks.get(bank), list) and banks[bank]:
-                return [str(v) for v in banks[bank]], True
-    return [str(v) for v in banks.get("topic", ["example"])], False
+                return [str(v) for v in banks[bank]], ("name" if "_" in word else source)
+    return [str(v) for v in banks.get("topic", ["example"])], None
