@@ -246,6 +246,11 @@ def test_what_developer_tools_take_gets_its_own_values():
         ("name", "Repository name", "repository"),  # the description says what a generic "name" is
     ):
         assert set(_draws({"type": "string", "description": description}, name=name)) <= set(banks[bank]), name
+    # The tool's name tells a directory from a file, and a path from nothing at all.
+    rng = random.Random(0)
+    assert all(draw("path", {"type": "string"}, rng, banks, tool="list_directory") in banks["directory_path"] for _ in range(10))
+    assert all(draw("path", {"type": "string"}, rng, banks, tool="read_file") in banks["file_path"] for _ in range(10))
+    assert all(draw("source", {"type": "string"}, rng, banks, tool="move_file") in banks["file_path"] for _ in range(10))
     # Counts and ids typed "number" are whole; a latitude is not.
     for name in ("page", "per_page", "pageId", "count", "pull_number", "limit"):
         assert all(float(v).is_integer() for v in _draws({"type": "number"}, name=name, n=40)), name

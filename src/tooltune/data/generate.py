@@ -928,7 +928,7 @@ class _RowMaker:
             return value
         if not ct.hinted:  # a user's tool: the schema, its name and description say what fits
             try:
-                return draw(name, ct.tool.properties.get(name) or {}, self.rng, self.banks, root=ct.tool.parameters)
+                return draw(name, ct.tool.properties.get(name) or {}, self.rng, self.banks, root=ct.tool.parameters, tool=ct.name)
             except NoValue as exc:
                 raise ToolFailed(ct.name, str(exc)) from exc
             except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:  # a schema the drawing does not follow: this tool's problem, not the run's

@@ -40,7 +40,7 @@ _WORD_BANKS: list[tuple[str, str]] = [
     ("zip", "postal_code"), ("postal", "postal_code"), ("postcode", "postal_code"), ("phone", "phone_number"), ("mobile", "phone_number"),
     ("sku", "sku"), ("password", "password"), ("passphrase", "password"), ("sql", "sql_query"), ("emoji", "emoji"), ("reaction", "emoji"),
     ("tz", "timezone"), ("identifier", "identifier"), ("label_selector", "label_selector"), ("field_selector", "field_selector"), ("commit_id", "commit_sha"),
-    ("content_type", "mime_type"), ("mime_type", "mime_type"),
+    ("content_type", "mime_type"), ("mime_type", "mime_type"), ("resource_type", "resource_type"), ("resource_name", "resource_name"),
     # what developer tools (MCP servers) take: a commit, an element on a page, code, a cursor, a glob
     ("sha", "commit_sha"), ("revision", "commit_sha"), ("commit", "commit_sha"), ("selector", "css_selector"), ("uid", "element_ref"),
     ("javascript", "js_code"), ("script", "js_code"), ("cursor", "cursor"), ("kubeconfig", "kube_context"), ("container", "container_name"), ("timestamp", "date"),
@@ -79,6 +79,8 @@ _INT_WORDS: list[tuple[str, int, int, tuple[float, ...]]] = [
     ("minute", 1, 600, (15, 30, 45, 60, 90)), ("width", 100, 4000, (640, 800, 1024, 1280, 1920)),
     ("height", 100, 4000, (480, 600, 768, 720, 1080)), ("depth", 1, 10, ()), ("day", 1, 365, (1, 3, 7, 14, 30)),
     ("hour", 1, 72, (1, 2, 3, 6, 12, 24)), ("quantity", 1, 20, ()), ("guest", 1, 12, ()), ("people", 1, 12, ()),
+    ("replica", 1, 10, (1, 2, 3, 5)), ("revision", 1, 20, ()), ("index", 0, 10, ()), ("milestone", 1, 20, ()),
+    ("tail", 1, 500, (10, 20, 50, 100)), ("head$", 1, 500, (10, 20, 50, 100)),
     ("number", 1, 500, ()), ("id", 1, 99999, ()),
 ]
 _NICE_NUMBERS = (0.5, 1.5, 2.5, 5, 10, 12.5, 15, 20, 25, 40, 50, 75, 99.99, 100, 150, 200, 250, 500, 1000, 2500)
@@ -151,19 +153,19 @@ def _valid(value: Any, schema: dict[str, Any], root: dict[str, Any] | None) -> b
         return False
 
 
-def draw(name: str, schema: Any, rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None = None, depth: int = 0) -> Any:
-    """A value for parameter ``name`` that satisfies ``schema``, realistic where the schema allows."""
+def draw(name: str, schema: Any, rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None = None, depth: int = 0, tool: str = "") -> Any:
+    """A value for parameter ``name`` of the tool named ``tool`` that satisfies ``schema``, realistic where the schema allows."""
     if depth > _MAX_DEPTH:
         raise NoValue(f"'{name}' nests deeper than {_MAX_DEPTH} levels")
     schema = resolve(schema, root)
     for _attempt in range(8):
-        value = _candidate(name, schema, rng, banks, root, depth)
+        value = _candidate(name, schema, rng, banks, root, depth, tool)
         if _valid(value, schema, root):
             return value
     raise NoValue(f"no value for '{name}' satisfies its schema {json.dumps(schema)[:160]}")
 
 
-def _candidate(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None, depth: int) -> Any:
+def _candidate(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None, depth: int, tool: str) -> Any:
     if "const" in schema:
         return copy.deepcopy(schema["const"])
     if isinstance(schema.get("enum"), list) and schema["enum"]:
@@ -177,7 +179,7 @@ def _candidate(name: str, schema: dict[str, Any], rng: random.Random, banks: dic
             rest = {k: v for k, v in schema.items() if k not in (key, "description")}
             branch = {**rest, **rng.choice(usable)}
             branch.setdefault("description", schema.get("description", ""))
-            return draw(name, branch, rng, banks, root, depth + 1)
+            return draw(name, branch, rng, banks, root, depth + 1, tool)
     if "default" in schema and rng.random() < 0.15 and schema["default"] not in ("", None):  # "" or null says nothing: draw a value
         return copy.deepcopy(schema["default"])
     kind = _kind(schema)
@@ -189,10 +191,10 @@ def _candidate(name: str, schema: dict[str, Any], rng: random.Random, banks: dic
     if kind in ("integer", "number"):
         return _number(name, schema, kind, rng)
     if kind == "array":
-        return _array(name, schema, rng, banks, root, depth)
+        return _array(name, schema, rng, banks, root, depth, tool)
     if kind == "object":
-        return _object(name, schema, rng, banks, root, depth)
-    return _string(name, description, schema, rng, banks)
+        return _object(name, schema, rng, banks, root, depth, tool)
+    return _string(name, description, schema, rng, banks, tool)
 
 
 def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) -> int | float:
@@ -207,6 +209,8 @@ def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) ->
             low, high, nice = lo, hi, good
             counted = all(float(v).is_integer() for v in good)  # not latitudes
             break
+    # ids ("msgid") and what the description counts ("Number of lines to show") are whole too
+    counted = counted or any(t.endswith("id") for t in tokens) or bool(re.match(r"\s*(?:the\s+)?(?:number|count) of\b", str(schema.get("description") or ""), re.I))
     whole = kind == "integer" or counted
     s_low, s_high = schema.get("minimum"), schema.get("maximum")
     ex_low, ex_high = (schema.get(k) if isinstance(schema.get(k), (int, float)) and not isinstance(schema.get(k), bool) else None for k in ("exclusiveMinimum", "exclusiveMaximum"))
@@ -258,7 +262,7 @@ def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) ->
     return int(value) if float(value).is_integer() else value
 
 
-def _array(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None, depth: int) -> list[Any]:
+def _array(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None, depth: int, tool: str) -> list[Any]:
     items = resolve(schema.get("items") or {"type": "string"}, root)
     low = max(int(schema.get("minItems", 1 if depth < _SHALLOW else 0)), 0)  # deep down, no items unless some are required: a recursive tree ends
     high = int(schema.get("maxItems", max(low, 4)))
@@ -267,7 +271,7 @@ def _array(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[st
     singular = name[:-1] if name.endswith("s") and len(name) > 3 else name
     values: list[Any] = []
     for _ in range(count * 4 + 4 if count else 0):
-        value = draw(singular, items, rng, banks, root, depth + 1)
+        value = draw(singular, items, rng, banks, root, depth + 1, tool)
         if value not in values:
             values.append(value)
         if len(values) == count:
@@ -277,22 +281,22 @@ def _array(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[st
     return values
 
 
-def _object(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None, depth: int) -> dict[str, Any]:
+def _object(name: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any], root: dict[str, Any] | None, depth: int, tool: str) -> dict[str, Any]:
     props = schema.get("properties") or {}
     required = set(schema.get("required") or [])
     optional = 0.4 if depth < _SHALLOW else 0.0
-    out = {key: draw(key, sub, rng, banks, root, depth + 1) for key, sub in props.items() if key in required or rng.random() < optional}
+    out = {key: draw(key, sub, rng, banks, root, depth + 1, tool) for key, sub in props.items() if key in required or rng.random() < optional}
     extra = schema.get("additionalProperties")
     if not props and extra not in (False, None):
         sub = extra if isinstance(extra, dict) else {"type": "string"}
         for key in rng.sample(["region", "env", "team", "owner", "priority"], k=rng.randint(1, 2)):
-            out[key] = draw(key, sub, rng, banks, root, depth + 1)
+            out[key] = draw(key, sub, rng, banks, root, depth + 1, tool)
     for key in required - set(out):  # required but not listed in properties: any string will do
-        out[key] = draw(key, {"type": "string"}, rng, banks, root, depth + 1)
+        out[key] = draw(key, {"type": "string"}, rng, banks, root, depth + 1, tool)
     return out
 
 
-def _string(name: str, description: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any]) -> str:
+def _string(name: str, description: str, schema: dict[str, Any], rng: random.Random, banks: dict[str, Any], tool: str = "") -> str:
     fmt = schema.get("format")
     pattern = schema.get("pattern")
     candidates = _format_values(fmt, rng, banks, name) if fmt else []
@@ -300,7 +304,7 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
         # The description's own examples first; a bank the name or description points to otherwise.
         given = [e for e in schema.get("examples") or [] if isinstance(e, str) and e.strip()] if isinstance(schema.get("examples"), list) else []
         examples = [e for e in dict.fromkeys(given + described_examples(description)) if not pattern or _search(pattern, e)]
-        bank, chosen = _bank_values(name, description, banks)
+        bank, chosen = _bank_values(name, description, banks, tool)
         # A bank the name chose shares the draws with the examples; one a word of the description
         # merely mentions ("containers" in "e.g. pods, pods.spec.containers") gives way to them.
         candidates = examples if examples and (chosen != "name" or rng.random() < 0.7) else bank
@@ -384,23 +388,30 @@ def _format_values(fmt: str, rng: random.Random, banks: dict[str, Any], name: st
     return []
 
 
+_FILE_WORDS = {"file", "files", "directory", "directories", "folder", "path"}
 # Head nouns that say little alone: "company_name" is a company, "place_id" an id.
 _GENERIC_HEADS = {"name", "value", "text", "string", "type", "data", "info"}
 
 
-def _bank_values(name: str, description: str, banks: dict[str, Any]) -> tuple[list[str], str | None]:
-    """(values, what chose them: "name", "description" or None) for a string parameter: the bank its
-    head noun points to (the last word of the name, unless that word is generic), then its other
-    words, then the description's words, then the name's generic words ("Repository name" is a
-    repository, not a person's name); else the topic bank."""
+def _bank_values(name: str, description: str, banks: dict[str, Any], tool: str = "") -> tuple[list[str], str | None]:
+    """(values, what chose them: "name", "description", "tool" or None) for a string parameter: the
+    bank its head noun points to (the last word of the name, unless that word is generic), then its
+    other words, then the description's words, then the name's generic words ("Repository name" is
+    a repository, not a person's name), then the tool's name ("source" of ``move_file`` is a file);
+    else the topic bank. A file path where the parameter, its description or the tool speaks of a
+    directory is a directory's path."""
     words = name_words(name)
     joined = "_".join(words)  # a two-word key ("time_zone") is looked for in the whole name
-    groups = [("name", [w]) for w in reversed(words) if w not in _GENERIC_HEADS] + [("description", name_words(description))]
-    groups += [("name", [w]) for w in reversed(words) if w in _GENERIC_HEADS]
+    described, tool_words = name_words(description), name_words(tool)
+    groups = [("name", [w]) for w in reversed(words) if w not in _GENERIC_HEADS] + [("description", described)]
+    # the tool's name only for files: "search" of a search tool says nothing of its "filter"
+    groups += [("name", [w]) for w in reversed(words) if w in _GENERIC_HEADS] + [("tool", [w for w in tool_words if w in _FILE_WORDS])]
     for source, group in groups:
         for word, bank in _WORD_BANKS:
             # Short words match whole words only ("name" is not "namespace"); longer ones may prefix ("files").
             hit = word in joined if "_" in word else any(t == word or len(word) >= 5 and t.startswith(word) for t in group)
             if hit and isinstance(banks.get(bank), list) and banks[bank]:
+                if bank == "file_path" and not {"file", "files"} & {*words, *described} and {"directory", "directories", "folder", "dir"} & {*words, *described, *tool_words}:
+                    bank = "directory_path"
                 return [str(v) for v in banks[bank]], ("name" if "_" in word else source)
     return [str(v) for v in banks.get("topic", ["example"])], None
