@@ -44,6 +44,7 @@ _WORD_BANKS: list[tuple[str, str]] = [
     # what developer tools (MCP servers) take: a commit, an element on a page, code, a cursor, a glob
     ("sha", "commit_sha"), ("revision", "commit_sha"), ("commit", "commit_sha"), ("selector", "css_selector"), ("uid", "element_ref"),
     ("javascript", "js_code"), ("script", "js_code"), ("cursor", "cursor"), ("kubeconfig", "kube_context"), ("container", "container_name"), ("timestamp", "date"),
+    ("pod", "resource_name"), ("deployment", "resource_name"), ("helm", "resource_name"), ("resource", "resource_name"),
     ("prompt", "instruction"), ("instruction", "instruction"), ("goal", "instruction"), ("glob", "glob"), ("pattern", "glob"),
     ("webhook", "url"), ("repository", "repository"), ("q", "search_query"),
     ("email", "email"), ("username", "username"), ("filename", "file_path"), ("namespace", "namespace"), ("subject", "email_subject"), ("airport", "airport"), ("ticker", "ticker"), ("symbol", "ticker"),
