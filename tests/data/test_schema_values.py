@@ -261,6 +261,6 @@ def test_a_descriptions_examples_are_values_not_forms_and_beat_a_word_it_mention
     assert described_examples("Type of resource (e.g., pods, deployments, services, etc.)") == ["pods", "deployments", "services"]
     assert described_examples("Required to be written in the format YYYY-MM-DD.") == []  # a form, not a value
     assert described_examples("The timestamp in the format '1234567890.123456'.") == ["1234567890.123456"]
-    # "containers" in the description names no bank the values come from: the examples do
-    values = _draws({"type": "string", "description": "Resource name to explain (e.g. pods, deployments, pods.spec.containers)"}, name="resource")
+    # a bank a word of the description names ("resource", "containers") gives way to its examples
+    values = _draws({"type": "string", "description": "Resource name to explain (e.g. pods, deployments, pods.spec.containers)"}, name="kind")
     assert set(values) == {"pods", "deployments", "pods.spec.containers"}
