@@ -209,6 +209,15 @@ def test_a_request_asks_for_the_thing_the_tool_does():
     assert _derived_intents(Tool(name="weather_forecast", description="Weather forecast for a city.")) == ["look up the weather forecast"]
     assert _derived_intents(Tool(name="firecrawl_monitor_create", description="Create a monitor.")) == ["create a monitor"]
     assert _derived_intents(Tool(name="plain_tool")) == ["look up the plain tool"]
+    # Public MCP descriptions (tests/fixtures/public_tools): a long first sentence's first clause, an
+    # adverb before the verb, "Perform(s)" as "do" (or the verb it names), developer verbs.
+    assert _derived_intents(Tool(name="lighthouse_audit", description="Get Lighthouse scores, failing audits, and the DOM nodes they flag for accessibility, SEO, best practices, and more on the page.")) == ["get Lighthouse scores"]
+    assert _derived_intents(Tool(name="firecrawl_monitor_delete", description="Permanently delete a monitor and stop its schedule. This cannot be undone.")) == ["delete a monitor and stop its schedule"]
+    assert _derived_intents(Tool(name="brave_web_search", description="Performs a web search using the Brave Search API, ideal for general queries, news, articles, and online content.")) == ["do a web search using the Brave Search API"]
+    assert _derived_intents(Tool(name="browser_click", description="Perform click on a web page"))[0] == "click on a web page"
+    assert _derived_intents(Tool(name="git_reset", description="Unstages all staged changes"))[0] == "unstage all staged changes"
+    assert _derived_intents(Tool(name="cleanup", description="Cleanup all managed resources")) == ["clean up all managed resources"]
+    assert _derived_intents(Tool(name="fork_repository", description="Fork a GitHub repository to your account"))[0] == "fork a GitHub repository to my account"
     # Nested values keep their shape; null is said as a word.
     assert _RowMaker._render([[37, 10], [8, 5]]) == "[37, 10], [8, 5]"
     assert _RowMaker._render({"a": {"b": 7}, "level": None}) == "a (b 7), level none"

@@ -36,7 +36,11 @@ _IMPERATIVE = {
     "make", "draft", "resolve", "plan", "record", "log", "predict", "detect", "classify", "extract", "explain",
     "scale", "drain", "patch", "apply", "install", "uninstall", "deploy", "restart", "click", "hover", "press", "wait",
     "resize", "crawl", "scrape", "evaluate", "load", "save", "sync", "share", "block",
+    "drag", "drop", "type", "handle", "execute", "upgrade", "reconnect", "switch", "unstage", "compress", "emulate",
+    "manage", "interact", "expand", "scroll", "focus", "kill", "cordon", "rollback", "do", "clean",
 }
+# A description's first word that is a verb's stand-in: "Performs a web search" asks to do one.
+_VERB_STANDS = {"perform": "do", "performs": "do", "cleanup": "clean up", "cleans": "clean"}
 # Verbs that are as often nouns ("monitor", "forward", "record"): a verb only as a description's
 # first word ("Monitors a site"), never inside a tool's name (firecrawl_monitor_create).
 _AMBIGUOUS_VERBS = {
@@ -46,7 +50,7 @@ _AMBIGUOUS_VERBS = {
     "build", "commit", "clone", "release", "monitor", "measure", "simulate", "solve", "recommend", "suggest",
     "rank", "identify", "transcribe", "rewrite", "answer", "ask", "accept", "decline", "confirm", "lock", "unlock",
     "turn", "toggle", "adjust", "mute", "buy", "sell", "attach", "backup", "refresh", "trigger", "forward",
-    "shorten", "geocode", "locate", "route", "count", "download", "invoke", "request", "reset", "clear",
+    "shorten", "geocode", "locate", "route", "count", "download", "invoke", "request", "reset", "clear", "map",
 }
 
 
@@ -164,6 +168,14 @@ def _derived_intents(tool: Tool) -> list[str]:
     intents = []
     sentence = re.split(r"(?<=[.!?])\s|\n", tool.description.strip())[0].rstrip(".").strip()
     words = sentence.split()
+    if len(words) > 16:  # a long first sentence: its first clause ("Get Lighthouse scores, failing audits, ...")
+        words = re.split(r",|;|:| — | - |\(", sentence)[0].split()
+    if len(words) > 1 and words[0].lower().endswith("ly") and _imperative(words[1]):
+        words = words[1:]  # "Permanently delete a monitor"
+    if words and words[0].lower() in _VERB_STANDS:
+        words = [*_VERB_STANDS[words[0].lower()].split(), *words[1:]]
+        if len(words) > 1 and words[0] == "do" and _imperative(words[1]):
+            words = words[1:]  # "Perform click on a web page", "Perform drag and drop ..."
     name_words = humanize(tool.name).split()
     if len(name_words) > 1 and not _imperative(name_words[0]) and _imperative(name_words[1]):
         name_words = name_words[1:]  # a prefix before the verb ("API-create-a-page", "kubectl_scale")
@@ -174,7 +186,8 @@ def _derived_intents(tool: Tool) -> list[str]:
     if words:
         verb = _imperative(words[0], ambiguous=True) or own
         if verb and len(words) <= 16:
-            intents.append(" ".join([verb, *words[1:]]))
+            # the user asks: "fork a repository to your account" is theirs, "to my account"
+            intents.append(re.sub(r"\byour(self)?\b", lambda m: "my" + (m[1] or ""), " ".join([verb, *words[1:]]), flags=re.I))
     if name_words and (_imperative(name_words[0]) or own):
         intents.append(" ".join([_imperative(name_words[0]) or name_words[0], *name_words[1:]]))
     elif name_words and not intents:  # the name as a thing to look up, only when nothing reads better
