@@ -260,6 +260,10 @@ def test_what_developer_tools_take_gets_its_own_values():
     assert all(draw("path", {"type": "string"}, rng, banks, tool="list_directory") in banks["directory_path"] for _ in range(10))
     assert all(draw("path", {"type": "string"}, rng, banks, tool="read_file") in banks["file_path"] for _ in range(10))
     assert all(draw("source", {"type": "string"}, rng, banks, tool="move_file") in banks["file_path"] for _ in range(10))
+    # ... and what an everyday word is for: an issue's title, a commit's message
+    assert all(draw("title", {"type": "string"}, rng, banks, tool="create_issue") in banks["issue_title"] for _ in range(10))
+    assert all(draw("message", {"type": "string", "description": "Commit message"}, rng, banks, tool="git_commit") in banks["commit_message"] for _ in range(10))
+    assert all(draw("title", {"type": "string"}, rng, banks, tool="create_event") in banks["event_title"] for _ in range(10))
     # Counts and ids typed "number" are whole; a latitude is not.
     for name in ("page", "per_page", "pageId", "count", "pull_number", "limit"):
         assert all(float(v).is_integer() for v in _draws({"type": "number"}, name=name, n=40)), name

@@ -389,6 +389,14 @@ def _format_values(fmt: str, rng: random.Random, banks: dict[str, Any], name: st
     return []
 
 
+# An everyday bank's narrower kin where the parameter, its description or its tool says what it is
+# for: a GitHub issue's title is no "Board meeting", a commit message no "I left the package".
+_NARROWER: dict[tuple[str, frozenset[str]], str] = {
+    ("event_title", frozenset({"issue", "issues", "pull", "merge", "ticket", "bug"})): "issue_title",
+    ("email_body", frozenset({"issue", "issues", "pull", "merge", "review", "ticket", "bug"})): "issue_body",
+    ("text_message", frozenset({"commit", "push"})): "commit_message",
+    ("phrase", frozenset({"repository", "repo", "project"})): "repo_description",
+}
 _FILE_WORDS = {"file", "files", "directory", "directories", "folder", "path"}
 # Head nouns that say little alone: "company_name" is a company, "place_id" an id.
 _GENERIC_HEADS = {"name", "value", "text", "string", "type", "data", "info"}
@@ -414,5 +422,7 @@ def _bank_values(name: str, description: str, banks: dict[str, Any], tool: str =
             if hit and isinstance(banks.get(bank), list) and banks[bank]:
                 if bank == "file_path" and not {"file", "files"} & {*words, *described} and {"directory", "directories", "folder", "dir"} & {*words, *described, *tool_words}:
                     bank = "directory_path"
+                context = {*words, *described, *tool_words}
+                bank = next((better for (was, cues), better in _NARROWER.items() if was == bank and cues & context and banks.get(better)), bank)
                 return [str(v) for v in banks[bank]], ("name" if "_" in word else source)
     return [str(v) for v in banks.get("topic", ["example"])], None
