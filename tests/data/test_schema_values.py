@@ -259,7 +259,8 @@ def test_what_developer_tools_take_gets_its_own_values():
     rng = random.Random(0)
     assert all(draw("path", {"type": "string"}, rng, banks, tool="list_directory") in banks["directory_path"] for _ in range(10))
     assert all(draw("path", {"type": "string"}, rng, banks, tool="read_file") in banks["file_path"] for _ in range(10))
-    assert all(draw("source", {"type": "string"}, rng, banks, tool="move_file") in banks["file_path"] for _ in range(10))
+    assert all(draw(side, {"type": "string"}, rng, banks, tool="move_file") in banks["file_path"] for side in ("source", "destination") for _ in range(10))
+    assert all(draw("destination", {"type": "string"}, rng, banks, tool="maps_directions") in banks["city"] for _ in range(10))
     # ... and what an everyday word is for: an issue's title, a commit's message
     assert all(draw("title", {"type": "string"}, rng, banks, tool="create_issue") in banks["issue_title"] for _ in range(10))
     assert all(draw("message", {"type": "string", "description": "Commit message"}, rng, banks, tool="git_commit") in banks["commit_message"] for _ in range(10))

@@ -396,6 +396,7 @@ _NARROWER: dict[tuple[str, frozenset[str]], str] = {
     ("email_body", frozenset({"issue", "issues", "pull", "merge", "review", "ticket", "bug"})): "issue_body",
     ("text_message", frozenset({"commit", "push"})): "commit_message",
     ("phrase", frozenset({"repository", "repo", "project"})): "repo_description",
+    ("city", frozenset({"file", "files", "directory", "directories", "folder", "path"})): "file_path",  # move_file's destination
 }
 _FILE_WORDS = {"file", "files", "directory", "directories", "folder", "path"}
 # Head nouns that say little alone: "company_name" is a company, "place_id" an id.
