@@ -218,6 +218,8 @@ def test_a_request_asks_for_the_thing_the_tool_does():
     assert _derived_intents(Tool(name="git_reset", description="Unstages all staged changes"))[0] == "unstage all staged changes"
     assert _derived_intents(Tool(name="cleanup", description="Cleanup all managed resources")) == ["clean up all managed resources"]
     assert _derived_intents(Tool(name="fork_repository", description="Fork a GitHub repository to your account"))[0] == "fork a GitHub repository to my account"
+    assert _derived_intents(Tool(name="create_event", description="Add an event to the user's calendar"))[0] == "add an event to my calendar"
+    assert _derived_intents(Tool(name="ship_package"))[0] == "ship package"
     # Nested values keep their shape; null is said as a word.
     assert _RowMaker._render([[37, 10], [8, 5]]) == "[37, 10], [8, 5]"
     assert _RowMaker._render({"a": {"b": 7}, "level": None}) == "a (b 7), level none"
@@ -278,3 +280,54 @@ def test_a_descriptions_examples_are_values_not_forms_and_beat_a_word_it_mention
     # a bank a word of the description names ("resource", "containers") gives way to its examples
     values = _draws({"type": "string", "description": "Resource name to explain (e.g. pods, deployments, pods.spec.containers)"}, name="kind")
     assert set(values) == {"pods", "deployments", "pods.spec.containers"}
+
+
+def test_a_teams_own_tools_get_values_and_ranges_of_their_kind(tmp_path):
+    """What a hostile probe with its own SaaS, DevOps and assistant tools found (2026-12-07)."""
+    from datetime import date, datetime
+
+    from tooltune.data.surface import family_of
+
+    banks = load_banks()
+    assert described_examples("Specific version to roll back to, e.g. v1.9.0; default: previous") == ["v1.9.0"]
+    # one example is not every row's value: its digits are drawn afresh, within the pattern
+    ids = _draws({"type": "string", "pattern": "^cus_[A-Za-z0-9]{8,}$", "description": "Customer ID, e.g. cus_9s8Df7Gh"}, name="customer_id", n=40)
+    assert len(set(ids)) >= 8 and all(re.fullmatch(r"cus_\ds\dDf\dGh", v) for v in ids)
+    times = _draws({"type": "string", "description": "24h local time, e.g. 19:30"}, name="time", n=40)
+    assert "19:30" in times and all(re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", t) for t in times)  # a time's digits are not redrawn
+    assert set(_draws({"type": "string", "description": "Record value: an IPv4/IPv6 address, hostname or text"}, name="value")) <= set(banks["ip_address"])
+    assert set(_draws({"type": "string"}, name="service")) <= set(banks["service_name"])
+    assert all(v <= 12 for v in _draws({"type": "integer", "minimum": 1, "maximum": 20}, name="party_size"))
+    # an amount in cents is never said as money ("$17" would be 1700 of them)
+    assert family_of("amount", {"type": "integer", "description": "Amount to refund in cents"}) is None
+    tools = [
+        {"type": "function", "function": {"name": "create_calendar_event", "description": "Create an event on the user's calendar.", "parameters": {"type": "object", "properties": {
+            "title": {"type": "string"}, "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
+            "attendees": {"type": "array", "items": {"type": "string", "format": "email"}, "description": "Invitee email addresses"}}, "required": ["title", "start", "end", "attendees"]}}},
+        {"type": "function", "function": {"name": "get_metrics", "description": "Fetch a metric's time series.", "parameters": {"type": "object", "properties": {
+            "metric": {"type": "string"}, "range": {"type": "object", "properties": {"from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}}, "required": ["from", "to"]}},
+            "required": ["metric", "range"]}}},
+        {"type": "function", "function": {"name": "list_invoices", "description": "List invoices.", "parameters": {"type": "object", "properties": {
+            "created_after": {"type": "string", "format": "date"}, "created_before": {"type": "string", "format": "date"}}, "required": ["created_after", "created_before"]}}},
+    ]
+    (tmp_path / "tools.json").write_text(json.dumps(tools))
+    paths = generate(GenerateConfig(n=120, eval_n=20, seed=3, tools_file=tmp_path / "tools.json", eval_tools=["list_invoices"]), tmp_path / "out").paths
+    rows = read_records(paths["train"]) + read_records(paths["eval"])
+    stamp = lambda v: datetime.fromisoformat(v.replace("Z", "+00:00"))  # noqa: E731
+    seen = set()
+    for record in rows:
+        if record.behavior == "clarify":
+            assert not re.match(r"(I can help with that|Sure!|Happy to help)\. (Happy to help|Sure)", record.ground_truth)  # one opener
+            assert "attendees" not in record.ground_truth  # asked by its description: "invitee email addresses"
+            continue
+        for call in json.loads(record.ground_truth) if record.behavior == "execute" else []:
+            a = call["arguments"]
+            seen.add(call["name"])
+            if call["name"] == "create_calendar_event":
+                assert 0 < (stamp(a["end"]) - stamp(a["start"])).total_seconds() <= 3 * 3600
+            if call["name"] == "get_metrics":
+                assert 0 < (stamp(a["range"]["to"]) - stamp(a["range"]["from"])).total_seconds() <= 3 * 3600
+            if call["name"] == "list_invoices":
+                assert 1 <= (date.fromisoformat(a["created_before"]) - date.fromisoformat(a["created_after"])).days <= 14
+    assert seen == {"create_calendar_event", "get_metrics", "list_invoices"}
+    assert not any("the user's" in r.user_prompt for r in rows)

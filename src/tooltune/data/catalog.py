@@ -37,7 +37,7 @@ _IMPERATIVE = {
     "scale", "drain", "patch", "apply", "install", "uninstall", "deploy", "restart", "click", "hover", "press", "wait",
     "resize", "crawl", "scrape", "evaluate", "load", "save", "sync", "share", "block",
     "drag", "drop", "type", "handle", "execute", "upgrade", "reconnect", "switch", "unstage", "compress", "emulate",
-    "manage", "interact", "expand", "scroll", "focus", "kill", "cordon", "rollback", "do", "clean",
+    "manage", "interact", "expand", "scroll", "focus", "kill", "cordon", "rollback", "do", "clean", "ship",
 }
 # A description's first word that is a verb's stand-in: "Performs a web search" asks to do one.
 _VERB_STANDS = {"perform": "do", "performs": "do", "cleanup": "clean up", "cleans": "clean"}
@@ -187,7 +187,8 @@ def _derived_intents(tool: Tool) -> list[str]:
         verb = _imperative(words[0], ambiguous=True) or own
         if verb and len(words) <= 16:
             # the user asks: "fork a repository to your account" is theirs, "to my account"
-            intents.append(re.sub(r"\byour(self)?\b", lambda m: "my" + (m[1] or ""), " ".join([verb, *words[1:]]), flags=re.I))
+            intent = re.sub(r"\byour(self)?\b", lambda m: "my" + (m[1] or ""), " ".join([verb, *words[1:]]), flags=re.I)
+            intents.append(re.sub(r"\bthe (?:current |authenticated )?user's\b", "my", intent, flags=re.I))  # "add an event to the user's calendar"
     if name_words and (_imperative(name_words[0]) or own):
         intents.append(" ".join([_imperative(name_words[0]) or name_words[0], *name_words[1:]]))
     elif name_words and not intents:  # the name as a thing to look up, only when nothing reads better

@@ -776,7 +776,39 @@ class _RowMaker:
                 swapped = {**args, low: b, high: a}
                 if not argument_problems(ct.tool, swapped):
                     args = swapped
+        if not ct.hinted:  # a user's tool: ranges of a usual length, inside nested objects too
+            args = self._spans(ct, args)
         return args
+
+    def _spans(self, ct: CatalogTool, args: dict[str, Any]) -> dict[str, Any]:
+        """A user's ranges drawn apart run from minutes to years ("a guitar lesson from May 2026 to
+        April 2027"): an end date-time comes 30 minutes to 3 hours after its start, an end date 1 to
+        14 days after; the same inside nested objects (a metrics query's ``range.from`` / ``range.to``),
+        where the pair is also put in order. Kept only where the call still validates."""
+
+        def spanned(values: dict[str, Any]) -> dict[str, Any]:
+            values = {k: spanned(v) if isinstance(v, dict) else v for k, v in values.items()}
+            for low, high, _word in _bounds(list(values)):
+                start, end = values[low], values[high]
+                if not (isinstance(start, str) and isinstance(end, str)):
+                    continue
+                later = None
+                if re.fullmatch(r"\d{4}-\d{2}-\d{2}", start) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", end):
+                    later = (dt.date.fromisoformat(start) + dt.timedelta(days=self.rng.randint(1, 14))).isoformat()
+                elif re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?", start) and re.fullmatch(r"\d{4}-\d{2}-\d{2}T.+", end):
+                    try:
+                        moment = dt.datetime.fromisoformat(start.replace("Z", "+00:00")) + dt.timedelta(minutes=self.rng.choice((30, 45, 60, 90, 120, 180)))
+                    except ValueError:
+                        continue
+                    later = moment.isoformat().replace("+00:00", "Z") if start.endswith("Z") else moment.isoformat()
+                    if re.fullmatch(r".*T\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})?", start):  # the start's own precision
+                        later = re.sub(r"(T\d{2}:\d{2}):00", r"\1", later)
+                if later is not None:
+                    values[high] = later
+            return values
+
+        candidate = spanned(copy.deepcopy(args))
+        return candidate if not argument_problems(ct.tool, candidate) else args
 
     def _phrase(self, ct: CatalogTool, args: dict[str, Any], style: str, opener: bool = True) -> tuple[str, str, dict[str, str]]:
         """(request, frame, what it says for each value not in the call's form)."""
@@ -895,11 +927,25 @@ class _RowMaker:
     def _ask(self, ct: CatalogTool, missing: str) -> str:
         lead = self.rng.choice(ASK_LEADS[self.split])
         own = ct.ask.get(missing)
-        ask = own if own and self.rng.random() < 0.75 else self.rng.choice(GENERIC_ASKS[self.split]).format(name=humanize(missing))
+        ask = own if own and self.rng.random() < 0.75 else self.rng.choice(GENERIC_ASKS[self.split]).format(name=self._asked_name(ct, missing))
         opening = _words(lead)[:2]
         # "Happy to help. Happy to help. Could you ...", "Sure! Sure, what ...": one opener is enough
-        # (plain-value files keep the old answers, byte for byte).
+        # (plain-value files keep the old answers, byte for byte); a user's tool, whose files no
+        # earlier version pinned, never gets two ("I can help with that. Happy to help. ...").
+        if not ct.hinted and lead and _words(ask)[:1] and _words(ask)[0] in ("sure", "happy", "of", "glad"):
+            return ask
         return ask if self.natural and opening and _words(ask)[: len(opening)] == opening else lead + ask
+
+    @staticmethod
+    def _asked_name(ct: CatalogTool, name: str) -> str:
+        """How a question names a parameter: for a user's tool its short description where it has
+        one ("Invitee email addresses", not "attendees"), else its name in words."""
+        schema = ct.tool.properties.get(name)
+        said = str(schema.get("description") or "").strip().rstrip(".") if isinstance(schema, dict) and not ct.hinted else ""
+        said = re.sub(r"^(?:the|a|an)\s+", "", said, flags=re.I)
+        if said and len(said.split()) <= 4 and re.fullmatch(r"[A-Za-z][A-Za-z /'-]*", said):
+            return said if said[:2].isupper() else said[0].lower() + said[1:]
+        return humanize(name)
 
     def _value(self, ct: CatalogTool, name: str) -> Any:
         value = self._bank_value(ct, name)
@@ -1034,11 +1080,12 @@ def _placeholders(template: str) -> list[str]:
 # The first word of each pair bounds a range from below: min_price / max_price, startDateTime / endDateTime.
 _BOUND_WORDS = {"start": "end", "begin": "end", "min": "max", "minimum": "maximum", "from": "to", "since": "until",
                 "earliest": "latest", "low": "high", "lower": "upper", "first": "last", "in": "out", "checkin": "checkout",
-                "departure": "return", "depart": "return", "outbound": "return", "pickup": "dropoff", "arrival": "departure"}
+                "departure": "return", "depart": "return", "outbound": "return", "pickup": "dropoff", "arrival": "departure",
+                "after": "before"}
 
 
 # Bounds that order times, not numbers: from_account_id / to_account_id are no range.
-_TIME_BOUNDS = {"from", "since", "earliest", "in", "checkin", "departure", "depart", "outbound", "pickup", "arrival"}
+_TIME_BOUNDS = {"from", "since", "earliest", "in", "checkin", "departure", "depart", "outbound", "pickup", "arrival", "after"}
 
 
 def _bounds(names: list[str]) -> list[tuple[str, str, str]]:

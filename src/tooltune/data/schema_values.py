@@ -46,7 +46,8 @@ _WORD_BANKS: list[tuple[str, str]] = [
     ("javascript", "js_code"), ("script", "js_code"), ("cursor", "cursor"), ("kubeconfig", "kube_context"), ("container", "container_name"), ("timestamp", "date"),
     ("pod", "resource_name"), ("deployment", "resource_name"), ("helm", "resource_name"), ("resource", "resource_name"),
     ("prompt", "instruction"), ("instruction", "instruction"), ("goal", "instruction"), ("glob", "glob"), ("pattern", "glob"),
-    ("webhook", "url"), ("repository", "repository"), ("q", "search_query"),
+    ("webhook", "url"), ("repository", "repository"), ("q", "search_query"), ("ip", "ip_address"), ("ipv4", "ip_address"),
+    ("ipv6", "ip_address"), ("service", "service_name"), ("metric", "metric_name"), ("restaurant", "restaurant_name"), ("list", "list_name"),
     ("email", "email"), ("username", "username"), ("filename", "file_path"), ("namespace", "namespace"), ("subject", "email_subject"), ("airport", "airport"), ("ticker", "ticker"), ("symbol", "ticker"),
     ("currency", "currency"), ("timezone", "timezone"), ("time_zone", "timezone"), ("language", "language"), ("lang", "language"),
     ("country", "country"), ("city", "city"), ("location", "city"), ("place", "city"), ("destination", "city"), ("origin", "city"),
@@ -73,7 +74,7 @@ _INT_WORDS: list[tuple[str, int, int, tuple[float, ...]]] = [
     ("latitude", -90, 90, (48.8566, 40.7128, 51.5074, -33.8688, 35.6762)), ("lat$", -90, 90, (48.8566, 40.7128, 51.5074, -33.8688, 35.6762)),
     ("longitude", -180, 180, (2.3522, -74.006, -0.1278, 151.2093, 139.6503)), ("lng$", -180, 180, (2.3522, -74.006, -0.1278, 151.2093, 139.6503)),
     ("lon$", -180, 180, (2.3522, -74.006, -0.1278, 151.2093, 139.6503)),
-    ("year", 1990, 2028, ()), ("port", 1, 65535, (80, 443, 3000, 5432, 8080)), ("page", 1, 10, ()),
+    ("party", 1, 12, (2, 3, 4, 6)), ("year", 1990, 2028, ()), ("port", 1, 65535, (80, 443, 3000, 5432, 8080)), ("page", 1, 10, ()),
     ("limit", 1, 100, (5, 10, 20, 25, 50)), ("per", 1, 100, (10, 20, 30, 50)), ("max", 1, 100, (5, 10, 20, 50)),
     ("count", 1, 50, (3, 5, 10)), ("num", 1, 50, (3, 5, 10)), ("top", 1, 50, (3, 5, 10)), ("size", 1, 100, (10, 20, 50)),
     ("age", 1, 99, ()), ("second", 1, 3600, (5, 10, 30, 60, 120)), ("timeout", 1, 600, (10, 30, 60)),
@@ -87,6 +88,9 @@ _INT_WORDS: list[tuple[str, int, int, tuple[float, ...]]] = [
 _NICE_NUMBERS = (0.5, 1.5, 2.5, 5, 10, 12.5, 15, 20, 25, 40, 50, 75, 99.99, 100, 150, 200, 250, 500, 1000, 2500)
 _EXAMPLE_LEAD = re.compile(r"(?:e\.g\.|\beg\.|\bex\.|for example|for instance|such as|example[s]?:|like|in the format)\s*,?\s*(.{1,160}?)(?:\)|\.\s|$)", re.I)
 _MASK = re.compile(r"[YMDHhmsTZ]+(?:[-:/. T][YMDHhmsTZ]+)+")  # "in the format YYYY-MM-DD": a form, not a value
+# An example whose digits can be drawn afresh: letters and digits (an id, a version, a tag), not a
+# time, a date or an address (whose digits have ranges).
+_VARIABLE = re.compile(r"(?=.*[A-Za-z])(?=.*\d)(?!.*\d[:/-]\d)(?!.*\d+\.\d+\.\d+\.\d+)[\w.+#@-]{2,60}")
 _NOT_EXAMPLES = {"etc", "and so on", "and more"}  # "e.g., pods, deployments, etc." ends a list, names no value
 _QUOTED = re.compile(r"[\"'`]([^\"'`\n]{1,60})[\"'`]")
 _MAX_DEPTH = 12
@@ -127,7 +131,8 @@ def described_examples(description: str) -> list[str]:
         quoted = _QUOTED.findall(span)
         found.extend(q.strip() for q in quoted if q.strip() and not _MASK.fullmatch(q.strip()))
         if not quoted:  # unquoted: "e.g. Paris, London" -> the comma-separated words
-            found.extend(w.strip(" .;:") for w in re.split(r",|\bor\b", span) if 0 < len(w.strip(" .;:")) <= 40 and len(w.split()) <= 4 and w.strip(" .;:").lower() not in _NOT_EXAMPLES and not _MASK.fullmatch(w.strip(" .;:")))
+            found.extend(w.strip(" .;:") for w in re.split(r",|;|\bor\b", span) if 0 < len(w.strip(" .;:")) <= 40 and len(w.split()) <= 4 and w.strip(" .;:").lower() not in _NOT_EXAMPLES
+                         and not _MASK.fullmatch(w.strip(" .;:")) and not w.strip().lower().startswith("default"))
     return list(dict.fromkeys(found))
 
 
@@ -301,18 +306,22 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
     fmt = schema.get("format")
     pattern = schema.get("pattern")
     candidates = _format_values(fmt, rng, banks, name) if fmt else []
+    examples: list[str] = []
     if not candidates:
         # The description's own examples first; a bank the name or description points to otherwise.
         given = [e for e in schema.get("examples") or [] if isinstance(e, str) and e.strip()] if isinstance(schema.get("examples"), list) else []
         examples = [e for e in dict.fromkeys(given + described_examples(description)) if not pattern or _search(pattern, e)]
         bank, chosen = _bank_values(name, description, banks, tool)
         # A bank the name chose shares the draws with the examples; one a word of the description
-        # merely mentions ("containers" in "e.g. pods, pods.spec.containers") gives way to them.
+        # merely mentions ("containers" in "e.g. pods, pods.spec.containers"), or a generic word of
+        # the name ("name" of restaurant_name, e.g. 'Nopa'), gives way to them.
         candidates = examples if examples and (chosen != "name" or rng.random() < 0.7) else bank
     if pattern:
         matching = [c for c in candidates if _search(pattern, c)]
         if not matching:  # "usd" for ^[a-z]{3}$: the same values in the case the pattern asks for
             matching = [v for c in candidates for v in dict.fromkeys((c.lower(), c.upper())) if _search(pattern, v)]
+        if not matching:  # the description's examples before another bank ("cus_9s8Df7Gh", not a 60-letter string from the regex)
+            matching = [e for e in examples if _search(pattern, e)]
         if not matching:  # else any bank whose values match, a bank that shares a word with the name first ("country" -> country_code)
             words = set(name_words(name))
             ordered = sorted((k for k, bank in banks.items() if isinstance(bank, list)), key=lambda k: not words & set(k.split("_")))
@@ -324,7 +333,15 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
     low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
     fitting = [c for c in candidates if len(c) >= low and (high is None or len(c) <= high)]
     if fitting:
-        return rng.choice(fitting[:40])
+        value = rng.choice(fitting[:40])
+        if value in examples and _VARIABLE.fullmatch(value) and rng.random() < 0.5:
+            # A description's one example ("cus_9s8Df7Gh", "v2.14.3") would be every row's value: its
+            # digits drawn afresh make another of its kind ("cus_4s1Df8Gh", "v7.30.1").
+            varied = re.sub(r"\d", lambda _: str(rng.randint(0, 9)), value)
+            varied = re.sub(r"(?<!\d)0(?=\d)", lambda _: str(rng.randint(1, 9)), varied)  # no leading zero ("v3.03.7")
+            if not pattern or _search(pattern, varied):
+                value = varied
+        return value
     if pattern:
         raise NoValue(f"'{name}': no value of {low}..{high} characters matches pattern {pattern!r}")
     base = rng.choice(candidates) if candidates else "example"
@@ -404,7 +421,8 @@ _GENERIC_HEADS = {"name", "value", "text", "string", "type", "data", "info"}
 
 
 def _bank_values(name: str, description: str, banks: dict[str, Any], tool: str = "") -> tuple[list[str], str | None]:
-    """(values, what chose them: "name", "description", "tool" or None) for a string parameter: the
+    """(values, what chose them: "name", "description", "generic" (a generic word of the name), "tool"
+    or None) for a string parameter: the
     bank its head noun points to (the last word of the name, unless that word is generic), then its
     other words, then the description's words, then the name's generic words ("Repository name" is
     a repository, not a person's name), then the tool's name ("source" of ``move_file`` is a file);
@@ -415,7 +433,7 @@ def _bank_values(name: str, description: str, banks: dict[str, Any], tool: str =
     described, tool_words = name_words(description), name_words(tool)
     groups = [("name", [w]) for w in reversed(words) if w not in _GENERIC_HEADS] + [("description", described)]
     # the tool's name only for files: "search" of a search tool says nothing of its "filter"
-    groups += [("name", [w]) for w in reversed(words) if w in _GENERIC_HEADS] + [("tool", [w for w in tool_words if w in _FILE_WORDS])]
+    groups += [("generic", [w]) for w in reversed(words) if w in _GENERIC_HEADS] + [("tool", [w for w in tool_words if w in _FILE_WORDS])]
     for source, group in groups:
         for word, bank in _WORD_BANKS:
             # Short words match whole words only ("name" is not "namespace"); longer ones may prefix ("files").

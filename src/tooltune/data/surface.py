@@ -459,6 +459,8 @@ def family_of(name: str, schema: dict[str, Any], tool_params: dict[str, Any] | N
         return "list"
     if kind not in ("integer", "number"):
         return None
+    if re.search(r"\bin cents\b|\bminor units?\b|\bsmallest currency unit", lowered):
+        return None  # "$17" is 1700 of these: said as the number the call takes, never as money
     if "percent" in lowered:
         return "percent"
     if "minute" in lowered:
