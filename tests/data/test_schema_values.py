@@ -331,3 +331,20 @@ def test_a_teams_own_tools_get_values_and_ranges_of_their_kind(tmp_path):
                 assert 1 <= (date.fromisoformat(a["created_before"]) - date.fromisoformat(a["created_after"])).days <= 14
     assert seen == {"create_calendar_event", "get_metrics", "list_invoices"}
     assert not any("the user's" in r.user_prompt for r in rows)
+
+
+def test_the_report_notes_tools_without_a_description_or_with_an_odd_name(tmp_path):
+    weather = {"name": "get_weather", "description": "Get the weather for a city.", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+    bare = {"name": "lookup_order", "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}
+    odd = {"name": "send note!", "description": "Send a note.", "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}
+    done = generate(GenerateConfig(n=40, eval_n=10, seed=1, tools_file=_write_tools(tmp_path, [weather, bare, odd]), eval_tools=["get_weather"]), tmp_path / "out")
+    report = done.render()
+    assert "note: lookup_order has no description" in report and "note: send note!: most function-calling APIs" in report
+    assert "get_weather has" not in report and "get_weather:" not in report
+
+
+def test_a_fifth_of_a_users_tools_rounded_is_held_out(tmp_path):
+    tools = [{"name": f"get_{w}", "description": f"Get the {w} of a city.", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+             for w in ("weather", "time", "population", "mayor", "area", "timezone", "currency", "airport", "elevation")]
+    train, held, _ = GenerateConfig(n=40, eval_n=10, tools_file=_write_tools(tmp_path, tools)).catalogs()
+    assert len(held) == 2 and len(train) == 7  # 9 / 5 = 1.8: two, so eval.jsonl is not one tool's rows

@@ -78,7 +78,7 @@ class GenerateConfig:
     shapes: float = field(default=0.0, metadata={"help": "Share of execute rows in the shapes real agents see: two calls in one answer (two tools, or one tool for two values), a conversation that goes on after a tool result or supplies a value asked for earlier, or a long tool list (6-12 tools). Both files get them; 0 writes single-call rows only, as earlier versions did."})
     name_styles: float = field(default=0.0, metadata={"help": "Share of rows (of tool lists, when rows share one; a clarify row and its twin together) whose tool names are renamed into another style agents use: camelCase (getStockPrice) or dotted with the tool's domain as namespace (markets.get_stock_price), half each, so the model copies a name from the list rather than expecting snake case. Both files get them; eval.jsonl reports each style. 0: the files of earlier versions."})
     tools_file: str | None = field(default=None, metadata={"help": "Generate for these tools (OpenAI function schemas) instead of the bundled catalogs."})
-    eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them)."})
+    eval_tools: list[str] | None = field(default=None, metadata={"help": "With tools_file: names held out for eval.jsonl (default: a fifth of them, rounded, at least one)."})
 
     def __post_init__(self) -> None:
         if self.n < 0 or self.eval_n < 0 or self.n + self.eval_n == 0:
@@ -126,7 +126,8 @@ class GenerateConfig:
             raise ValueError(f"every tool --eval-tools names was skipped ({_reasons({n: skipped[n] for n in sorted(held) if n in skipped})}); hold out another")
         held &= names
         if not held and len(tools) > 1 and self.eval_n > 0:  # no eval file: every tool trains
-            held = set(random.Random(self.seed).sample(sorted(names), max(1, len(tools) // 5)))
+            # a fifth, rounded: a 9-tool list holds out two, so eval.jsonl is not one tool's rows
+            held = set(random.Random(self.seed).sample(sorted(names), max(1, round(len(tools) / 5))))
         train = [t for t in tools if t.name not in held]
         if not train:
             raise ValueError("every tool is held out for eval; leave at least one for training")
@@ -149,6 +150,7 @@ class Generated:
     paths: dict[str, Path]
     rows: dict[str, dict[str, dict[str, int]]]  # tool -> split -> behavior -> rows
     skipped: dict[str, str]  # tool -> why no row could be made for it
+    notes: list[str] = field(default_factory=list)  # what a user's tools could do better, a line each
 
     def render(self) -> str:
         """The per-tool report ``data generate`` prints."""
@@ -165,6 +167,7 @@ class Generated:
         both = sorted(name for name, by in self.rows.items() if by.get("train", {}).get("execute") and by.get("eval", {}).get("execute"))
         if both:  # one usable tool: nothing could be held out
             lines.append(f"note: {', '.join(both)} made calls in both files, so eval.jsonl measures tools training saw; bring more tools to hold some out")
+        lines += [f"note: {n}" for n in self.notes]
         made = sum(sum(by.values()) for tool in self.rows.values() for by in tool.values())
         lines.append(f"{sum(1 for by in self.rows.values() if by)} tools with rows, {len(self.skipped)} skipped; {made} rows name a tool (refuse: it was asked for but not offered); harmful and out-of-scope rows name none")
         return "\n".join(lines)
@@ -203,7 +206,19 @@ def generate(config: GenerateConfig, out_dir: str | Path) -> Generated:
             rename(records, config.name_styles, namespaces, random.Random(config.seed + 15485863 + (split == "eval")))
     for split, records in splits.items():  # written only when every split could be made
         write_jsonl(paths[split], records)
-    return Generated(paths, rows, dict(skipped))
+    return Generated(paths, rows, dict(skipped), _tool_notes([*train_tools, *eval_tools]) if config.tools_file else [])
+
+
+def _tool_notes(tools: list[CatalogTool]) -> list[str]:
+    """What in a user's tools makes worse data or calls other clients refuse: no description (its
+    requests come from the name alone), a name most function-calling APIs reject."""
+    seen = {t.name: t for t in tools}.values()
+    bare = sorted(t.name for t in seen if not t.hinted and not (t.tool.description or "").strip())
+    odd = sorted(t.name for t in seen if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", t.name))
+    notes = [f"{', '.join(bare)} {'has' if len(bare) == 1 else 'have'} no description: requests come from the name alone; a one-line description of what it does makes better ones"] if bare else []
+    if odd:
+        notes.append(f"{', '.join(odd)}: most function-calling APIs take names of letters, digits, '_', '-' and '.' only, up to 64; the model will learn the name as written")
+    return notes
 
 
 def generate_split(

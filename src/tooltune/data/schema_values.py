@@ -343,7 +343,8 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
                 value = varied
         return value
     if pattern:
-        raise NoValue(f"'{name}': no value of {low}..{high} characters matches pattern {pattern!r}")
+        size = f"at least {low}" if high is None else f"{low} to {high}"
+        raise NoValue(f"'{name}': no value of {size} characters matches pattern {pattern!r}")
     base = rng.choice(candidates) if candidates else "example"
     text = base
     while len(text) < low:  # "the French Revolution the French Revolution ...", not "...Revolutionthe French"
