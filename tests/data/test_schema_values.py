@@ -348,3 +348,25 @@ def test_a_fifth_of_a_users_tools_rounded_is_held_out(tmp_path):
              for w in ("weather", "time", "population", "mayor", "area", "timezone", "currency", "airport", "elevation")]
     train, held, _ = GenerateConfig(n=40, eval_n=10, tools_file=_write_tools(tmp_path, tools)).catalogs()
     assert len(held) == 2 and len(train) == 7  # 9 / 5 = 1.8: two, so eval.jsonl is not one tool's rows
+
+
+def test_a_second_probes_tools_get_values_of_their_scale_and_kind():
+    """A second hostile probe (e-commerce, HR, smart home, analytics; 2026-12-07)."""
+    banks = load_banks()
+    # a description's lead words and advice are no values; code is not cut at its commas
+    assert described_examples("SQL LIKE pattern on the table name, e.g. fct_%") == ["fct_%"]
+    assert described_examples("Device ID, e.g. thermostat.hall; omit for whole home") == ["thermostat.hall"]
+    assert described_examples("The SQL statement, e.g. SELECT country, COUNT(*) FROM users GROUP BY 1") == []
+    # a pattern the format's bank cannot meet takes the description's example, not the bare prefix
+    uris = _draws({"type": "string", "format": "uri", "pattern": "^s3://", "description": "S3 URI prefix, e.g. s3://acme-data-exports/daily/"}, name="destination_uri")
+    assert set(uris) == {"s3://acme-data-exports/daily/"}
+    # a number near the description's own, not at the minimum; cents are cents of a price
+    salaries = _draws({"type": "integer", "minimum": 10000, "maximum": 1000000, "description": "Annual base salary, e.g. 145000"}, name="base_salary", n=40)
+    assert sum(v >= 50000 for v in salaries) > 12  # before: none (10000-10500)
+    assert all(v >= 99 for v in _draws({"type": "integer", "minimum": 1}, name="price_cents"))
+    # an id-like example with a year in it is varied too; a tracking number is no song
+    ids = _draws({"type": "string", "description": "Order ID, e.g. ORD-2024-00123"}, name="order_id", n=40)
+    shaped = [v for v in ids if v.startswith("ORD-")]  # the rest from the order-id bank the name chose
+    assert len(set(shaped)) > 10 and all(re.fullmatch(r"ORD-\d{4}-\d{5}", v) for v in shaped)
+    assert set(_draws({"type": "string"}, name="tracking_number")) <= set(banks["tracking_number"])
+    assert set(_draws({"type": "string"}, name="job_title")) <= set(banks["job_title"])

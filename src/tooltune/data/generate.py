@@ -747,7 +747,10 @@ class _RowMaker:
         # Natural requests state an optional value more often (a stated one the call must carry).
         share = 0.4 if self.natural else 0.3
         chosen = [p for p in ct.tool.properties if (p in ct.tool.required or self.rng.random() < share) and p not in self.left_out.get(ct.name, ())]
-        return self._in_order(ct, self._distinct(ct, chosen))
+        args = self._distinct(ct, chosen)
+        if not ct.hinted:  # an optional object or list drawn empty says nothing ("Also filters: ."): left out
+            args = {p: v for p, v in args.items() if p in ct.tool.required or v not in ({}, [])}
+        return self._in_order(ct, args)
 
     def _without_hints(self, ct: CatalogTool, missing: str, args: dict[str, Any]) -> dict[str, Any]:
         """``args`` less the optional values that say what the missing one would be: a clarify row
@@ -805,6 +808,9 @@ class _RowMaker:
             values = {k: spanned(v) if isinstance(v, dict) else v for k, v in values.items()}
             for low, high, _word in _bounds(list(values)):
                 start, end = values[low], values[high]
+                if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, end)) and start > end:
+                    values[low], values[high] = end, start  # a nested salary range's min over its max
+                    continue
                 if not (isinstance(start, str) and isinstance(end, str)):
                     continue
                 later = None
@@ -958,7 +964,9 @@ class _RowMaker:
         schema = ct.tool.properties.get(name)
         said = str(schema.get("description") or "").strip().rstrip(".") if isinstance(schema, dict) and not ct.hinted else ""
         said = re.sub(r"^(?:the|a|an)\s+", "", said, flags=re.I)
-        if said and len(said.split()) <= 4 and re.fullmatch(r"[A-Za-z][A-Za-z /'-]*", said):
+        # a noun phrase, not "How often to export", "Start date YYYY-MM-DD" or "Whether to ..."
+        noun = said and not re.match(r"(?:how|what|when|where|which|whether|who|if|set|use|true|false|optional|required)\b", said, re.I) and not re.search(r"\b[A-Z]{3,}\b", said)
+        if noun and len(said.split()) <= 4 and re.fullmatch(r"[A-Za-z][A-Za-z /'-]*", said):
             return said if said[:2].isupper() else said[0].lower() + said[1:]
         return humanize(name)
 

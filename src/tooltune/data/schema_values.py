@@ -39,10 +39,10 @@ _WORD_BANKS: list[tuple[str, str]] = [
     ("surname", "last_name"), ("birth", "birth_date"), ("dob", "birth_date"), ("country_code", "country_code"),
     ("zip", "postal_code"), ("postal", "postal_code"), ("postcode", "postal_code"), ("phone", "phone_number"), ("mobile", "phone_number"),
     ("sku", "sku"), ("password", "password"), ("passphrase", "password"), ("sql", "sql_query"), ("emoji", "emoji"), ("reaction", "emoji"),
-    ("tz", "timezone"), ("identifier", "identifier"), ("label_selector", "label_selector"), ("field_selector", "field_selector"), ("commit_id", "commit_sha"),
+    ("tz", "timezone"), ("identifier", "identifier"), ("label_selector", "label_selector"), ("tracking_number", "tracking_number"), ("job_title", "job_title"), ("field_selector", "field_selector"), ("commit_id", "commit_sha"),
     ("content_type", "mime_type"), ("mime_type", "mime_type"), ("resource_type", "resource_type"), ("resource_name", "resource_name"),
     # what developer tools (MCP servers) take: a commit, an element on a page, code, a cursor, a glob
-    ("sha", "commit_sha"), ("revision", "commit_sha"), ("commit", "commit_sha"), ("selector", "css_selector"), ("uid", "element_ref"),
+    ("tracking", "tracking_number"), ("sha", "commit_sha"), ("revision", "commit_sha"), ("commit", "commit_sha"), ("selector", "css_selector"), ("uid", "element_ref"),
     ("javascript", "js_code"), ("script", "js_code"), ("cursor", "cursor"), ("kubeconfig", "kube_context"), ("container", "container_name"), ("timestamp", "date"),
     ("pod", "resource_name"), ("deployment", "resource_name"), ("helm", "resource_name"), ("resource", "resource_name"),
     ("prompt", "instruction"), ("instruction", "instruction"), ("goal", "instruction"), ("glob", "glob"), ("pattern", "glob"),
@@ -74,7 +74,7 @@ _INT_WORDS: list[tuple[str, int, int, tuple[float, ...]]] = [
     ("latitude", -90, 90, (48.8566, 40.7128, 51.5074, -33.8688, 35.6762)), ("lat$", -90, 90, (48.8566, 40.7128, 51.5074, -33.8688, 35.6762)),
     ("longitude", -180, 180, (2.3522, -74.006, -0.1278, 151.2093, 139.6503)), ("lng$", -180, 180, (2.3522, -74.006, -0.1278, 151.2093, 139.6503)),
     ("lon$", -180, 180, (2.3522, -74.006, -0.1278, 151.2093, 139.6503)),
-    ("party", 1, 12, (2, 3, 4, 6)), ("year", 1990, 2028, ()), ("port", 1, 65535, (80, 443, 3000, 5432, 8080)), ("page", 1, 10, ()),
+    ("party", 1, 12, (2, 3, 4, 6)), ("cent", 99, 100000, (499, 999, 1999, 4999, 12999)), ("year", 1990, 2028, ()), ("port", 1, 65535, (80, 443, 3000, 5432, 8080)), ("page", 1, 10, ()),
     ("limit", 1, 100, (5, 10, 20, 25, 50)), ("per", 1, 100, (10, 20, 30, 50)), ("max", 1, 100, (5, 10, 20, 50)),
     ("count", 1, 50, (3, 5, 10)), ("num", 1, 50, (3, 5, 10)), ("top", 1, 50, (3, 5, 10)), ("size", 1, 100, (10, 20, 50)),
     ("age", 1, 99, ()), ("second", 1, 3600, (5, 10, 30, 60, 120)), ("timeout", 1, 600, (10, 30, 60)),
@@ -86,12 +86,14 @@ _INT_WORDS: list[tuple[str, int, int, tuple[float, ...]]] = [
     ("number", 1, 500, ()), ("id", 1, 99999, ()),
 ]
 _NICE_NUMBERS = (0.5, 1.5, 2.5, 5, 10, 12.5, 15, 20, 25, 40, 50, 75, 99.99, 100, 150, 200, 250, 500, 1000, 2500)
-_EXAMPLE_LEAD = re.compile(r"(?:e\.g\.|\beg\.|\bex\.|for example|for instance|such as|example[s]?:|like|in the format)\s*,?\s*(.{1,160}?)(?:\)|\.\s|$)", re.I)
+_EXAMPLE_LEAD = re.compile(r"(?:e\.g\.|\beg\.|\bex\.|for example|for instance|such as|example[s]?:|(?-i:like)|in the format)\s*,?\s*(.{1,160}?)(?:\)|\.\s|$)", re.I)
 _MASK = re.compile(r"[YMDHhmsTZ]+(?:[-:/. T][YMDHhmsTZ]+)+")  # "in the format YYYY-MM-DD": a form, not a value
 # An example whose digits can be drawn afresh: letters and digits (an id, a version, a tag), not a
 # time, a date or an address (whose digits have ranges).
-_VARIABLE = re.compile(r"(?=.*[A-Za-z])(?=.*\d)(?!.*\d[:/-]\d)(?!.*\d+\.\d+\.\d+\.\d+)[\w.+#@-]{2,60}")
-_NOT_EXAMPLES = {"etc", "and so on", "and more"}  # "e.g., pods, deployments, etc." ends a list, names no value
+_VARIABLE = re.compile(r"(?=.*[A-Za-z])(?=.*\d)(?!.*\d{4}-\d{2}-\d{2})(?!.*\d:\d)(?!.*\d/\d)(?!.*\d+\.\d+\.\d+\.\d+)[\w.+#@-]{2,60}")
+_NOT_EXAMPLES = {"etc", "and so on", "and more", "e.g", "eg", "i.e", "ie", "ex"}  # a list's end, or the next lead ("LIKE pattern, e.g. fct_%")
+# A fragment that tells what to do, not a value: "e.g. v1.9.0; default: previous", "...; omit for whole home"
+_ADVICE = re.compile(r"(?:default|omit|leave|if|when|optional|required|use|set|must|only|see)\b", re.I)  # "e.g., pods, deployments, etc." ends a list, names no value
 _QUOTED = re.compile(r"[\"'`]([^\"'`\n]{1,60})[\"'`]")
 _MAX_DEPTH = 12
 _SHALLOW = 3  # below this depth only required properties and the fewest items: recursive schemas end
@@ -130,9 +132,9 @@ def described_examples(description: str) -> list[str]:
         span = match.group(1)
         quoted = _QUOTED.findall(span)
         found.extend(q.strip() for q in quoted if q.strip() and not _MASK.fullmatch(q.strip()))
-        if not quoted:  # unquoted: "e.g. Paris, London" -> the comma-separated words
+        if not quoted and "(" not in span:  # unquoted: "e.g. Paris, London" -> the comma-separated words (not code's: "COUNT(*")
             found.extend(w.strip(" .;:") for w in re.split(r",|;|\bor\b", span) if 0 < len(w.strip(" .;:")) <= 40 and len(w.split()) <= 4 and w.strip(" .;:").lower() not in _NOT_EXAMPLES
-                         and not _MASK.fullmatch(w.strip(" .;:")) and not w.strip().lower().startswith("default"))
+                         and not _MASK.fullmatch(w.strip(" .;:")) and not _ADVICE.match(w.strip()))
     return list(dict.fromkeys(found))
 
 
@@ -249,6 +251,16 @@ def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) ->
         k = rng.randint(first, max(first, last))
         value = k * step
         return int(value) if kind == "integer" or float(value).is_integer() else round(value, 6)
+    # The description's own numbers ("Annual base salary, e.g. 145000"), as given or near them: a
+    # minimum of 10000 says nothing of where salaries lie.
+    shown = [float(m) for e in described_examples(str(schema.get("description") or "")) for m in re.findall(r"^-?\d+(?:\.\d+)?$", e.replace(",", ""))]
+    shown = [v for v in shown if (low is None or v >= low) and (high is None or v <= high)]
+    if shown and rng.random() < 0.6:
+        near = rng.choice(shown) * rng.choice((0.5, 0.75, 1, 1, 1.25, 1.5, 2))
+        digits = max(0, len(str(int(abs(near)))) - 2)  # two significant figures: 145000 * 1.25 -> 180000
+        near = round(near, -digits) if digits else round(near, 2)
+        if (low is None or near >= low) and (high is None or near <= high):
+            return int(near) if whole or float(near).is_integer() else near
     pool = [v for v in (nice or _NICE_NUMBERS) if (low is None or v >= low) and (high is None or v <= high) and not (whole and not float(v).is_integer())]
     if pool and rng.random() < 0.6:
         choice = rng.choice(pool)
@@ -260,7 +272,7 @@ def _number(name: str, schema: dict[str, Any], kind: str, rng: random.Random) ->
     hi = high if high is not None else lo + width
     if whole and int(-(-lo // 1)) <= hi:  # a range with a whole number in it
         lo_i, hi_i = int(-(-lo // 1)), int(hi // 1)
-        return rng.randint(lo_i, max(lo_i, min(hi_i, lo_i + 500)))
+        return rng.randint(lo_i, max(lo_i, min(hi_i, lo_i + max(500, 3 * abs(lo_i)))))  # a salary's minimum of 10000 reaches 40000
     span = hi - lo
     # Digits enough for the range (0.001..0.002 needs four), and never rounded past a bound.
     digits = 0 if span >= 20 else 1 if span >= 1 else 1 - math.floor(math.log10(span)) if span > 0 else 6
@@ -306,11 +318,10 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
     fmt = schema.get("format")
     pattern = schema.get("pattern")
     candidates = _format_values(fmt, rng, banks, name) if fmt else []
-    examples: list[str] = []
+    given = [e for e in schema.get("examples") or [] if isinstance(e, str) and e.strip()] if isinstance(schema.get("examples"), list) else []
+    examples = [e for e in dict.fromkeys(given + described_examples(description)) if not pattern or _search(pattern, e)]
     if not candidates:
         # The description's own examples first; a bank the name or description points to otherwise.
-        given = [e for e in schema.get("examples") or [] if isinstance(e, str) and e.strip()] if isinstance(schema.get("examples"), list) else []
-        examples = [e for e in dict.fromkeys(given + described_examples(description)) if not pattern or _search(pattern, e)]
         bank, chosen = _bank_values(name, description, banks, tool)
         # A bank the name chose shares the draws with the examples; one a word of the description
         # merely mentions ("containers" in "e.g. pods, pods.spec.containers"), or a generic word of
@@ -334,7 +345,7 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
     fitting = [c for c in candidates if len(c) >= low and (high is None or len(c) <= high)]
     if fitting:
         value = rng.choice(fitting[:40])
-        if value in examples and _VARIABLE.fullmatch(value) and rng.random() < 0.5:
+        if value in examples and _VARIABLE.fullmatch(value) and rng.random() < 0.67:
             # A description's one example ("cus_9s8Df7Gh", "v2.14.3") would be every row's value: its
             # digits drawn afresh make another of its kind ("cus_4s1Df8Gh", "v7.30.1").
             varied = re.sub(r"\d", lambda _: str(rng.randint(0, 9)), value)
