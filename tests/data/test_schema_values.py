@@ -370,3 +370,12 @@ def test_a_second_probes_tools_get_values_of_their_scale_and_kind():
     assert len(set(shaped)) > 10 and all(re.fullmatch(r"ORD-\d{4}-\d{5}", v) for v in shaped)
     assert set(_draws({"type": "string"}, name="tracking_number")) <= set(banks["tracking_number"])
     assert set(_draws({"type": "string"}, name="job_title")) <= set(banks["job_title"])
+
+
+def test_held_out_schemas_findings_a_number_is_an_id_and_a_year_stays():
+    """From a blind audit on tool lists written for it and never used to tune (clinic, LMS, accounting, dispatch)."""
+    banks = load_banks()
+    assert set(_draws({"type": "string"}, name="invoice_number")) <= set(banks["identifier"])  # was a topic ("nutrition")
+    assert set(_draws({"type": "string"}, name="phone_number")) <= set(banks["phone_number"])  # its own word still first
+    terms = _draws({"type": "string", "pattern": r"^(FA|SP|SU)\d{4}$", "description": "Term code, e.g. SP2026"}, name="term")
+    assert set(terms) == {"SP2026"}  # a year is not redrawn into "SP8764"

@@ -67,6 +67,8 @@ _WORD_BANKS: list[tuple[str, str]] = [
     ("comment", "text_message"), ("body", "email_body"), ("content", "email_body"), ("text", "phrase"), ("note", "phrase"),
     ("description", "phrase"), ("reason", "phrase"), ("word", "word"), ("topic", "topic"), ("category", "subject"),
     ("genre", "subject"), ("name", "person_name"), ("date", "date"), ("time", "time"), ("id", "identifier"), ("key", "identifier"),
+    # last: a number, code or reference that nothing else names is an identifier, never a topic ("invoice_number")
+    ("number", "identifier"), ("code", "identifier"), ("no", "identifier"), ("ref", "identifier"), ("reference", "identifier"),
 ]
 # Integers by a word in the name: (word, low, high, nice values inside the range).
 # A name's usual range and some usual values; a word ending in "$" matches only whole ("lat", not "latency").
@@ -348,8 +350,8 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
         if value in examples and _VARIABLE.fullmatch(value) and rng.random() < 0.67:
             # A description's one example ("cus_9s8Df7Gh", "v2.14.3") would be every row's value: its
             # digits drawn afresh make another of its kind ("cus_4s1Df8Gh", "v7.30.1").
-            varied = re.sub(r"\d", lambda _: str(rng.randint(0, 9)), value)
-            varied = re.sub(r"(?<!\d)0(?=\d)", lambda _: str(rng.randint(1, 9)), varied)  # no leading zero ("v3.03.7")
+            # each run of digits afresh, a year kept ("SP2026" is no "SP8764"), no leading zero ("v3.03.7")
+            varied = re.sub(r"\d+", lambda m: m[0] if re.fullmatch(r"(?:19|20)\d\d", m[0]) else str(rng.randint(1, 9)) + "".join(str(rng.randint(0, 9)) for _ in m[0][1:]) if len(m[0]) > 1 else str(rng.randint(0, 9)), value)
             if not pattern or _search(pattern, varied):
                 value = varied
         return value
@@ -429,7 +431,7 @@ _NARROWER: dict[tuple[str, frozenset[str]], str] = {
 }
 _FILE_WORDS = {"file", "files", "directory", "directories", "folder", "path"}
 # Head nouns that say little alone: "company_name" is a company, "place_id" an id.
-_GENERIC_HEADS = {"name", "value", "text", "string", "type", "data", "info"}
+_GENERIC_HEADS = {"name", "value", "text", "string", "type", "data", "info", "number", "code", "no", "ref", "reference"}
 
 
 def _bank_values(name: str, description: str, banks: dict[str, Any], tool: str = "") -> tuple[list[str], str | None]:
