@@ -379,3 +379,11 @@ def test_held_out_schemas_findings_a_number_is_an_id_and_a_year_stays():
     assert set(_draws({"type": "string"}, name="phone_number")) <= set(banks["phone_number"])  # its own word still first
     terms = _draws({"type": "string", "pattern": r"^(FA|SP|SU)\d{4}$", "description": "Term code, e.g. SP2026"}, name="term")
     assert set(terms) == {"SP2026"}  # a year is not redrawn into "SP8764"
+
+
+def test_a_work_tools_reasons_and_notes_are_work_notes():
+    banks = load_banks()
+    rng = random.Random(0)
+    for name, description in (("reason", "Why the appointment is moved"), ("internal_note", "Private note visible only to agents"), ("notes", ""), ("memo", "")):
+        assert all(draw(name, {"type": "string", "description": description}, rng, banks, tool="update_ticket") in banks["work_note"] for _ in range(5)), name
+    assert all(v <= 240 for v in _draws({"type": "integer"}, name="extra_time_minutes", n=40))  # not 389 extra minutes

@@ -46,6 +46,7 @@ _WORD_BANKS: list[tuple[str, str]] = [
     ("javascript", "js_code"), ("script", "js_code"), ("cursor", "cursor"), ("kubeconfig", "kube_context"), ("container", "container_name"), ("timestamp", "date"),
     ("pod", "resource_name"), ("deployment", "resource_name"), ("helm", "resource_name"), ("resource", "resource_name"),
     ("prompt", "instruction"), ("instruction", "instruction"), ("goal", "instruction"), ("glob", "glob"), ("pattern", "glob"),
+    ("notes", "work_note"), ("memo", "work_note"), ("remark", "work_note"), ("justification", "work_note"),
     ("webhook", "url"), ("repository", "repository"), ("q", "search_query"), ("ip", "ip_address"), ("ipv4", "ip_address"),
     ("ipv6", "ip_address"), ("service", "service_name"), ("metric", "metric_name"), ("restaurant", "restaurant_name"), ("list", "list_name"),
     ("email", "email"), ("username", "username"), ("filename", "file_path"), ("namespace", "namespace"), ("subject", "email_subject"), ("airport", "airport"), ("ticker", "ticker"), ("symbol", "ticker"),
@@ -80,7 +81,7 @@ _INT_WORDS: list[tuple[str, int, int, tuple[float, ...]]] = [
     ("limit", 1, 100, (5, 10, 20, 25, 50)), ("per", 1, 100, (10, 20, 30, 50)), ("max", 1, 100, (5, 10, 20, 50)),
     ("count", 1, 50, (3, 5, 10)), ("num", 1, 50, (3, 5, 10)), ("top", 1, 50, (3, 5, 10)), ("size", 1, 100, (10, 20, 50)),
     ("age", 1, 99, ()), ("second", 1, 3600, (5, 10, 30, 60, 120)), ("timeout", 1, 600, (10, 30, 60)),
-    ("minute", 1, 600, (15, 30, 45, 60, 90)), ("width", 100, 4000, (640, 800, 1024, 1280, 1920)),
+    ("minute", 1, 240, (15, 30, 45, 60, 90)), ("width", 100, 4000, (640, 800, 1024, 1280, 1920)),
     ("height", 100, 4000, (480, 600, 768, 720, 1080)), ("depth", 1, 10, ()), ("day", 1, 365, (1, 3, 7, 14, 30)),
     ("hour", 1, 72, (1, 2, 3, 6, 12, 24)), ("quantity", 1, 20, ()), ("guest", 1, 12, ()), ("people", 1, 12, ()),
     ("replica", 1, 10, (1, 2, 3, 5)), ("revision", 1, 20, ()), ("index", 0, 10, ()), ("milestone", 1, 20, ()),
@@ -428,6 +429,8 @@ _NARROWER: dict[tuple[str, frozenset[str]], str] = {
     ("text_message", frozenset({"commit", "push"})): "commit_message",
     ("phrase", frozenset({"repository", "repo", "project"})): "repo_description",
     ("city", frozenset({"file", "files", "directory", "directories", "folder", "path"})): "file_path",  # move_file's destination
+    # a reason or note in a work tool is a work note, not "Is breakfast included in the price?"
+    ("phrase", frozenset({"reason", "note", "notes", "memo", "comment", "comments", "remark", "remarks", "justification"})): "work_note",
 }
 _FILE_WORDS = {"file", "files", "directory", "directories", "folder", "path"}
 # Head nouns that say little alone: "company_name" is a company, "place_id" an id.
