@@ -387,3 +387,13 @@ def test_a_work_tools_reasons_and_notes_are_work_notes():
     for name, description in (("reason", "Why the appointment is moved"), ("internal_note", "Private note visible only to agents"), ("notes", ""), ("memo", "")):
         assert all(draw(name, {"type": "string", "description": description}, rng, banks, tool="update_ticket") in banks["work_note"] for _ in range(5)), name
     assert all(v <= 240 for v in _draws({"type": "integer"}, name="extra_time_minutes", n=40))  # not 389 extra minutes
+
+
+def test_a_verb_file_makes_no_file_tool_and_merge_tags_no_pull_request():
+    """From a second set of tool lists nothing was tuned on (claims, real estate, POS, marketing)."""
+    banks = load_banks()
+    rng = random.Random(0)
+    assert all(draw("city", {"type": "string"}, rng, banks, tool="file_first_notice_of_loss") in banks["city"] for _ in range(10))
+    body = {"type": "string", "description": "Full HTML. Merge tags use {{first_name}} syntax."}
+    assert not any(draw("html_body", body, rng, banks, tool="create_email") in banks["issue_body"] for _ in range(10))
+    assert all(draw("body", {"type": "string"}, rng, banks, tool="merge_pull_request") in banks["issue_body"] for _ in range(10))

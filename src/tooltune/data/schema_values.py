@@ -424,13 +424,17 @@ def _format_values(fmt: str, rng: random.Random, banks: dict[str, Any], name: st
 # An everyday bank's narrower kin where the parameter, its description or its tool says what it is
 # for: a GitHub issue's title is no "Board meeting", a commit message no "I left the package".
 _NARROWER: dict[tuple[str, frozenset[str]], str] = {
-    ("event_title", frozenset({"issue", "issues", "pull", "merge", "ticket", "bug"})): "issue_title",
-    ("email_body", frozenset({"issue", "issues", "pull", "merge", "review", "ticket", "bug"})): "issue_body",
     ("text_message", frozenset({"commit", "push"})): "commit_message",
     ("phrase", frozenset({"repository", "repo", "project"})): "repo_description",
     ("city", frozenset({"file", "files", "directory", "directories", "folder", "path"})): "file_path",  # move_file's destination
     # a reason or note in a work tool is a work note, not "Is breakfast included in the price?"
     ("phrase", frozenset({"reason", "note", "notes", "memo", "comment", "comments", "remark", "remarks", "justification"})): "work_note",
+}
+# ... read off the parameter's and the tool's names only: a description's "Merge tags use {{first_name}}"
+# is no pull request.
+_NARROWER_BY_NAME: dict[tuple[str, frozenset[str]], str] = {
+    ("event_title", frozenset({"issue", "issues", "pull", "merge", "ticket", "bug"})): "issue_title",
+    ("email_body", frozenset({"issue", "issues", "pull", "merge", "review", "ticket", "bug"})): "issue_body",
 }
 _FILE_WORDS = {"file", "files", "directory", "directories", "folder", "path"}
 # Head nouns that say little alone: "company_name" is a company, "place_id" an id.
@@ -448,6 +452,8 @@ def _bank_values(name: str, description: str, banks: dict[str, Any], tool: str =
     words = name_words(name)
     joined = "_".join(words)  # a two-word key ("time_zone") is looked for in the whole name
     described, tool_words = name_words(description), name_words(tool)
+    if tool_words[:1] == ["file"] and len(tool_words) >= 3:
+        tool_words = tool_words[1:]  # "file_first_notice_of_loss" files a claim: it is no file tool
     groups = [("name", [w]) for w in reversed(words) if w not in _GENERIC_HEADS] + [("description", described)]
     # the tool's name only for files: "search" of a search tool says nothing of its "filter"
     groups += [("generic", [w]) for w in reversed(words) if w in _GENERIC_HEADS] + [("tool", [w for w in tool_words if w in _FILE_WORDS])]
@@ -458,7 +464,8 @@ def _bank_values(name: str, description: str, banks: dict[str, Any], tool: str =
             if hit and isinstance(banks.get(bank), list) and banks[bank]:
                 if bank == "file_path" and not {"file", "files"} & {*words, *described} and {"directory", "directories", "folder", "dir"} & {*words, *described, *tool_words}:
                     bank = "directory_path"
-                context = {*words, *described, *tool_words}
+                context, named = {*words, *described, *tool_words}, {*words, *tool_words}
+                bank = next((better for (was, cues), better in _NARROWER_BY_NAME.items() if was == bank and cues & named and banks.get(better)), bank)
                 bank = next((better for (was, cues), better in _NARROWER.items() if was == bank and cues & context and banks.get(better)), bank)
                 return [str(v) for v in banks[bank]], ("name" if "_" in word else source)
     return [str(v) for v in banks.get("topic", ["example"])], None
