@@ -94,9 +94,10 @@ _MASK = re.compile(r"[YMDHhmsTZ]+(?:[-:/. T][YMDHhmsTZ]+)+")  # "in the format Y
 # An example whose digits can be drawn afresh: letters and digits (an id, a version, a tag), not a
 # time, a date or an address (whose digits have ranges).
 _VARIABLE = re.compile(r"(?=.*[A-Za-z])(?=.*\d)(?!.*\d{4}-\d{2}-\d{2})(?!.*\d:\d)(?!.*\d/\d)(?!.*\d+\.\d+\.\d+\.\d+)[\w.+#@-]{2,60}")
-_NOT_EXAMPLES = {"etc", "and so on", "and more", "e.g", "eg", "i.e", "ie", "ex"}  # a list's end, or the next lead ("LIKE pattern, e.g. fct_%")
+# A list's end ("e.g., pods, deployments, etc."), or the next lead ("LIKE pattern, e.g. fct_%"): no value.
+_NOT_EXAMPLES = {"etc", "and so on", "and more", "e.g", "eg", "i.e", "ie", "ex"}
 # A fragment that tells what to do, not a value: "e.g. v1.9.0; default: previous", "...; omit for whole home"
-_ADVICE = re.compile(r"(?:default|omit|leave|if|when|optional|required|use|set|must|only|see)\b", re.I)  # "e.g., pods, deployments, etc." ends a list, names no value
+_ADVICE = re.compile(r"(?:default|omit|leave|if|when|optional|required|use|set|must|only|see)\b", re.I)
 _QUOTED = re.compile(r"[\"'`]([^\"'`\n]{1,60})[\"'`]")
 _MAX_DEPTH = 12
 _SHALLOW = 3  # below this depth only required properties and the fewest items: recursive schemas end
@@ -351,8 +352,7 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
         if value in examples and _VARIABLE.fullmatch(value) and rng.random() < 0.67:
             # A description's one example ("cus_9s8Df7Gh", "v2.14.3") would be every row's value: its
             # digits drawn afresh make another of its kind ("cus_4s1Df8Gh", "v7.30.1").
-            # each run of digits afresh, a year kept ("SP2026" is no "SP8764"), no leading zero ("v3.03.7")
-            varied = re.sub(r"\d+", lambda m: m[0] if re.fullmatch(r"(?:19|20)\d\d", m[0]) else str(rng.randint(1, 9)) + "".join(str(rng.randint(0, 9)) for _ in m[0][1:]) if len(m[0]) > 1 else str(rng.randint(0, 9)), value)
+            varied = re.sub(r"\d+", lambda digits: _redrawn(digits[0], rng), value)
             if not pattern or _search(pattern, varied):
                 value = varied
         return value
@@ -367,6 +367,16 @@ def _string(name: str, description: str, schema: dict[str, Any], rng: random.Ran
         text = text[:high]
     cut = text.rstrip()  # a request cannot end a value on a space it does not say
     return cut if len(cut) >= low else text
+
+
+def _redrawn(digits: str, rng: random.Random) -> str:
+    """A run of digits drawn afresh at its length, without a leading zero ("v3.03.7"); a year stays
+    ("SP2026" is no "SP8764")."""
+    if re.fullmatch(r"(?:19|20)\d\d", digits):
+        return digits
+    if len(digits) == 1:
+        return str(rng.randint(0, 9))
+    return str(rng.randint(1, 9)) + "".join(str(rng.randint(0, 9)) for _ in digits[1:])
 
 
 def _search(pattern: str, text: str) -> bool:
@@ -423,10 +433,11 @@ def _format_values(fmt: str, rng: random.Random, banks: dict[str, Any], name: st
 
 # An everyday bank's narrower kin where the parameter, its description or its tool says what it is
 # for: a GitHub issue's title is no "Board meeting", a commit message no "I left the package".
+_FILE_WORDS = frozenset({"file", "files", "directory", "directories", "folder", "path"})
 _NARROWER: dict[tuple[str, frozenset[str]], str] = {
     ("text_message", frozenset({"commit", "push"})): "commit_message",
     ("phrase", frozenset({"repository", "repo", "project"})): "repo_description",
-    ("city", frozenset({"file", "files", "directory", "directories", "folder", "path"})): "file_path",  # move_file's destination
+    ("city", _FILE_WORDS): "file_path",  # move_file's destination
     # a reason or note in a work tool is a work note, not "Is breakfast included in the price?"
     ("phrase", frozenset({"reason", "note", "notes", "memo", "comment", "comments", "remark", "remarks", "justification"})): "work_note",
 }
@@ -436,7 +447,6 @@ _NARROWER_BY_NAME: dict[tuple[str, frozenset[str]], str] = {
     ("event_title", frozenset({"issue", "issues", "pull", "merge", "ticket", "bug"})): "issue_title",
     ("email_body", frozenset({"issue", "issues", "pull", "merge", "review", "ticket", "bug"})): "issue_body",
 }
-_FILE_WORDS = {"file", "files", "directory", "directories", "folder", "path"}
 # Head nouns that say little alone: "company_name" is a company, "place_id" an id.
 _GENERIC_HEADS = {"name", "value", "text", "string", "type", "data", "info", "number", "code", "no", "ref", "reference"}
 
