@@ -35,7 +35,7 @@ import re
 import warnings
 from typing import Any
 
-from .reading import SPANNED, ToolResult, _words_enum, currency_in, currency_param, name_before_noun, named_optional, number_after_name, numbers_in, own_words, param_family, values_in
+from .reading import SPANNED, ToolResult, _words_enum, quote_sources, currency_in, currency_param, name_before_noun, named_optional, number_after_name, numbers_in, own_words, param_family, values_in
 from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
 __all__ = ["CALL_TAG", "REFUSALS", "ToolResult", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "stated_params", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]
@@ -65,13 +65,6 @@ def call_schema(tools: list[Tool], parallel: bool = True) -> dict[str, Any]:
         if merged:
             schema[key] = merged
     return schema
-
-
-def quote_sources(conversation: list[dict[str, Any]]) -> list[str]:
-    """The texts a check may quote: the conversation's user and tool messages (the system prompt's
-    tool schemas are not the request's words: quoting an enum value from them is inventing one)."""
-    return [ToolResult(m["content"]) if m["role"] == "tool" else m["content"]
-            for m in conversation if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str)]
 
 
 def _found(text: str, run: str) -> list[int]:

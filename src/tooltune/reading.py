@@ -41,7 +41,7 @@ from .data.surface import family_of
 from .data.validate import schema_validator
 from .schema import Tool, split_reasoning
 
-__all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "currency_param", "number_after_name", "name_before_noun", "named_optional", "numbers_in", "param_family", "Reading", "SPANNED", "ToolResult"]
+__all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "currency_param", "number_after_name", "name_before_noun", "named_optional", "numbers_in", "param_family", "quote_sources", "Reading", "SPANNED", "ToolResult"]
 
 # The renderer's own word tables: what it writes is what this reads.
 _ONES = {w: i for i, w in enumerate(surface._ONES)}
@@ -61,6 +61,8 @@ def _words(text: str) -> int | None:
     if not tokens:
         return None
     if tokens[0] in ("a", "an"):
+        if len(tokens) > 1 and tokens[1] not in ("hundred", "thousand", "million", "billion"):
+            return None  # "a three" (of "for a three months' supply") is no number; "a hundred" is
         tokens[0] = "one"
     total = current = 0
     for token in tokens:
@@ -767,7 +769,7 @@ def name_before_noun(param: str, texts: list[str]) -> bool:
 
 
 class ToolResult(str):
-    """A tool message's text among the texts a check may quote (constrained.quote_sources): quotable
+    """A tool message's text among the texts a check may quote (:func:`quote_sources`): quotable
     like the user's words, but not what the user asked for (a result's ``"results"`` or ``"page"``
     names no optional value, its ``"status": "open"`` no enum value)."""
 
@@ -777,6 +779,14 @@ class ToolResult(str):
 _NAME_FILLER = frozenset("a an and as at be by content data file for id if in include info is item max min name number of "
                          "offset ok on only or page per result size the to type value with cursor all any none default auto other both".split())
 _SUFFIXES = ("", "s", "es", "y", "ly", "ies", "ing", "ed", "er", "ers", "ion", "ions", "ation", "ations", "ication")
+
+
+def quote_sources(conversation: list[dict[str, Any]]) -> list[str]:
+    """The texts a check may quote and a value may come from: the conversation's user and tool
+    messages (the system prompt's tool schemas are not the request's words: quoting an enum value
+    from them is inventing one)."""
+    return [ToolResult(m["content"]) if m.get("role") == "tool" else m["content"]
+            for m in conversation if isinstance(m, dict) and m.get("role") in ("user", "tool") and isinstance(m.get("content"), str)]
 
 
 def _singular(word: str) -> str:
@@ -915,7 +925,7 @@ def read_values(answer: str, tools: list[Tool], texts: list[str] | None = None) 
     schema) replaced by the value code reads from those words, where that reading is certain,
     valid for the parameter's schema and different; without the optional values the check marks
     ``missing``; and with the free-text and enum values the check states where the call differs.
-    ``texts``, the request's words (constrained.quote_sources), let a quoted date or time be read
+    ``texts``, the request's words (:func:`quote_sources`), let a quoted date or time be read
     where it stands ("9" of "9 to 11 am" is 09:00, :func:`values_in`).
     Anything else comes back unchanged, byte for byte."""
     reasoning, _ = split_reasoning(answer)

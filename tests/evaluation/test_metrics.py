@@ -31,6 +31,7 @@ def approx(value):
 def test_a_right_call_scores_one_on_everything():
     score = score_answer(ROWS[0], ANSWERS[0])
     assert score.decision == "call" and score.failure is None
+    assert score.metrics.pop("invented_values") == 0.0  # San Francisco is the request's: lower is better
     assert score.metrics == {k: approx(1.0) for k in score.metrics}
 
 

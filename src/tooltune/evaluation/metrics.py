@@ -19,7 +19,9 @@ from typing import Any
 
 from ..data.naming import NAME_STYLES
 from ..data.records import Record
+from ..reading import quote_sources
 from ..rewards.builtin import score_record
+from ..rewards.grounding import grounding
 from ..schema import BEHAVIORS, format_tool_calls, parse_tool_calls, split_reasoning
 
 __all__ = ["RowScore", "Summary", "score_answer", "summarize", "canonical", "normalize_text", "token_f1", "METRICS", "DECISIONS"]
@@ -27,7 +29,7 @@ __all__ = ["RowScore", "Summary", "score_answer", "summarize", "canonical", "nor
 # Row metrics, in report order. BLEU is also reported corpus-level (``bleu_corpus``), which is the
 # figure papers quote; the row mean is what a per-row table can show.
 METRICS = (
-    "toolcall_reward", "strict_reward", "aggregate_reward", "decision_accuracy", "exact_call",
+    "toolcall_reward", "strict_reward", "aggregate_reward", "decision_accuracy", "exact_call", "invented_values",
     "rouge1", "rouge2", "rougeL", "bleu", "exact_match", "quasi_exact_match", "token_f1", "quasi_token_f1",
 )
 DECISIONS = ("call", "ask", "refuse", "answer")
@@ -101,6 +103,11 @@ def score_answer(record: Record, answer: str) -> RowScore:
     if strict.behavior == "execute":
         # Right tool(s) and every argument right after normalization: the strict scorer's full credit.
         metrics["exact_call"] = float(strict.value >= 1.0)
+    # Of the values an answer's calls carry, the share the conversation never states (rewards.grounding),
+    # on every row whose answer calls: a call where the row should ask is where invented values show.
+    invented = grounding(answer, record.tools, quote_sources(record.prompt)).invented_share
+    if invented is not None:
+        metrics["invented_values"] = invented
     return RowScore(metrics, strict.behavior, strict.decision, strict.failure)
 
 

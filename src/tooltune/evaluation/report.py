@@ -22,6 +22,7 @@ LABELS = {
     "aggregate_reward": "aggregate reward",
     "decision_accuracy": "decision accuracy",
     "exact_call": "exact call (execute)",
+    "invented_values": "invented values (answers that call; lower is better)",
     "rouge1": "ROUGE-1",
     "rouge2": "ROUGE-2",
     "rougeL": "ROUGE-L",
@@ -32,7 +33,7 @@ LABELS = {
     "token_f1": "token F1",
     "quasi_token_f1": "quasi-exact F1",
 }
-ORDER = (*METRICS[:9], "bleu_corpus", *METRICS[9:])
+ORDER = tuple(name for metric in METRICS for name in ((metric, "bleu_corpus") if metric == "bleu" else (metric,)))
 
 
 def change(base: float | None, value: float | None) -> str:

@@ -3,7 +3,8 @@
 Every reward and every evaluation metric goes through :mod:`tooltune.rewards.scoring`.
 """
 
-from .builtin import BUILTIN_REWARDS, completion_text, compute_score, compute_score_reference, score_record, strict_reward, toolcall_reward
+from .builtin import BUILTIN_REWARDS, completion_text, compute_score, compute_score_reference, grounded_reward, score_record, strict_reward, toolcall_reward
+from .grounding import Grounding, grounding, score_grounded
 from .loader import Reward, RewardError, load_reward, reward_names
 from .scoring import Score, score_reference, score_strict
 
@@ -15,9 +16,13 @@ __all__ = [
     "completion_text",
     "compute_score",
     "compute_score_reference",
+    "grounded_reward",
+    "grounding",
+    "Grounding",
     "load_reward",
     "reward_names",
     "score_record",
+    "score_grounded",
     "score_reference",
     "score_strict",
     "strict_reward",

@@ -12,12 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..data.records import Record, row_tools
-from ..schema import Behavior
+from ..reading import quote_sources
+from ..schema import Behavior, infer_behavior
+from .grounding import score_grounded
 from .scoring import Score, score_reference, score_strict
 
 __all__ = [
     "toolcall_reward",
     "strict_reward",
+    "grounded_reward",
     "compute_score",
     "compute_score_reference",
     "score_record",
@@ -41,6 +44,8 @@ def score_record(record: Record, response: str, reward: str = "strict") -> Score
     """Score one response to one dataset row with a built-in scorer (``strict`` or ``toolcall``)."""
     if reward in ("toolcall", "toolcall_reward"):
         return score_reference(response, record.ground_truth, record.behavior)
+    if reward in ("grounded", "grounded_reward"):
+        return score_grounded(response, record.tools, quote_sources(record.prompt), record.behavior, record.ground_truth, _missing(record.raw.get("extra_info")))
     return score_strict(response, record.ground_truth, record.tools, record.behavior, _missing(record.raw.get("extra_info")))
 
 
@@ -59,6 +64,22 @@ def strict_reward(prompts: list[Any], completions: list[Any], **columns: Any) ->
     return [score_strict(text, gt, tools, behavior, missing).value for text, gt, tools, behavior, missing in rows]
 
 
+def grounded_reward(prompts: list[Any], completions: list[Any], **columns: Any) -> list[float]:
+    """Values judged by the request, not by the reference: a call's values must be ones the
+    conversation states (after normalization), valid for their schema, required ones present.
+
+    Scale 0..1; see :mod:`tooltune.rewards.grounding`. Clarify and refuse rows score as ``strict``.
+    """
+    prompts = prompts if prompts is not None else [None] * len(completions)
+    return [score_grounded(text, tools, _texts(prompt), behavior or infer_behavior(gt), gt, missing).value
+            for prompt, (text, gt, tools, behavior, missing) in zip(prompts, _rows(prompts, completions, columns))]
+
+
+def _texts(prompt: Any) -> list[str]:
+    """The words a value may come from: a conversation's user and tool messages, or a plain prompt."""
+    return quote_sources(prompt) if isinstance(prompt, list) else [prompt] if isinstance(prompt, str) else []
+
+
 def compute_score(data_source: Any, solution_str: str, ground_truth: str, extra_info: dict[str, Any] | None = None) -> float:
     """verl entry point for the strict reward; ``extra_info`` may carry ``tools``, ``behavior``, ``missing``."""
     extra = extra_info if isinstance(extra_info, dict) else {}
@@ -71,7 +92,7 @@ def compute_score_reference(data_source: Any, solution_str: str, ground_truth: s
     return score_reference(solution_str, ground_truth, _behavior(extra.get("behavior"))).value
 
 
-BUILTIN_REWARDS = {"strict": strict_reward, "toolcall": toolcall_reward}
+BUILTIN_REWARDS = {"strict": strict_reward, "toolcall": toolcall_reward, "grounded": grounded_reward}
 
 
 def _rows(prompts: list[Any], completions: list[Any], columns: dict[str, Any]):
