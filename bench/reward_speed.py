@@ -44,7 +44,7 @@ def main() -> None:
         responses = [policy(r) for policy in POLICIES.values() for r in records]
         rows = records * len(POLICIES)
         timed("parse_tool_calls", len(responses), lambda: [parse_tool_calls(t) for t in responses])
-        for name in ("toolcall", "strict"):
+        for name in ("toolcall", "strict", "grounded"):
             reward = load_reward(name)
             timed(f"reward '{name}' (TRL signature, batches of 512)", len(rows), lambda reward=reward: score_rows(reward, rows, responses))
         big = Path(tmp) / "big.jsonl"

@@ -46,7 +46,7 @@ __all__ = ["read", "read_number", "read_values", "values_in", "currency_in", "cu
 # The renderer's own word tables: what it writes is what this reads.
 _ONES = {w: i for i, w in enumerate(surface._ONES)}
 _TENS = {w: 10 * i for i, w in enumerate(surface._TENS) if w != "_"}
-_SCALES = {"thousand": 1_000, "k": 1_000, "million": 1_000_000, "mil": 1_000_000, "m": 1_000_000, "billion": 1_000_000_000, "bn": 1_000_000_000}
+_SCALES = {"thousand": 1_000, "k": 1_000, "grand": 1_000, "million": 1_000_000, "mil": 1_000_000, "m": 1_000_000, "billion": 1_000_000_000, "bn": 1_000_000_000}
 _MONTHS = {m.lower(): i + 1 for i, m in enumerate(surface._MONTHS)}
 _MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
 _MONTHS["sept"] = 9
@@ -81,7 +81,7 @@ def _words(text: str) -> int | None:
 
 
 def read_number(text: str) -> int | float | None:
-    """A number as people write it: "1,250", "2.5k", "3.4 million", "forty-five", "two and a half",
+    """A number as people write it: "1,250", "2.5k", "3.4 million", "3.5 grand", "forty-five", "two and a half",
     "a dozen"; an int when it is whole. None for anything else."""
     text = text.strip().lower()
     sign = re.match(r"(?:-|minus\s+|negative\s+)(?=\S)", text)
@@ -98,11 +98,11 @@ def read_number(text: str) -> int | float | None:
     if half:
         whole = read_number(half[1])
         return None if whole is None else whole + 0.5
-    digits = re.fullmatch(r"(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(k|m|bn|thousand|million|mil|billion)?", text)
+    digits = re.fullmatch(r"(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(k|m|bn|thousand|million|mil|billion|grand)?", text)
     if digits:
         number = float(digits[1].replace(",", "") + (digits[2] or "")) * _SCALES.get(digits[3] or "", 1)
         return _tidy(number) if math.isfinite(number) else None  # 400 digits is no amount
-    scaled = re.fullmatch(r"(.+?)\s+(thousand|million|billion)", text)
+    scaled = re.fullmatch(r"(.+?)\s+(thousand|million|billion|grand)", text)
     if scaled and (inner := _words(scaled[1])) is not None:
         return inner * _SCALES[scaled[2]]
     return _words(text)
@@ -169,7 +169,7 @@ def _time(text: str) -> str | None:
         if text.endswith(" " + words):
             text, half = text[: -len(words) - 1].strip(), marker
             break
-    marked = re.fullmatch(r"([a-z' -]*[a-z'])\s+([ap])\.?\s*m\.?", text)  # "quarter to nine pm": words (no digits), then am/pm
+    marked = re.fullmatch(r"([a-z' -]*[a-z'](?: \d{1,2})?)\s+([ap])\.?\s*m\.?", text)  # "quarter to nine pm", "half past 4 pm": words, then am/pm
     if marked and not half:
         if marked[1].startswith("quarter to twelve"):
             return None  # 11:45 or 23:45: "twelve pm" is noon, so which is meant is unclear
@@ -190,8 +190,9 @@ def _time(text: str) -> str | None:
         return _clock(int(text), 0, half)  # "9 in the morning"
     # One word for the hour ("one-ten" is no hour); minutes before it in words: "half past seven",
     # "quarter to nine", "ten past eleven", "twenty-five to six".
-    spoken = re.fullmatch(r"(?:(half|quarter|[a-z]+(?:[ -][a-z]+)?)(?: minutes?)? (past|after|to) )?([a-z]+)(?: o'clock)?", text)
-    if spoken and half and spoken[3] in _ONES and 1 <= (hour := _ONES[spoken[3]]) <= 12:
+    spoken = re.fullmatch(r"(?:(half|quarter|[a-z]+(?:[ -][a-z]+)?)(?: minutes?)? (past|after|to) )?([a-z]+|\d{1,2})(?: o'clock)?", text)
+    hour = (_ONES.get(spoken[3]) or (int(spoken[3]) if spoken[3].isdigit() and spoken[1] else None)) if spoken else None  # "half past 4"; a bare "4" is read above
+    if spoken and half and hour is not None and 1 <= hour <= 12:
         if spoken[1] is None:
             return _clock(hour, 0, half)
         if spoken[2] == "to":

@@ -8,7 +8,7 @@ import pytest
 from tooltune.data.generate import GenerateConfig, generate
 from tooltune.data.records import read_records
 from tooltune.reading import quote_sources, read_number
-from tooltune.rewards import BUILTIN_REWARDS, grounded_reward, grounding, score_grounded, score_record
+from tooltune.rewards import BUILTIN_REWARDS, grounded_reward, grounding, score_grounded, score_record, score_strict
 from tooltune.schema import Tool, format_tool_calls, parse_tool_calls
 
 BOOK = Tool("book_table", "Book a restaurant table.", {"type": "object", "properties": {
@@ -50,7 +50,7 @@ def test_a_value_the_request_never_gives_is_invented():
     assert verdicts(call("book_table", restaurant="Luigi's", date="2027-02-14", time="20:00", party_size=2), [BOOK], text)["time"] == "invented"
     added = verdicts(call("book_table", restaurant="Luigi's", date="2027-02-14", time="19:30", party_size=2, notes="window seat please"), [BOOK], text)
     assert added["notes"] == "invented"  # an optional value nobody asked for
-    assert verdicts(call("get_stock_quote", ticker="SHOP"), [QUOTE], "What's Shopify trading at?")["ticker"] == "invented"
+    assert verdicts(call("get_stock_quote", ticker="SHOP"), [QUOTE], "What's Apple (AAPL) trading at?")["ticker"] == "invented"
     assert verdicts(call("book_table", restaurant="Luigi's", date="Feb 14", time="19:30", party_size=2), [BOOK], text)["date"] == "invalid"
 
 
@@ -70,19 +70,24 @@ def test_a_tool_result_grounds_the_next_call():
     assert grounding(call("get_stock_quote", ticker="AAPL"), [QUOTE], texts).invented == ["get_stock_quote.ticker"]  # the system prompt is no source
 
 
-def test_the_grounded_reward_pays_by_the_request_and_scores_other_decisions_as_strict():
+def test_the_grounded_reward_is_strict_but_pays_nothing_for_a_call_that_rests_on_a_guess():
     text = "Book Luigi's for 2 on 2027-02-14 at 19:30"
     right = call("book_table", restaurant="Luigi's", date="2027-02-14", time="19:30", party_size=2)
-    assert score_grounded(right, [BOOK], [text], "execute").value == 1.0
-    invented = call("book_table", restaurant="Luigi's", date="2027-02-14", time="19:30", party_size=2, notes="window seat please")
-    assert score_grounded(invented, [BOOK], [text], "execute").value == pytest.approx(0.25 + 0.75 * 4 / 5)
-    missing = call("book_table", restaurant="Luigi's", date="2027-02-14", time="19:30")
-    assert score_grounded(missing, [BOOK], [text], "execute").value == pytest.approx(0.25 + 0.75 * 3 / 4)
-    assert score_grounded(call("other_tool", x=1), [BOOK], [text], "execute").value == 0.0
-    assert score_grounded("For what time?", [BOOK], [text], "execute").value == 0.0
-    # clarify: a call with a value the request lacks is the wrong decision; a question is right
-    assert score_grounded(right, [BOOK], ["Book Luigi's for 2 on 2027-02-14"], "clarify").value == 0.0
-    assert score_grounded("What time should I book it for?", [BOOK], ["Book Luigi's"], "clarify", ground_truth="What time?").value == 1.0
+    assert score_grounded(right, right, [BOOK], [text], "execute").value == 1.0
+    # one wrong but stated value: strict's partial credit stands (the request says 2; 19:30 is its time)
+    slot = call("book_table", restaurant="Luigi's", date="2027-02-14", time="19:30", party_size=19)
+    assert score_grounded(slot, right, [BOOK], ["Book Luigi's for 2 on 2027-02-14 at 19:30, 19 of us"], "execute").value == score_strict(slot, right, [BOOK], "execute").value == pytest.approx(0.25 + 0.75 * 3 / 4)
+    # an invented optional value, an invented required one, a value its schema refuses: strict pays them, grounded does not
+    for guess in (call("book_table", restaurant="Luigi's", date="2027-02-14", time="19:30", party_size=2, notes="window seat please"),
+                  call("book_table", restaurant="Luigi's", date="2027-02-15", time="19:30", party_size=2),
+                  call("book_table", restaurant="Luigi's", date="Feb 14", time="19:30", party_size=2)):
+        assert score_strict(guess, right, [BOOK], "execute").value > 0.5
+        assert score_grounded(guess, right, [BOOK], [text], "execute").value == 0.0
+    assert score_grounded(right, right, [BOOK], [text], "execute").failure is None
+    # clarify rows score as strict: a question that names the missing time is right, a guessed call is not
+    ask = "What time should I book it for?"
+    assert score_grounded(ask, ask, [BOOK], ["Book Luigi's for 2 on 2027-02-14"], "clarify").value == 1.0
+    assert score_grounded(right, ask, [BOOK], ["Book Luigi's for 2 on 2027-02-14"], "clarify").value == 0.0
 
 
 def test_read_number_reads_no_number_from_an_article_before_one():
@@ -130,3 +135,41 @@ def test_grounded_is_a_builtin_reward_in_trls_signature(generated):
     assert grounded_reward([r.prompt for r in rows], [r.ground_truth for r in rows], **columns) == [1.0] * 6
     wrong = [r.ground_truth.replace("<TOOLCALL>[", "<TOOLCALL>[").replace('"arguments": {', '"arguments": {"zz_invented": 1, ', 1) for r in rows]
     assert all(v < 1.0 for v in grounded_reward([r.prompt for r in rows], wrong, **columns))
+
+
+PAY = Tool("send_money", "Send money.", {"type": "object", "properties": {
+    "amount": {"type": "number"}, "currency": {"type": "string", "description": "ISO currency code"},
+    "from_currency": {"type": "string", "description": "Currency code"}}, "required": ["amount"]})
+HOTEL = Tool("book_hotel", "", {"type": "object", "properties": {
+    "check_in": {"type": "string", "format": "date"}, "check_out": {"type": "string", "format": "date"},
+    "measured_at": {"type": "string", "format": "date-time"}, "times": {"type": "array", "items": {"type": "string"}, "description": "Times, HH:MM"}}})
+DEVICE = Tool("set_device", "", {"type": "object", "properties": {
+    "temperature_c": {"type": "number"}, "ttl_seconds": {"type": "integer"}, "limit": {"type": "integer"}, "target_language": {"type": "string", "description": "Language code"},
+    "ticker": {"type": "string"}, "count": {"type": "integer"}}})
+
+
+@pytest.mark.parametrize("text, tool, arguments", [
+    ("send @jules $1.2k for rent", PAY, {"amount": 1200, "currency": "USD"}),
+    ("how much is 3.5 grand canadian in euros?", PAY, {"amount": 3500, "from_currency": "CAD", "currency": "EUR"}),
+    ("convert 1,200 Swiss francs", PAY, {"amount": 1200, "from_currency": "CHF"}),
+    ("checking in April 9th 2027 and out on the 12th", HOTEL, {"check_in": "2027-04-09", "check_out": "2027-04-12"}),
+    ("a room Nov 2nd to Nov 5th 2027", HOTEL, {"check_in": "2027-11-02", "check_out": "2027-11-05"}),
+    ("taken at 7:10am on Oct 3rd 2027", HOTEL, {"measured_at": "2027-10-03T07:10:00"}),
+    ("at 8 in the morning and half past 4 pm", HOTEL, {"times": ["08:00", "16:30"]}),
+])
+def test_values_said_in_the_ways_a_blind_probe_wrote_them_are_grounded(text, tool, arguments):
+    found = grounding(call(tool.name, **arguments), [tool], [text])
+    assert not found.invented and not found.invalid, found
+
+
+def test_what_the_check_cannot_read_is_unchecked_not_invented():
+    # a number in another unit, where the words state a number no value holds
+    assert grounding(call("set_device", temperature_c=20), [DEVICE], ["bedroom to 68 degrees fahrenheit"]).unchecked == ["set_device.temperature_c"]
+    assert grounding(call("set_device", ttl_seconds=300), [DEVICE], ["5 minute TTL"]).unchecked == ["set_device.ttl_seconds"]
+    # a code for something named in words, where the words give no code themselves
+    assert grounding(call("set_device", target_language="pt-BR"), [DEVICE], ["translate it into Brazilian Portuguese"]).unchecked
+    assert grounding(call("set_device", ticker="SHOP"), [DEVICE], ["what's Shopify at?"]).unchecked
+    # ...but the same made up where nothing accounts for it is invented
+    assert grounding(call("set_device", limit=10), [DEVICE], ["headphones under 200 bucks"]).invented == ["set_device.limit"]
+    assert grounding(call("set_device", ticker="SHOP"), [DEVICE], ["what's AAPL at?"]).invented == ["set_device.ticker"]
+    assert grounding(call("set_device", count=24), [DEVICE], ["found 2 dozen extra"]).grounded == ["set_device.count"]

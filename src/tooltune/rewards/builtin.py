@@ -13,7 +13,7 @@ from typing import Any
 
 from ..data.records import Record, row_tools
 from ..reading import quote_sources
-from ..schema import Behavior, infer_behavior
+from ..schema import Behavior
 from .grounding import score_grounded
 from .scoring import Score, score_reference, score_strict
 
@@ -45,7 +45,7 @@ def score_record(record: Record, response: str, reward: str = "strict") -> Score
     if reward in ("toolcall", "toolcall_reward"):
         return score_reference(response, record.ground_truth, record.behavior)
     if reward in ("grounded", "grounded_reward"):
-        return score_grounded(response, record.tools, quote_sources(record.prompt), record.behavior, record.ground_truth, _missing(record.raw.get("extra_info")))
+        return score_grounded(response, record.ground_truth, record.tools, quote_sources(record.prompt), record.behavior, _missing(record.raw.get("extra_info")))
     return score_strict(response, record.ground_truth, record.tools, record.behavior, _missing(record.raw.get("extra_info")))
 
 
@@ -65,13 +65,13 @@ def strict_reward(prompts: list[Any], completions: list[Any], **columns: Any) ->
 
 
 def grounded_reward(prompts: list[Any], completions: list[Any], **columns: Any) -> list[float]:
-    """Values judged by the request, not by the reference: a call's values must be ones the
-    conversation states (after normalization), valid for their schema, required ones present.
+    """The strict reward, except that a call carrying a value the conversation never states (after
+    normalization: "4 pm" states "16:00"), or one its schema refuses, earns 0.
 
-    Scale 0..1; see :mod:`tooltune.rewards.grounding`. Clarify and refuse rows score as ``strict``.
+    See :mod:`tooltune.rewards.grounding`.
     """
     prompts = prompts if prompts is not None else [None] * len(completions)
-    return [score_grounded(text, tools, _texts(prompt), behavior or infer_behavior(gt), gt, missing).value
+    return [score_grounded(text, gt, tools, _texts(prompt), behavior, missing).value
             for prompt, (text, gt, tools, behavior, missing) in zip(prompts, _rows(prompts, completions, columns))]
 
 

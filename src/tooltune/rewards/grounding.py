@@ -15,8 +15,9 @@ when every content word of it is said ("tell Sam I'm late" grounds ``"I'm late"`
 running late for dinner"``). Booleans, and values of a form no reader knows, are *unchecked*:
 neither grounded nor invented, so the check never calls a value invented that it cannot read.
 
-Two faces over it: the ``grounded`` reward (:func:`score_grounded`) and the evaluation's
-``invented_values`` metric (share of an answer's checked values that are invented).
+Two faces over it: the ``grounded`` reward (:func:`score_grounded`: the strict reward, and
+nothing for a call that rests on an invented value) and the evaluation's ``invented_values``
+metric (the share of an answer's checked values that are invented).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..reading import _bare_time, _currency, _iso, _list_in, _read_family, _said_words, _says, _valid, _values_in, _word_runs, currency_in, currency_param, read, read_number
-from ..schema import EXPECTED_DECISION, Behavior, Tool, classify_response, parse_tool_calls
-from .scoring import NAME_CREDIT, Score, score_strict
+from ..reading import _CURRENCY_NAMES, _MONTHS, _bare_time, _currency, _iso, _list_in, _read_family, _said_words, _says, _valid, _values_in, _word_runs, read_number
+from ..data.surface import unit_of
+from ..schema import Behavior, Tool, parse_tool_calls
+from .scoring import Score, score_strict
 
 __all__ = ["Grounding", "grounding", "is_grounded", "score_grounded"]
 
@@ -99,9 +101,13 @@ def _stated_numbers(texts: tuple[str, ...]) -> frozenset[float]:
         for a, b in _word_runs(text):
             inside = (a >= 2 and text[a - 1] in ".," and text[a - 2].isdigit()) or (b + 1 < len(text) and text[b] in ".," and text[b + 1].isdigit())
             run = text[a:b]
-            if not inside and (value := read_number(run) or read_number(_GLUED.sub("", run))) is not None and math.isfinite(value):
+            if run.lower() in ("a", "an"):
+                continue  # "a" reads as one only before a hundred or a thousand
+            bare = _GLUED.sub("", run)  # "forty-fivekm"; not "a" of "am"
+            if not inside and (value := read_number(run) if bare == run or bare.lower() in ("a", "an") else read_number(run) or read_number(bare)) is not None and math.isfinite(value):
                 found.add(abs(float(value)))
-        found |= {float(m) for m in re.findall(r"(?<![\w.])(\d+(?:\.\d+)?)(?=[^\W\d_])", text)}  # "300px", "45km"
+        found |= {abs(float(n)) * 12 for m in re.finditer(r"(\S+)\s+dozen\b", text) if (n := read_number(m[1])) is not None}  # "2 dozen"
+        found |= {float(m) for m in re.findall(r"(?<![\w.])(\d+(?:\.\d+)?)(?!(?:k|m|bn)\b)(?=[^\W\d_])", text)}  # "300px", "45km"; not "70k"
     return frozenset(found)
 
 
@@ -115,6 +121,66 @@ def _either(span: str, family: str) -> tuple[str, ...]:
         first, second, year = map(int, numeric.groups())
         return tuple(v for v in (_iso(year, first, second), _iso(year, second, first)) if v)
     return ()
+
+
+# Currency names people use beside the signs and names reading knows (reading._CURRENCY_NAMES): a
+# code is grounded by any of them, as nothing but a currency code is being checked here.
+_MORE_CURRENCIES = {"franc": "CHF", "francs": "CHF", "canadian": "CAD", "australian": "AUD", "yuan": "CNY", "renminbi": "CNY", "rmb": "CNY",
+                    "rupee": "INR", "rupees": "INR", "peso": "MXN", "pesos": "MXN", "krona": "SEK", "kronor": "SEK", "zloty": "PLN", "rand": "ZAR",
+                    "reais": "BRL", "won": "KRW", "sterling": "GBP"}
+
+
+@functools.lru_cache(maxsize=64)
+def _currencies_said(texts: tuple[str, ...]) -> frozenset[str]:
+    """Every currency the words name: a code ("CAD"), a sign ("$", "€", "C$") or a name ("quid", "francs")."""
+    found = set()
+    for text in texts:
+        lowered = text.lower()
+        found |= {code for name, code in _CURRENCY_NAMES.items() if (name in lowered if not name[-1].isalpha() else re.search(rf"(?<!\w){re.escape(name)}(?!\w)", lowered))}
+        found |= {code for name, code in _MORE_CURRENCIES.items() if re.search(rf"(?<!\w){name}(?!\w)", lowered)}
+        found |= {w.upper() for w in re.findall(r"[a-z]{3}", lowered) if _currency(w)}
+    return frozenset(found)
+
+
+_NOT_CODES = frozenset({"OK", "AM", "PM", "TV", "ID", "USA", "UK", "EU", "ASAP", "FYI", "PLS", "PLZ", "THX", "BTW"})
+
+
+def _codes_said(texts: tuple[str, ...]) -> bool:
+    """Whether the words give any code themselves (a ticker, an airport, "en-US"): then a code they
+    do not give is one the call made up, not one it knew."""
+    return any(w not in _NOT_CODES for t in texts for w in re.findall(r"(?<![\w-])(?:[A-Z]{2,5}|[a-z]{2}-[A-Z]{2})(?![\w-])", t))
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
+
+
+@functools.lru_cache(maxsize=64)
+def _partial_dates(texts: tuple[str, ...]) -> tuple[frozenset[tuple[int, int]], frozenset[int], frozenset[int], frozenset[int]]:
+    """The dates said without every part: month-and-day ("Nov 2nd", "the 20th of June"), days
+    alone ("out on the 12th"), the months and the years the words name."""
+    month_days, days, months, years = set(), set(), set(), set()
+    for text in texts:
+        lowered = text.lower()
+        for m in re.finditer(rf"\b{_MONTH}\s+(?:the\s+)?{_ORDINAL}\b", lowered):
+            month_days.add((_MONTHS[m[1]], int(m[2])))
+        for m in re.finditer(rf"\b{_ORDINAL}\s+(?:of\s+)?{_MONTH}", lowered):
+            month_days.add((_MONTHS[m[2]], int(m[1])))
+        days |= {int(d) for d in re.findall(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b", lowered)}
+        months |= {_MONTHS[m] for m in re.findall(rf"\b{_MONTH}", lowered)}
+        years |= {int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", lowered)}
+    return frozenset(month_days), frozenset(days), frozenset(months), frozenset(years)
+
+
+def _stated(value: str, family: str, texts: tuple[str, ...]) -> bool:
+    """Whether the words state a date or a time: as read where it stands (:func:`tooltune.reading.values_in`),
+    as one of the two readings words leave open, or (a date) by its day and month with the year said
+    elsewhere ("April 9th 2027 and out on the 12th", "Nov 2nd to Nov 5th 2027")."""
+    if any(v == value or (v is None and value in _either(s, family)) for s, v in _values_in(texts, family).items()):
+        return True
+    if family != "date" or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    year, month, day = map(int, value.split("-"))
+    month_days, days, months, years = _partial_dates(texts)
+    return year in years and ((month, day) in month_days or (day in days and month in months))
 
 
 def is_grounded(value: Any, param: str, schema: Any, properties: dict[str, Any], texts: tuple[str, ...]) -> bool | None:
@@ -132,19 +198,28 @@ def is_grounded(value: Any, param: str, schema: Any, properties: dict[str, Any],
         if value and _list_in(texts, json.dumps(schema, sort_keys=True)) == json.dumps(value):
             return True  # "weekdays" for the five of them
         items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        if "description" not in items and "description" in schema:
+            items = {**items, "description": schema["description"]}  # "times": ["08:00"] is read as its list's description says
         return _verdicts([is_grounded(v, param, items, properties, texts) for v in value]) if value else None
     if isinstance(value, str):
         if _verbatim(value, texts):
             return True
-        if currency_param(param, schema):
-            return value in (currency_in(list(texts)), *(_currency(w) for t in texts for w in re.findall(r"[^\W\d]+|[$€£]", t)))
+        if re.fullmatch(r"[A-Z]{3}", value) and "currency" in f"{param} {schema.get('description', '')}".lower():
+            return value in _currencies_said(texts)  # "$1.2k" is USD, "Swiss francs" CHF
         enum = schema.get("enum")
         if isinstance(enum, list) and value in enum:
             return _words_said(value.replace("_", " ").replace("-", " "), texts) or None  # an enum said in other words: unchecked
+        moment = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(?::00)?(?:Z|[+-]\d{2}:?\d{2})?", value)
+        if moment:  # a date-time: its date and its time, each said somewhere
+            return _verdicts([_stated(moment[1], "date", texts), _stated(moment[2], "time", texts)])
         family = _read_family(param, schema, properties)
+        if family in ("date", "time"):
+            return _stated(value, family, texts)
+        coded = re.fullmatch(r"[A-Z]{2,5}", value) or (re.fullmatch(r"[a-z]{2,3}(?:[-_][A-Za-z]{2,4})?", value) and re.search(r"code|language|locale|lang\b", f"{param} {schema.get('description', '')}", re.IGNORECASE))
+        if coded and not _codes_said(texts):
+            return None  # a code for something named in words ("Brazilian Portuguese" -> "pt-BR", "Shopify" -> "SHOP"): knowledge, not a value said
         if family not in (None, "text", "list"):
-            spans = _values_in(texts, family)
-            return any(v == value or (v is None and value in _either(s, family)) for s, v in spans.items())
+            return any(v == value for v in _values_in(texts, family).values())
         if family == "text":
             return _words_said(value, texts)
         return None  # a format or pattern no reader knows (an id, a URL): unchecked unless verbatim
@@ -167,6 +242,9 @@ def grounding(response: str, tools: list[Tool], texts: list[str]) -> Grounding:
         if tool is None:
             continue
         properties = tool.properties if isinstance(tool.properties, dict) else {}
+        # Numbers the words state that none of the call's values holds: one may be what a value in
+        # another unit was converted from ("68 degrees fahrenheit" for temperature_c 20).
+        leftover = _stated_numbers(sources) - _numbers_of(call.arguments)
         for param, value in call.arguments.items():
             path = f"{tool.name}.{param}"
             schema = properties.get(param)
@@ -174,39 +252,50 @@ def grounding(response: str, tools: list[Tool], texts: list[str]) -> Grounding:
                 found.invalid.append(path)
                 continue
             verdict = is_grounded(value, param, schema, properties, sources)
+            if verdict is False and _number(value) and ((leftover and _has_unit(param, schema if isinstance(schema, dict) else {}, properties)) or value == 1):
+                verdict = None  # a conversion reading does not know ("5 minute TTL" for ttl_seconds 300); one, said as "just me"
             (found.grounded if verdict else found.unchecked if verdict is None else found.invented).append(path)
     return found
 
 
-def score_grounded(response: str, tools: list[Tool], texts: list[str], behavior: Behavior, ground_truth: str | None = None, missing: list[str] | None = None) -> Score:
-    """The ``grounded`` reward: a call's values judged by the request, not by a reference answer.
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
-    Execute rows: each call to an offered tool earns 0.25 for the tool plus 0.75 x the share of its
-    values that are right by the request: every required parameter present, and each value valid
-    for its schema and not invented (unchecked values count as right); a call to a tool not offered
-    earns 0; the row is the calls' mean. Clarify and refuse rows, and a wrong decision on any row,
-    score as the strict reward does (``ground_truth`` names the question's target when given).
+
+def _numbers_of(value: Any) -> frozenset[float]:
+    """The numbers a call's values hold: numbers, and the digits inside strings ("2027-04-12", "BLT-118")."""
+    if _number(value):
+        return frozenset({abs(float(value))})
+    if isinstance(value, str):
+        return frozenset(float(n) for n in re.findall(r"\d+(?:\.\d+)?", value))
+    parts = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return frozenset().union(*map(_numbers_of, parts)) if parts else frozenset()
+
+
+_UNIT_SUFFIX = re.compile(r"(?:^|_)(?:c|f|celsius|fahrenheit|k|s|sec|secs|seconds|ms|min|mins|minutes|h|hrs|hours|days|weeks|mm|cm|m|km|mi|miles|g|kg|lb|lbs|mg|mcg|ug|ml|l|mm|um|nm|pct|percent|bps|cents)$", re.IGNORECASE)
+
+
+def _has_unit(param: str, schema: dict[str, Any], properties: dict[str, Any]) -> bool:
+    """Whether a number parameter is in a unit people may say in another (its name, description or
+    family says one). Not money: reading reads every form of an amount, and a call converts no currency."""
+    family = _read_family(param, schema, properties) or ""
+    return bool(_UNIT_SUFFIX.search(param) or unit_of(param, str(schema.get("description", ""))) or family in ("minutes", "days") or family.startswith("unit:"))
+
+
+def score_grounded(response: str, ground_truth: str, tools: list[Tool], texts: list[str], behavior: Behavior | None = None, missing: list[str] | None = None) -> Score:
+    """The ``grounded`` reward: the strict reward, except that a call carrying a value the
+    conversation never states, or one its schema refuses, earns nothing.
+
+    The strict reward pays a call for its tool's name and for each right value, so a guessed call
+    still beats a question (0.25 for the name alone): in a GRPO group that pushes the model to call
+    where it should ask, and to add optional values nobody gave. Here a call that rests on a guess
+    is worth what a wrong decision is (0), while a right call, a question and a refusal score as
+    strict scores them (``missing`` names the parameters a clarify row leaves out).
     """
-    decision = classify_response(response)
-    if behavior != "execute" or decision != EXPECTED_DECISION[behavior]:
-        if ground_truth is not None:
-            return score_strict(response, ground_truth, tools, behavior, missing)
-        return Score(float(decision == EXPECTED_DECISION[behavior]), behavior, decision, None if decision == EXPECTED_DECISION[behavior] else "wrong_decision")
-    calls = parse_tool_calls(response)
-    if not calls:
-        return Score(0.0, behavior, decision, "malformed_call")
+    strict = score_strict(response, ground_truth, tools, behavior, missing)
+    if strict.behavior != "execute" or strict.decision != "call" or strict.value == 0:
+        return strict
     found = grounding(response, tools, texts)
-    by_name = {t.name: t for t in tools}
-    total, failure = 0.0, None
-    for call in calls:
-        tool = by_name.get(call.name)
-        if tool is None:
-            failure = failure or "wrong_tool"
-            continue
-        paths = [f"{tool.name}.{p}" for p in call.arguments]
-        bad = sum(p in found.invented or p in found.invalid for p in paths) + sum(r not in call.arguments for r in tool.required)
-        slots = len(paths) + sum(r not in call.arguments for r in tool.required)
-        total += NAME_CREDIT + (1 - NAME_CREDIT) * ((slots - bad) / slots if slots else 1.0)
-        if bad:
-            failure = failure or ("invented_value" if any(p in found.invented for p in paths) else "invalid_or_missing_value")
-    return Score(round(total / len(calls), 6), behavior, decision, failure)
+    if found.invented or found.invalid:
+        return Score(0.0, strict.behavior, strict.decision, "invented_value" if found.invented else "invalid_value")
+    return strict
