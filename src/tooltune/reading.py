@@ -94,6 +94,10 @@ def read_number(text: str) -> int | float | None:
         return 12
     if text == "half a dozen":
         return 6
+    scaled_half = re.fullmatch(r"(?:(.+?)\s+and\s+)?a\s+half\s+(thousand|million|billion|grand)|half\s+a\s+(thousand|million|billion|grand)", text)
+    if scaled_half:  # "four and a half grand", "half a million"
+        whole = read_number(scaled_half[1]) if scaled_half[1] else 0
+        return None if whole is None else _tidy((whole + 0.5) * _SCALES[scaled_half[2] or scaled_half[3]])
     half = re.fullmatch(r"(.+?)\s+and\s+a\s+half", text)
     if half:
         whole = read_number(half[1])

@@ -173,3 +173,13 @@ def test_what_the_check_cannot_read_is_unchecked_not_invented():
     assert grounding(call("set_device", limit=10), [DEVICE], ["headphones under 200 bucks"]).invented == ["set_device.limit"]
     assert grounding(call("set_device", ticker="SHOP"), [DEVICE], ["what's AAPL at?"]).invented == ["set_device.ticker"]
     assert grounding(call("set_device", count=24), [DEVICE], ["found 2 dozen extra"]).grounded == ["set_device.count"]
+
+
+def test_a_value_the_reference_holds_never_costs_the_call():
+    # "ten to six in the evening" is no time reading takes ("ten to eleven" may be a range), so the check calls 17:50 invented
+    text = "Book Luigi's for 2 on 2027-02-14, ten to six in the evening"
+    right = call("book_table", restaurant="Luigi's", date="2027-02-14", time="17:50", party_size=2)
+    assert grounding(right, [BOOK], [text]).invented == ["book_table.time"]
+    assert score_grounded(right, right, [BOOK], [text], "execute").value == 1.0
+    guessed = call("book_table", restaurant="Luigi's", date="2027-02-14", time="18:10", party_size=2)
+    assert score_grounded(guessed, right, [BOOK], [text], "execute").value == 0.0

@@ -29,9 +29,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..reading import _CURRENCY_NAMES, _MONTHS, _bare_time, _currency, _iso, _list_in, _read_family, _said_words, _says, _valid, _values_in, _word_runs, read_number
+from ..reading import _CURRENCY_NAMES, _MONTHS, _SCALES, _bare_time, _currency, _iso, _list_in, _read_family, _said_words, _says, _valid, _values_in, _word_runs, read_number
 from ..data.surface import unit_of
 from ..schema import Behavior, Tool, parse_tool_calls
+from .arguments import EXACT, compare_value
 from .scoring import Score, score_strict
 
 __all__ = ["Grounding", "grounding", "is_grounded", "score_grounded"]
@@ -74,11 +75,14 @@ def _said(texts: tuple[str, ...]) -> frozenset[str]:
     return frozenset(_said_words(list(texts)))
 
 
-def _words_said(value: str, texts: tuple[str, ...]) -> bool:
-    """Every content word of a free-text value is one the request says (in some form)."""
+def _words_said(value: str, texts: tuple[str, ...]) -> bool | None:
+    """True when every content word of a free-text value is one the request says (in some form),
+    None when some are (a subject line or a note may sum the request up in other words), False
+    when none is."""
     words = [w.casefold() for w in _CONTENT.findall(value) if w.casefold() not in _FILLER]
     said = _said(texts)
-    return bool(words) and all(_says(said, w) for w in words)
+    hits = sum(_says(said, w) for w in words)
+    return None if not words else True if hits == len(words) else None if hits else False
 
 
 def _same_number(a: Any, b: Any) -> bool:
@@ -107,8 +111,16 @@ def _stated_numbers(texts: tuple[str, ...]) -> frozenset[float]:
             if not inside and (value := read_number(run) if bare == run or bare.lower() in ("a", "an") else read_number(run) or read_number(bare)) is not None and math.isfinite(value):
                 found.add(abs(float(value)))
         found |= {abs(float(n)) * 12 for m in re.finditer(r"(\S+)\s+dozen\b", text) if (n := read_number(m[1])) is not None}  # "2 dozen"
+        for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(?:-|–|to|and)\s*[$€£]?\d+(?:\.\d+)?\s*(k|m|grand|thousand|million)\b", text, re.IGNORECASE):
+            found.add(float(m[1]) * _SCALES[m[2].lower()])  # "between 350 and 475k": both in thousands
         found |= {float(m) for m in re.findall(r"(?<![\w.])(\d+(?:\.\d+)?)(?!(?:k|m|bn)\b)(?=[^\W\d_])", text)}  # "300px", "45km"; not "70k"
     return frozenset(found)
+
+
+@functools.lru_cache(maxsize=64)
+def _digit_groups(texts: tuple[str, ...]) -> frozenset[str]:
+    """The digits of every run of digit groups the words write ("21000 04837 7721", "978-0-14-143951-8")."""
+    return frozenset(re.sub(r"\D", "", m) for t in texts for m in re.findall(r"\d[\d -]*\d", t))
 
 
 def _either(span: str, family: str) -> tuple[str, ...]:
@@ -176,6 +188,9 @@ def _stated(value: str, family: str, texts: tuple[str, ...]) -> bool:
     elsewhere ("April 9th 2027 and out on the 12th", "Nov 2nd to Nov 5th 2027")."""
     if any(v == value or (v is None and value in _either(s, family)) for s, v in _values_in(texts, family).items()):
         return True
+    machine = {"date": rf"(?<![\d-]){re.escape(value)}(?![\d-])", "time": rf"(?<=T){re.escape(value)}(?=[:Z+-]|$)"}[family]
+    if any(re.search(machine, t) for t in texts):
+        return True  # as a program writes it, inside a date-time ("2026-03-11T14:02:00Z" in a tool's result)
     if family != "date" or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return False
     year, month, day = map(int, value.split("-"))
@@ -204,6 +219,8 @@ def is_grounded(value: Any, param: str, schema: Any, properties: dict[str, Any],
     if isinstance(value, str):
         if _verbatim(value, texts):
             return True
+        if re.fullmatch(r"[\d\s-]{6,}", value) and re.sub(r"\D", "", value) in _digit_groups(texts):
+            return True  # a card, phone or ISBN number with its spaces or hyphens moved
         if re.fullmatch(r"[A-Z]{3}", value) and "currency" in f"{param} {schema.get('description', '')}".lower():
             return value in _currencies_said(texts)  # "$1.2k" is USD, "Swiss francs" CHF
         enum = schema.get("enum")
@@ -221,7 +238,7 @@ def is_grounded(value: Any, param: str, schema: Any, properties: dict[str, Any],
         if family not in (None, "text", "list"):
             return any(v == value for v in _values_in(texts, family).values())
         if family == "text":
-            return _words_said(value, texts)
+            return _words_said(value, texts)  # every content word said; some said: unchecked (a summary in its own words)
         return None  # a format or pattern no reader knows (an id, a URL): unchecked unless verbatim
     if isinstance(value, (int, float)):
         family = _read_family(param, schema, properties)
@@ -252,8 +269,8 @@ def grounding(response: str, tools: list[Tool], texts: list[str]) -> Grounding:
                 found.invalid.append(path)
                 continue
             verdict = is_grounded(value, param, schema, properties, sources)
-            if verdict is False and _number(value) and ((leftover and _has_unit(param, schema if isinstance(schema, dict) else {}, properties)) or value == 1):
-                verdict = None  # a conversion reading does not know ("5 minute TTL" for ttl_seconds 300); one, said as "just me"
+            if verdict is False and _number(value) and ((leftover and _has_unit(param, schema if isinstance(schema, dict) else {}, properties)) or value in (0, 1)):
+                verdict = None  # a conversion reading does not know ("5 minute TTL" for ttl_seconds 300); one or none, said as "just me" or "free"
             (found.grounded if verdict else found.unchecked if verdict is None else found.invented).append(path)
     return found
 
@@ -290,12 +307,23 @@ def score_grounded(response: str, ground_truth: str, tools: list[Tool], texts: l
     still beats a question (0.25 for the name alone): in a GRPO group that pushes the model to call
     where it should ask, and to add optional values nobody gave. Here a call that rests on a guess
     is worth what a wrong decision is (0), while a right call, a question and a refusal score as
-    strict scores them (``missing`` names the parameters a clarify row leaves out).
+    strict scores them (``missing`` names the parameters a clarify row leaves out). A value equal
+    to the reference's is never held against the call, whatever the check reads.
     """
     strict = score_strict(response, ground_truth, tools, behavior, missing)
     if strict.behavior != "execute" or strict.decision != "call" or strict.value == 0:
         return strict
     found = grounding(response, tools, texts)
-    if found.invented or found.invalid:
-        return Score(0.0, strict.behavior, strict.decision, "invented_value" if found.invented else "invalid_value")
+    # A value the reference call holds too is right whatever the check reads: the check may miss
+    # a form people write ("ten to six in the evening"), and a right value must never cost the call.
+    expected = {(c.name, k): v for c in parse_tool_calls(ground_truth) or [] for k, v in c.arguments.items()}
+    answered = {(c.name, k): v for c in parse_tool_calls(response) or [] for k, v in c.arguments.items()}
+    wrong = [p for p in found.invented + found.invalid if not _same_as_reference(p, answered, expected)]
+    if wrong:
+        return Score(0.0, strict.behavior, strict.decision, "invented_value" if any(p in found.invented for p in wrong) else "invalid_value")
     return strict
+
+
+def _same_as_reference(path: str, answered: dict[tuple[str, str], Any], expected: dict[tuple[str, str], Any]) -> bool:
+    key = tuple(path.split(".", 1))
+    return key in expected and key in answered and compare_value(expected[key], answered[key]) == EXACT
