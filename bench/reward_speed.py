@@ -19,10 +19,31 @@ from pathlib import Path
 from tooltune.data import read_records, validate_file, write_jsonl
 from tooltune.data.generate import GenerateConfig, generate
 from tooltune.data.stats import compute_stats
-from tooltune.quickstart import POLICIES
 from tooltune.rewards import load_reward
 from tooltune.rewards.batch import score_rows
-from tooltune.schema import parse_tool_calls
+from tooltune.schema import format_tool_calls, parse_tool_calls
+
+
+def _gold(record) -> str:
+    calls = parse_tool_calls(record.ground_truth)
+    return format_tool_calls(calls) if calls else record.ground_truth
+
+
+def _always_call(record) -> str:
+    return format_tool_calls(parse_tool_calls(record.ground_truth) or [{"name": record.tools[0].name, "arguments": {}}])
+
+
+def _near_miss(record) -> str:
+    # every list argument written as a comma-separated string ("10, 20, 30"), the seed's near miss
+    calls = parse_tool_calls(record.ground_truth)
+    if not calls:
+        return record.ground_truth
+    return format_tool_calls([{"name": c.name, "arguments": {k: ", ".join(map(str, v)) if isinstance(v, list) else v for k, v in c.arguments.items()}} for c in calls])
+
+
+# Scripted answers, so every scorer path runs: right calls, calls where a question or refusal is due,
+# the same vague question everywhere, lists as strings.
+POLICIES = {"gold answers": _gold, "always calls a tool": _always_call, "never calls a tool": lambda record: "Could you tell me more about what you need?", "lists as strings": _near_miss}
 
 
 def timed(label: str, count: int, fn) -> float:

@@ -183,3 +183,23 @@ def test_a_value_the_reference_holds_never_costs_the_call():
     assert score_grounded(right, right, [BOOK], [text], "execute").value == 1.0
     guessed = call("book_table", restaurant="Luigi's", date="2027-02-14", time="18:10", party_size=2)
     assert score_grounded(guessed, right, [BOOK], [text], "execute").value == 0.0
+
+
+@pytest.mark.parametrize("name, false_alarms, caught", [("probe1.jsonl", 1, 26), ("probe2.jsonl", 5, 24)])
+def test_the_probes_the_check_was_fixed_against_stay_fixed(name, false_alarms, caught):
+    """Rows written blind by a helper session (tests/fixtures/grounding_probes/README.md); the check
+    was corrected against these two, so they guard what was fixed (probe3 is the held-out one)."""
+    from pathlib import Path
+
+    from tooltune.schema import ToolCall
+
+    wrong = found_invented = 0
+    for line in (Path(__file__).parent.parent / "fixtures" / "grounding_probes" / name).read_text().splitlines():
+        row = json.loads(line)
+        tools = [Tool.from_dict(t) for t in row["tools"]]
+        found = grounding(format_tool_calls([ToolCall(row["call"]["name"], row["call"]["arguments"])]), tools, quote_sources(row["messages"]))
+        if row["label"] == "right":
+            wrong += len(found.invented) + len(found.invalid)
+        else:
+            found_invented += f"{row['call']['name']}.{row['param']}" in found.invented
+    assert wrong <= false_alarms and found_invented >= caught, (wrong, found_invented)
