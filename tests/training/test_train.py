@@ -351,3 +351,10 @@ def test_rlaif_with_a_judge_that_is_not_there_fails_before_training(tiny_model, 
     spec = _spec(tiny_model, small_data, technique="rlaif", name="rlaif-dead", max_steps=1, reward=["strict", "judge"], judge={"url": "http://127.0.0.1:9/v1", "timeout": 2})
     with pytest.raises(Exception, match="did not answer.*start the endpoint or fix judge.url"):
         train(spec, echo=lambda s: None)
+
+
+def test_rlvr_trains_on_the_grounded_reward(tiny_model, small_data):
+    run = train(_spec(tiny_model, small_data, technique="rlvr", name="rlvr-grounded", max_steps=1, reward="grounded",
+                      validation_data=str(small_data["eval"]), eval_steps=1), echo=lambda s: None)
+    metrics, _ = _metrics(run)
+    assert "train/reward_mean" in metrics and "validation/reward" in metrics
