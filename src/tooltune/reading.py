@@ -178,14 +178,14 @@ def _time(text: str) -> str | None:
         if marked[1].startswith("quarter to twelve"):
             return None  # 11:45 or 23:45: "twelve pm" is noon, so which is meant is unclear
         text, half = marked[1], marked[2] + "m"
-    ampm = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\.?", text)
+    ampm = re.fullmatch(r"(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?\s*m\.?", text)  # "4:15 pm", "4.15pm"
     if ampm:
         if half and half != ampm[3] + "m":
             return None  # "7 am in the evening"
         return _clock(int(ampm[1]), int(ampm[2] or 0), ampm[3] + "m")
-    h_notation = re.fullmatch(r"(\d{1,2})h(\d{2})", text)  # "18h30"; "1h" alone is a length of time
-    if h_notation and not half:
-        return _clock(int(h_notation[1]), int(h_notation[2]), None)
+    h_notation = re.fullmatch(r"(\d{1,2})h(\d{2})?", text)  # "18h30", "19h"; "1h" alone is a length of time
+    if h_notation and not half and (h_notation[2] or 13 <= int(h_notation[1]) <= 23):
+        return _clock(int(h_notation[1]), int(h_notation[2] or 0), None)
     digits = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
     if digits:
         hour, minute = int(digits[1]), int(digits[2])
@@ -220,6 +220,9 @@ def _minutes(text: str) -> int | None:
     text = " ".join(text.strip().lower().split())
     if text == "half an hour":
         return 30
+    quarters = re.fullmatch(r"(a|one|three) quarters? of an hour", text)
+    if quarters:  # "a quarter of an hour", "three quarters of an hour"
+        return 45 if quarters[1] == "three" else 15
     hm = re.fullmatch(r"(\d{1,2})h(\d{2})?", text)
     if hm:
         return int(hm[1]) * 60 + int(hm[2] or 0)

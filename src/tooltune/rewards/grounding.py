@@ -163,6 +163,7 @@ def _codes_said(texts: tuple[str, ...]) -> bool:
     return any(w not in _NOT_CODES for t in texts for w in re.findall(r"(?<![\w-])(?:[A-Z]{2,5}|[a-z]{2}-[A-Z]{2})(?![\w-])", t))
 _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
+_TO = r"(?:-|–|to|until|till|through|thru)"
 
 
 @functools.lru_cache(maxsize=64)
@@ -177,6 +178,11 @@ def _partial_dates(texts: tuple[str, ...]) -> tuple[frozenset[tuple[int, int]], 
         for m in re.finditer(rf"\b{_ORDINAL}\s+(?:of\s+)?{_MONTH}", lowered):
             month_days.add((_MONTHS[m[2]], int(m[1])))
         days |= {int(d) for d in re.findall(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b", lowered)}
+        # a range of days in one month: "from 1 to 31 July 2026", "Dec 20 to 27 2025", "3-6 April"
+        for m in re.finditer(rf"\b{_ORDINAL}\s*{_TO}\s*{_ORDINAL}\s+(?:of\s+)?{_MONTH}", lowered):
+            month_days |= {(_MONTHS[m[3]], int(m[1])), (_MONTHS[m[3]], int(m[2]))}
+        for m in re.finditer(rf"\b{_MONTH}\s+{_ORDINAL}\s*{_TO}\s*{_ORDINAL}\b", lowered):
+            month_days |= {(_MONTHS[m[1]], int(m[2])), (_MONTHS[m[1]], int(m[3]))}
         months |= {_MONTHS[m] for m in re.findall(rf"\b{_MONTH}", lowered)}
         years |= {int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", lowered)}
     return frozenset(month_days), frozenset(days), frozenset(months), frozenset(years)
@@ -239,7 +245,9 @@ def is_grounded(value: Any, param: str, schema: Any, properties: dict[str, Any],
             return any(v == value for v in _values_in(texts, family).values())
         if family == "text":
             return _words_said(value, texts)  # every content word said; some said: unchecked (a summary in its own words)
-        return None  # a format or pattern no reader knows (an id, a URL): unchecked unless verbatim
+        if schema.get("format") in ("email", "idn-email", "uri", "url", "hostname") or re.fullmatch(r"[^@\s]+@[^@\s]+\.\w+|https?://\S+", value):
+            return False  # an address is copied or it is made up: no words state one in another form
+        return None  # a format or pattern no reader knows (an id): unchecked unless verbatim
     if isinstance(value, (int, float)):
         family = _read_family(param, schema, properties)
         if family not in (None, "text", "list") and any(_same_number(v, value) for v in _values_in(texts, family).values() if not isinstance(v, bool)):
