@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,7 +141,10 @@ class JobSpec:
 
 
 def _divisor(total: int, near: int) -> int:
-    return max(d for d in range(1, total + 1) if total % d == 0 and d <= near)
+    """The largest divisor of ``total`` up to ``near``, looked for among the 10,000 below ``near``
+    (else their gcd, a divisor too): a huge batch_size must not hang the check (1e20 did)."""
+    top = min(total, near)
+    return next((d for d in range(top, max(top - 10_000, 0), -1) if total % d == 0), math.gcd(total, near))
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(JobSpec)}
