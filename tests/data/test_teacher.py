@@ -66,3 +66,22 @@ def test_teacher_rewrites_and_guards_values(teacher_url):
     assert rows[1].user_prompt == "convert 50 EUR into USD pls"
     assert rows[2].user_prompt == "Convert some money"
     assert _FakeTeacher.seen[0]["model"] == "fake-teacher"
+
+
+def test_a_value_said_in_other_words_must_survive_the_rewrite(teacher_url):
+    """The verbatim check cannot see "4 pm" for "16:00"; the grounded check, as `data generate --teacher` sets it, can."""
+    from tooltune.rewards.grounding import still_grounded
+    from tooltune.schema import Tool, render_system_prompt
+
+    tool = Tool("book_table", "Book a table.", {"type": "object", "properties": {
+        "restaurant": {"type": "string"}, "time": {"type": "string", "description": "Time, HH:MM"}}, "required": ["restaurant", "time"]})
+    call = json.dumps([{"name": "book_table", "arguments": {"restaurant": "Luigi's", "time": "16:00"}}])
+    rows = [make_record(render_system_prompt([tool]), "Book Luigi's at 4 pm", call, "execute"),
+            make_record(render_system_prompt([tool]), "table at Luigi's, 4 pm please", call, "execute")]
+    _FakeTeacher.rewrites = {"Book Luigi's at 4 pm": "Could you get me a table at Luigi's around 5 pm?",  # the time changed
+                             "table at Luigi's, 4 pm please": "Please reserve Luigi's for four in the afternoon."}  # the same time in words
+    unguarded = [make_record(r.system_prompt, r.user_prompt, r.ground_truth, "execute") for r in rows]
+    assert rewrite_with_teacher(unguarded, teacher_url, "t").rewritten == 2  # the verbatim check alone takes both
+    summary = rewrite_with_teacher(rows, teacher_url, "t", keeps=still_grounded)
+    assert (summary.rewritten, summary.kept_original) == (1, 1)
+    assert rows[0].user_prompt == "Book Luigi's at 4 pm" and rows[1].user_prompt == "Please reserve Luigi's for four in the afternoon."

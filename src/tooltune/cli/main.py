@@ -139,10 +139,11 @@ def data_generate(n, eval_n, out, seed, mix, max_distractors, pairs, refuse_kind
     if teacher:
         from ..data import read_records, write_jsonl
         from ..data.teacher import rewrite_with_teacher
+        from ..rewards.grounding import still_grounded
 
         for split, path in paths.items():
             records = read_records(path)
-            summary = rewrite_with_teacher(records, teacher, teacher_model)
+            summary = rewrite_with_teacher(records, teacher, teacher_model, keeps=still_grounded)
             write_jsonl(path, records)
             click.echo(f"teacher on {split}: {summary.rewritten} reworded, {summary.kept_original} kept (rewrite changed a value), {summary.failed_calls} endpoint errors")
     for split, path in paths.items():

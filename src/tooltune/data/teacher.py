@@ -3,8 +3,10 @@
 The generator is fully offline; a teacher model only makes the wording more natural. A rewrite is
 kept only if it passes checks that protect the label: every argument value of an execute row must
 still appear verbatim, and a clarify row's rewrite must not grow a value the row lacks (we cannot
-check that exactly, so rewrites that add digits or run much longer are rejected). Anything the
-teacher gets wrong leaves the original request in place, counted in the returned summary.
+check that exactly, so rewrites that add digits or run much longer are rejected). A value the
+request states in other words ("4 pm" for "16:00") is checked by ``keeps``, which ``data generate``
+sets to the grounded check (``tooltune.rewards.grounding.still_grounded``: it lives a layer up).
+Anything the teacher gets wrong leaves the original request in place, counted in the returned summary.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from ..schema import parse_tool_calls
 from .records import Record
@@ -33,8 +35,10 @@ class TeacherSummary:
     failed_calls: int = 0
 
 
-def rewrite_with_teacher(records: list[Record], url: str, model: str, api_key: str | None = None, timeout: float = 60.0) -> TeacherSummary:
-    """Reword each row's last user message in place; returns how many were rewritten or kept."""
+def rewrite_with_teacher(records: list[Record], url: str, model: str, api_key: str | None = None, timeout: float = 60.0,
+                         keeps: Callable[[Record, str], bool] | None = None) -> TeacherSummary:
+    """Reword each row's last user message in place; returns how many were rewritten or kept.
+    ``keeps(record, rewrite)``, when given, must also accept a rewrite (every value still stated)."""
     from openai import OpenAI  # imported here: only teacher runs need the client
 
     client = OpenAI(base_url=url.rstrip("/"), api_key=api_key or os.environ.get("OPENAI_API_KEY") or "not-needed", timeout=timeout, max_retries=1)
@@ -51,7 +55,7 @@ def rewrite_with_teacher(records: list[Record], url: str, model: str, api_key: s
         except Exception:  # a flaky endpoint must not lose the generated data
             summary.failed_calls += 1
             continue
-        if _acceptable(record, original, candidate):
+        if _acceptable(record, original, candidate) and (keeps is None or keeps(record, candidate)):
             record.prompt[-1]["content"] = candidate
             record.raw.setdefault("extra_info", {})["teacher"] = {"model": model, "original": original}
             summary.rewritten += 1

@@ -29,13 +29,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..reading import _CURRENCY_NAMES, _MONTHS, _SCALES, _bare_time, _currency, _iso, _list_in, _read_family, _said_words, _says, _valid, _values_in, _word_runs, read_number
+from ..reading import _CURRENCY_NAMES, _MONTHS, _SCALES, _bare_time, _currency, _iso, _list_in, _read_family, _said_words, _says, _valid, _values_in, _word_runs, quote_sources, read_number
+from ..data.records import Record
 from ..data.surface import unit_of
 from ..schema import Behavior, Tool, parse_tool_calls
 from .arguments import EXACT, compare_value
 from .scoring import Score, score_strict
 
-__all__ = ["Grounding", "grounding", "is_grounded", "score_grounded"]
+__all__ = ["Grounding", "grounding", "is_grounded", "score_grounded", "still_grounded"]
 
 
 @dataclass
@@ -335,3 +336,15 @@ def score_grounded(response: str, ground_truth: str, tools: list[Tool], texts: l
 def _same_as_reference(path: str, answered: dict[tuple[str, str], Any], expected: dict[tuple[str, str], Any]) -> bool:
     key = tuple(path.split(".", 1))
     return key in expected and key in answered and compare_value(expected[key], answered[key]) == EXACT
+
+
+def still_grounded(record: Record, rewrite: str) -> bool:
+    """Whether ``rewrite`` of a row's last user message still states every value its reference call
+    carries that the original states (a teacher's rewording must not drop "4 pm" or make it "5 pm")."""
+    calls = parse_tool_calls(record.ground_truth)
+    if record.behavior != "execute" or not calls:
+        return True
+    before = grounding(record.ground_truth, record.tools, quote_sources(record.prompt))
+    prompt = [*record.prompt[:-1], {**record.prompt[-1], "content": rewrite}] if record.prompt and record.prompt[-1].get("role") == "user" else record.prompt
+    after = grounding(record.ground_truth, record.tools, quote_sources(prompt))
+    return not set(before.grounded) - set(after.grounded)
