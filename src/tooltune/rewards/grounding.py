@@ -96,13 +96,27 @@ def _same_number(a: Any, b: Any) -> bool:
 _GLUED = re.compile(r"(?<=[a-z\d])(?:km|kg|px|cm|mm|mi|lbs?|ml|hrs?|mins?|ms|[kmgt]b|m|g|l|h|s)$")  # "forty-fivekm", "2.4kkm"
 
 
+_CLOCK = re.compile(r"(?<![\d.])\d{1,2}(?::\d{2}(?::\d{2})?|\.\d{2}(?=\s*[ap]\.?m\b))", re.IGNORECASE)  # "4:20", "07:15:00", "4.15pm"
+_NUMERIC_DATE = re.compile(r"(?<!\d)(?:(?P<year>\d{4})-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/(?P<year_last>\d{4}))(?!\d)")
+
+
+def _keep_year(date: re.Match[str]) -> str:
+    """A numeric date blanked out but for its year, in place."""
+    year = date["year"] or date["year_last"]
+    at = date[0].index(year)
+    return " " * at + year + " " * (len(date[0]) - at - len(year))
+
+
 @functools.lru_cache(maxsize=64)
 def _stated_numbers(texts: tuple[str, ...]) -> frozenset[float]:
     """Every number the words state (:func:`tooltune.reading.read_number`: "1,250", "3.4 million",
     "forty-five", the number of "300px" or "forty-fivekm"), without its sign (said as "minus" or "below zero" as often as "-"); not the
-    parts of a decimal ("4" and "5" of "4.5")."""
+    parts of a decimal ("4" and "5" of "4.5"), nor the hour and minute of a clock time or the month
+    and day of a numeric date ("4" of "4:20 pm" states no count of four; the year stays)."""
     found = set()
     for text in texts:
+        text = _CLOCK.sub(lambda m: " " * len(m[0]), text)
+        text = _NUMERIC_DATE.sub(_keep_year, text)
         for a, b in _word_runs(text):
             inside = (a >= 2 and text[a - 1] in ".," and text[a - 2].isdigit()) or (b + 1 < len(text) and text[b] in ".," and text[b + 1].isdigit())
             run = text[a:b]
