@@ -203,3 +203,43 @@ def test_the_probes_the_check_was_fixed_against_stay_fixed(name, false_alarms, c
         else:
             found_invented += f"{row['call']['name']}.{row['param']}" in found.invented
     assert wrong <= false_alarms and found_invented >= caught, (wrong, found_invented)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=30),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=12)
+_SCHEMA = st.recursive(st.fixed_dictionaries({}, optional={"type": st.sampled_from(["string", "integer", "number", "array", "object", "boolean", "null"]),
+                                                           "format": st.sampled_from(["date", "date-time", "email", "uri", "time"]),
+                                                           "description": st.sampled_from(["HH:MM", "YYYY-MM-DD", "in cents", "Currency code", "minutes", "price in USD", ""]),
+                                                           "enum": st.lists(st.text(max_size=8), max_size=3), "default": _JSON}),
+                       lambda inner: st.fixed_dictionaries({"type": st.just("array"), "items": inner}) | st.fixed_dictionaries({"type": st.just("object"), "properties": st.dictionaries(st.text(max_size=6), inner, max_size=3)}),
+                       max_leaves=6)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(arguments=st.dictionaries(st.sampled_from(["date", "time", "amount", "currency", "ticker", "times", "x", "duration_minutes", "email"]), _JSON, max_size=4),
+       schemas=st.dictionaries(st.sampled_from(["date", "time", "amount", "currency", "ticker", "times", "x", "duration_minutes", "email"]), _SCHEMA, max_size=5),
+       text=st.text(max_size=200))
+def test_no_answer_or_schema_makes_the_check_raise(arguments, schemas, text):
+    """The reward runs on whatever a policy writes: the check answers, it never raises."""
+    tool = Tool("t", "", {"type": "object", "properties": schemas})
+    answer = "<TOOLCALL>" + json.dumps([{"name": "t", "arguments": arguments}]) + "</TOOLCALL>"
+    found = grounding(answer, [tool], [text, "4 pm on the 14th of Feb 2027, $120k, 2 dozen, between 3 and 5k"])
+    calls = parse_tool_calls(answer)  # None for NaN or infinity: no JSON call carries one
+    assert len(found.grounded) + len(found.invented) + len(found.unchecked) + len(found.invalid) == (len(calls[0].arguments) if calls else 0)
+    reference = "<TOOLCALL>" + json.dumps([{"name": "t", "arguments": {}}]) + "</TOOLCALL>"
+    assert 0.0 <= score_grounded(answer, reference, [tool], [text], "execute").value <= 1.0
+
+
+def test_a_long_tool_result_is_read_in_its_first_part_and_searched_whole():
+    import time
+
+    from tooltune.reading import ToolResult
+
+    filler = " ".join(f"row {i} shipped 2027-01-{i % 28 + 1:02d} for ${i}.50" for i in range(3000))  # ~100 KB
+    tool = Tool("t", "", {"type": "object", "properties": {"code": {"type": "string"}, "n": {"type": "integer"}}})
+    started = time.perf_counter()
+    found = grounding(call("t", code="ZX-99812", n=7), [tool], ["find it", ToolResult(filler + " tracking ZX-99812")])
+    assert found.grounded == ["t.code", "t.n"] and time.perf_counter() - started < 20  # 24 s -> ~1.5 s here, on a slow host

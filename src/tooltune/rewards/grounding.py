@@ -169,6 +169,8 @@ def _currencies_said(texts: tuple[str, ...]) -> frozenset[str]:
     return frozenset(found)
 
 
+_SCAN = 8_000  # characters of each message the readers scan
+
 _NOT_CODES = frozenset({"OK", "AM", "PM", "TV", "ID", "USA", "UK", "EU", "ASAP", "FYI", "PLS", "PLZ", "THX", "BTW"})
 
 
@@ -276,7 +278,10 @@ def grounding(response: str, tools: list[Tool], texts: list[str]) -> Grounding:
     tool that is not offered is skipped: the scorers already give it nothing)."""
     found = Grounding()
     by_name = {t.name: t for t in tools}
-    sources = tuple(t for t in texts if isinstance(t, str))
+    whole = tuple(t for t in texts if isinstance(t, str))
+    # Readers scan the first _SCAN characters of a message (a file's or a page's contents can run to
+    # megabytes: ~0.2 s a KB here); a value copied as written is found anywhere.
+    sources = tuple(t if len(t) <= _SCAN else type(t)(t[:_SCAN]) for t in whole)
     for call in parse_tool_calls(response) or []:
         tool = by_name.get(call.name)
         if tool is None:
@@ -291,7 +296,7 @@ def grounding(response: str, tools: list[Tool], texts: list[str]) -> Grounding:
             if param not in properties or (isinstance(schema, dict) and not _valid(value, schema, tool.parameters)):
                 found.invalid.append(path)
                 continue
-            verdict = is_grounded(value, param, schema, properties, sources)
+            verdict = True if sources != whole and isinstance(value, str) and _verbatim(value, whole) else is_grounded(value, param, schema, properties, sources)
             if verdict is False and _number(value) and ((leftover and _has_unit(param, schema if isinstance(schema, dict) else {}, properties)) or value in (0, 1)):
                 verdict = None  # a conversion reading does not know ("5 minute TTL" for ttl_seconds 300); one or none, said as "just me" or "free"
             (found.grounded if verdict else found.unchecked if verdict is None else found.invented).append(path)
