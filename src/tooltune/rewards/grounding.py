@@ -178,6 +178,8 @@ def _codes_said(texts: tuple[str, ...]) -> bool:
     """Whether the words give any code themselves (a ticker, an airport, "en-US"): then a code they
     do not give is one the call made up, not one it knew."""
     return any(w not in _NOT_CODES for t in texts for w in re.findall(r"(?<![\w-])(?:[A-Z]{2,5}|[a-z]{2}-[A-Z]{2})(?![\w-])", t))
+
+
 _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
 _TO = r"(?:-|–|to|until|till|through|thru)"
@@ -249,7 +251,7 @@ def is_grounded(value: Any, param: str, schema: Any, properties: dict[str, Any],
         enum = schema.get("enum")
         if isinstance(enum, list) and value in enum:
             return _words_said(value.replace("_", " ").replace("-", " "), texts) or None  # an enum said in other words: unchecked
-        moment = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(?::00)?(?:Z|[+-]\d{2}:?\d{2})?", value)
+        moment = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(?::00(?:\.0+)?)?(?:Z|[+-]\d{2}:?\d{2})?", value)
         if moment:  # a date-time: its date and its time, each said somewhere
             return _verdicts([_stated(moment[1], "date", texts), _stated(moment[2], "time", texts)])
         family = _read_family(param, schema, properties)
