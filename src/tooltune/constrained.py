@@ -35,7 +35,7 @@ import re
 import warnings
 from typing import Any
 
-from .reading import SPANNED, ToolResult, _words_enum, quote_sources, currency_in, currency_param, name_before_noun, named_optional, number_after_name, numbers_in, own_words, param_family, values_in
+from .reading import SPANNED, ToolResult, _words_enum, currency_in, currency_param, name_before_noun, named_optional, number_after_name, numbers_in, own_words, param_family, quote_sources, values_in
 from .schema import THINK_CLOSE, THINK_OPEN, Tool
 
 __all__ = ["CALL_TAG", "REFUSALS", "ToolResult", "call_schema", "check_grammar", "quote_grammar", "quote_sources", "stated_params", "CallGrammars", "CallMatcher", "CallConstraint", "grammars_for", "require"]

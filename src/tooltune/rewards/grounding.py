@@ -29,11 +29,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..reading import _CURRENCY_NAMES, _MONTHS, _SCALES, _bare_time, _currency, _iso, _list_in, _read_family, _said_words, _says, _valid, _values_in, _word_runs, quote_sources, read_number
 from ..data.records import Record
 from ..data.surface import unit_of
+from ..reading import _CURRENCY_NAMES, _MONTHS, _SCALES, _bare_time, _currency, _iso, _list_in, _number, _read_family, _said_words, _says, _valid, _values_in, _word_runs, quote_sources, read_number
 from ..schema import Behavior, Tool, parse_tool_calls
-from .arguments import EXACT, compare_value
+from .arguments import EXACT, _equal, compare_value
 from .scoring import Score, score_strict
 
 __all__ = ["Grounding", "grounding", "is_grounded", "score_grounded", "still_grounded"]
@@ -84,13 +84,6 @@ def _words_said(value: str, texts: tuple[str, ...]) -> bool | None:
     said = _said(texts)
     hits = sum(_says(said, w) for w in words)
     return None if not words else True if hits == len(words) else None if hits else False
-
-
-def _same_number(a: Any, b: Any) -> bool:
-    try:
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
-    except (TypeError, ValueError):
-        return False
 
 
 _GLUED = re.compile(r"(?<=[a-z\d])(?:km|kg|px|cm|mm|mi|lbs?|ml|hrs?|mins?|ms|[kmgt]b|m|g|l|h|s)$")  # "forty-fivekm", "2.4kkm"
@@ -269,9 +262,9 @@ def is_grounded(value: Any, param: str, schema: Any, properties: dict[str, Any],
         return None  # a format or pattern no reader knows (an id): unchecked unless verbatim
     if isinstance(value, (int, float)):
         family = _read_family(param, schema, properties)
-        if family not in (None, "text", "list") and any(_same_number(v, value) for v in _values_in(texts, family).values() if not isinstance(v, bool)):
+        if family not in (None, "text", "list") and any(_equal(v, value) for v in _values_in(texts, family).values() if not isinstance(v, bool)):
             return True
-        return any(_same_number(n, abs(value)) for n in _stated_numbers(texts))
+        return any(_equal(n, abs(value)) for n in _stated_numbers(texts))
     return None
 
 
@@ -303,10 +296,6 @@ def grounding(response: str, tools: list[Tool], texts: list[str]) -> Grounding:
                 verdict = None  # a conversion reading does not know ("5 minute TTL" for ttl_seconds 300); one or none, said as "just me" or "free"
             (found.grounded if verdict else found.unchecked if verdict is None else found.invented).append(path)
     return found
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _numbers_of(value: Any) -> frozenset[float]:
